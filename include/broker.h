@@ -1,0 +1,49 @@
+/*
+ * broker.h - the master's link to Redis: publish what local clients sent,
+ * subscribe by interest, deliver what other pods sent, survive Redis going
+ * away.  The only module that talks to hiredis.  Master only.
+ */
+#ifndef CHATD_BROKER_H
+#define CHATD_BROKER_H
+
+#include <stddef.h>
+#include "mloop.h"
+#include "shm.h"
+
+struct conf;
+
+/* Parsed redis://[:password@]host:port[/db] */
+struct redis_url {
+	char host[256];
+	int  port;
+	char password[256];   /* "" = no AUTH */
+	int  db;
+};
+/* Parse url; "off" and "" give 1 (= Redis disabled), a valid URL 0, an
+ * invalid one -1 with err filled. */
+int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
+
+/* Called for every envelope from another pod: put it in the broadcast ring. */
+typedef void (*broker_deliver_fn)(void *arg, const char *room, size_t room_len,
+				  const char *frame, size_t frame_len);
+
+struct broker;
+
+/* Start connecting (never blocks; an unreachable Redis is retried with
+ * backoff).  NULL on a bad URL (err filled).  Not called when redis is off. */
+struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *pod_id,
+			  struct master_stats *st, broker_deliver_fn deliver, void *arg,
+			  char *err, size_t errlen);
+void broker_free(struct broker *b);
+
+/* Publish a frame to realtime:room:{room} (or realtime:global when room_len
+ * is 0); queued (bounded) while Redis is down. */
+void broker_publish(struct broker *b, const char *room, size_t room_len,
+		    const char *frame, size_t frame_len);
+/* Worker `slot` gained (delta 1) or lost (-1) its first/last member of room;
+ * SUBSCRIBE / UNSUBSCRIBE follow the union over all slots. */
+void broker_interest(struct broker *b, int slot, const char *room, size_t room_len, int delta);
+/* Worker `slot` is gone: drop all its interests. */
+void broker_slot_gone(struct broker *b, int slot);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * conf.h - the configuration: one table of directives drives parsing,
+ * defaults, `chatd -t`, and chatd.conf(5).
+ *
+ * A struct conf is immutable once loaded: reload builds a new one with
+ * conf_load() and swaps it in only when it is valid.  Durations are kept in
+ * milliseconds, sizes in bytes.
+ */
+#ifndef CHATD_CONF_H
+#define CHATD_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_STR_MAX 256
+
+/* One per process: the master's live config; workers inherit it at fork. */
+struct conf {
+	char     listen_host[CONF_STR_MAX]; /* from `listen ADDR:PORT`; "" = any */
+	int      listen_port;
+	int      workers;               /* 0 = auto (online CPUs) */
+	char     redis_url[CONF_STR_MAX]; /* "" when off */
+	char     pod_id[CONF_STR_MAX];  /* "" = made at start (host-pid-random) */
+	char     path_prefix[CONF_STR_MAX]; /* "/api/chat-api", no trailing '/' */
+	size_t   max_message_size;      /* bytes */
+	int      send_queue;            /* messages per connection */
+	int      ping_interval_ms;
+	int      pong_timeout_ms;
+	int      presence;              /* bool */
+	int      presence_max_members;  /* no presence in rooms larger than this (per worker) */
+	int      auth_enabled;          /* bool */
+	char     auth_secret[CONF_STR_MAX];
+	char     auth_secret_file[CONF_STR_MAX];
+	char     allowed_origins[1024]; /* space/comma separated; "" or "*" = any */
+	int      shutdown_timeout_ms;
+	int      drain_timeout_ms;
+	size_t   ring_size;             /* broadcast ring, bytes, power of two */
+	size_t   uplink_size;           /* each worker's uplink ring, bytes, power of two */
+	int      max_connections;       /* per worker */
+	int      log_level;             /* enum log_level */
+	char     log_file[CONF_STR_MAX]; /* "" = stderr/syslog by mode; "syslog" */
+	char     pid_file[CONF_STR_MAX];
+	char     user[64];
+	char     group[64];
+	int      redis_connect_timeout_ms;
+	int      redis_queue_max;       /* publishes kept while Redis is down */
+	int      redis_queue_age_ms;    /* ... and for how long */
+};
+
+enum conf_type { CONF_BOOL, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_STRING,
+		 CONF_LISTEN, CONF_WORKERS, CONF_LOGLEVEL, CONF_REDIS_URL };
+
+/* A row of the directive table. */
+struct conf_directive {
+	const char    *name;
+	enum conf_type type;
+	size_t         offset;     /* into struct conf */
+	size_t         size;       /* of the field (strings) */
+	const char    *def;        /* default, as written in a file */
+	long long      min, max;   /* range for numbers (ms / bytes for units) */
+	int            reloadable; /* 1: SIGHUP applies it; 0: needs a restart */
+	const char    *help;       /* one line, for the sample file and man page */
+};
+
+/* An error: "file:line: message" (or "REDIS_URL: message", "-w: message"). */
+struct conf_err { char msg[512]; };
+
+/* A command-line override, applied last (highest precedence). */
+struct conf_kv { const char *key; const char *val; };
+
+/* The directive table; *n gets its length. */
+const struct conf_directive *conf_directives(size_t *n);
+
+/*
+ * Load a configuration: built-in defaults, then the file `path` (NULL: none;
+ * a missing file is an error), then the environment (REDIS_URL,
+ * AUTH_ENABLED), then the `nov` overrides.  Returns a new struct conf the
+ * caller frees with conf_free(), or NULL with *err filled.  Any process may
+ * call it; it does not log.
+ */
+struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
+		       struct conf_err *err);
+void conf_free(struct conf *c);
+
+/* Set one directive from its text form (no file context). 0 / -1 + err. */
+int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err);
+
+/* Writes into buf the names of the non-reloadable directives that differ
+ * between a and b (space separated); returns how many differ. */
+int conf_restart_needed(const struct conf *a, const struct conf *b, char *buf, size_t len);
+
+/* Parse helpers, exposed for the tests and for other modules. 0 / -1. */
+int conf_parse_duration_ms(const char *s, long long *ms); /* "500ms" "3s" "2m" "1h" "5" (s) */
+int conf_parse_size(const char *s, long long *bytes);     /* "65536" "64k" "16m" "1g" */
+int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

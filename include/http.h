@@ -1,0 +1,3 @@
+#ifndef CHATD_HTTP_H
+#define CHATD_HTTP_H
+#endif

@@ -1,0 +1,31 @@
+/*
+ * log.h - levelled logging; each line names the process that wrote it
+ * ("master" or "worker N").  stderr in the foreground, syslog or a file
+ * otherwise.  Any process may call these after log_init().
+ */
+#ifndef CHATD_LOG_H
+#define CHATD_LOG_H
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_NOTICE, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* dest: NULL or "" = stderr, "syslog", or a file path (appended). 0 / -1 */
+int  log_init(const char *dest, enum log_level level);
+void log_set_role(const char *role, int n);   /* n < 0: no number */
+void log_set_level(enum log_level level);
+int  log_reopen(void);                        /* SIGUSR1: reopen the file */
+int  log_level_parse(const char *s, enum log_level *out); /* 0 / -1 */
+const char *log_level_name(enum log_level l);
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* like log_msg(LOG_LVL_ERROR/WARN...), appending ": strerror(errno)" */
+void log_errno(enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...)  log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+#endif

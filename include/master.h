@@ -1,0 +1,3 @@
+#ifndef CHATD_MASTER_H
+#define CHATD_MASTER_H
+#endif

@@ -1,0 +1,58 @@
+/*
+ * msg.h - the chat protocol (SPEC.md section 3): parse and validate what a
+ * client sends, build what chatd sends.  Pure functions over jansson; any
+ * process may call them.
+ */
+#ifndef CHATD_MSG_H
+#define CHATD_MSG_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* What a client may send. */
+enum msg_kind { MSG_CHAT, MSG_PING };
+
+/* Why a client message was refused: data.code of the `error` answer. */
+enum msg_err {
+	MSG_OK = 0,
+	MSG_EJSON,      /* "invalid_json": not JSON, or not an object */
+	MSG_ENOTYPE,    /* "missing_type": no "type" string */
+	MSG_EBADTYPE,   /* "unknown_type": a type clients may not send */
+	MSG_EDATA,      /* "invalid_data": "data" present but not an object */
+};
+
+/* A parsed client message.  data is owned by the struct (NULL for ping). */
+struct msg_in {
+	enum msg_kind kind;
+	json_t *data;
+};
+
+/* Parse buf[0..len).  MSG_OK with *out filled (release with msg_in_clear),
+ * or an error code. Chat without "data" gets an empty object. */
+enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out);
+void msg_in_clear(struct msg_in *m);
+const char *msg_err_code(enum msg_err e);     /* "invalid_json", ... */
+const char *msg_err_text(enum msg_err e);     /* a sentence for data.message */
+
+/*
+ * Serialise one outgoing frame into buf (cap bytes), compact, fields in the
+ * order id, type, room, from, data, timestamp.  id and timestamp are made
+ * here; room NULL or "" = global (the field is omitted); data NULL = {}.
+ * Returns the length (no NUL), or 0 if it did not fit.
+ */
+size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
+		 const char *from, const json_t *data);
+
+/* Convenience builders over msg_build for server-made messages. */
+size_t msg_build_error(char *buf, size_t cap, const char *room, const char *code,
+		       const char *text);
+size_t msg_build_presence(char *buf, size_t cap, const char *room, const char *from,
+			  int online);
+size_t msg_build_welcome(char *buf, size_t cap, const char *room, const char *client_id);
+
+/* A random UUID v4, 36 chars + NUL. */
+void msg_uuid(char out[37]);
+/* Now as RFC 3339 UTC with milliseconds, "2026-01-15T10:30:00.123Z" + NUL. */
+void msg_timestamp(char out[25]);
+
+#endif

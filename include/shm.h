@@ -1,0 +1,110 @@
+/*
+ * shm.h - everything that lives in the shared region.
+ *
+ * One MAP_SHARED|MAP_ANONYMOUS region, made by the master before the first
+ * fork and kept for the life of the master (across SIGHUP).  Offsets only, no
+ * pointers.  Stats fields are single-writer counters: the owner updates them
+ * with relaxed atomics (stats_add), anyone may read them.
+ */
+#ifndef CHATD_SHM_H
+#define CHATD_SHM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "chatd.h"
+#include "ring.h"
+
+#define SHM_MAGIC   0x63686174u /* "chat" */
+#define SHM_VERSION 1u
+
+/* Ring record kinds.  Payload of every kind: u8 room length, room bytes, then
+ * (REC_MSG only) the serialised JSON frame.  Room length 0 = global. */
+enum rec_kind {
+	REC_MSG   = 1, /* uplink and broadcast: a frame to deliver */
+	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */
+	REC_LEAVE = 3, /* uplink: the worker's last member of room left */
+};
+
+enum slot_state { SLOT_FREE = 0, SLOT_RUNNING = 1, SLOT_DRAINING = 2 };
+
+/* One per worker slot.  W: the worker in that slot (relaxed), except `state`,
+ * `pid` and `generation`, written by the master around fork/reap. R: anyone. */
+struct worker_stats {
+	_Atomic uint64_t state, pid, generation, started_ms;
+	_Atomic uint64_t connections;     /* open WebSocket connections */
+	_Atomic uint64_t connections_total;
+	_Atomic uint64_t http_requests;
+	_Atomic uint64_t rooms;           /* local rooms with members */
+	_Atomic uint64_t msgs_in;         /* client messages accepted */
+	_Atomic uint64_t frames_out;      /* frames written to clients */
+	_Atomic uint64_t bytes_out;
+	_Atomic uint64_t errors_sent;     /* `error` messages sent */
+	_Atomic uint64_t slow_closes;     /* 1008 slow consumer */
+	_Atomic uint64_t oversize_closes; /* 1009 */
+	_Atomic uint64_t rejected_upgrades; /* 400/401/403 before the upgrade */
+	_Atomic uint64_t conn_limit_hits; /* refused: max_connections / EMFILE */
+	_Atomic uint64_t ring_lost;       /* broadcast records lost (lapped) */
+	_Atomic uint64_t uplink_full;     /* uplink full events (message refused) */
+	_Atomic uint64_t presence_skipped;/* presence frames not sent (room too large) */
+	_Atomic uint64_t pad[12];
+};
+
+/* The master's slot.  W: master.  R: anyone. */
+struct master_stats {
+	_Atomic uint64_t pid, started_ms;
+	_Atomic uint64_t worker_restarts, reloads;
+	_Atomic uint64_t ring_records;     /* records put into the broadcast ring */
+	_Atomic uint64_t redis_state;      /* 0 off, 1 connecting, 2 up, 3 down */
+	_Atomic uint64_t redis_reconnects;
+	_Atomic uint64_t redis_published;
+	_Atomic uint64_t redis_received;
+	_Atomic uint64_t redis_own_echoes;
+	_Atomic uint64_t redis_malformed;
+	_Atomic uint64_t redis_queued;     /* now in the publish queue */
+	_Atomic uint64_t redis_queue_expired;
+	_Atomic uint64_t redis_queue_overflow;
+	_Atomic uint64_t redis_subscribed_rooms;
+	_Atomic uint64_t stopping;         /* 1 once a graceful stop began */
+	_Atomic uint64_t pad[16];
+};
+
+struct shm_hdr {
+	uint32_t magic, version;
+	uint64_t size;           /* whole region */
+	uint64_t bcast_off;      /* struct ring + data */
+	uint64_t uplink_off;     /* CHATD_SLOTS x (struct ring + data) */
+	uint64_t uplink_stride;
+	struct ring_waiter master_waiter; /* uplink wake-up suppression */
+	struct master_stats master;
+	struct worker_stats worker[CHATD_SLOTS];
+};
+
+/* Map and lay out the region (master, before any fork).  NULL on error
+ * (errno set). */
+struct shm_hdr *shm_create(size_t ring_size, size_t uplink_size);
+void shm_destroy(struct shm_hdr *h);
+struct ring *shm_bcast(struct shm_hdr *h);
+struct ring *shm_uplink(struct shm_hdr *h, int slot);
+
+/* Single-writer counters (relaxed: plain loads/stores on x86). */
+static inline void stats_add(_Atomic uint64_t *f, uint64_t n)
+{
+	atomic_store_explicit(f, atomic_load_explicit(f, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+static inline void stats_sub(_Atomic uint64_t *f, uint64_t n)
+{
+	atomic_store_explicit(f, atomic_load_explicit(f, memory_order_relaxed) - n,
+			      memory_order_relaxed);
+}
+static inline void stats_set(_Atomic uint64_t *f, uint64_t v)
+{
+	atomic_store_explicit(f, v, memory_order_relaxed);
+}
+static inline uint64_t stats_get(const _Atomic uint64_t *f)
+{
+	return atomic_load_explicit(f, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,3 @@
+#ifndef CHATD_STATS_H
+#define CHATD_STATS_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef CHATD_WORKER_H
+#define CHATD_WORKER_H
+#endif

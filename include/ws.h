@@ -1,0 +1,3 @@
+#ifndef CHATD_WS_H
+#define CHATD_WS_H
+#endif

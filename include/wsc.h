@@ -1,0 +1,3 @@
+#ifndef CHATD_WSC_H
+#define CHATD_WSC_H
+#endif

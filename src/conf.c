@@ -1,0 +1,2 @@
+/* conf.c - to be written */
+typedef int chatd_conf_empty;

@@ -1,0 +1,2 @@
+/* envelope.c - to be written */
+typedef int chatd_envelope_empty;

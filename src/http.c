@@ -1,0 +1,2 @@
+/* http.c - to be written */
+typedef int chatd_http_empty;

@@ -1,0 +1,2 @@
+/* master.c - to be written */
+typedef int chatd_master_empty;

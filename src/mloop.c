@@ -1,0 +1,2 @@
+/* mloop.c - to be written */
+typedef int chatd_mloop_empty;

@@ -1,0 +1,2 @@
+/* msg.c - to be written */
+typedef int chatd_msg_empty;

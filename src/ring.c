@@ -1,0 +1,2 @@
+/* ring.c - to be written */
+typedef int chatd_ring_empty;

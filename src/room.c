@@ -1,0 +1,2 @@
+/* room.c - to be written */
+typedef int chatd_room_empty;

@@ -1,0 +1,2 @@
+/* worker.c - to be written */
+typedef int chatd_worker_empty;

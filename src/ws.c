@@ -1,0 +1,2 @@
+/* ws.c - to be written */
+typedef int chatd_ws_empty;

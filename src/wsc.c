@@ -1,0 +1,2 @@
+/* wsc.c - to be written */
+typedef int chatd_wsc_empty;

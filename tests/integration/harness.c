@@ -1,0 +1,1 @@
+typedef int itest_harness_empty;

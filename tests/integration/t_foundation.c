@@ -1,0 +1,1 @@
+typedef int itest_t_foundation_empty;

@@ -1,0 +1,2 @@
+#include "cu.h"
+int main(void){return 0;}
