@@ -1,2 +1,676 @@
-/* conf.c - to be written */
-typedef int chatd_conf_empty;
+/*
+ * conf.c - the configuration.  One table, conf_table[], names every
+ * directive with its type, field, default, range and whether SIGHUP applies
+ * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
+ * all read it.  A leaf module: errors go back to the caller, nothing logs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chatd.h"
+#include "conf.h"
+#include "log.h"
+
+#define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+#define KB 1024LL
+#define MB (1024LL * KB)
+#define GB (1024LL * MB)
+#define SEC 1000LL
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+
+static const struct conf_directive conf_table[] = {
+	{ "listen", CONF_LISTEN, F(listen_host), "0.0.0.0:8080", 0, 0, 0,
+	  "address and port to listen on (ADDR:PORT, [V6ADDR]:PORT, :PORT, *:PORT)" },
+	{ "workers", CONF_WORKERS, F(workers), "auto", 1, CHATD_MAX_WORKERS, 1,
+	  "number of worker processes, or auto for one per online CPU" },
+	{ "redis_url", CONF_REDIS_URL, F(redis_url), "redis://localhost:6379", 0, 0, 0,
+	  "Redis for fan-out between pods: redis://[:password@]host:port[/db], or off" },
+	{ "pod_id", CONF_STRING, F(pod_id), "", 0, 0, 0,
+	  "name of this pod in Redis envelopes; empty: made from host and pid" },
+	{ "path_prefix", CONF_STRING, F(path_prefix), "/api/chat-api", 0, 0, 1,
+	  "URL prefix of every endpoint: starts with a slash, no trailing slash" },
+	{ "max_message_size", CONF_SIZE, F(max_message_size), "65536", 128, 16 * MB, 1,
+	  "largest message a client may send, in bytes" },
+	{ "send_queue", CONF_INT, F(send_queue), "256", 1, 65536, 1,
+	  "messages queued per connection before it is closed as a slow consumer" },
+	{ "ping_interval", CONF_DURATION, F(ping_interval_ms), "54s", 1 * SEC, 1 * HOUR, 1,
+	  "how often the server pings each client" },
+	{ "pong_timeout", CONF_DURATION, F(pong_timeout_ms), "60s", 1, 1 * HOUR, 1,
+	  "a client silent for this long is dropped" },
+	{ "presence", CONF_BOOL, F(presence), "on", 0, 1, 1,
+	  "send join and leave presence frames to room members" },
+	{ "presence_max_members", CONF_INT, F(presence_max_members), "200", 0, 1000000, 1,
+	  "no presence frames in rooms with more members than this (per worker)" },
+	{ "auth_enabled", CONF_BOOL, F(auth_enabled), "off", 0, 1, 1,
+	  "require a JWT (HS256) before the WebSocket upgrade" },
+	{ "auth_secret", CONF_STRING, F(auth_secret), "", 0, 0, 1,
+	  "shared secret for the JWT signature" },
+	{ "auth_secret_file", CONF_STRING, F(auth_secret_file), "", 0, 0, 1,
+	  "file holding the JWT secret (instead of auth_secret)" },
+	{ "allowed_origins", CONF_STRING, F(allowed_origins), "*", 0, 0, 1,
+	  "Origin values accepted at the upgrade, space or comma separated; * = any" },
+	{ "shutdown_timeout", CONF_DURATION, F(shutdown_timeout_ms), "5s", 0, 1 * HOUR, 1,
+	  "on SIGTERM, time allowed to flush queued messages before exit" },
+	{ "drain_timeout", CONF_DURATION, F(drain_timeout_ms), "30s", 0, 24 * HOUR, 1,
+	  "after a reload, time old workers keep their clients before closing them" },
+	{ "ring_size", CONF_SIZE, F(ring_size), "16m", 64 * KB, 1 * GB, 0,
+	  "size of the shared broadcast ring, a power of two" },
+	{ "uplink_size", CONF_SIZE, F(uplink_size), "1m", 64 * KB, 256 * MB, 0,
+	  "size of each worker's uplink ring to the master, a power of two" },
+	{ "max_connections", CONF_INT, F(max_connections), "10000", 1, 1000000, 1,
+	  "client connections per worker" },
+	{ "log_level", CONF_LOGLEVEL, F(log_level), "notice", 0, 0, 1,
+	  "least severe level logged: error, warn, notice, info or debug" },
+	{ "log_file", CONF_STRING, F(log_file), "", 0, 0, 0,
+	  "where to log: empty (stderr, or syslog as a daemon), syslog, or a file" },
+	{ "pid_file", CONF_STRING, F(pid_file), "/run/chatd.pid", 0, 0, 0,
+	  "file the master writes its process id to when daemonised" },
+	{ "user", CONF_STRING, F(user), "", 0, 0, 0,
+	  "user the workers run as when started by root; empty = do not change" },
+	{ "group", CONF_STRING, F(group), "", 0, 0, 0,
+	  "group the workers run as when started by root; empty = the user's group" },
+	{ "redis_connect_timeout", CONF_DURATION, F(redis_connect_timeout_ms), "2s", 1, 1 * MIN, 0,
+	  "time allowed for one connection attempt to Redis" },
+	{ "redis_queue_max", CONF_INT, F(redis_queue_max), "10000", 0, 10000000, 0,
+	  "publishes kept while Redis is down; beyond this the oldest are dropped" },
+	{ "redis_queue_age", CONF_DURATION, F(redis_queue_age_ms), "30s", 0, 1 * HOUR, 0,
+	  "publishes older than this are dropped instead of sent late" },
+};
+
+#define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
+
+/* in the order of enum log_level */
+static const char *const conf_log_levels[] = { "error", "warn", "notice", "info", "debug" };
+
+const struct conf_directive *conf_directives(size_t *n)
+{
+	*n = CONF_NDIRECTIVES;
+	return conf_table;
+}
+
+static const struct conf_directive *conf_find(const char *name)
+{
+	for (size_t i = 0; i < CONF_NDIRECTIVES; i++)
+		if (strcmp(conf_table[i].name, name) == 0)
+			return &conf_table[i];
+	return NULL;
+}
+
+static void conf_errf(struct conf_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void conf_errf(struct conf_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- value parsers ------------------------------------------------------ */
+
+/* Digits then an optional suffix; *rest points at the suffix.  0 / -1. */
+static int conf_parse_digits(const char *s, long long *v, const char **rest)
+{
+	long long n = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (n > (LLONG_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	*v = n;
+	*rest = s;
+	return 0;
+}
+
+static int conf_scale(long long n, long long unit, long long *out)
+{
+	if (n > LLONG_MAX / unit)
+		return -1;
+	*out = n * unit;
+	return 0;
+}
+
+/* Parse "500ms" "3s" "2m" "1h" or a bare number of seconds into ms. 0 / -1 */
+int conf_parse_duration_ms(const char *s, long long *ms)
+{
+	static const struct { const char *suffix; long long unit; } units[] = {
+		{ "", SEC }, { "ms", 1 }, { "s", SEC }, { "m", MIN }, { "h", HOUR },
+	};
+	const char *rest;
+	long long n;
+
+	if (conf_parse_digits(s, &n, &rest) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(rest, units[i].suffix) == 0)
+			return conf_scale(n, units[i].unit, ms);
+	return -1;
+}
+
+/* Parse "65536" "64k" "16m" "1g" (1024-based, either case) into bytes. 0 / -1 */
+int conf_parse_size(const char *s, long long *bytes)
+{
+	const char *rest;
+	long long n, unit;
+
+	if (conf_parse_digits(s, &n, &rest) < 0)
+		return -1;
+	switch (tolower((unsigned char)rest[0])) {
+	case '\0': unit = 1; break;
+	case 'k': unit = KB; break;
+	case 'm': unit = MB; break;
+	case 'g': unit = GB; break;
+	default: return -1;
+	}
+	if (rest[0] != '\0' && rest[1] != '\0')
+		return -1;
+	return conf_scale(n, unit, bytes);
+}
+
+static int conf_parse_bool(const char *s, int *b)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *b = 1, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *b = 0, 0;
+	}
+	return -1;
+}
+
+static int conf_parse_int(const char *s, long long *v)
+{
+	const char *rest;
+
+	if (*s == '-') {
+		if (conf_parse_digits(s + 1, v, &rest) < 0 || *rest != '\0')
+			return -1;
+		*v = -*v;
+		return 0;
+	}
+	return conf_parse_digits(s, v, &rest) < 0 || *rest != '\0' ? -1 : 0;
+}
+
+static int conf_port(const char *s, int *port)
+{
+	long long p;
+	const char *rest;
+
+	if (conf_parse_digits(s, &p, &rest) < 0 || *rest != '\0' || p < 1 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+static int conf_hostname_ok(const char *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != '_')
+			return 0;
+	return n > 0;
+}
+
+static int conf_v6_ok(const char *h, size_t n)
+{
+	if (memchr(h, ':', n) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)h[i]) && h[i] != ':' && h[i] != '.')
+			return 0;
+	return 1;
+}
+
+/*
+ * Split "host:port" or "[v6]:port" at s; the host (brackets removed) goes to
+ * *h / *hn, the port text to *p, and a host name (not a bracketed address)
+ * is checked.  Shared by listen and redis_url.  0 / -1
+ */
+static int conf_split_hostport(const char *s, const char **h, size_t *hn, const char **p)
+{
+	const char *colon;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':' || !conf_v6_ok(s + 1, (size_t)(close - s - 1)))
+			return -1;
+		*h = s + 1;
+		*hn = (size_t)(close - s - 1);
+		*p = close + 2;
+		return 0;
+	}
+	colon = strrchr(s, ':');
+	if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+		return -1;     /* no port, or a bare IPv6 address without [] */
+	*h = s;
+	*hn = (size_t)(colon - s);
+	*p = colon + 1;
+	if (*hn == 1 && s[0] == '*')
+		return 0;      /* listen's "any"; not a valid host for redis */
+	return *hn == 0 || conf_hostname_ok(s, *hn) ? 0 : -1;
+}
+
+/*
+ * Parse `listen`: "ADDR:PORT", "[V6]:PORT", ":PORT" or "*:PORT".  The host
+ * goes to host without brackets, "" for any address.  0 / -1
+ */
+int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *h, *p;
+	size_t hn;
+
+	if (conf_split_hostport(s, &h, &hn, &p) < 0 || conf_port(p, port) < 0)
+		return -1;
+	if (hn == 1 && h[0] == '*')
+		hn = 0;
+	if (hn >= hostlen)
+		return -1;
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	return 0;
+}
+
+/* redis://[:password@]host:port[/db] - the syntax only; broker.c connects. */
+static int conf_redis_url_ok(const char *s)
+{
+	char buf[CONF_STR_MAX];
+	const char *h, *p, *at;
+	char *slash;
+	size_t hn;
+	long long db;
+	int port;
+
+	if (strncmp(s, "redis://", 8) != 0)
+		return 0;
+	s += 8;
+	at = strrchr(s, '@');
+	if (at != NULL) {
+		if (s[0] != ':')
+			return 0;
+		s = at + 1;
+	}
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (conf_parse_int(slash + 1, &db) < 0 || db < 0 || db > INT_MAX)
+			return 0;
+	}
+	if (conf_split_hostport(buf, &h, &hn, &p) < 0 || conf_port(p, &port) < 0)
+		return 0;
+	return hn > 0 && !(hn == 1 && h[0] == '*');
+}
+
+static int conf_path_prefix_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 2 || s[0] != '/' || s[n - 1] == '/' || strstr(s, "//") != NULL)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("/-._~", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* ---- setting one directive ------------------------------------------------ */
+
+/* Writes a number back in the units a user would write: "16m", "54s". */
+static void conf_fmt_unit(enum conf_type t, long long v, char *buf, size_t len)
+{
+	static const struct conf_unit { long long unit; const char *sfx; }
+	sizes[] = { { GB, "g" }, { MB, "m" }, { KB, "k" }, { 1, "" } },
+	durs[] = { { HOUR, "h" }, { MIN, "m" }, { SEC, "s" }, { 1, "ms" } },
+	plain[] = { { 1, "" } };
+	const struct conf_unit *u = t == CONF_SIZE ? sizes : t == CONF_DURATION ? durs : plain;
+
+	if (v == 0)
+		u = plain;
+	while (v % u->unit != 0)
+		u++;
+	snprintf(buf, len, "%lld%s", v / u->unit, u->sfx);
+}
+
+/* ring_size and uplink_size: the ring code masks its indexes. */
+static int conf_needs_pow2(const struct conf_directive *d)
+{
+	return d->offset == offsetof(struct conf, ring_size) ||
+	       d->offset == offsetof(struct conf, uplink_size);
+}
+
+static int conf_range(const struct conf_directive *d, const char *val, long long v,
+		      struct conf_err *err)
+{
+	char lo[32], hi[32];
+
+	if (v >= d->min && v <= d->max)
+		return 0;
+	conf_fmt_unit(d->type, d->min, lo, sizeof(lo));
+	conf_fmt_unit(d->type, d->max, hi, sizeof(hi));
+	conf_errf(err, "\"%s\" is out of range (%s..%s)", val, lo, hi);
+	return -1;
+}
+
+/* Numbers of every kind, into the int or size_t field. */
+static int conf_set_number(struct conf *c, const struct conf_directive *d,
+			   const char *val, struct conf_err *err)
+{
+	char *field = (char *)c + d->offset;
+	long long v;
+	int b;
+
+	if (d->type == CONF_BOOL) {
+		if (conf_parse_bool(val, &b) < 0) {
+			conf_errf(err, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
+			return -1;
+		}
+		v = b;
+	} else if (d->type == CONF_WORKERS && strcmp(val, "auto") == 0) {
+		v = 0;
+	} else if (d->type == CONF_DURATION ? conf_parse_duration_ms(val, &v) < 0
+		   : d->type == CONF_SIZE ? conf_parse_size(val, &v) < 0
+		   : conf_parse_int(val, &v) < 0) {
+		conf_errf(err, "\"%s\" is not %s", val,
+			  d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
+			  : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
+			  : d->type == CONF_WORKERS ? "a number or auto" : "a number");
+		return -1;
+	} else if (conf_range(d, val, v, err) < 0) {
+		return -1;
+	}
+	if (conf_needs_pow2(d) && (v & (v - 1)) != 0) {
+		conf_errf(err, "\"%s\" is not a power of two", val);
+		return -1;
+	}
+	if (d->type == CONF_SIZE)
+		*(size_t *)(void *)field = (size_t)v;
+	else
+		*(int *)(void *)field = (int)v;
+	return 0;
+}
+
+static int conf_set_string(struct conf *c, const struct conf_directive *d,
+			   const char *val, struct conf_err *err)
+{
+	char *field = (char *)c + d->offset;
+
+	if (d->type == CONF_REDIS_URL && strcmp(val, "off") == 0)
+		val = "";
+	if (strlen(val) >= d->size) {
+		conf_errf(err, "value is too long (at most %zu bytes)", d->size - 1);
+		return -1;
+	}
+	if (d->type == CONF_REDIS_URL && val[0] != '\0' && !conf_redis_url_ok(val)) {
+		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off", val);
+		return -1;
+	}
+	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {
+		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
+			  "and hold only letters, digits and / - . _ ~", val);
+		return -1;
+	}
+	strcpy(field, val);
+	return 0;
+}
+
+/* Set directive d from its text; err gets the message without a prefix. */
+static int conf_set_one(struct conf *c, const struct conf_directive *d,
+			const char *val, struct conf_err *err)
+{
+	int port;
+	size_t i;
+
+	switch (d->type) {
+	case CONF_LISTEN:
+		if (conf_parse_listen(val, (char *)c + d->offset, d->size, &port) < 0) {
+			conf_errf(err, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
+			return -1;
+		}
+		c->listen_port = port;
+		return 0;
+	case CONF_LOGLEVEL:
+		for (i = 0; i < sizeof(conf_log_levels) / sizeof(conf_log_levels[0]); i++)
+			if (strcasecmp(val, conf_log_levels[i]) == 0)
+				return *(int *)(void *)((char *)c + d->offset) = (int)i, 0;
+		conf_errf(err, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
+		return -1;
+	case CONF_STRING:
+	case CONF_REDIS_URL:
+		return conf_set_string(c, d, val, err);
+	default:
+		return conf_set_number(c, d, val, err);
+	}
+}
+
+/* Set one directive from its text form; err: "name: why" or unknown. 0 / -1 */
+int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err)
+{
+	const struct conf_directive *d = conf_find(key);
+	struct conf_err why;
+
+	if (d == NULL) {
+		conf_errf(err, "unknown directive \"%s\"", key);
+		return -1;
+	}
+	if (conf_set_one(c, d, val, &why) < 0) {
+		conf_errf(err, "%s: %s", key, why.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the file --------------------------------------------------------------- */
+
+/*
+ * Split one line in place into key and value.  Returns 1 for a directive,
+ * 0 for a blank or comment line, -1 with err (no prefix) for bad syntax.
+ */
+static int conf_split_line(char *s, char **key, char **val, struct conf_err *err)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return 0;
+	*key = s;
+	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
+		s++;
+	e = s;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#') {
+		*e = '\0';
+		conf_errf(err, "%s: missing value", *key);
+		return -1;
+	}
+	*e = '\0';
+	if (*s != '"') {
+		*val = s;
+		s += strcspn(s, "#");
+		while (s > *val && isspace((unsigned char)s[-1]))
+			s--;
+		*s = '\0';
+		return 1;
+	}
+	*val = ++s;
+	e = strchr(s, '"');
+	if (e == NULL) {
+		conf_errf(err, "%s: unterminated quoted value", *key);
+		return -1;
+	}
+	*e++ = '\0';
+	while (isspace((unsigned char)*e))
+		e++;
+	if (*e != '\0' && *e != '#') {
+		conf_errf(err, "%s: text after the closing quote", *key);
+		return -1;
+	}
+	return 1;
+}
+
+static int conf_read_file(struct conf *c, const char *path, struct conf_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *key, *val;
+	size_t cap = 0;
+	int lineno = 0, rc = 0, r;
+	struct conf_err why;
+
+	if (f == NULL) {
+		conf_errf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && getline(&line, &cap, f) != -1) {
+		lineno++;
+		r = conf_split_line(line, &key, &val, &why);
+		if (r == 1)
+			r = conf_set(c, key, val, &why);
+		if (r < 0) {
+			conf_errf(err, "%s:%d: %s", path, lineno, why.msg);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		conf_errf(err, "%s: read error", path);
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static int conf_defaults(struct conf *c, struct conf_err *err)
+{
+	for (size_t i = 0; i < CONF_NDIRECTIVES; i++)
+		if (conf_set(c, conf_table[i].name, conf_table[i].def, err) < 0)
+			return -1;     /* a broken table: the unit test catches it */
+	return 0;
+}
+
+static int conf_env(struct conf *c, struct conf_err *err)
+{
+	static const struct { const char *var, *key; } env[] = {
+		{ "REDIS_URL", "redis_url" }, { "AUTH_ENABLED", "auth_enabled" },
+	};
+	struct conf_err why;
+	const char *v;
+
+	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		v = getenv(env[i].var);
+		/* an empty REDIS_URL means off; an empty AUTH_ENABLED, unset */
+		if (v == NULL || (v[0] == '\0' && strcmp(env[i].var, "AUTH_ENABLED") == 0))
+			continue;
+		if (conf_set_one(c, conf_find(env[i].key), v, &why) < 0) {
+			conf_errf(err, "%s: %s", env[i].var, why.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Rules between directives, checked once everything is set. */
+static int conf_check(const struct conf *c, struct conf_err *err)
+{
+	if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
+		conf_errf(err, "auth_secret and auth_secret_file are both set; use one");
+		return -1;
+	}
+	if (c->auth_enabled && c->auth_secret[0] == '\0' && c->auth_secret_file[0] == '\0') {
+		conf_errf(err, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load defaults < file < environment < overrides into a new struct conf
+ * (caller frees with conf_free), or NULL with err.  Never logs.
+ */
+struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
+		       struct conf_err *err)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		conf_errf(err, "out of memory");
+		return NULL;
+	}
+	if (conf_defaults(c, err) < 0)
+		goto fail;
+	if (path != NULL && conf_read_file(c, path, err) < 0)
+		goto fail;
+	if (conf_env(c, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < nov; i++)
+		if (conf_set(c, ov[i].key, ov[i].val, err) < 0)
+			goto fail;
+	if (conf_check(c, err) < 0)
+		goto fail;
+	return c;
+fail:
+	free(c);
+	return NULL;
+}
+
+void conf_free(struct conf *c)
+{
+	free(c);
+}
+
+static int conf_field_differs(const struct conf *a, const struct conf *b,
+			      const struct conf_directive *d)
+{
+	const char *fa = (const char *)a + d->offset, *fb = (const char *)b + d->offset;
+
+	switch (d->type) {
+	case CONF_LISTEN:
+		return strcmp(fa, fb) != 0 || a->listen_port != b->listen_port;
+	case CONF_STRING:
+	case CONF_REDIS_URL:
+		return strcmp(fa, fb) != 0;
+	default:
+		return memcmp(fa, fb, d->size) != 0;
+	}
+}
+
+/* Names of the non-reloadable directives that differ, space separated. */
+int conf_restart_needed(const struct conf *a, const struct conf *b, char *buf, size_t len)
+{
+	size_t used = 0;
+	int n = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (size_t i = 0; i < CONF_NDIRECTIVES; i++) {
+		const struct conf_directive *d = &conf_table[i];
+		if (d->reloadable || !conf_field_differs(a, b, d))
+			continue;
+		if (used < len) {
+			int w = snprintf(buf + used, len - used, "%s%s", n ? " " : "", d->name);
+			used += w > 0 ? (size_t)w : 0;
+		}
+		n++;
+	}
+	return n;
+}

@@ -1,2 +1,678 @@
+/*
+ * test_conf.c - the configuration: table, parsers, files, precedence, and
+ * agreement between the table, chatd.conf(5) and etc/chatd.conf.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chatd.h"
+#include "conf.h"
 #include "cu.h"
-int main(void){return 0;}
+#include "log.h"
+
+static void clear_env(void)
+{
+	unsetenv("REDIS_URL");
+	unsetenv("AUTH_ENABLED");
+}
+
+/* Writes text to a new file under /tmp; path gets its name. */
+static void write_tmp(const char *text, char *path, size_t len)
+{
+	snprintf(path, len, "/tmp/test_conf.XXXXXX");
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	size_t n = strlen(text);
+	CU_ASSERT_FATAL(write(fd, text, n) == (ssize_t)n);
+	close(fd);
+}
+
+/* Loads text as a file; NULL on error with err filled. */
+static struct conf *load_text(const char *text, struct conf_err *err, char *path, size_t len)
+{
+	write_tmp(text, path, len);
+	struct conf *c = conf_load(path, NULL, 0, err);
+	unlink(path);
+	return c;
+}
+
+static const char *srcdir(void)
+{
+	const char *d = getenv("CHATD_SRCDIR");
+	return d != NULL && d[0] != '\0' ? d : "..";
+}
+
+static void test_defaults(void)
+{
+	struct conf_err err;
+	clear_env();
+	struct conf *c = conf_load(NULL, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->listen_host, "0.0.0.0");
+	CU_ASSERT_EQUAL(c->listen_port, CHATD_DEF_PORT);
+	CU_ASSERT_EQUAL(c->workers, 0);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://localhost:6379");
+	CU_ASSERT_STRING_EQUAL(c->pod_id, "");
+	CU_ASSERT_STRING_EQUAL(c->path_prefix, "/api/chat-api");
+	CU_ASSERT_EQUAL(c->max_message_size, CHATD_DEF_MAX_MSG);
+	CU_ASSERT_EQUAL(c->send_queue, CHATD_DEF_SENDQ);
+	CU_ASSERT_EQUAL(c->ping_interval_ms, CHATD_DEF_PING * 1000);
+	CU_ASSERT_EQUAL(c->pong_timeout_ms, CHATD_DEF_PONG * 1000);
+	CU_ASSERT_EQUAL(c->presence, 1);
+	CU_ASSERT_EQUAL(c->presence_max_members, 200);
+	CU_ASSERT_EQUAL(c->auth_enabled, 0);
+	CU_ASSERT_STRING_EQUAL(c->allowed_origins, "*");
+	CU_ASSERT_EQUAL(c->shutdown_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(c->drain_timeout_ms, 30000);
+	CU_ASSERT_EQUAL(c->ring_size, 16u << 20);
+	CU_ASSERT_EQUAL(c->uplink_size, 1u << 20);
+	CU_ASSERT_EQUAL(c->max_connections, 10000);
+	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_NOTICE);
+	CU_ASSERT_STRING_EQUAL(c->log_file, "");
+	CU_ASSERT_STRING_EQUAL(c->pid_file, "/run/chatd.pid");
+	CU_ASSERT_STRING_EQUAL(c->user, "");
+	CU_ASSERT_STRING_EQUAL(c->group, "");
+	CU_ASSERT_EQUAL(c->redis_connect_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c->redis_queue_max, 10000);
+	CU_ASSERT_EQUAL(c->redis_queue_age_ms, 30000);
+	conf_free(c);
+	conf_free(NULL);
+}
+
+/* Every row is well formed: unique name, field inside the struct of the
+ * size its type stores, a range that holds, help text. */
+static void test_table(void)
+{
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n);
+	CU_ASSERT_FATAL(n >= 22);
+	for (size_t i = 0; i < n; i++) {
+		CU_ASSERT(t[i].offset + t[i].size <= sizeof(struct conf));
+		CU_ASSERT(t[i].help != NULL && t[i].help[0] != '\0');
+		CU_ASSERT(t[i].min <= t[i].max);
+		if (t[i].type == CONF_SIZE) {
+			CU_ASSERT_EQUAL(t[i].size, sizeof(size_t));
+		} else if (t[i].type != CONF_STRING && t[i].type != CONF_LISTEN &&
+			   t[i].type != CONF_REDIS_URL) {
+			CU_ASSERT_EQUAL(t[i].size, sizeof(int));
+		}
+		for (size_t j = i + 1; j < n; j++)
+			CU_ASSERT(strcmp(t[i].name, t[j].name) != 0);
+	}
+}
+
+static void test_duration(void)
+{
+	static const struct { const char *s; long long ms; } good[] = {
+		{ "5", 5000 }, { "0", 0 }, { "500ms", 500 }, { "3s", 3000 },
+		{ "2m", 120000 }, { "1h", 3600000 }, { "54s", 54000 },
+	};
+	static const char *const bad[] = {
+		"", "s", "-1", "1.5s", "3 s", "3x", "3sec", "ms", "1hh",
+		"99999999999999999999", " 3s", "+3",
+	};
+	long long v;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = -1;
+		CU_ASSERT_EQUAL(conf_parse_duration_ms(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(v, good[i].ms);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(conf_parse_duration_ms(bad[i], &v), -1);
+}
+
+static void test_size(void)
+{
+	static const struct { const char *s; long long b; } good[] = {
+		{ "65536", 65536 }, { "64k", 65536 }, { "64K", 65536 },
+		{ "16m", 16LL << 20 }, { "1g", 1LL << 30 }, { "0", 0 },
+	};
+	static const char *const bad[] = {
+		"", "k", "-1", "1.5m", "16 m", "16mb", "2t", "99999999999999999999g", "x",
+	};
+	long long v;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = -1;
+		CU_ASSERT_EQUAL(conf_parse_size(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(v, good[i].b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(conf_parse_size(bad[i], &v), -1);
+}
+
+static void test_listen(void)
+{
+	static const struct { const char *s, *host; int port; } good[] = {
+		{ "0.0.0.0:8080", "0.0.0.0", 8080 }, { "127.0.0.1:9000", "127.0.0.1", 9000 },
+		{ "[::1]:9000", "::1", 9000 }, { ":9000", "", 9000 }, { "*:9000", "", 9000 },
+		{ "localhost:1", "localhost", 1 }, { "[::]:65535", "::", 65535 },
+	};
+	static const char *const bad[] = {
+		"", "8080", "127.0.0.1", "127.0.0.1:", "1.2.3.4:0", "1.2.3.4:65536",
+		"::1:9000", "[::1]9000", "[::1:9000", "[zz]:9000", "a b:80", "host:80x",
+		":-1", "[]:80",
+	};
+	char host[64];
+	int port;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		port = -1;
+		CU_ASSERT_EQUAL(conf_parse_listen(good[i].s, host, sizeof(host), &port), 0);
+		CU_ASSERT_STRING_EQUAL(host, good[i].host);
+		CU_ASSERT_EQUAL(port, good[i].port);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(conf_parse_listen(bad[i], host, sizeof(host), &port), -1);
+	CU_ASSERT_EQUAL(conf_parse_listen("localhost:80", host, 5, &port), -1);
+}
+
+static struct conf *defaults(void)
+{
+	struct conf_err err;
+	clear_env();
+	struct conf *c = conf_load(NULL, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	return c;
+}
+
+static void test_bool(void)
+{
+	static const char *const on[] = { "on", "yes", "true", "1", "ON", "Yes" };
+	static const char *const off[] = { "off", "no", "false", "0", "OFF" };
+	static const char *const bad[] = { "", "2", "y", "onn", "enabled" };
+	struct conf *c = defaults();
+	struct conf_err err;
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		c->presence = 0;
+		CU_ASSERT_EQUAL(conf_set(c, "presence", on[i], &err), 0);
+		CU_ASSERT_EQUAL(c->presence, 1);
+	}
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		c->presence = 1;
+		CU_ASSERT_EQUAL(conf_set(c, "presence", off[i], &err), 0);
+		CU_ASSERT_EQUAL(c->presence, 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(conf_set(c, "presence", bad[i], &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "presence: "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a boolean"));
+	}
+	conf_free(c);
+}
+
+/* Writes v in plain numbers (ms for durations) so every type parses it. */
+static void number_text(const struct conf_directive *d, long long v, char *buf, size_t len)
+{
+	snprintf(buf, len, d->type == CONF_DURATION ? "%lldms" : "%lld", v);
+}
+
+/* Every numeric directive takes its min and max and refuses one past. */
+static void test_ranges(void)
+{
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n);
+	struct conf *c = defaults();
+	struct conf_err err;
+	char buf[64];
+	int checked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_directive *d = &t[i];
+		if (d->type != CONF_INT && d->type != CONF_SIZE && d->type != CONF_DURATION)
+			continue;
+		checked++;
+		number_text(d, d->min, buf, sizeof(buf));
+		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), 0);
+		number_text(d, d->max, buf, sizeof(buf));
+		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), 0);
+		number_text(d, d->max + 1, buf, sizeof(buf));
+		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, d->name));
+		if (d->min > 0) {
+			number_text(d, d->min - 1, buf, sizeof(buf));
+			CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), -1);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "out of range"));
+		}
+	}
+	CU_ASSERT_EQUAL(checked, 13);   /* 4 ints, 3 sizes, 6 durations */
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.msg, "send_queue: \"70000\" is out of range (1..65536)");
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.msg,
+			       "max_message_size: \"32m\" is out of range (128..16m)");
+	CU_ASSERT_EQUAL(conf_set(c, "pong_timeout", "0", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "-5", &err), -1);
+	conf_free(c);
+}
+
+static void test_numbers(void)
+{
+	struct conf *c = defaults();
+	struct conf_err err;
+
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "abc", &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.msg, "send_queue: \"abc\" is not a number");
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "12k", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "512", &err), 0);
+	CU_ASSERT_EQUAL(c->send_queue, 512);
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "1m", &err), 0);
+	CU_ASSERT_EQUAL(c->max_message_size, 1u << 20);
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "big", &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not a size"));
+	CU_ASSERT_EQUAL(conf_set(c, "ping_interval", "500ms", &err), -1);  /* < 1s */
+	CU_ASSERT_EQUAL(conf_set(c, "ping_interval", "2m", &err), 0);
+	CU_ASSERT_EQUAL(c->ping_interval_ms, 120000);
+	CU_ASSERT_EQUAL(conf_set(c, "pong_timeout", "90", &err), 0);
+	CU_ASSERT_EQUAL(c->pong_timeout_ms, 90000);
+	CU_ASSERT_EQUAL(conf_set(c, "shutdown_timeout", "soon", &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not a duration"));
+	conf_free(c);
+}
+
+static void test_workers(void)
+{
+	struct conf *c = defaults();
+	struct conf_err err;
+
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "4", &err), 0);
+	CU_ASSERT_EQUAL(c->workers, 4);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "auto", &err), 0);
+	CU_ASSERT_EQUAL(c->workers, 0);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "0", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "65", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "64", &err), 0);
+	CU_ASSERT_EQUAL(c->workers, CHATD_MAX_WORKERS);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "many", &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "auto"));
+	conf_free(c);
+}
+
+static void test_redis_url(void)
+{
+	static const char *const good[] = {
+		"redis://localhost:6379", "redis://10.0.0.1:6380/2", "redis://:pw@redis:6379",
+		"redis://:p@ss@h:1/0", "redis://[::1]:6379", "redis://my-redis.svc_1:6379/15",
+	};
+	static const char *const bad[] = {
+		"localhost:6379", "http://h:6379", "redis://", "redis://h", "redis://h:0",
+		"redis://h:6379/", "redis://h:6379/x", "redis://pw@h:6379", "redis://:pw@",
+		"redis://h h:6379", "redis://::1:6379", "redis://h:6379:1",
+	};
+	struct conf *c = defaults();
+	struct conf_err err;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CU_ASSERT_EQUAL(conf_set(c, "redis_url", good[i], &err), 0);
+		CU_ASSERT_STRING_EQUAL(c->redis_url, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(conf_set(c, "redis_url", bad[i], &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "redis_url: "));
+	}
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "off", &err), 0);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
+	strcpy(c->redis_url, "x");
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "", &err), 0);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
+	conf_free(c);
+}
+
+static void test_strings(void)
+{
+	static const char *const good_prefix[] = { "/api/chat-api", "/x", "/a/b.c_d~e" };
+	static const char *const bad_prefix[] = { "", "/", "api", "/api/", "/a b", "/a?b",
+						  "/a//b", "/a%20" };
+	struct conf *c = defaults();
+	struct conf_err err;
+	char big[CONF_STR_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(good_prefix) / sizeof(good_prefix[0]); i++) {
+		CU_ASSERT_EQUAL(conf_set(c, "path_prefix", good_prefix[i], &err), 0);
+		CU_ASSERT_STRING_EQUAL(c->path_prefix, good_prefix[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad_prefix) / sizeof(bad_prefix[0]); i++)
+		CU_ASSERT_EQUAL(conf_set(c, "path_prefix", bad_prefix[i], &err), -1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CU_ASSERT_EQUAL(conf_set(c, "pod_id", big, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "too long"));
+	big[CONF_STR_MAX - 1] = '\0';
+	CU_ASSERT_EQUAL(conf_set(c, "pod_id", big, &err), 0);
+	CU_ASSERT_EQUAL(strlen(c->pod_id), CONF_STR_MAX - 1);
+	big[64] = '\0';
+	CU_ASSERT_EQUAL(conf_set(c, "user", big, &err), -1);   /* user is 64 bytes */
+	CU_ASSERT_EQUAL(conf_set(c, "user", "chatd", &err), 0);
+	CU_ASSERT_STRING_EQUAL(c->user, "chatd");
+	CU_ASSERT_EQUAL(conf_set(c, "nonsense", "1", &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.msg, "unknown directive \"nonsense\"");
+	conf_free(c);
+}
+
+static void test_pow2_and_level(void)
+{
+	struct conf *c = defaults();
+	struct conf_err err;
+	static const char *const levels[] = { "error", "warn", "notice", "info", "debug" };
+
+	CU_ASSERT_EQUAL(conf_set(c, "ring_size", "64m", &err), 0);
+	CU_ASSERT_EQUAL(c->ring_size, 64u << 20);
+	CU_ASSERT_EQUAL(conf_set(c, "ring_size", "96k", &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "power of two"));
+	CU_ASSERT_EQUAL(conf_set(c, "uplink_size", "3m", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "uplink_size", "128k", &err), 0);
+	CU_ASSERT_EQUAL(c->uplink_size, 128u << 10);
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "1000", &err), 0); /* any size */
+	for (int i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(conf_set(c, "log_level", levels[i], &err), 0);
+		CU_ASSERT_EQUAL(c->log_level, i);
+	}
+	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_DEBUG);
+	CU_ASSERT_EQUAL(conf_set(c, "log_level", "loud", &err), -1);
+	conf_free(c);
+}
+
+static void test_file(void)
+{
+	char path[64];
+	struct conf_err err;
+	clear_env();
+	struct conf *c = load_text(
+		"# a comment\n"
+		"\n"
+		"   send_queue   512   # trailing comment\n"
+		"\tworkers 3\n"
+		"allowed_origins \"https://a.example #1, https://b\"  # quoted\n"
+		"pod_id \"\"\n"
+		"listen [::1]:9000\n"
+		"send_queue 1024\n"
+		"log_level debug#no space\n"
+		"redis_url off\n",
+		&err, path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->send_queue, 1024);          /* the last one wins */
+	CU_ASSERT_EQUAL(c->workers, 3);
+	CU_ASSERT_STRING_EQUAL(c->allowed_origins, "https://a.example #1, https://b");
+	CU_ASSERT_STRING_EQUAL(c->pod_id, "");
+	CU_ASSERT_STRING_EQUAL(c->listen_host, "::1");
+	CU_ASSERT_EQUAL(c->listen_port, 9000);
+	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_DEBUG);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
+	conf_free(c);
+}
+
+/* Each bad file fails with exactly this message after "path:". */
+static void test_file_errors(void)
+{
+	static const struct { const char *text, *msg; } cases[] = {
+		{ "workers 2\n# x\n\nfoo 1\n", "4: unknown directive \"foo\"" },
+		{ "\n\nsend_queue abc\n", "3: send_queue: \"abc\" is not a number" },
+		{ "workers\n", "1: workers: missing value" },
+		{ "workers # 2\n", "1: workers: missing value" },
+		{ "pod_id \"abc\n", "1: pod_id: unterminated quoted value" },
+		{ "pod_id \"a\" b\n", "1: pod_id: text after the closing quote" },
+		{ "a\nb\n", "1: a: missing value" },
+		{ "ring_size 16m\nring_size 1000k\n", "2: ring_size: \"1000k\" is not a power of two" },
+	};
+	char path[64], want[600];
+	struct conf_err err;
+	clear_env();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *c = load_text(cases[i].text, &err, path, sizeof(path));
+		CU_ASSERT_PTR_NULL(c);
+		conf_free(c);
+		snprintf(want, sizeof(want), "%s:%s", path, cases[i].msg);
+		CU_ASSERT_STRING_EQUAL(err.msg, want);
+	}
+	CU_ASSERT_PTR_NULL(conf_load("/tmp/no/such/chatd.conf", NULL, 0, &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/tmp/no/such/chatd.conf: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file"));
+}
+
+static void test_precedence(void)
+{
+	char path[64];
+	struct conf_err err;
+	struct conf *c;
+	struct conf_kv ov[] = { { "redis_url", "redis://override:3/1" },
+				{ "workers", "7" } };
+
+	write_tmp("redis_url redis://file:1\nworkers 2\nauth_enabled on\n"
+		  "auth_secret s\nsend_queue 9\n", path, sizeof(path));
+	clear_env();
+	c = conf_load(path, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://file:1");
+	CU_ASSERT_EQUAL(c->auth_enabled, 1);
+	conf_free(c);
+
+	setenv("REDIS_URL", "redis://env:2", 1);
+	setenv("AUTH_ENABLED", "false", 1);
+	c = conf_load(path, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://env:2");
+	CU_ASSERT_EQUAL(c->auth_enabled, 0);
+	CU_ASSERT_EQUAL(c->send_queue, 9);
+	conf_free(c);
+
+	c = conf_load(path, ov, 2, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://override:3/1");
+	CU_ASSERT_EQUAL(c->workers, 7);
+	conf_free(c);
+
+	setenv("REDIS_URL", "", 1);            /* empty = off */
+	c = conf_load(path, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
+	conf_free(c);
+
+	setenv("REDIS_URL", "nonsense", 1);
+	CU_ASSERT_PTR_NULL(conf_load(path, NULL, 0, &err));
+	CU_ASSERT_EQUAL(strncmp(err.msg, "REDIS_URL: ", 11), 0);
+	setenv("REDIS_URL", "off", 1);
+	setenv("AUTH_ENABLED", "maybe", 1);
+	CU_ASSERT_PTR_NULL(conf_load(path, NULL, 0, &err));
+	CU_ASSERT_EQUAL(strncmp(err.msg, "AUTH_ENABLED: ", 14), 0);
+
+	struct conf_kv bad[] = { { "workers", "x" } }, unknown[] = { { "wrkers", "1" } };
+	clear_env();
+	CU_ASSERT_PTR_NULL(conf_load(path, bad, 1, &err));
+	CU_ASSERT_EQUAL(strncmp(err.msg, "workers: ", 9), 0);
+	CU_ASSERT_PTR_NULL(conf_load(path, unknown, 1, &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown directive \"wrkers\""));
+	unlink(path);
+}
+
+static void test_auth_rules(void)
+{
+	struct conf_err err;
+	struct conf_kv on[] = { { "auth_enabled", "on" } };
+	struct conf_kv both[] = { { "auth_secret", "a" }, { "auth_secret_file", "/f" } };
+	struct conf_kv ok[] = { { "auth_enabled", "yes" }, { "auth_secret_file", "/f" } };
+	struct conf *c;
+
+	clear_env();
+	CU_ASSERT_PTR_NULL(conf_load(NULL, on, 1, &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "auth_secret"));
+	CU_ASSERT_PTR_NULL(conf_load(NULL, both, 2, &err));
+	c = conf_load(NULL, ok, 2, &err);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	conf_free(c);
+	setenv("AUTH_ENABLED", "", 1);           /* empty: as if unset */
+	c = conf_load(NULL, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	if (c != NULL) {
+		CU_ASSERT_EQUAL(c->auth_enabled, 0);
+	}
+	conf_free(c);
+	clear_env();
+}
+
+static void test_restart_needed(void)
+{
+	struct conf *a = defaults(), *b = defaults();
+	struct conf_err err;
+	char buf[256];
+
+	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(conf_set(b, "send_queue", "9", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "workers", "2", &err), 0);
+	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "listen", "0.0.0.0:9", &err), 0);   /* port only */
+	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 1);
+	CU_ASSERT_STRING_EQUAL(buf, "listen");
+	CU_ASSERT_EQUAL(conf_set(b, "ring_size", "32m", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "user", "nobody", &err), 0);
+	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 3);
+	CU_ASSERT_STRING_EQUAL(buf, "listen ring_size user");
+	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, 8), 3);   /* truncated, counted */
+	CU_ASSERT_EQUAL(strlen(buf), 7);
+	conf_free(a);
+	conf_free(b);
+}
+
+/* ---- the man page and the sample file agree with the table ------------------ */
+
+static FILE *open_src(const char *rel)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", srcdir(), rel);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		fprintf(stderr, "\ncannot open %s (set CHATD_SRCDIR to the source tree)\n", path);
+	return f;
+}
+
+static const struct conf_directive *table_find(const char *name)
+{
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* ".Ql VALUE ." -> VALUE; `\&""` is the empty value. */
+static void man_value(const char *line, char *out, size_t len)
+{
+	char v[256] = "";
+	sscanf(line + 4, "%255s", v);
+	snprintf(out, len, "%s", strcmp(v, "\\&\"\"") == 0 ? "" : v);
+}
+
+/*
+ * Every `.It Ic name` entry in the Directives list names a directive, each
+ * directive has exactly one, and its "Default:" / ".Ql VALUE" and
+ * "Reloadable: yes|no" lines match the table.
+ */
+static void test_man_page(void)
+{
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n);
+	FILE *f = open_src("man/chatd.conf.5");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char line[1024], name[128] = "", val[256];
+	int seen[128] = { 0 }, in_list = 0, want_default = 0, defaults = 0, reloads = 0;
+	const struct conf_directive *d = NULL;
+
+	CU_ASSERT_FATAL(n <= 128);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, ".Ss Directives") == 0)
+			in_list = 1;
+		if (!in_list)
+			continue;
+		if (strncmp(line, ".It Ic ", 7) == 0) {
+			sscanf(line + 7, "%127s", name);
+			d = table_find(name);
+			if (d == NULL)
+				fprintf(stderr, "\nman page documents unknown %s\n", name);
+			CU_ASSERT_PTR_NOT_NULL(d);
+			if (d != NULL)
+				seen[d - t]++;
+		} else if (d != NULL && strcmp(line, "Default:") == 0) {
+			want_default = 1;
+		} else if (d != NULL && want_default && strncmp(line, ".Ql ", 4) == 0) {
+			man_value(line, val, sizeof(val));
+			if (strcmp(val, d->def) != 0)
+				fprintf(stderr, "\n%s: man says %s, table %s\n", d->name, val, d->def);
+			CU_ASSERT_STRING_EQUAL(val, d->def);
+			want_default = 0;
+			defaults++;
+		} else if (d != NULL && strncmp(line, "Reloadable: ", 12) == 0) {
+			CU_ASSERT_STRING_EQUAL(line + 12, d->reloadable ? "yes." : "no.");
+			reloads++;
+		} else if (strcmp(line, ".El") == 0 && d != NULL) {
+			break;
+		}
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++) {
+		if (seen[i] != 1)
+			fprintf(stderr, "\n%s documented %d times\n", t[i].name, seen[i]);
+		CU_ASSERT_EQUAL(seen[i], 1);
+	}
+	CU_ASSERT_EQUAL(defaults, (int)n);
+	CU_ASSERT_EQUAL(reloads, (int)n);
+}
+
+/* etc/chatd.conf loads, and its "# name value" lines are the defaults. */
+static void test_sample_file(void)
+{
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n);
+	char path[1024], line[1024], name[128], val[256];
+	int seen[128] = { 0 };
+	struct conf_err err;
+
+	snprintf(path, sizeof(path), "%s/etc/chatd.conf", srcdir());
+	clear_env();
+	struct conf *c = conf_load(path, NULL, 0, &err);
+	if (c == NULL)
+		fprintf(stderr, "\n%s\n", err.msg);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	conf_free(c);
+
+	FILE *f = open_src("etc/chatd.conf");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "# %127s %255s", name, val) != 2)
+			continue;
+		const struct conf_directive *d = table_find(name);
+		if (d == NULL)
+			continue;
+		seen[d - t]++;
+		CU_ASSERT_STRING_EQUAL(strcmp(val, "\"\"") == 0 ? "" : val, d->def);
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(seen[i], 1);
+}
+
+static CU_TestInfo tests[] = {
+	{ "defaults", test_defaults },
+	{ "table is well formed", test_table },
+	{ "durations", test_duration },
+	{ "sizes", test_size },
+	{ "listen", test_listen },
+	{ "booleans", test_bool },
+	{ "ranges of every number", test_ranges },
+	{ "numbers and units", test_numbers },
+	{ "workers", test_workers },
+	{ "redis_url", test_redis_url },
+	{ "strings and path_prefix", test_strings },
+	{ "powers of two, log levels", test_pow2_and_level },
+	{ "file syntax", test_file },
+	{ "file errors name file:line", test_file_errors },
+	{ "precedence file < env < override", test_precedence },
+	{ "auth rules", test_auth_rules },
+	{ "restart needed", test_restart_needed },
+	{ "man page agrees with table", test_man_page },
+	{ "sample file agrees with table", test_sample_file },
+	CU_TEST_INFO_NULL,
+};
+
+CU_MAIN("conf", tests)
