@@ -7,6 +7,7 @@
  * envelope itself.  The id PRNG and the timestamp cache are thread-local,
  * so any process or thread may call everything here.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -305,9 +306,20 @@ size_t msg_build_welcome(char *buf, size_t cap, const char *room, const char *cl
 
 /* ---- ids and time ---------------------------------------------------------------- */
 
-/* xoshiro256** state, seeded from getrandom() in each process (and thread). */
+/*
+ * xoshiro256** state, seeded from getrandom() in each process (and thread).
+ * A forked child must not continue its parent's sequence: a pthread_atfork()
+ * child handler clears msg_rng_seeded, so the child reseeds on its first id
+ * (checking getpid() on every id instead would cost a system call).
+ */
 static _Thread_local uint64_t msg_rng[4];
-static _Thread_local pid_t msg_rng_pid;
+static _Thread_local int msg_rng_seeded;
+static int msg_atfork_done;
+
+static void msg_atfork_child(void)
+{
+	msg_rng_seeded = 0;
+}
 
 static uint64_t msg_splitmix(uint64_t *x)
 {
@@ -318,23 +330,27 @@ static uint64_t msg_splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-/* Seed from the kernel; without getrandom(), from clock, pid and address. */
-static void msg_rng_seed(pid_t pid)
+/* Seed from the kernel (never blocking, even early at boot); failing that,
+ * from clock, pid and address. */
+static void msg_rng_seed(void)
 {
 	uint64_t s[4], x;
 	struct timespec ts;
 
-	if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
+	if (!__atomic_exchange_n(&msg_atfork_done, 1, __ATOMIC_ACQ_REL))
+		pthread_atfork(NULL, NULL, msg_atfork_child);
+
+	if (getrandom(s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		x = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^
-		    (uint64_t)pid << 32 ^ (uint64_t)(uintptr_t)&x;
+		    (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&x;
 		for (int i = 0; i < 4; i++)
 			s[i] = msg_splitmix(&x);
 	}
 	if ((s[0] | s[1] | s[2] | s[3]) == 0)
 		s[0] = 1;   /* the one state xoshiro cannot leave */
 	memcpy(msg_rng, s, sizeof(s));
-	msg_rng_pid = pid;
+	msg_rng_seeded = 1;
 }
 
 static uint64_t msg_rng_next(void)
@@ -353,18 +369,17 @@ static uint64_t msg_rng_next(void)
 	return r;
 }
 
-/* A forked child gets a new pid, so it reseeds on its first id: workers
- * never repeat each other's (or the master's) ids. */
+/* A forked child reseeds on its first id: workers never repeat each
+ * other's (or the master's) ids. */
 void msg_uuid(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	uint64_t r[2];
-	pid_t pid = getpid();
 	int j = 0;
 
-	if (pid != msg_rng_pid)
-		msg_rng_seed(pid);
+	if (!msg_rng_seeded)
+		msg_rng_seed();
 	r[0] = msg_rng_next();
 	r[1] = msg_rng_next();
 	memcpy(b, r, sizeof(b));
