@@ -89,6 +89,14 @@ int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *
  * between a and b (space separated); returns how many differ. */
 int conf_restart_needed(const struct conf *a, const struct conf *b, char *buf, size_t len);
 
+/* Copy into next the value of every non-reloadable directive in live, so a
+ * reload keeps them until restart (log conf_restart_needed() first). */
+void conf_carry_over(struct conf *next, const struct conf *live);
+
+/* Write directive d's value in c as it would be written in a file (quoted
+ * when needed), e.g. for `chatd -t`.  Returns snprintf's count. */
+int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len);
+
 /* Parse helpers, exposed for the tests and for other modules. 0 / -1. */
 int conf_parse_duration_ms(const char *s, long long *ms); /* "500ms" "3s" "2m" "1h" "5" (s) */
 int conf_parse_size(const char *s, long long *bytes);     /* "65536" "64k" "16m" "1g" */

@@ -25,8 +25,17 @@
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
 
+/* listen's "field" is the host and the port together, so code that copies
+ * or compares a row's bytes (offset, size) handles both. */
+#define LISTEN_SIZE (offsetof(struct conf, listen_port) + sizeof(int) - \
+		     offsetof(struct conf, listen_host))
+_Static_assert(offsetof(struct conf, listen_port) ==
+	       offsetof(struct conf, listen_host) + CONF_STR_MAX,
+	       "listen_port must follow listen_host");
+
 static const struct conf_directive conf_table[] = {
-	{ "listen", CONF_LISTEN, F(listen_host), "0.0.0.0:8080", 0, 0, 0,
+	{ "listen", CONF_LISTEN, offsetof(struct conf, listen_host), LISTEN_SIZE,
+	  "0.0.0.0:8080", 0, 0, 0,
 	  "address and port to listen on (ADDR:PORT, [V6ADDR]:PORT, :PORT, *:PORT)" },
 	{ "workers", CONF_WORKERS, F(workers), "auto", 1, CHATD_MAX_WORKERS, 1,
 	  "number of worker processes, or auto for one per online CPU" },
@@ -88,6 +97,7 @@ static const struct conf_directive conf_table[] = {
 
 /* in the order of enum log_level */
 static const char *const conf_log_levels[] = { "error", "warn", "notice", "info", "debug" };
+#define CONF_NLEVELS (sizeof(conf_log_levels) / sizeof(conf_log_levels[0]))
 
 const struct conf_directive *conf_directives(size_t *n)
 {
@@ -440,14 +450,14 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		if (conf_parse_listen(val, (char *)c + d->offset, d->size, &port) < 0) {
+		if (conf_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
 			conf_errf(err, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
 			return -1;
 		}
 		c->listen_port = port;
 		return 0;
 	case CONF_LOGLEVEL:
-		for (i = 0; i < sizeof(conf_log_levels) / sizeof(conf_log_levels[0]); i++)
+		for (i = 0; i < CONF_NLEVELS; i++)
 			if (strcasecmp(val, conf_log_levels[i]) == 0)
 				return *(int *)(void *)((char *)c + d->offset) = (int)i, 0;
 		conf_errf(err, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
@@ -651,6 +661,57 @@ static int conf_field_differs(const struct conf *a, const struct conf *b,
 		return strcmp(fa, fb) != 0;
 	default:
 		return memcmp(fa, fb, d->size) != 0;
+	}
+}
+
+/* Copy every non-reloadable directive's value from live into next. */
+void conf_carry_over(struct conf *next, const struct conf *live)
+{
+	for (size_t i = 0; i < CONF_NDIRECTIVES; i++)
+		if (!conf_table[i].reloadable)
+			memcpy((char *)next + conf_table[i].offset,
+			       (const char *)live + conf_table[i].offset, conf_table[i].size);
+}
+
+/* A string as a file value: quoted when empty or holding blanks or '#'. */
+static int conf_format_string(const char *s, char *buf, size_t len)
+{
+	int quote = s[0] == '\0' || strpbrk(s, " \t#") != NULL;
+
+	return snprintf(buf, len, quote ? "\"%s\"" : "%s", s);
+}
+
+/* Directive d's value in c, as it would be written in a file. */
+int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len)
+{
+	const char *f = (const char *)c + d->offset;
+	int v = d->type == CONF_SIZE || d->type == CONF_STRING || d->type == CONF_LISTEN ||
+		d->type == CONF_REDIS_URL ? 0 : *(const int *)(const void *)f;
+	char num[32];
+
+	switch (d->type) {
+	case CONF_LISTEN:
+		return snprintf(buf, len, strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d",
+				c->listen_host, c->listen_port);
+	case CONF_STRING:
+		return conf_format_string(f, buf, len);
+	case CONF_REDIS_URL:
+		return snprintf(buf, len, "%s", f[0] ? f : "off");
+	case CONF_BOOL:
+		return snprintf(buf, len, "%s", v ? "on" : "off");
+	case CONF_WORKERS:
+		return v == 0 ? snprintf(buf, len, "auto") : snprintf(buf, len, "%d", v);
+	case CONF_LOGLEVEL:
+		return snprintf(buf, len, "%s",
+				v >= 0 && (size_t)v < CONF_NLEVELS ? conf_log_levels[v] : "?");
+	case CONF_SIZE:
+		conf_fmt_unit(d->type, (long long)*(const size_t *)(const void *)f, num, sizeof(num));
+		return snprintf(buf, len, "%s", num);
+	case CONF_DURATION:
+		conf_fmt_unit(d->type, v, num, sizeof(num));
+		return snprintf(buf, len, "%s", num);
+	default:
+		return snprintf(buf, len, "%d", v);
 	}
 }
 

@@ -533,6 +533,75 @@ static void test_restart_needed(void)
 	conf_free(b);
 }
 
+static void test_carry_over(void)
+{
+	struct conf *live = defaults(), *next = defaults();
+	struct conf_err err;
+	char buf[256];
+
+	CU_ASSERT_EQUAL(conf_set(next, "listen", "[::1]:9999", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "uplink_size", "2m", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "pid_file", "/tmp/x.pid", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "send_queue", "17", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "log_level", "debug", &err), 0);
+	CU_ASSERT_EQUAL(conf_restart_needed(live, next, buf, sizeof(buf)), 3);
+	conf_carry_over(next, live);
+	CU_ASSERT_EQUAL(conf_restart_needed(live, next, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(next->listen_host, "0.0.0.0");
+	CU_ASSERT_EQUAL(next->listen_port, 8080);
+	CU_ASSERT_EQUAL(next->uplink_size, 1u << 20);
+	CU_ASSERT_STRING_EQUAL(next->pid_file, "/run/chatd.pid");
+	CU_ASSERT_EQUAL(next->send_queue, 17);              /* reloadable: new value */
+	CU_ASSERT_EQUAL(next->log_level, LOG_LVL_DEBUG);
+	conf_free(live);
+	conf_free(next);
+}
+
+/* conf_format() writes what conf_load() reads back to the same values. */
+static void test_format_round_trip(void)
+{
+	static const struct conf_kv ov[] = {
+		{ "listen", "[::1]:9000" }, { "workers", "3" }, { "redis_url", "off" },
+		{ "pod_id", "a b#c" }, { "max_message_size", "1000" }, { "ping_interval", "90s" },
+		{ "pong_timeout", "1500ms" }, { "presence", "off" }, { "auth_enabled", "on" },
+		{ "auth_secret", "s3cret" }, { "allowed_origins", "https://a, https://b" },
+		{ "ring_size", "1g" }, { "log_level", "warn" }, { "user", "" },
+	};
+	size_t n, nov = sizeof(ov) / sizeof(ov[0]);
+	const struct conf_directive *t = conf_directives(&n);
+	struct conf_err err;
+	char text[16384], val[1100], path[64];
+	size_t used = 0;
+
+	clear_env();
+	struct conf *a = conf_load(NULL, ov, nov, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	for (size_t i = 0; i < n; i++) {
+		conf_format(a, &t[i], val, sizeof(val));
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s %s\n",
+					 t[i].name, val);
+	}
+	CU_ASSERT_FATAL(used < sizeof(text));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "listen [::1]:9000\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "pod_id \"a b#c\"\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ring_size 1g\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "pong_timeout 1500ms\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "workers 3\n"));
+	struct conf *b = load_text(text, &err, path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (size_t i = 0; i < n; i++) {
+		char va[1100], vb[1100];
+		conf_format(a, &t[i], va, sizeof(va));
+		conf_format(b, &t[i], vb, sizeof(vb));
+		CU_ASSERT_STRING_EQUAL(va, vb);
+	}
+	CU_ASSERT_EQUAL(conf_restart_needed(a, b, val, sizeof(val)), 0);
+	CU_ASSERT_EQUAL(b->max_message_size, 1000);
+	CU_ASSERT_EQUAL(b->pong_timeout_ms, 1500);
+	conf_free(a);
+	conf_free(b);
+}
+
 /* ---- the man page and the sample file agree with the table ------------------ */
 
 static FILE *open_src(const char *rel)
@@ -670,6 +739,8 @@ static CU_TestInfo tests[] = {
 	{ "precedence file < env < override", test_precedence },
 	{ "auth rules", test_auth_rules },
 	{ "restart needed", test_restart_needed },
+	{ "carry over on reload", test_carry_over },
+	{ "format round trip", test_format_round_trip },
 	{ "man page agrees with table", test_man_page },
 	{ "sample file agrees with table", test_sample_file },
 	CU_TEST_INFO_NULL,
