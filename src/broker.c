@@ -1,2 +1,960 @@
-/* broker.c - to be written */
-typedef int chatd_broker_empty;
+/*
+ * broker.c - the master's link to Redis (the only file that talks to hiredis).
+ *
+ * Two hiredis async connections driven by the master's mloop: `sub` holds the
+ * subscriptions (realtime:global always, realtime:room:{room} for every room
+ * some worker has members in), `pub` sends PUBLISH.  Each link connects
+ * without blocking (but see redis_url: the host name is resolved by hiredis
+ * with getaddrinfo), is timed out by our own timer, AUTHs / SELECTs first,
+ * and is retried with capped exponential backoff and jitter when it fails or
+ * drops.  While `pub` is unusable, publishes wait in a bounded FIFO.
+ *
+ * hiredis 0.14.1 traps handled here: it frees the context itself after a
+ * failed connect or a disconnect (we drop our pointer in those callbacks);
+ * subscription callbacks fire with reply == NULL while the context is freed;
+ * the connect callback only runs once the socket is polled for writing, so
+ * the adapter asks for EPOLLOUT as soon as it is attached.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <hiredis.h>
+#include <async.h>
+
+#include "broker.h"
+#include "chatd.h"
+#include "conf.h"
+#include "envelope.h"
+#include "log.h"
+
+#define BROKER_BACKOFF_MIN_MS  100
+#define BROKER_BACKOFF_MAX_MS  5000
+#define BROKER_TICK_MS         1000
+#define BROKER_PUB_INFLIGHT    16384    /* PUBLISHes sent, reply not yet read */
+#define BROKER_ERRLOG_MS       1000
+#define CHAN_GLOBAL            "realtime:global"
+#define CHAN_ROOM              "realtime:room:"
+#define CHAN_ROOM_LEN          (sizeof(CHAN_ROOM) - 1)
+
+enum link_kind { LINK_SUB, LINK_PUB };
+
+/* Two per broker.  `ac` is owned by hiredis once connected: it frees it
+ * after the disconnect / failed-connect callbacks, where we drop it. */
+struct link {
+	struct broker     *b;
+	enum link_kind     kind;
+	const char        *name;
+	redisAsyncContext *ac;
+	int                fd;          /* ac's socket, or -1 */
+	int                registered;  /* fd is in the mloop */
+	uint32_t           events;
+	int                ready;       /* connected, AUTH/SELECT answered */
+	int                handshake;   /* AUTH/SELECT replies still awaited */
+	int                was_up;      /* has been ready since the last log line */
+	int                failed;      /* an attempt failed since the last ready */
+	uint64_t           conn_timer, retry_timer;
+	uint64_t           backoff_ms;
+};
+
+/* One per room some worker slot has members in.  chan is the whole
+ * channel name; the room is chan + CHAN_ROOM_LEN. */
+struct interest {
+	struct interest *next;
+	uint64_t         mask[CHATD_SLOTS / 64];
+	size_t           room_len;
+	char             chan[];
+};
+
+/* One queued PUBLISH (while pub is down): channel then payload. */
+struct qent {
+	uint64_t t_ms;
+	size_t   chan_len, len;
+	char     data[];
+};
+
+struct broker {
+	struct mloop        *loop;
+	struct master_stats *st;
+	struct redis_url     url;
+	char                 pod[CONF_STR_MAX];
+	size_t               pod_len;
+	broker_deliver_fn    deliver;
+	void                *arg;
+	struct link          sub, pub;
+	int                  freeing;
+	uint64_t             tick_timer;
+	int                  conn_timeout_ms;
+	/* interest hash */
+	struct interest    **buckets;
+	size_t               nbuckets, nrooms;
+	/* publish queue (ring of pointers) */
+	struct qent        **q;
+	size_t               qcap, qhead, qlen;
+	uint64_t             qage_ms;
+	msgpack_sbuffer      sb;
+	uint64_t             inflight;
+	uint64_t             errlog_ms, errs_suppressed;
+	unsigned             rnd;
+};
+
+static void link_connect(struct link *l);
+static void link_schedule_retry(struct link *l);
+
+/* ---- URL --------------------------------------------------------------- */
+
+static int url_err(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
+static int url_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode s[0..n) into out (size outsz).  0 / -1. */
+static int url_unescape(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			if (i + 2 >= n)
+				return -1;
+			int h = url_hex(s[i + 1]), lo = url_hex(s[i + 2]);
+			if (h < 0 || lo < 0)
+				return -1;
+			c = h * 16 + lo;
+			i += 2;
+		}
+		if (c == 0 || o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Decimal in [min, max]: digits only. */
+static int url_number(const char *s, size_t n, long min, long max, int *out)
+{
+	long v = 0;
+
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* user:password (user must be empty or "default": AUTH takes one argument
+ * in this hiredis, which Redis 6 treats as the default user's password). */
+static int url_userinfo(const char *s, size_t n, struct redis_url *u, char *err, size_t errlen)
+{
+	const char *colon = memchr(s, ':', n);
+
+	if (colon == NULL)
+		return url_err(err, errlen, "redis_url: expected ':password@' before the host");
+	size_t ulen = (size_t)(colon - s);
+	if (ulen != 0 && !(ulen == 7 && memcmp(s, "default", 7) == 0))
+		return url_err(err, errlen, "redis_url: ACL user names are not supported "
+			       "(use redis://:password@host:port)");
+	if (url_unescape(colon + 1, n - ulen - 1, u->password, sizeof(u->password)) < 0)
+		return url_err(err, errlen, "redis_url: bad or too long password");
+	return 0;
+}
+
+/* host, [v6addr], then optional :port. */
+static int url_hostport(const char *s, size_t n, struct redis_url *u, char *err, size_t errlen)
+{
+	const char *h = s, *rest;
+	size_t hlen;
+
+	if (n > 0 && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (rb == NULL)
+			return url_err(err, errlen, "redis_url: missing ']' after IPv6 address");
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		rest = rb + 1;
+	} else {
+		const char *c = memchr(s, ':', n);
+		hlen = c ? (size_t)(c - s) : n;
+		rest = s + hlen;
+	}
+	if (hlen == 0 || hlen >= sizeof(u->host))
+		return url_err(err, errlen, "redis_url: missing or too long host");
+	for (size_t i = 0; i < hlen; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (!isalnum(c) && c != '.' && c != '-' && c != '_' && !(h != s && c == ':'))
+			return url_err(err, errlen, "redis_url: bad character in host");
+	}
+	memcpy(u->host, h, hlen);
+	u->host[hlen] = '\0';
+	size_t rlen = (size_t)(s + n - rest);
+	if (rlen == 0)
+		return 0;
+	if (rest[0] != ':' || url_number(rest + 1, rlen - 1, 1, 65535, &u->port) < 0)
+		return url_err(err, errlen, "redis_url: bad port (1-65535)");
+	return 0;
+}
+
+int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
+{
+	const char *p, *at, *slash, *end;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (url == NULL || url[0] == '\0' || strcasecmp(url, "off") == 0)
+		return 1;
+	if (strncasecmp(url, "rediss://", 9) == 0)
+		return url_err(err, errlen, "redis_url: TLS (rediss://) is not supported");
+	if (strncasecmp(url, "redis://", 8) != 0)
+		return url_err(err, errlen, "redis_url: expected redis://[:password@]host[:port][/db] or off");
+	p = url + 8;
+	end = p + strlen(p);
+	if (strpbrk(p, "?# \t\r\n") != NULL)
+		return url_err(err, errlen, "redis_url: unexpected query, fragment or space");
+	slash = memchr(p, '/', (size_t)(end - p));
+	if (slash == NULL)
+		slash = end;
+	at = memrchr(p, '@', (size_t)(slash - p));
+	if (at != NULL) {
+		if (url_userinfo(p, (size_t)(at - p), out, err, errlen) < 0)
+			return -1;
+		p = at + 1;
+	}
+	if (url_hostport(p, (size_t)(slash - p), out, err, errlen) < 0)
+		return -1;
+	if (slash < end && slash + 1 < end &&
+	    url_number(slash + 1, (size_t)(end - slash - 1), 0, INT_MAX, &out->db) < 0)
+		return url_err(err, errlen, "redis_url: bad database number");
+	return 0;
+}
+
+/* ---- hiredis adapter onto mloop ------------------------------------------ */
+
+static void adapter_io(int fd, uint32_t events, void *arg)
+{
+	struct link *l = arg;
+	redisAsyncContext *ac = l->ac;
+
+	if (ac == NULL)
+		return;
+	/* Errors and hang-ups are discovered by hiredis on read/write. */
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		redisAsyncHandleRead(ac);
+	/* The read may have freed the context (disconnect): re-check. */
+	if ((events & (EPOLLOUT | EPOLLERR)) && l->ac == ac && l->registered)
+		redisAsyncHandleWrite(ac);
+}
+
+/* hiredis asks for read/write interest; the hooks must be idempotent. */
+static void adapter_set(struct link *l, uint32_t events)
+{
+	struct mloop *loop = l->b->loop;
+
+	if (l->fd < 0 || (l->registered && events == l->events))
+		return;
+	if (!l->registered) {
+		if (mloop_add(loop, l->fd, events, adapter_io, l) < 0) {
+			log_errno(LOG_LVL_ERROR, "redis %s: epoll add", l->name);
+			return;
+		}
+		l->registered = 1;
+	} else if (mloop_mod(loop, l->fd, events) < 0) {
+		log_errno(LOG_LVL_ERROR, "redis %s: epoll mod", l->name);
+		return;
+	}
+	l->events = events;
+}
+
+static void adapter_add_read(void *p)  { struct link *l = p; adapter_set(l, l->events | EPOLLIN); }
+static void adapter_del_read(void *p)  { struct link *l = p; adapter_set(l, l->events & ~(uint32_t)EPOLLIN); }
+static void adapter_add_write(void *p) { struct link *l = p; adapter_set(l, l->events | EPOLLOUT); }
+static void adapter_del_write(void *p) { struct link *l = p; adapter_set(l, l->events & ~(uint32_t)EPOLLOUT); }
+
+static void adapter_cleanup(void *p)
+{
+	struct link *l = p;
+
+	if (l->registered)
+		mloop_del(l->b->loop, l->fd);
+	l->registered = 0;
+	l->fd = -1;
+	l->events = 0;
+}
+
+static void adapter_attach(struct link *l)
+{
+	redisAsyncContext *ac = l->ac;
+
+	ac->ev.data = l;
+	ac->ev.addRead = adapter_add_read;
+	ac->ev.delRead = adapter_del_read;
+	ac->ev.addWrite = adapter_add_write;
+	ac->ev.delWrite = adapter_del_write;
+	ac->ev.cleanup = adapter_cleanup;
+	l->fd = ac->c.fd;
+	l->registered = 0;
+	l->events = 0;
+	/* hiredis 0.14 reports the connect only when polled for writing. */
+	adapter_add_write(l);
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+static void broker_update_state(struct broker *b)
+{
+	uint64_t s;
+
+	if (b->sub.ready && b->pub.ready)
+		s = 2;
+	else if (b->sub.failed || b->pub.failed || b->sub.was_up || b->pub.was_up)
+		s = 3;
+	else
+		s = 1;
+	stats_set(&b->st->redis_state, s);
+}
+
+/* The link is unusable now (failed connect, drop, timeout). */
+static void link_lost(struct link *l, const char *why)
+{
+	struct broker *b = l->b;
+
+	l->ac = NULL;
+	l->ready = 0;
+	l->handshake = 0;
+	if (l->conn_timer) {
+		mloop_timer_cancel(b->loop, l->conn_timer);
+		l->conn_timer = 0;
+	}
+	if (l->kind == LINK_SUB)
+		stats_set(&b->st->redis_subscribed_rooms, 0);
+	else
+		b->inflight = 0;
+	if (b->freeing)
+		return;
+	if (l->was_up)
+		log_warn("redis %s link to %s:%d down: %s", l->name, b->url.host, b->url.port, why);
+	else if (!l->failed)
+		log_warn("redis %s link to %s:%d: cannot connect: %s (retrying)",
+			 l->name, b->url.host, b->url.port, why);
+	l->was_up = 0;
+	l->failed = 1;
+	broker_update_state(b);
+	link_schedule_retry(l);
+}
+
+static void link_retry_cb(void *arg)
+{
+	struct link *l = arg;
+
+	l->retry_timer = 0;
+	stats_add(&l->b->st->redis_reconnects, 1);
+	link_connect(l);
+}
+
+static void link_schedule_retry(struct link *l)
+{
+	struct broker *b = l->b;
+	uint64_t d;
+
+	if (l->backoff_ms == 0)
+		l->backoff_ms = BROKER_BACKOFF_MIN_MS;
+	/* Full jitter over the upper half: [backoff/2, backoff]. */
+	d = l->backoff_ms / 2 + (uint64_t)rand_r(&b->rnd) % (l->backoff_ms / 2 + 1);
+	l->backoff_ms *= 2;
+	if (l->backoff_ms > BROKER_BACKOFF_MAX_MS)
+		l->backoff_ms = BROKER_BACKOFF_MAX_MS;
+	l->retry_timer = mloop_timer(b->loop, d, link_retry_cb, l);
+}
+
+/* ---- interest hash ---------------------------------------------------- */
+
+static uint64_t room_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static struct interest **interest_find(struct broker *b, const char *room, size_t len)
+{
+	struct interest **pp = &b->buckets[room_hash(room, len) & (b->nbuckets - 1)];
+
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->room_len == len && memcmp((*pp)->chan + CHAN_ROOM_LEN, room, len) == 0)
+			return pp;
+	return pp;
+}
+
+static int interest_grow(struct broker *b)
+{
+	size_t n = b->nbuckets * 2;
+	struct interest **nb = calloc(n, sizeof(*nb));
+
+	if (nb == NULL)
+		return -1;
+	for (size_t i = 0; i < b->nbuckets; i++) {
+		struct interest *it = b->buckets[i], *next;
+		for (; it != NULL; it = next) {
+			next = it->next;
+			size_t h = room_hash(it->chan + CHAN_ROOM_LEN, it->room_len) & (n - 1);
+			it->next = nb[h];
+			nb[h] = it;
+		}
+	}
+	free(b->buckets);
+	b->buckets = nb;
+	b->nbuckets = n;
+	return 0;
+}
+
+static int mask_empty(const struct interest *it)
+{
+	for (size_t i = 0; i < CHATD_SLOTS / 64; i++)
+		if (it->mask[i])
+			return 0;
+	return 1;
+}
+
+/* ---- subscriber ------------------------------------------------------ */
+
+/* A "message" reply on sub: decode, filter, deliver. */
+static void sub_message(struct broker *b, const redisReply *chan, const redisReply *payload)
+{
+	struct envelope e;
+	int rc;
+
+	if (chan->type != REDIS_REPLY_STRING || payload->type != REDIS_REPLY_STRING) {
+		stats_add(&b->st->redis_malformed, 1);
+		return;
+	}
+	rc = envelope_decode(payload->str, (size_t)payload->len, &e);
+	if (rc == 0) {
+		/* The envelope's room must be the channel it came on. */
+		size_t cl = (size_t)chan->len;
+		if (e.room_len == 0)
+			rc = (cl == sizeof(CHAN_GLOBAL) - 1 && memcmp(chan->str, CHAN_GLOBAL, cl) == 0) ? 0 : -1;
+		else
+			rc = (e.room_len <= CHATD_ROOM_MAX && cl == CHAN_ROOM_LEN + e.room_len &&
+			      memcmp(chan->str, CHAN_ROOM, CHAN_ROOM_LEN) == 0 &&
+			      memcmp(chan->str + CHAN_ROOM_LEN, e.room, e.room_len) == 0) ? 0 : -1;
+	}
+	if (rc != 0) {
+		stats_add(&b->st->redis_malformed, 1);
+		return;
+	}
+	if (e.pod_len == b->pod_len && memcmp(e.pod, b->pod, b->pod_len) == 0) {
+		stats_add(&b->st->redis_own_echoes, 1);
+		return;
+	}
+	stats_add(&b->st->redis_received, 1);
+	b->deliver(b->arg, e.room, e.room_len, e.frame, e.frame_len);
+}
+
+/* Every reply on the subscribed connection ("message", "subscribe",
+ * "unsubscribe"); reply == NULL while hiredis frees the context. */
+static void sub_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct broker *b = privdata;
+	const redisReply *rep = r;
+	const redisReply *kind, *chan;
+
+	if (rep == NULL || b->freeing || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3)
+		return;
+	kind = rep->element[0];
+	chan = rep->element[1];
+	if (kind->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(kind->str, "message") == 0) {
+		sub_message(b, chan, rep->element[2]);
+		return;
+	}
+	if (chan->type != REDIS_REPLY_STRING || (size_t)chan->len <= CHAN_ROOM_LEN ||
+	    memcmp(chan->str, CHAN_ROOM, CHAN_ROOM_LEN) != 0)
+		return;
+	if (strcmp(kind->str, "subscribe") == 0)
+		stats_add(&b->st->redis_subscribed_rooms, 1);
+	else if (strcmp(kind->str, "unsubscribe") == 0 &&
+		 stats_get(&b->st->redis_subscribed_rooms) > 0)
+		stats_sub(&b->st->redis_subscribed_rooms, 1);
+}
+
+static void sub_send(struct broker *b, const char *cmd, const char *chan, size_t len)
+{
+	const char *argv[2] = { cmd, chan };
+	size_t argl[2] = { strlen(cmd), len };
+
+	if (!b->sub.ready)
+		return;
+	if (redisAsyncCommandArgv(b->sub.ac, sub_cb, b, 2, argv, argl) != REDIS_OK)
+		log_warn("redis sub: cannot queue %s %.*s", cmd, (int)len, chan);
+}
+
+/* After (re)connect: SUBSCRIBE global and every active room, one command. */
+static void sub_resubscribe(struct broker *b)
+{
+	size_t n = 2 + b->nrooms, i = 0;
+	const char **argv = malloc(n * sizeof(*argv));
+	size_t *argl = malloc(n * sizeof(*argl));
+
+	if (argv == NULL || argl == NULL) {
+		free(argv);
+		free(argl);
+		redisAsyncDisconnect(b->sub.ac);    /* retried later */
+		return;
+	}
+	argv[i] = "SUBSCRIBE";
+	argl[i++] = 9;
+	argv[i] = CHAN_GLOBAL;
+	argl[i++] = sizeof(CHAN_GLOBAL) - 1;
+	for (size_t k = 0; k < b->nbuckets; k++)
+		for (struct interest *it = b->buckets[k]; it != NULL; it = it->next) {
+			argv[i] = it->chan;
+			argl[i++] = CHAN_ROOM_LEN + it->room_len;
+		}
+	if (redisAsyncCommandArgv(b->sub.ac, sub_cb, b, (int)i, argv, argl) != REDIS_OK)
+		log_warn("redis sub: cannot queue SUBSCRIBE");
+	free(argv);
+	free(argl);
+}
+
+/* ---- publisher and its queue ------------------------------------------ */
+
+static void pub_flush(struct broker *b);
+
+static void pub_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct broker *b = privdata;
+	const redisReply *rep = r;
+	uint64_t now;
+
+	if (rep == NULL || b->freeing)
+		return;
+	if (b->inflight > 0)
+		b->inflight--;
+	if (rep->type == REDIS_REPLY_INTEGER) {
+		stats_add(&b->st->redis_published, 1);
+	} else {
+		/* Logged at most once a second; the rest are counted in the line. */
+		now = mloop_now_ms();
+		if (now - b->errlog_ms >= BROKER_ERRLOG_MS) {
+			log_warn("redis PUBLISH failed: %s (%llu more since last report)",
+				 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply",
+				 (unsigned long long)b->errs_suppressed);
+			b->errlog_ms = now;
+			b->errs_suppressed = 0;
+		} else {
+			b->errs_suppressed++;
+		}
+	}
+	if (b->qlen > 0 && b->inflight < BROKER_PUB_INFLIGHT / 2)
+		pub_flush(b);
+}
+
+static int pub_send(struct broker *b, const char *chan, size_t chan_len,
+		    const char *data, size_t len)
+{
+	const char *argv[3] = { "PUBLISH", chan, data };
+	size_t argl[3] = { 7, chan_len, len };
+
+	if (redisAsyncCommandArgv(b->pub.ac, pub_cb, b, 3, argv, argl) != REDIS_OK)
+		return -1;
+	b->inflight++;
+	return 0;
+}
+
+static void queue_pop(struct broker *b)
+{
+	free(b->q[b->qhead]);
+	b->q[b->qhead] = NULL;
+	b->qhead = (b->qhead + 1) % b->qcap;
+	b->qlen--;
+}
+
+/* Drop the entries older than redis_queue_age_ms from the head. */
+static void queue_expire(struct broker *b, uint64_t now)
+{
+	while (b->qlen > 0 && now - b->q[b->qhead]->t_ms > b->qage_ms) {
+		queue_pop(b);
+		stats_add(&b->st->redis_queue_expired, 1);
+	}
+	stats_set(&b->st->redis_queued, b->qlen);
+}
+
+static void queue_push(struct broker *b, const char *chan, size_t chan_len,
+		       const char *data, size_t len)
+{
+	struct qent *q;
+
+	queue_expire(b, mloop_now_ms());
+	if (b->qcap == 0) {
+		stats_add(&b->st->redis_queue_overflow, 1);
+		return;
+	}
+	q = malloc(sizeof(*q) + chan_len + len);
+	if (q == NULL) {
+		stats_add(&b->st->redis_queue_overflow, 1);
+		return;
+	}
+	if (b->qlen == b->qcap) {
+		queue_pop(b);
+		stats_add(&b->st->redis_queue_overflow, 1);
+	}
+	q->t_ms = mloop_now_ms();
+	q->chan_len = chan_len;
+	q->len = len;
+	memcpy(q->data, chan, chan_len);
+	memcpy(q->data + chan_len, data, len);
+	b->q[(b->qhead + b->qlen) % b->qcap] = q;
+	b->qlen++;
+	stats_set(&b->st->redis_queued, b->qlen);
+}
+
+/* Send what waited, oldest first, while pub is usable. */
+static void pub_flush(struct broker *b)
+{
+	queue_expire(b, mloop_now_ms());
+	while (b->qlen > 0 && b->pub.ready && b->inflight < BROKER_PUB_INFLIGHT) {
+		struct qent *q = b->q[b->qhead];
+		if (pub_send(b, q->data, q->chan_len, q->data + q->chan_len, q->len) < 0)
+			break;
+		queue_pop(b);
+	}
+	stats_set(&b->st->redis_queued, b->qlen);
+}
+
+void broker_publish(struct broker *b, const char *room, size_t room_len,
+		    const char *frame, size_t frame_len)
+{
+	char chan[CHAN_ROOM_LEN + CHATD_ROOM_MAX];
+	size_t chan_len;
+
+	if (b == NULL || room_len > CHATD_ROOM_MAX)
+		return;
+	if (room_len == 0) {
+		memcpy(chan, CHAN_GLOBAL, sizeof(CHAN_GLOBAL) - 1);
+		chan_len = sizeof(CHAN_GLOBAL) - 1;
+	} else {
+		memcpy(chan, CHAN_ROOM, CHAN_ROOM_LEN);
+		memcpy(chan + CHAN_ROOM_LEN, room, room_len);
+		chan_len = CHAN_ROOM_LEN + room_len;
+	}
+	msgpack_sbuffer_clear(&b->sb);
+	if (envelope_encode(&b->sb, b->pod, b->pod_len, room, room_len, frame, frame_len) < 0) {
+		log_warn("redis: cannot encode an envelope (%zu bytes)", frame_len);
+		return;
+	}
+	/* Keep order: nothing overtakes what is already queued. */
+	if (b->pub.ready && b->qlen == 0 && b->inflight < BROKER_PUB_INFLIGHT &&
+	    pub_send(b, chan, chan_len, b->sb.data, b->sb.size) == 0)
+		return;
+	queue_push(b, chan, chan_len, b->sb.data, b->sb.size);
+}
+
+/* ---- connection lifecycle ------------------------------------------------ */
+
+static void link_ready(struct link *l)
+{
+	struct broker *b = l->b;
+
+	l->ready = 1;
+	l->failed = 0;
+	l->backoff_ms = 0;
+	if (l->conn_timer) {
+		mloop_timer_cancel(b->loop, l->conn_timer);
+		l->conn_timer = 0;
+	}
+	if (!l->was_up)
+		log_notice("redis %s link to %s:%d up", l->name, b->url.host, b->url.port);
+	l->was_up = 1;
+	if (l->kind == LINK_SUB)
+		sub_resubscribe(b);
+	broker_update_state(b);
+	pub_flush(b);
+}
+
+static void handshake_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct link *l = privdata;
+	const redisReply *rep = r;
+
+	if (rep == NULL || l->b->freeing || l->ac != ac)
+		return;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		if (!l->failed)
+			log_warn("redis %s link: %s", l->name, rep->str);
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	if (--l->handshake == 0)
+		link_ready(l);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+	struct link *l = cac->data;
+	struct broker *b;
+
+	if (l == NULL)
+		return;
+	b = l->b;
+	if (status != REDIS_OK) {
+		link_lost(l, cac->errstr);   /* hiredis frees the context */
+		return;
+	}
+	redisEnableKeepAlive(&l->ac->c);
+	l->handshake = 0;
+	if (b->url.password[0] != '\0') {
+		const char *argv[2] = { "AUTH", b->url.password };
+		size_t argl[2] = { 4, strlen(b->url.password) };
+		if (redisAsyncCommandArgv(l->ac, handshake_cb, l, 2, argv, argl) == REDIS_OK)
+			l->handshake++;
+	}
+	if (l->kind == LINK_PUB && b->url.db != 0 &&
+	    redisAsyncCommand(l->ac, handshake_cb, l, "SELECT %d", b->url.db) == REDIS_OK)
+		l->handshake++;
+	if (l->handshake == 0)
+		link_ready(l);
+}
+
+static void on_disconnect(const redisAsyncContext *cac, int status)
+{
+	struct link *l = cac->data;
+
+	if (l == NULL)
+		return;
+	link_lost(l, status == REDIS_OK ? "closed" : cac->errstr);
+}
+
+static void link_timeout_cb(void *arg)
+{
+	struct link *l = arg;
+	redisAsyncContext *ac = l->ac;
+
+	l->conn_timer = 0;
+	if (ac == NULL)
+		return;
+	/* Our callbacks must not see this context again. */
+	ac->data = NULL;
+	link_lost(l, "connect timeout");
+	redisAsyncFree(ac);
+}
+
+static void link_connect(struct link *l)
+{
+	struct broker *b = l->b;
+	redisAsyncContext *ac = redisAsyncConnect(b->url.host, b->url.port);
+
+	if (ac == NULL || ac->err) {
+		/* Before the context is attached there is nothing in the loop. */
+		char why[128];
+		snprintf(why, sizeof(why), "%s", ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		link_lost(l, why);
+		return;
+	}
+	l->ac = ac;
+	ac->data = l;
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	adapter_attach(l);
+	l->conn_timer = mloop_timer(b->loop, (uint64_t)b->conn_timeout_ms, link_timeout_cb, l);
+	broker_update_state(b);
+}
+
+/* ---- interest ------------------------------------------------------------ */
+
+void broker_interest(struct broker *b, int slot, const char *room, size_t room_len, int delta)
+{
+	struct interest **pp, *it;
+
+	if (b == NULL || slot < 0 || slot >= CHATD_SLOTS || room_len == 0 ||
+	    room_len > CHATD_ROOM_MAX)
+		return;
+	if (delta > 0 && b->nrooms >= b->nbuckets)
+		interest_grow(b);           /* on ENOMEM the chains get longer */
+	pp = interest_find(b, room, room_len);
+	it = *pp;
+	if (delta > 0) {
+		if (it == NULL) {
+			it = calloc(1, sizeof(*it) + CHAN_ROOM_LEN + room_len + 1);
+			if (it == NULL) {
+				log_error("redis: out of memory subscribing to a room");
+				return;
+			}
+			memcpy(it->chan, CHAN_ROOM, CHAN_ROOM_LEN);
+			memcpy(it->chan + CHAN_ROOM_LEN, room, room_len);
+			it->room_len = room_len;
+			*pp = it;
+			b->nrooms++;
+			sub_send(b, "SUBSCRIBE", it->chan, CHAN_ROOM_LEN + room_len);
+		}
+		it->mask[slot / 64] |= 1ull << (slot % 64);
+		return;
+	}
+	if (it == NULL)
+		return;
+	it->mask[slot / 64] &= ~(1ull << (slot % 64));
+	if (mask_empty(it)) {
+		sub_send(b, "UNSUBSCRIBE", it->chan, CHAN_ROOM_LEN + room_len);
+		*pp = it->next;
+		free(it);
+		b->nrooms--;
+	}
+}
+
+void broker_slot_gone(struct broker *b, int slot)
+{
+	if (b == NULL || slot < 0 || slot >= CHATD_SLOTS)
+		return;
+	for (size_t k = 0; k < b->nbuckets; k++) {
+		struct interest **pp = &b->buckets[k];
+		while (*pp != NULL) {
+			struct interest *it = *pp;
+			it->mask[slot / 64] &= ~(1ull << (slot % 64));
+			if (!mask_empty(it)) {
+				pp = &it->next;
+				continue;
+			}
+			sub_send(b, "UNSUBSCRIBE", it->chan, CHAN_ROOM_LEN + it->room_len);
+			*pp = it->next;
+			free(it);
+			b->nrooms--;
+		}
+	}
+}
+
+/* ---- life ------------------------------------------------------------------ */
+
+static void broker_tick(void *arg)
+{
+	struct broker *b = arg;
+
+	queue_expire(b, mloop_now_ms());
+	b->tick_timer = mloop_timer(b->loop, BROKER_TICK_MS, broker_tick, b);
+}
+
+static void link_init(struct broker *b, struct link *l, enum link_kind kind)
+{
+	l->b = b;
+	l->kind = kind;
+	l->name = kind == LINK_SUB ? "sub" : "pub";
+	l->fd = -1;
+}
+
+struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *pod_id,
+			  struct master_stats *st, broker_deliver_fn deliver, void *arg,
+			  char *err, size_t errlen)
+{
+	struct broker *b;
+	int rc;
+
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		url_err(err, errlen, "redis: out of memory");
+		return NULL;
+	}
+	rc = redis_url_parse(c->redis_url, &b->url, err, errlen);
+	if (rc != 0 || strlen(pod_id) >= sizeof(b->pod) || pod_id[0] == '\0') {
+		if (rc == 1)
+			url_err(err, errlen, "redis_url: Redis is off");
+		else if (rc == 0)
+			url_err(err, errlen, "redis: bad pod id");
+		free(b);
+		return NULL;
+	}
+	b->loop = loop;
+	b->st = st;
+	b->deliver = deliver;
+	b->arg = arg;
+	b->pod_len = strlen(pod_id);
+	memcpy(b->pod, pod_id, b->pod_len);
+	b->conn_timeout_ms = c->redis_connect_timeout_ms > 0 ? c->redis_connect_timeout_ms : 1000;
+	b->qcap = c->redis_queue_max > 0 ? (size_t)c->redis_queue_max : 0;
+	b->qage_ms = c->redis_queue_age_ms > 0 ? (uint64_t)c->redis_queue_age_ms : 0;
+	b->nbuckets = 64;
+	b->buckets = calloc(b->nbuckets, sizeof(*b->buckets));
+	b->q = calloc(b->qcap ? b->qcap : 1, sizeof(*b->q));
+	b->rnd = (unsigned)(room_hash(pod_id, b->pod_len) ^ mloop_now_ms());
+	msgpack_sbuffer_init(&b->sb);
+	link_init(b, &b->sub, LINK_SUB);
+	link_init(b, &b->pub, LINK_PUB);
+	b->tick_timer = mloop_timer(loop, BROKER_TICK_MS, broker_tick, b);
+	if (b->buckets == NULL || b->q == NULL || b->tick_timer == 0) {
+		url_err(err, errlen, "redis: out of memory");
+		broker_free(b);
+		return NULL;
+	}
+	stats_set(&st->redis_state, 1);
+	link_connect(&b->sub);
+	link_connect(&b->pub);
+	return b;
+}
+
+static void link_close(struct link *l)
+{
+	struct broker *b = l->b;
+	redisAsyncContext *ac = l->ac;
+
+	if (l->conn_timer)
+		mloop_timer_cancel(b->loop, l->conn_timer);
+	if (l->retry_timer)
+		mloop_timer_cancel(b->loop, l->retry_timer);
+	l->conn_timer = l->retry_timer = 0;
+	if (ac != NULL) {
+		l->ac = NULL;
+		redisAsyncFree(ac);     /* runs our callbacks with NULL replies */
+	}
+}
+
+void broker_free(struct broker *b)
+{
+	if (b == NULL)
+		return;
+	b->freeing = 1;
+	if (b->tick_timer)
+		mloop_timer_cancel(b->loop, b->tick_timer);
+	link_close(&b->sub);
+	link_close(&b->pub);
+	while (b->qlen > 0)
+		queue_pop(b);
+	for (size_t k = 0; b->buckets != NULL && k < b->nbuckets; k++) {
+		struct interest *it = b->buckets[k], *next;
+		for (; it != NULL; it = next) {
+			next = it->next;
+			free(it);
+		}
+	}
+	free(b->buckets);
+	free(b->q);
+	msgpack_sbuffer_destroy(&b->sb);
+	stats_set(&b->st->redis_state, 0);
+	stats_set(&b->st->redis_queued, 0);
+	stats_set(&b->st->redis_subscribed_rooms, 0);
+	free(b);
+}
