@@ -56,7 +56,7 @@ static inline uint64_t ring_rec_size(uint64_t len)
 }
 
 /* Copy n bytes from src into the ring at position pos, wrapping. */
-static void ring_write_at(struct ring *r, uint64_t pos, const void *src, size_t n)
+static inline void ring_write_at(struct ring *r, uint64_t pos, const void *src, size_t n)
 {
 	uint64_t i = pos & r->mask;
 	uint64_t first = r->size - i;
@@ -70,7 +70,7 @@ static void ring_write_at(struct ring *r, uint64_t pos, const void *src, size_t 
 }
 
 /* Copy n bytes out of the ring from position pos, wrapping. */
-static void ring_read_at(const struct ring *r, uint64_t pos, void *dst, size_t n)
+static inline void ring_read_at(const struct ring *r, uint64_t pos, void *dst, size_t n)
 {
 	uint64_t i = pos & r->mask;
 	uint64_t first = r->size - i;
@@ -199,12 +199,15 @@ int ring_push(struct ring *r, uint32_t kind, const struct iovec *iov, int niov)
 }
 
 /* Reader: start at the current head; only records put from now on are seen.
- * The expected sequence number is refined by the first record read. */
+ * Head is loaded before seq: the writer stores seq before head, so the seq
+ * we see is at least that of the record at pos and a put racing with us can
+ * never be counted as lost (at worst a loss before the first read is
+ * undercounted). */
 void ring_cursor_init(struct ring *r, struct ring_cursor *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->seq = atomic_load_explicit(&r->seq, memory_order_acquire);
 	c->pos = atomic_load_explicit(&r->head, memory_order_acquire);
+	c->seq = atomic_load_explicit(&r->seq, memory_order_acquire);
 }
 
 /* Move a lapped cursor to the oldest whole record.  The loss is counted by
@@ -263,7 +266,8 @@ int ring_next(struct ring *r, struct ring_cursor *c)
  * and the skipped record will be counted in c->lost by the next ring_next(). */
 int ring_copy(struct ring *r, struct ring_cursor *c, void *dst)
 {
-	ring_read_at(r, c->pos + RING_HDR, dst, c->len);
+	if (c->len > 0)
+		ring_read_at(r, c->pos + RING_HDR, dst, c->len);
 	if (ring_overrun(r, c->pos))
 		return ring_resync(r, c);
 	c->pos += ring_rec_size(c->len);
