@@ -1,3 +1,25 @@
+/*
+ * master.h - the master process: workers' lifecycle, signals, the uplink
+ * rings, the broadcast ring's write side, the Redis broker.
+ */
 #ifndef CHATD_MASTER_H
 #define CHATD_MASTER_H
+
+#include <stddef.h>
+
+struct conf;
+struct conf_kv;
+
+/* Everything main() learnt from the command line; kept for reloads. */
+struct master_opts {
+	const char *conf_path;           /* NULL: built-in defaults only */
+	const struct conf_kv *ov;        /* command-line overrides */
+	size_t nov;
+	int foreground;
+};
+
+/* Run the master until it stops; returns the process exit status.  Takes
+ * ownership of conf. */
+int master_run(struct conf *conf, const struct master_opts *o);
+
 #endif

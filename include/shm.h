@@ -18,8 +18,10 @@
 #define SHM_MAGIC   0x63686174u /* "chat" */
 #define SHM_VERSION 1u
 
-/* Ring record kinds.  Payload of every kind: u8 room length, room bytes, then
- * (REC_MSG only) the serialised JSON frame.  Room length 0 = global. */
+/* Ring record kinds.  Payload of every kind: the serialised JSON frame
+ * (REC_MSG only; empty otherwise), then the room bytes, then one byte with
+ * the room's length (0 = global).  The room trails the frame so a reader can
+ * copy the payload once, straight behind LWS_PRE headroom. */
 enum rec_kind {
 	REC_MSG   = 1, /* uplink and broadcast: a frame to deliver */
 	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */
@@ -47,7 +49,7 @@ struct worker_stats {
 	_Atomic uint64_t ring_lost;       /* broadcast records lost (lapped) */
 	_Atomic uint64_t uplink_full;     /* uplink full events (message refused) */
 	_Atomic uint64_t presence_skipped;/* presence frames not sent (room too large) */
-	_Atomic uint64_t pad[12];
+	_Atomic uint64_t pad[13];
 };
 
 /* The master's slot.  W: master.  R: anyone. */
@@ -78,6 +80,7 @@ struct shm_hdr {
 	struct ring_waiter master_waiter; /* uplink wake-up suppression */
 	struct master_stats master;
 	struct worker_stats worker[CHATD_SLOTS];
+	struct worker_stats retired;  /* counters of reaped workers. W: master */
 };
 
 /* Map and lay out the region (master, before any fork).  NULL on error

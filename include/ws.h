@@ -1,3 +1,58 @@
+/*
+ * ws.h - the WebSocket side of a worker: connections, rooms, receive,
+ * refcounted frames on per-connection send queues, heartbeat, closes.
+ */
 #ifndef CHATD_WS_H
 #define CHATD_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libwebsockets.h>
+#include "room.h"
+
+struct worker;
+
+/* A frame shared by every recipient in this worker: one copy per message
+ * per worker.  refs = queue entries pointing at it; freed at 0. */
+struct frame {
+	uint32_t refs;
+	uint32_t len;                  /* payload bytes at data + LWS_PRE */
+	unsigned char data[];          /* LWS_PRE headroom, then payload */
+};
+
+struct frame *frame_new(size_t len);   /* refs = 0; NULL on ENOMEM */
+void frame_unref(struct frame *f);
+
+/* Per-session data of the chat protocol: one per lws connection (HTTP or
+ * WebSocket), allocated by lws, released in LWS_CALLBACK_CLOSED(_HTTP). */
+struct conn {
+	struct lws *wsi;
+	struct room_member all;        /* in worker->all */
+	struct room_member member;     /* in its room, unless global */
+	struct frame **q;              /* send queue: ring of frame refs, grows on demand */
+	uint32_t qhead, qlen, qcap;
+	char *rx;                      /* reassembly of a fragmented message */
+	size_t rxlen, rxcap;
+	char *http_body;               /* HTTP response waiting for WRITEABLE */
+	size_t http_len;
+	uint16_t close_code;           /* != 0: close with it at the next WRITEABLE */
+	uint8_t  established, room_len;
+	uint8_t  flush_first;          /* close_code waits until the queue is empty */
+	char room[129];
+	char id[65];
+};
+
+/* Deliver one frame (from the broadcast ring) to the local members of
+ * room (room_len 0 = every connection).  Takes the frame: frees it when
+ * nobody here wants it. */
+void ws_deliver(struct worker *w, struct frame *f, const char *room, size_t room_len);
+
+/* Close every connection with code (1001 stop, 1012 drain), after what is
+ * queued has been flushed. */
+void ws_close_all(struct worker *w, uint16_t code);
+
+/* The protocol callback for WebSocket reasons (worker.c dispatches). */
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		void *in, size_t len);
+
 #endif

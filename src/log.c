@@ -1,2 +1,151 @@
-/* log.c - to be written */
-typedef int chatd_log_empty;
+/*
+ * log.c - levelled logging.  Each line: time, role ("master", "worker 3"),
+ * level, text.  stderr in the foreground, syslog or an appended file when
+ * daemonised.  Used by every process; the role is set after each fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const level_names[] = { "error", "warn", "notice", "info", "debug" };
+static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
+
+static struct {
+	enum log_level level;
+	int  fd;              /* stderr or the log file */
+	int  use_syslog;
+	char path[256];       /* log file, "" if none */
+	char role[32];
+} lg = { LOG_LVL_NOTICE, 2, 0, "", "chatd" };
+
+int log_init(const char *dest, enum log_level level)
+{
+	lg.level = level;
+	if (dest == NULL || *dest == '\0') {
+		lg.fd = 2;
+		lg.use_syslog = 0;
+		lg.path[0] = '\0';
+		return 0;
+	}
+	if (strcmp(dest, "syslog") == 0) {
+		openlog("chatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		lg.use_syslog = 1;
+		return 0;
+	}
+	snprintf(lg.path, sizeof(lg.path), "%s", dest);
+	return log_reopen();
+}
+
+int log_reopen(void)
+{
+	int fd;
+
+	if (lg.path[0] == '\0')
+		return 0;
+	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (lg.fd > 2)
+		close(lg.fd);
+	lg.fd = fd;
+	return 0;
+}
+
+void log_set_role(const char *role, int n)
+{
+	if (n < 0)
+		snprintf(lg.role, sizeof(lg.role), "%s", role);
+	else
+		snprintf(lg.role, sizeof(lg.role), "%s %d", role, n);
+}
+
+void log_set_level(enum log_level level)
+{
+	lg.level = level;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *log_level_name(enum log_level l)
+{
+	return (unsigned)l < 5 ? level_names[l] : "?";
+}
+
+static void log_emit(enum log_level lvl, const char *fmt, va_list ap, int err)
+{
+	char line[1024];
+	int n = 0;
+
+	if (lvl > lg.level)
+		return;
+	if (!lg.use_syslog) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ldZ %s[%d] %s: ",
+			      ts.tv_nsec / 1000000, lg.role, (int)getpid(), level_names[lvl]);
+	} else {
+		n = snprintf(line, sizeof(line), "%s: ", lg.role);
+	}
+	if (n < (int)sizeof(line))
+		n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (err && n < (int)sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s", strerror(err));
+	if (n >= (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	if (lg.use_syslog) {
+		syslog(syslog_prio[lvl], "%s", line);
+		return;
+	}
+	line[n++] = '\n';
+	/* one write per line, so lines from several processes do not interleave */
+	if (write(lg.fd, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	log_emit(lvl, fmt, ap, 0);
+	va_end(ap);
+	errno = saved;
+}
+
+void log_errno(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	log_emit(lvl, fmt, ap, saved);
+	va_end(ap);
+	errno = saved;
+}
+
+int log_get_fd(void)
+{
+	return lg.use_syslog ? -1 : lg.fd;
+}

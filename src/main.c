@@ -1,1 +1,117 @@
-int main(void){return 0;}
+/*
+ * main.c - chatd's entry point: options, configuration, `-t`, then the
+ * master.  Everything else lives in libchatd.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "chatd.h"
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+
+#define DEFAULT_CONF SYSCONFDIR "/chatd.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: chatd [-tfvh] [-c file] [-w workers] [-l addr:port]\n"
+"\n"
+"  -c, --config FILE    configuration file (default " DEFAULT_CONF ";\n"
+"                       built-in defaults when it does not exist)\n"
+"  -t, --test           check the configuration and exit (0 valid, 1 not)\n"
+"  -f, --foreground     stay in the foreground, log to stderr\n"
+"  -w, --workers N      worker processes: a number or \"auto\" (online CPUs)\n"
+"  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080)\n"
+"  -v, --version        print the version and exit\n"
+"  -h, --help           print this help and exit\n"
+"\n"
+"Environment: REDIS_URL (redis://[:password@]host:port[/db]; empty or \"off\":\n"
+"single node, no Redis), AUTH_ENABLED (true/false).\n"
+"Precedence: command line > environment > configuration file > defaults.\n"
+"Signals: TERM/INT stop gracefully, HUP reloads the configuration,\n"
+"USR1 reopens the log file.  See chatd(8) and chatd.conf(5).\n");
+}
+
+/* Check what conf_load cannot: that the Redis URL parses fully. */
+static int check_extra(const struct conf *c, struct conf_err *err)
+{
+	struct redis_url u;
+	char msg[256];
+
+	if (redis_url_parse(c->redis_url, &u, msg, sizeof(msg)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "redis_url: %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct conf_kv ov[2];
+	struct master_opts o = { NULL, ov, 0, 0 };
+	struct conf_err err;
+	struct conf *c;
+	const char *workers = NULL, *listen = NULL;
+	int ch, test = 0, explicit_conf = 0;
+
+	o.conf_path = DEFAULT_CONF;
+	while ((ch = getopt_long(argc, argv, "c:tfw:l:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o.conf_path = optarg; explicit_conf = 1; break;
+		case 't': test = 1; break;
+		case 'f': o.foreground = 1; break;
+		case 'w': workers = optarg; break;   /* given twice: the last wins */
+		case 'l': listen = optarg; break;
+		case 'v': printf("chatd %s\n", CHATD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (workers != NULL)
+		ov[o.nov++] = (struct conf_kv){ "workers", workers };
+	if (listen != NULL)
+		ov[o.nov++] = (struct conf_kv){ "listen", listen };
+	if (optind < argc) {
+		fprintf(stderr, "chatd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!explicit_conf && access(o.conf_path, F_OK) != 0)
+		o.conf_path = NULL;   /* no file installed: built-in defaults */
+
+	c = conf_load(o.conf_path, o.ov, o.nov, &err);
+	if (c != NULL && check_extra(c, &err) < 0) {
+		conf_free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
+		fprintf(stderr, "chatd: %s\n", err.msg);
+		if (test)
+			fprintf(stderr, "chatd: configuration file %s test failed\n",
+				o.conf_path ? o.conf_path : "(defaults)");
+		return 1;
+	}
+	if (test) {
+		printf("chatd: configuration file %s test is successful\n",
+		       o.conf_path ? o.conf_path : "(defaults)");
+		conf_free(c);
+		return 0;
+	}
+	return master_run(c, &o);
+}

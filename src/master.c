@@ -1,2 +1,667 @@
-/* master.c - to be written */
-typedef int chatd_master_empty;
+/*
+ * master.c - the master process.  Forks, reaps and replaces workers, turns
+ * signals into actions, moves records from the workers' uplink rings into
+ * the broadcast ring (and to Redis through the broker), and puts what other
+ * pods sent into the broadcast ring.  It never touches a client socket and
+ * never waits for a worker.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "chatd.h"
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+#include "mloop.h"
+#include "ring.h"
+#include "shm.h"
+#include "stats.h"
+#include "worker.h"
+
+#define UPLINK_BATCH    65536  /* records per pass, so Redis is read in between */
+#define QUICK_DEATH_MS  1000   /* a worker dying younger than this is "crashing" */
+
+/* One per worker slot (CHATD_SLOTS), master-local. */
+struct slot {
+	pid_t pid;             /* 0 = free */
+	int efd;               /* wakes that worker */
+	int generation;
+	int draining;
+	uint64_t started_ms;
+	struct ring_cursor cur; /* our read position in its uplink */
+};
+
+static struct master {
+	struct conf *conf;
+	const struct master_opts *opts;
+	struct shm_hdr *shm;
+	struct ring *bcast;
+	struct mloop *loop;
+	struct broker *broker;
+	int sig_fd, efd;
+	int generation;
+	int stopping;
+	int need_wake;         /* records were put: wake the workers once */
+	int quick_deaths;      /* consecutive quick deaths: throttles respawn */
+	uint64_t respawn_timer;
+	uint64_t kill_timer;
+	char pod_id[CONF_STR_MAX];
+	unsigned char *scratch;
+	size_t scratch_len;
+	struct slot slots[CHATD_SLOTS];
+} m;
+
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1, SIGQUIT };
+
+static int workers_wanted(const struct conf *c)
+{
+	long n = c->workers;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > CHATD_MAX_WORKERS)
+		n = CHATD_MAX_WORKERS;
+	return (int)n;
+}
+
+static int live_workers(int current_only)
+{
+	int n = 0;
+
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && (!current_only || !m.slots[i].draining))
+			n++;
+	return n;
+}
+
+/* ---- listening sockets -------------------------------------------------- */
+
+/*
+ * Open a listening socket on the configured address.  reuseport = 1 for the
+ * workers' sockets; the start-up probe binds without it, so that any other
+ * listener on the port (another chatd included) is a clear EADDRINUSE.
+ * Returns the fd, or -1 with a message in err.
+ */
+static int listen_open(const struct conf *c, int reuseport, char *err, size_t errlen)
+{
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	char port[16];
+	int fd = -1, one = 1, rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", c->listen_port);
+	rc = getaddrinfo(c->listen_host[0] ? c->listen_host : NULL, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %.200s:%d: %s", c->listen_host, c->listen_port,
+			 gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    (!reuseport || listen(fd, 4096) == 0))
+			break;
+		snprintf(err, errlen, "bind %.200s:%d: %s",
+			 c->listen_host[0] ? c->listen_host : "*", c->listen_port, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0 && ai == NULL && err[0] == '\0')
+		snprintf(err, errlen, "listen %.200s:%d: no usable address", c->listen_host,
+			 c->listen_port);
+	return fd;
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+/* In a new worker: close every inherited fd but the ones it needs. */
+static void close_inherited(const int *keep, int nkeep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int dfd = d ? dirfd(d) : -1;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name), k;
+
+		if (e->d_name[0] == '.' || fd <= 2 || fd == dfd)
+			continue;
+		for (k = 0; k < nkeep && keep[k] != fd; k++)
+			;
+		if (k == nkeep)
+			close(fd);
+	}
+	closedir(d);
+}
+
+static int free_slot(void)
+{
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid == 0)
+			return i;
+	return -1;
+}
+
+static int spawn_worker(void)
+{
+	struct worker_args a;
+	char err[256] = "";
+	int slot = free_slot(), lfd, efd;
+	pid_t pid;
+
+	if (slot < 0) {
+		log_error("no free worker slot (%d in use)", CHATD_SLOTS);
+		return -1;
+	}
+	lfd = listen_open(m.conf, 1, err, sizeof(err));
+	if (lfd < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0) {
+		log_errno(LOG_LVL_ERROR, "eventfd()");
+		close(lfd);
+		return -1;
+	}
+	ring_reset(shm_uplink(m.shm, slot));
+	memset(&m.shm->worker[slot], 0, sizeof(m.shm->worker[slot]));
+	stats_set(&m.shm->worker[slot].state, SLOT_RUNNING);
+	stats_set(&m.shm->worker[slot].generation, (uint64_t)m.generation);
+	pid = fork();
+	if (pid < 0) {
+		log_errno(LOG_LVL_ERROR, "fork()");
+		stats_set(&m.shm->worker[slot].state, SLOT_FREE);
+		close(lfd);
+		close(efd);
+		return -1;
+	}
+	if (pid == 0) {
+		int keep[] = { lfd, efd, m.efd, log_get_fd() };
+		sigset_t none;
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
+			_exit(0);
+		close_inherited(keep, 4);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
+		worker_main(&a);
+	}
+	close(lfd);
+	m.slots[slot] = (struct slot){ .pid = pid, .efd = efd, .generation = m.generation,
+				       .started_ms = mloop_now_ms() };
+	ring_cursor_init(shm_uplink(m.shm, slot), &m.slots[slot].cur);
+	stats_set(&m.shm->worker[slot].pid, (uint64_t)pid);
+	log_info("worker %d started (pid %d, generation %d)", slot, (int)pid, m.generation);
+	return slot;
+}
+
+static void spawn_missing(void)
+{
+	int want = workers_wanted(m.conf);
+
+	while (!m.stopping && live_workers(1) < want)
+		if (spawn_worker() < 0)
+			break;
+}
+
+static void respawn_timer_cb(void *arg)
+{
+	(void)arg;
+	m.respawn_timer = 0;
+	spawn_missing();
+}
+
+static void signal_workers(int sig, int draining_too)
+{
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && (draining_too || !m.slots[i].draining))
+			kill(m.slots[i].pid, sig);
+}
+
+/* ---- the message path ------------------------------------------------------ */
+
+static void wake_workers(void)
+{
+	uint64_t one = 1;
+
+	m.need_wake = 0;
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && write(m.slots[i].efd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
+}
+
+/* Payload layout (shm.h): frame, room, room length byte. */
+static void split_payload(const unsigned char *p, size_t len, const char **room,
+			  size_t *room_len, size_t *frame_len)
+{
+	size_t rl = len ? p[len - 1] : 0;
+
+	if (rl + 1 > len)
+		rl = 0, len = 1;   /* malformed: treat as an empty global record */
+	*room_len = rl;
+	*room = (const char *)p + len - 1 - rl;
+	*frame_len = len - 1 - rl;
+}
+
+static void bcast_put(const char *frame, size_t frame_len, const char *room, size_t room_len)
+{
+	unsigned char rl = (unsigned char)room_len;
+	struct iovec iov[3] = {
+		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
+
+	if (ring_put(m.bcast, REC_MSG, iov, 3) == RING_OK)
+		stats_add(&m.shm->master.ring_records, 1);
+}
+
+/* A record from worker `slot`'s uplink. */
+static void uplink_record(int slot, uint32_t kind, const unsigned char *p, size_t len)
+{
+	const char *room;
+	size_t room_len, frame_len;
+
+	split_payload(p, len, &room, &room_len, &frame_len);
+	switch (kind) {
+	case REC_MSG:
+		bcast_put((const char *)p, frame_len, room, room_len);
+		if (m.broker)
+			broker_publish(m.broker, room, room_len, (const char *)p, frame_len);
+		break;
+	case REC_JOIN:
+	case REC_LEAVE:
+		if (m.broker && room_len > 0)
+			broker_interest(m.broker, slot, room, room_len, kind == REC_JOIN ? 1 : -1);
+		break;
+	default:
+		log_warn("worker %d: unknown uplink record kind %u", slot, kind);
+	}
+}
+
+/* Drain one uplink; returns the number of records moved. */
+static int drain_uplink(int slot, int budget)
+{
+	struct ring *r = shm_uplink(m.shm, slot);
+	struct slot *s = &m.slots[slot];
+	int n = 0;
+
+	while (n < budget && ring_next(r, &s->cur) == RING_OK) {
+		if (s->cur.len > m.scratch_len || ring_copy(r, &s->cur, m.scratch) != RING_OK) {
+			log_error("worker %d: corrupt uplink record; resetting the ring", slot);
+			break;
+		}
+		uplink_record(slot, s->cur.kind, m.scratch, s->cur.len);
+		n++;
+	}
+	if (n > 0) {
+		ring_release(r, &s->cur);
+		m.need_wake = 1;
+	}
+	return n;
+}
+
+/* One pass over every uplink; wakes the workers once if anything moved. */
+static int drain_uplinks(void)
+{
+	int moved = 0;
+
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0)
+			moved += drain_uplink(i, UPLINK_BATCH);
+	return moved;
+}
+
+static int uplinks_pending(void)
+{
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		struct ring_cursor c;
+
+		if (m.slots[i].pid <= 0)
+			continue;
+		c = m.slots[i].cur;
+		if (ring_next(shm_uplink(m.shm, i), &c) == RING_OK)
+			return 1;
+	}
+	return 0;
+}
+
+static void efd_cb(int fd, uint32_t events, void *arg)
+{
+	uint64_t v;
+
+	(void)events; (void)arg;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "read(master eventfd)");
+}
+
+/* Broker: a frame another pod published. */
+static void broker_deliver(void *arg, const char *room, size_t room_len, const char *frame,
+			   size_t frame_len)
+{
+	(void)arg;
+	bcast_put(frame, frame_len, room, room_len);
+	m.need_wake = 1;
+}
+
+/* ---- reaping, reloading, stopping ----------------------------------------- */
+
+static void slot_gone(int i, int status)
+{
+	struct slot *s = &m.slots[i];
+	uint64_t age = mloop_now_ms() - s->started_ms;
+	int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	drain_uplink(i, INT32_MAX);     /* what it sent before dying still counts */
+	if (m.broker)
+		broker_slot_gone(m.broker, i);
+	if (crashed && !m.stopping && !s->draining) {
+		if (WIFSIGNALED(status))
+			log_warn("worker %d (pid %d) killed by signal %d; replacing it", i,
+				 (int)s->pid, WTERMSIG(status));
+		else
+			log_warn("worker %d (pid %d) exited with status %d; replacing it", i,
+				 (int)s->pid, WEXITSTATUS(status));
+		stats_add(&m.shm->master.worker_restarts, 1);
+		m.quick_deaths = age < QUICK_DEATH_MS ? m.quick_deaths + 1 : 0;
+	} else {
+		log_info("worker %d (pid %d) exited", i, (int)s->pid);
+	}
+	stats_retire_slot(m.shm, i);
+	close(s->efd);
+	memset(s, 0, sizeof(*s));
+}
+
+static void reap_children(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (int i = 0; i < CHATD_SLOTS; i++)
+			if (m.slots[i].pid == pid) {
+				slot_gone(i, status);
+				break;
+			}
+	if (m.stopping || m.respawn_timer)
+		return;
+	if (m.quick_deaths >= 3)   /* crash loop: try again in a second, not at once */
+		m.respawn_timer = mloop_timer(m.loop, 1000, respawn_timer_cb, NULL);
+	else
+		spawn_missing();
+}
+
+static void master_reload(void)
+{
+	struct conf_err err;
+	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
+	char changed[512];
+
+	if (nc == NULL) {
+		log_error("reload: %s; keeping the running configuration", err.msg);
+		return;
+	}
+	if (conf_restart_needed(m.conf, nc, changed, sizeof(changed)) > 0)
+		log_warn("reload: %s cannot change without a restart; keeping the old value",
+			 changed);
+	conf_carry_over(nc, m.conf);
+	conf_free(m.conf);
+	m.conf = nc;
+	log_set_level((enum log_level)nc->log_level);
+	stats_add(&m.shm->master.reloads, 1);
+	/* new generation first, so listening capacity never drops */
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && !m.slots[i].draining) {
+			m.slots[i].draining = 1;
+			stats_set(&m.shm->worker[i].state, SLOT_DRAINING);
+		}
+	m.generation++;
+	m.quick_deaths = 0;
+	spawn_missing();
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && m.slots[i].draining && m.slots[i].generation < m.generation)
+			kill(m.slots[i].pid, SIGUSR2);
+	log_notice("reloaded configuration; generation %d started", m.generation);
+}
+
+static void kill_timer_cb(void *arg)
+{
+	(void)arg;
+	m.kill_timer = 0;
+	if (live_workers(0) > 0) {
+		log_warn("workers still running after shutdown_timeout; killing them");
+		signal_workers(SIGKILL, 1);
+	}
+}
+
+static void master_stop(int sig)
+{
+	if (m.stopping)
+		return;
+	log_notice("%s received; stopping", strsignal(sig));
+	m.stopping = 1;
+	stats_set(&m.shm->master.stopping, 1);
+	signal_workers(SIGTERM, 1);
+	m.kill_timer = mloop_timer(m.loop, (uint64_t)m.conf->shutdown_timeout_ms + 1000,
+				   kill_timer_cb, NULL);
+}
+
+static void sig_cb(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events; (void)arg;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM: case SIGINT: case SIGQUIT: master_stop((int)si.ssi_signo); break;
+		case SIGHUP:  if (!m.stopping) master_reload(); break;
+		case SIGCHLD: reap_children(); break;
+		case SIGUSR1:
+			if (log_reopen() < 0)
+				log_errno(LOG_LVL_ERROR, "reopening the log file");
+			else
+				log_notice("log file reopened");
+			signal_workers(SIGUSR1, 1);
+			break;
+		}
+	}
+}
+
+/* ---- start-up ----------------------------------------------------------------- */
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
+		sigaddset(&set, handled_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	m.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return m.sig_fd < 0 ? -1 : 0;
+}
+
+static void make_pod_id(void)
+{
+	char host[64] = "chatd";
+	unsigned r = 0;
+
+	if (m.conf->pod_id[0]) {
+		snprintf(m.pod_id, sizeof(m.pod_id), "%s", m.conf->pod_id);
+		return;
+	}
+	gethostname(host, sizeof(host) - 1);
+	if (getentropy(&r, sizeof(r)) < 0)
+		r = (unsigned)time(NULL) ^ (unsigned)getpid();
+	snprintf(m.pod_id, sizeof(m.pod_id), "%s-%d-%08x", host, (int)getpid(), r);
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f;
+	long old = 0;
+
+	if (path[0] == '\0')
+		return 0;
+	f = fopen(path, "r");
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &old) == 1 && old > 0 && kill((pid_t)old, 0) == 0) {
+			fclose(f);
+			fprintf(stderr, "chatd: %s: already running as pid %ld\n", path, old);
+			return -1;
+		}
+		fclose(f);
+	}
+	f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "chatd: cannot write pid file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+static int start(void)
+{
+	char err[256] = "";
+	int fd;
+
+	/* any listener on the address, another chatd included, is a clear error now */
+	fd = listen_open(m.conf, 0, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return -1;
+	}
+	close(fd);
+	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
+	if (m.shm == NULL) {
+		fprintf(stderr, "chatd: shared memory (%zu bytes of rings): %s\n",
+			m.conf->ring_size, strerror(errno));
+		return -1;
+	}
+	m.bcast = shm_bcast(m.shm);
+	m.scratch_len = ring_max_payload(shm_uplink(m.shm, 0));
+	m.scratch = malloc(m.scratch_len);
+	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	m.loop = mloop_new();
+	if (m.scratch == NULL || m.efd < 0 || m.loop == NULL || setup_signals() < 0) {
+		fprintf(stderr, "chatd: start-up: %s\n", strerror(errno));
+		return -1;
+	}
+	if (!m.opts->foreground) {
+		if (daemon(0, 0) < 0) {
+			fprintf(stderr, "chatd: daemon(): %s\n", strerror(errno));
+			return -1;
+		}
+		if (write_pidfile(m.conf->pid_file) < 0)
+			return -1;
+	}
+	stats_set(&m.shm->master.pid, (uint64_t)getpid());
+	stats_set(&m.shm->master.started_ms, (uint64_t)time(NULL) * 1000);
+	mloop_add(m.loop, m.sig_fd, EPOLLIN, sig_cb, NULL);
+	mloop_add(m.loop, m.efd, EPOLLIN, efd_cb, NULL);
+	return 0;
+}
+
+static int start_broker(void)
+{
+	char err[256];
+
+	make_pod_id();
+	if (m.conf->redis_url[0] == '\0') {
+		log_notice("redis_url off: single-node mode");
+		return 0;
+	}
+	m.broker = broker_new(m.conf, m.loop, m.pod_id, &m.shm->master, broker_deliver, NULL,
+			      err, sizeof(err));
+	if (m.broker == NULL) {
+		log_error("redis: %s", err);
+		return -1;
+	}
+	log_notice("pod %s, redis %s", m.pod_id, m.conf->redis_url);
+	return 0;
+}
+
+static void master_loop(void)
+{
+	while (!(m.stopping && live_workers(0) == 0)) {
+		if (drain_uplinks() > 0) {
+			mloop_run_once(m.loop, 0);   /* keep reading Redis and signals */
+			wake_workers();
+			continue;
+		}
+		ring_waiter_sleep(&m.shm->master_waiter);
+		if (uplinks_pending()) {
+			ring_waiter_awake(&m.shm->master_waiter);
+			continue;
+		}
+		if (mloop_run_once(m.loop, -1) < 0) {
+			log_errno(LOG_LVL_ERROR, "epoll_wait()");
+			break;
+		}
+		ring_waiter_awake(&m.shm->master_waiter);
+		if (m.need_wake)
+			wake_workers();
+	}
+}
+
+int master_run(struct conf *conf, const struct master_opts *o)
+{
+	m.conf = conf;
+	m.opts = o;
+	m.generation = 1;
+	log_init(o->foreground ? NULL : (conf->log_file[0] ? conf->log_file : "syslog"),
+		 (enum log_level)conf->log_level);
+	log_set_role("master", -1);
+	if (start() < 0 || start_broker() < 0)
+		return 1;
+	log_notice("chatd %s listening on %s:%d with %d workers", CHATD_VERSION,
+		   conf->listen_host[0] ? conf->listen_host : "*", conf->listen_port,
+		   workers_wanted(conf));
+	spawn_missing();
+	if (live_workers(1) == 0) {
+		log_error("no worker could start");
+		return 1;
+	}
+	master_loop();
+	if (!o->foreground && m.conf->pid_file[0])
+		unlink(m.conf->pid_file);
+	broker_free(m.broker);
+	log_notice("stopped");
+	return 0;
+}

@@ -1,2 +1,406 @@
-/* worker.c - to be written */
-typedef int chatd_worker_empty;
+/*
+ * worker.c - a worker process: the libwebsockets context, its own
+ * SO_REUSEPORT listener (adopted, accept4 by hand), the broadcast ring read
+ * on each eventfd wake, signals, and the drain/stop sequences.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "chatd.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "worker.h"
+#include "ws.h"
+
+#define ACCEPT_BATCH 64
+
+static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			 void *in, size_t len);
+static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			void *in, size_t len);
+
+static const struct lws_protocols protocols[] = {
+	/* first: HTTP and WebSocket upgrades without a subprotocol land here */
+	{ "chat", chat_callback, sizeof(struct conn), 4096, 0, NULL, 0 },
+	{ "chatd-raw", raw_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static lws_retry_bo_t retry_policy;
+static lws_sorted_usec_list_t sul_accept, sul_deadline;
+static struct worker *the_worker;  /* this process's worker, for the sul callbacks */
+static void accept_some(struct worker *w);
+
+struct worker *worker_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && line[n - 1] == '\n')
+		n--;
+	log_msg(level == LLL_ERR ? LOG_LVL_ERROR : LOG_LVL_WARN, "lws: %.*s", (int)n, line);
+}
+
+/* ---- the uplink ----------------------------------------------------------- */
+
+int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room_len,
+		  const char *frame, size_t frame_len)
+{
+	unsigned char rl = (unsigned char)room_len;
+	struct iovec iov[3] = {
+		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
+	uint64_t one = 1;
+
+	if (ring_push(w->uplink, kind, iov, 3) != RING_OK) {
+		stats_add(&w->st->uplink_full, 1);
+		return -1;
+	}
+	if (ring_waiter_should_wake(&w->shm->master_waiter) &&
+	    write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "write(master eventfd)");
+	return 0;
+}
+
+/* ---- the broadcast ring ------------------------------------------------------ */
+
+static void drain_ring(struct worker *w)
+{
+	for (;;) {
+		struct frame *f;
+		int rc = ring_next(w->bcast, &w->cur);
+		size_t rl;
+
+		if (rc == RING_EMPTY)
+			break;
+		if (rc == RING_LAPPED)
+			continue;
+		f = frame_new(w->cur.len);
+		if (f == NULL) {
+			log_error("out of memory for a %u byte frame", w->cur.len);
+			break;
+		}
+		if (ring_copy(w->bcast, &w->cur, f->data + LWS_PRE) != RING_OK || w->cur.len == 0) {
+			free(f);
+			continue;
+		}
+		rl = f->data[LWS_PRE + f->len - 1];
+		if (rl + 1 > f->len) {
+			free(f);
+			continue;
+		}
+		f->len -= (uint32_t)(rl + 1);
+		ws_deliver(w, f, (const char *)f->data + LWS_PRE + f->len, rl);
+	}
+	stats_set(&w->st->ring_lost, w->cur.lost);
+}
+
+/* ---- accepting ------------------------------------------------------------------ */
+
+static void accept_resume(lws_sorted_usec_list_t *sul)
+{
+	struct worker *w = the_worker;
+
+	(void)sul;
+	w->accept_paused = 0;
+	if (w->listen_wsi != NULL) {
+		lws_rx_flow_control(w->listen_wsi, 1);
+		accept_some(w);
+	}
+}
+
+static void accept_pause(struct worker *w, const char *why)
+{
+	if (!w->accept_paused)
+		log_warn("not accepting for a second: %s", why);
+	w->accept_paused = 1;
+	lws_rx_flow_control(w->listen_wsi, 0);
+	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
+}
+
+static void accept_some(struct worker *w)
+{
+	int one = 1;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				stats_add(&w->st->conn_limit_hits, 1);
+				accept_pause(w, strerror(errno));
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+				log_errno(LOG_LVL_WARN, "accept4()");
+			}
+			return;
+		}
+		if (w->nconns >= (uint64_t)w->conf->max_connections) {
+			stats_add(&w->st->conn_limit_hits, 1);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (lws_adopt_socket_vhost(w->vh, fd) == NULL) {
+			log_warn("lws_adopt_socket_vhost() failed");
+			close(fd);   /* lws closes it on failure in some paths; EBADF is harmless */
+		}
+	}
+}
+
+/* Stop accepting for good (drain or stop): take what is queued, then leave
+ * the SO_REUSEPORT group so the kernel sends new connections elsewhere. */
+static void accept_stop(struct worker *w)
+{
+	if (w->listen_wsi == NULL)
+		return;
+	accept_some(w);
+	lws_rx_flow_control(w->listen_wsi, 0);
+	shutdown(w->listen_fd, SHUT_RDWR);
+	w->listen_wsi = NULL;
+	lws_sul_cancel(&sul_accept);
+}
+
+/* ---- drain and stop -------------------------------------------------------------- */
+
+static void deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	struct worker *w = the_worker;
+
+	(void)sul;
+	if (w->stopping) {
+		log_notice("shutdown_timeout passed with %llu connections left; exiting",
+			   (unsigned long long)w->nconns);
+		w->quit = 1;
+		lws_cancel_service(w->ctx);
+		return;
+	}
+	log_notice("drain_timeout passed; closing %llu connections with 1012",
+		   (unsigned long long)w->nconns);
+	ws_close_all(w, CHATD_CLOSE_RESTART);
+	w->stopping = 1;
+	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
+			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
+}
+
+static void worker_stop(struct worker *w)
+{
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	accept_stop(w);
+	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
+	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
+			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
+	if (w->nconns == 0)
+		w->quit = 1;
+}
+
+static void worker_drain(struct worker *w)
+{
+	if (w->draining || w->stopping)
+		return;
+	w->draining = 1;
+	stats_set(&w->st->state, SLOT_DRAINING);
+	accept_stop(w);
+	log_info("draining %llu connections (drain_timeout %d ms)",
+		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
+	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
+			 (lws_usec_t)w->conf->drain_timeout_ms * 1000);
+	if (w->nconns == 0)
+		w->quit = 1;
+}
+
+static void on_signal(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM: case SIGINT: case SIGQUIT: worker_stop(w); break;
+		case SIGUSR2: worker_drain(w); break;
+		case SIGUSR1: log_reopen(); break;
+		default: break;   /* SIGHUP: the master reloads, not us */
+		}
+	}
+}
+
+/* ---- callbacks ---------------------------------------------------------------------- */
+
+static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			void *in, size_t len)
+{
+	struct worker *w = worker_of(wsi);
+	int fd;
+
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	fd = lws_get_socket_fd(wsi);
+	if (fd == w->efd) {
+		uint64_t v;
+
+		if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_errno(LOG_LVL_WARN, "read(eventfd)");
+		drain_ring(w);
+	} else if (fd == w->listen_fd) {
+		if (w->listen_wsi != NULL && !w->accept_paused)
+			accept_some(w);
+	} else if (fd == w->sig_fd) {
+		on_signal(w);
+	}
+	return 0;
+}
+
+static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			 void *in, size_t len)
+{
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		return http_callback(wsi, reason, user, in, len);
+	default:
+		return ws_callback(wsi, reason, user, in, len);
+	}
+}
+
+/* ---- set-up ---------------------------------------------------------------------------- */
+
+static void drop_privileges(const struct conf *c)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0 || c->user[0] == '\0')
+		return;
+	pw = getpwnam(c->user);
+	if (pw == NULL) {
+		log_error("user \"%s\" not found; exiting", c->user);
+		exit(1);
+	}
+	gr = c->group[0] ? getgrnam(c->group) : NULL;
+	if (c->group[0] && gr == NULL) {
+		log_error("group \"%s\" not found; exiting", c->group);
+		exit(1);
+	}
+	if (setgroups(0, NULL) < 0 || setgid(gr ? gr->gr_gid : pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_errno(LOG_LVL_ERROR, "dropping privileges to %s", c->user);
+		exit(1);
+	}
+}
+
+static int adopt_fd(struct worker *w, int fd, struct lws **out)
+{
+	lws_sock_file_fd_type u;
+	struct lws *l;
+
+	u.filefd = fd;
+	l = lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_RAW_FILE_DESC, u, "chatd-raw", NULL);
+	if (l == NULL) {
+		log_error("lws_adopt_descriptor_vhost(fd %d) failed", fd);
+		return -1;
+	}
+	if (out)
+		*out = l;
+	return 0;
+}
+
+static int make_context(struct worker *w)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.user = w;
+	info.server_string = "chatd";
+	info.timeout_secs = 10;            /* handshake / HTTP idle */
+	info.max_http_header_data = 4096;
+	info.max_http_header_pool = 64;
+	retry_policy.secs_since_valid_ping = (uint16_t)((w->conf->ping_interval_ms + 999) / 1000);
+	retry_policy.secs_since_valid_hangup = (uint16_t)((w->conf->pong_timeout_ms + 999) / 1000);
+	if (retry_policy.secs_since_valid_hangup <= retry_policy.secs_since_valid_ping)
+		retry_policy.secs_since_valid_hangup = retry_policy.secs_since_valid_ping + 1;
+	info.retry_and_idle_policy = &retry_policy;
+	info.vhost_name = "chatd";
+	w->ctx = lws_create_context(&info);
+	if (w->ctx == NULL)
+		return -1;
+	w->vh = lws_create_vhost(w->ctx, &info);
+	return w->vh ? 0 : -1;
+}
+
+static int make_signalfd(struct worker *w)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP };
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	w->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return w->sig_fd;
+}
+
+void worker_main(const struct worker_args *a)
+{
+	static struct worker wk;
+	struct worker *w = &wk;
+
+	log_set_role("worker", a->slot);
+	w->conf = a->conf;
+	w->shm = a->shm;
+	w->st = &a->shm->worker[a->slot];
+	w->bcast = shm_bcast(a->shm);
+	w->uplink = shm_uplink(a->shm, a->slot);
+	w->slot = a->slot;
+	w->listen_fd = a->listen_fd;
+	w->efd = a->efd;
+	w->master_efd = a->master_efd;
+	w->scratch_len = w->conf->max_message_size + 4096;
+	w->scratch = malloc(w->scratch_len);
+	w->rooms = room_index_new();
+	room_list_init(&w->all);
+	the_worker = w;
+	stats_set(&w->st->started_ms, (uint64_t)time(NULL) * 1000);
+	ring_cursor_init(w->bcast, &w->cur);
+	lws_set_log_level(LLL_ERR, lws_log_emit);
+	if (w->scratch == NULL || w->rooms == NULL || make_signalfd(w) < 0 ||
+	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
+	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_fd(w, w->listen_fd, &w->listen_wsi) < 0) {
+		log_error("worker set-up failed");
+		exit(1);
+	}
+	drop_privileges(w->conf);
+	log_info("serving");
+	while (!w->quit && lws_service(w->ctx, 0) >= 0)
+		;
+	lws_sul_cancel(&sul_deadline);
+	lws_sul_cancel(&sul_accept);
+	lws_context_destroy(w->ctx);
+	room_index_free(w->rooms);
+	free(w->scratch);
+	log_info("exiting");
+	exit(0);
+}

@@ -1,2 +1,363 @@
-/* ws.c - to be written */
-typedef int chatd_ws_empty;
+/*
+ * ws.c - the WebSocket side of a worker.  A connection joins its room in
+ * ESTABLISHED and leaves it in CLOSED (the one place its state is freed).
+ * Client messages are parsed, stamped and serialised once, then go up the
+ * uplink; frames from the broadcast ring are shared by reference on the
+ * members' send queues, one lws_write per WRITEABLE callback.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "chatd.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "msg.h"
+#include "shm.h"
+#include "worker.h"
+#include "ws.h"
+
+#define QUEUE_MIN       4
+#define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
+
+#define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
+
+struct frame *frame_new(size_t len)
+{
+	struct frame *f = malloc(sizeof(*f) + LWS_PRE + len);
+
+	if (f != NULL) {
+		f->refs = 0;
+		f->len = (uint32_t)len;
+	}
+	return f;
+}
+
+void frame_unref(struct frame *f)
+{
+	if (--f->refs == 0)
+		free(f);
+}
+
+/* ---- send queues ---------------------------------------------------------- */
+
+static void queue_clear(struct conn *c)
+{
+	while (c->qlen > 0) {
+		frame_unref(c->q[c->qhead]);
+		c->qhead = (c->qhead + 1) & (c->qcap - 1);
+		c->qlen--;
+	}
+	free(c->q);
+	c->q = NULL;
+	c->qcap = c->qhead = 0;
+}
+
+static int queue_grow(struct conn *c)
+{
+	uint32_t ncap = c->qcap ? c->qcap * 2 : QUEUE_MIN;
+	struct frame **nq = realloc(c->q, ncap * sizeof(*nq));
+
+	if (nq == NULL)
+		return -1;
+	/* unwrap: the part that wrapped to the front moves behind the old end */
+	if (c->qhead + c->qlen > c->qcap)
+		memcpy(nq + c->qcap, nq, (c->qhead + c->qlen - c->qcap) * sizeof(*nq));
+	c->q = nq;
+	c->qcap = ncap;
+	return 0;
+}
+
+/* Close c with code as soon as possible, dropping what is queued. */
+static void conn_fail(struct conn *c, uint16_t code)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	c->flush_first = 0;
+	queue_clear(c);
+	lws_callback_on_writable(c->wsi);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
+}
+
+/* Queue a reference to f on c.  A full queue makes c a slow consumer. */
+static void queue_push(struct worker *w, struct conn *c, struct frame *f)
+{
+	if (c->close_code && !c->flush_first)
+		return;
+	if (c->qlen >= (uint32_t)w->conf->send_queue) {
+		stats_add(&w->st->slow_closes, 1);
+		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
+			 c->qlen);
+		conn_fail(c, CHATD_CLOSE_POLICY);
+		return;
+	}
+	if (c->qlen == c->qcap && queue_grow(c) < 0) {
+		log_error("client %s: out of memory for its send queue", c->id);
+		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return;
+	}
+	c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
+	f->refs++;
+	if (c->qlen++ == 0)
+		lws_callback_on_writable(c->wsi);
+}
+
+/* Queue a frame for c alone (welcome, pong, errors). */
+static void send_one(struct worker *w, struct conn *c, const char *buf, size_t len)
+{
+	struct frame *f;
+
+	if (len == 0 || (f = frame_new(len)) == NULL)
+		return;
+	memcpy(f->data + LWS_PRE, buf, len);
+	queue_push(w, c, f);
+	if (f->refs == 0)
+		free(f);
+}
+
+static void send_error(struct worker *w, struct conn *c, const char *code, const char *text)
+{
+	size_t n = msg_build_error(w->scratch, w->scratch_len, c->room_len ? c->room : NULL,
+				   code, text);
+
+	stats_add(&w->st->errors_sent, 1);
+	send_one(w, c, w->scratch, n);
+}
+
+void ws_deliver(struct worker *w, struct frame *f, const char *room, size_t room_len)
+{
+	struct room_member *head, *it;
+	struct room *r;
+
+	if (room_len == 0) {
+		room_foreach(&w->all, it)
+			queue_push(w, conn_of(it, all), f);
+	} else if ((r = room_find(w->rooms, room, room_len)) != NULL) {
+		head = &r->head;
+		room_foreach(head, it)
+			queue_push(w, conn_of(it, member), f);
+	}
+	if (f->refs == 0)
+		free(f);
+}
+
+void ws_close_all(struct worker *w, uint16_t code)
+{
+	struct room_member *it;
+
+	room_foreach(&w->all, it) {
+		struct conn *c = conn_of(it, all);
+
+		if (c->close_code)
+			continue;
+		c->close_code = code;
+		c->flush_first = 1;
+		lws_callback_on_writable(c->wsi);
+	}
+}
+
+/* ---- receiving ---------------------------------------------------------------- */
+
+static void presence(struct worker *w, struct conn *c, struct room *r, int online)
+{
+	size_t n;
+
+	if (!w->conf->presence || r == NULL)
+		return;
+	if (r->count > (size_t)w->conf->presence_max_members) {
+		stats_add(&w->st->presence_skipped, 1);
+		return;
+	}
+	n = msg_build_presence(w->scratch, w->scratch_len, c->room, c->id, online);
+	if (n > 0)
+		worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
+}
+
+static void handle_message(struct worker *w, struct conn *c, const char *buf, size_t len)
+{
+	const char *room = c->room_len ? c->room : NULL;
+	struct msg_in m;
+	enum msg_err e;
+	size_t n;
+
+	stats_add(&w->st->msgs_in, 1);
+	e = msg_parse(buf, len, &m);
+	if (e != MSG_OK) {
+		send_error(w, c, msg_err_code(e), msg_err_text(e));
+		return;
+	}
+	if (m.kind == MSG_PING) {
+		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
+		send_one(w, c, w->scratch, n);
+	} else {
+		n = msg_build(w->scratch, w->scratch_len, "chat", room, c->id, m.data);
+		if (n == 0)
+			send_error(w, c, "too_large", "message too large once stamped");
+		else if (worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n) < 0)
+			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
+	}
+	msg_in_clear(&m);
+}
+
+static int on_receive(struct worker *w, struct conn *c, const char *in, size_t len)
+{
+	size_t remaining = lws_remaining_packet_payload(c->wsi);
+	int final = lws_is_final_fragment(c->wsi);
+	size_t total = c->rxlen + len + remaining;
+
+	if (c->close_code)
+		return 0;
+	if (total > w->conf->max_message_size) {
+		stats_add(&w->st->oversize_closes, 1);
+		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				 (unsigned char *)"message too big", 15);
+		return -1;
+	}
+	if (c->rxlen == 0 && final) {           /* the common case: no copy */
+		handle_message(w, c, in, len);
+		return 0;
+	}
+	if (total > c->rxcap) {
+		size_t ncap = c->rxcap ? c->rxcap * 2 : 1024;
+		char *nb;
+
+		while (ncap < total)
+			ncap *= 2;
+		if (ncap > w->conf->max_message_size)
+			ncap = w->conf->max_message_size;
+		if ((nb = realloc(c->rx, ncap)) == NULL)
+			return -1;
+		c->rx = nb;
+		c->rxcap = ncap;
+	}
+	memcpy(c->rx + c->rxlen, in, len);
+	c->rxlen += len;
+	if (final) {
+		handle_message(w, c, c->rx, c->rxlen);
+		free(c->rx);                        /* shrink back: idle connections hold nothing */
+		c->rx = NULL;
+		c->rxlen = c->rxcap = 0;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
+{
+	size_t rl = 0, n;
+	struct room *r = NULL;
+	int created = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->wsi = wsi;
+	if (http_ws_target(w, wsi, c->room, &rl) != 0)
+		return -1;
+	c->room_len = (uint8_t)rl;
+	msg_uuid(c->id);
+	if (rl > 0) {
+		r = room_join(w->rooms, c->room, rl, &c->member, &created);
+		if (r == NULL)
+			return -1;
+		if (created) {
+			worker_uplink(w, REC_JOIN, c->room, rl, NULL, 0);
+			stats_set(&w->st->rooms, room_index_count(w->rooms));
+		}
+	}
+	room_list_add(&w->all, &c->all);
+	c->established = 1;
+	w->nconns++;
+	stats_set(&w->st->connections, w->nconns);
+	stats_add(&w->st->connections_total, 1);
+	n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
+	send_one(w, c, w->scratch, n);
+	presence(w, c, r, 1);
+	return 0;
+}
+
+static void on_closed(struct worker *w, struct conn *c)
+{
+	char last[CHATD_ROOM_MAX + 1];
+
+	if (!c->established)
+		return;
+	c->established = 0;
+	queue_clear(c);
+	free(c->rx);
+	c->rx = NULL;
+	room_list_del(&c->all);
+	if (c->member.room != NULL) {
+		presence(w, c, c->member.room, 0);
+		if (room_leave(w->rooms, &c->member, last)) {
+			worker_uplink(w, REC_LEAVE, c->room, c->room_len, NULL, 0);
+			stats_set(&w->st->rooms, room_index_count(w->rooms));
+		}
+	}
+	w->nconns--;
+	stats_set(&w->st->connections, w->nconns);
+	if ((w->stopping || w->draining) && w->nconns == 0) {
+		w->quit = 1;
+		lws_cancel_service(w->ctx);
+	}
+}
+
+static int on_writeable(struct worker *w, struct conn *c)
+{
+	struct frame *f;
+	int n;
+
+	if (c->qlen == 0) {
+		if (c->close_code) {
+			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+					 (unsigned char *)(c->close_code == CHATD_CLOSE_POLICY ?
+							   "slow consumer" : ""),
+					 c->close_code == CHATD_CLOSE_POLICY ? 13 : 0);
+			return -1;
+		}
+		return 0;
+	}
+	f = c->q[c->qhead];
+	c->qhead = (c->qhead + 1) & (c->qcap - 1);
+	c->qlen--;
+	n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+	if (n >= 0) {
+		stats_add(&w->st->frames_out, 1);
+		stats_add(&w->st->bytes_out, f->len);
+	}
+	frame_unref(f);
+	if (n < 0)
+		return -1;
+	if (c->qlen > 0 || c->close_code)
+		lws_callback_on_writable(c->wsi);
+	else if (c->qcap > 64) {               /* shrink back after a burst */
+		free(c->q);
+		c->q = NULL;
+		c->qcap = c->qhead = 0;
+	}
+	return 0;
+}
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		size_t len)
+{
+	struct worker *w = worker_of(wsi);
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		return on_established(w, c, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return on_receive(w, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return on_writeable(w, c);
+	case LWS_CALLBACK_CLOSED:
+		on_closed(w, c);
+		return 0;
+	default:
+		return 0;
+	}
+}
