@@ -1,0 +1,26 @@
+#!/bin/sh
+# The whole test suite, as the README's second command and CI run it:
+# a normal build with `make check`, then an AddressSanitizer +
+# UndefinedBehaviorSanitizer build with `make check` again.  The test
+# harness starts its own redis-server on a free loopback port.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+./autogen.sh >/dev/null
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_check() {  # dir, configure args...
+	dir=$1; shift
+	mkdir -p "$dir"
+	# serial-tests: every test's output, CUnit's Run Summary and the
+	# integration runner's "N passed, N failed", goes straight to the log
+	(cd "$dir" && "$top/configure" -q "$@" && make -j"$jobs" >/dev/null && make check)
+}
+
+echo "== build and test"
+run_check "$top/build"
+echo "== build and test with ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_check "$top/build-asan" --enable-sanitizers
+echo "== all tests passed"
