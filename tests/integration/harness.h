@@ -1,0 +1,175 @@
+/*
+ * harness.h - the integration test harness: start/stop the real chatd (and
+ * redis-server), fetch stats, talk WebSocket, and a tiny assertion framework.
+ *
+ * Each test runs in its own forked child, in its own process group, with an
+ * alarm; itest.c kills the group and reaps everything after the test.  A test
+ * is a void function that uses CHECK(); helpers that can fail record the
+ * failure with itest_fail() and return NULL / -1.
+ *
+ * Test files export a table of cases ending with { NULL }:
+ *     const struct itest_case t_foundation_cases[] = { {"name", fn, 0}, ..., {NULL} };
+ * itest.c knows t_foundation_cases, t_hub_cases and (weakly) t_redis_cases.
+ */
+#ifndef CHATD_HARNESS_H
+#define CHATD_HARNESS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "wsc.h"
+
+struct itest_case {
+	const char *name;
+	void      (*fn)(void);
+	int         timeout_s;      /* 0: the default (60 s) */
+};
+
+extern const struct itest_case t_foundation_cases[];
+extern const struct itest_case t_hub_cases[];
+
+/* ---- assertions ----------------------------------------------------------- */
+
+/* Record a failure (the first one is kept as the test's reason). */
+void itest_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int itest_failed(void);
+const char *itest_reason(void);
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			itest_fail(__FILE__, __LINE__, __VA_ARGS__);          \
+			return;                                               \
+		}                                                             \
+	} while (0)
+#define CHECKR(cond, ret, ...)                                                \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			itest_fail(__FILE__, __LINE__, __VA_ARGS__);          \
+			return ret;                                           \
+		}                                                             \
+	} while (0)
+
+/* ---- chatd ------------------------------------------------------------------- */
+
+struct chatd_opts {
+	int         workers;        /* -w N; 0 = 1 */
+	const char *conf;           /* extra config lines ("key value\n...") */
+	int         redis_port;     /* > 0: redis_url redis://127.0.0.1:P, else off */
+	int         no_wait;        /* do not wait for /healthz (startup failure tests) */
+	int         port;           /* > 0: listen on this port instead of a free one */
+};
+
+/* One started chatd; freed by the harness at the end of the test. */
+struct chatd {
+	pid_t pid;                  /* the master; 0 once reaped */
+	int   port;
+	int   status;               /* wait status once reaped */
+	char  dir[128];             /* /tmp/chatd-itest-XXXXXX */
+	char  conf_path[160];
+	char  log_path[160];
+};
+
+#define HOST "127.0.0.1"
+
+/* Start chatd (see harness.c); NULL with the failure recorded. */
+struct chatd *chatd_start(const struct chatd_opts *o);
+
+/* SIGTERM, wait up to timeout_ms (then SIGKILL and record a failure).
+ * Returns the exit code, 128 + signal when killed, -1 on timeout. */
+int chatd_stop(struct chatd *h, int timeout_ms);
+
+/* Wait up to timeout_ms for the master to exit; like chatd_stop's result,
+ * or -2 while it still runs. */
+int chatd_wait(struct chatd *h, int timeout_ms);
+
+/* Rewrite the config file with text (for SIGHUP tests); 0 / -1. */
+int chatd_write_conf(struct chatd *h, const char *text);
+
+/* The last lines of chatd.log to stderr. */
+void chatd_log_tail(const struct chatd *h, int lines);
+
+/* Does chatd.log contain s? */
+int chatd_log_has(const struct chatd *h, const char *s);
+
+/* GET /api/chat-api/ws/stats, parsed; NULL with the failure recorded. */
+json_t *stats_get(struct chatd *h);
+long long stats_num(json_t *o, const char *key);         /* -1 when absent */
+/* Poll stats until top-level key == want (up to timeout_ms); the last value. */
+long long stats_wait(struct chatd *h, const char *key, long long want, int timeout_ms);
+/* The worker pids (state "running") from stats; how many (<= max). */
+int stats_worker_pids(struct chatd *h, pid_t *pids, int max);
+
+/* Sum of VmRSS (kB) of the master and its workers. */
+long chatd_rss_kb(struct chatd *h);
+/* Is the chatd built with AddressSanitizer (libasan mapped)? */
+int chatd_has_asan(struct chatd *h);
+
+/* Is pid running (not gone, not a zombie)? */
+int pid_alive(pid_t pid);
+
+/* A free loopback TCP port. */
+int free_port(void);
+
+/* Run argv (NULL-terminated) with stdout+stderr captured into out; wait up to
+ * timeout_ms.  Returns the exit code, 128 + signal, or -1. */
+int run_capture(char *const argv[], char *out, size_t cap, int timeout_ms);
+
+/* Helper shared by tests: the chatd binary from $CHATD_BIN. */
+const char *chatd_bin(void);
+
+/* ---- redis ------------------------------------------------------------------ */
+
+struct redis {
+	pid_t pid;
+	int   port;
+	char  dir[128];
+};
+
+struct redis *redis_start(void);          /* NULL with the failure recorded */
+void redis_stop(struct redis *r);
+/* Send one command (argv), read one reply line into reply (type char first,
+ * e.g. "+PONG", ":1", "$5 hello" is given as the bulk text); 0 / -1. */
+int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t cap);
+
+/* ---- WebSocket helpers ------------------------------------------------------- */
+
+/* Connect to path on h; NULL with the failure recorded. */
+struct wsc *ws_open(struct chatd *h, const char *path);
+/* Next text message as JSON (skipping nothing); NULL on timeout/close/bad JSON. */
+json_t *ws_recv_json(struct wsc *c, int timeout_ms);
+/* Next text message whose "type" is type, skipping others; NULL on timeout. */
+json_t *ws_recv_type(struct wsc *c, const char *type, int timeout_ms);
+/* Read until a close frame or EOF: the close code, 0 for EOF without close,
+ * -1 on timeout.  reason (may be NULL) gets the close reason. */
+int ws_wait_close(struct wsc *c, int timeout_ms, char *reason, size_t cap);
+/* Read the welcome; copies data.client_id to id (cap >= 64); 0 / -1. */
+int ws_welcome(struct wsc *c, char *id, size_t cap);
+/* Open and read the welcome in one go. */
+struct wsc *ws_join(struct chatd *h, const char *path, char *id, size_t cap);
+/* printf-style text send; 0 / -1. */
+int ws_sendf(struct wsc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* json_string_value of o[key] or "" */
+const char *js(json_t *o, const char *key);
+
+/*
+ * Read many connections at once: poll all fds, drain each ready one and call
+ * on_msg(i, msg, arg) per message (msg == NULL: connection i ended; it is
+ * not polled again) until done(arg) is true or timeout_ms passes.
+ * cs[i] == NULL entries are skipped.  Returns 0 when done, -1 on timeout.
+ */
+int ws_pump(struct wsc **cs, int n, int timeout_ms,
+	    void (*on_msg)(int i, const struct wsc_msg *m, void *arg),
+	    int (*done)(void *arg), void *arg);
+
+/* Sleep ms milliseconds. */
+void msleep(int ms);
+long long mono_ms(void);
+
+/* Called by itest.c in the test child after the test: stop every chatd and
+ * redis still running, check logs for sanitizer reports, remove temp dirs. */
+void harness_cleanup(void);
+
+#endif
