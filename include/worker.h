@@ -45,6 +45,7 @@ struct worker {
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
 	int quit;                      /* leave the service loop */
 	int accept_paused;             /* EMFILE / max_connections */
+	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building, max_message_size + slack */
 	size_t scratch_len;
 };

@@ -380,13 +380,14 @@ void worker_main(const struct worker_args *a)
 	w->master_efd = a->master_efd;
 	w->scratch_len = w->conf->max_message_size + 4096;
 	w->scratch = malloc(w->scratch_len);
+	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
 	the_worker = w;
 	stats_set(&w->st->started_ms, (uint64_t)time(NULL) * 1000);
 	ring_cursor_init(w->bcast, &w->cur);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
-	if (w->scratch == NULL || w->rooms == NULL || make_signalfd(w) < 0 ||
+	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || make_signalfd(w) < 0 ||
 	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
 	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_fd(w, w->listen_fd, &w->listen_wsi) < 0) {
 		log_error("worker set-up failed");
@@ -401,6 +402,7 @@ void worker_main(const struct worker_args *a)
 	lws_context_destroy(w->ctx);
 	room_index_free(w->rooms);
 	free(w->scratch);
+	free(w->cork);
 	log_info("exiting");
 	exit(0);
 }
