@@ -68,7 +68,18 @@ static struct master {
 	struct slot slots[CHATD_SLOTS];
 } m;
 
-static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1, SIGQUIT };
+/*
+ * The signals the master takes (through a signalfd; sig_cb acts on them).
+ * chatd(8)'s SIGNALS section mirrors this table.
+ */
+static const int handled_signals[] = {
+	SIGTERM,   /* graceful stop: workers close every client with 1001, exit 0 */
+	SIGINT,    /* the same */
+	SIGQUIT,   /* the same */
+	SIGHUP,    /* reload: a new generation of workers, the old ones drain (1012) */
+	SIGCHLD,   /* reap; a worker that died unasked for is replaced at once */
+	SIGUSR1,   /* reopen the log file (after logrotate), in every process */
+};
 
 static int workers_wanted(const struct conf *c)
 {
@@ -530,30 +541,155 @@ static void make_pod_id(void)
 	snprintf(m.pod_id, sizeof(m.pod_id), "%s-%d-%08x", host, (int)getpid(), r);
 }
 
-static int write_pidfile(const char *path)
-{
-	FILE *f;
-	long old = 0;
+/*
+ * The pid file.  Its fd holds an open-file-description lock (F_OFD_SETLK:
+ * unlike a POSIX lock it survives the fork that detaches us) for the whole
+ * life of the master, so a second chatd with the same pid_file is refused
+ * even when a stale file was left behind by a crash.
+ */
+static struct {
+	int fd;                  /* -1: no pid file */
+	pid_t owner;             /* the master; workers inherit atexit handlers */
+	char path[4096];         /* absolute: we chdir("/") when detaching */
+} pidf = { -1, 0, "" };
 
-	if (path[0] == '\0')
-		return 0;
-	f = fopen(path, "r");
-	if (f != NULL) {
-		if (fscanf(f, "%ld", &old) == 1 && old > 0 && kill((pid_t)old, 0) == 0) {
-			fclose(f);
-			fprintf(stderr, "chatd: %s: already running as pid %ld\n", path, old);
+static void pidfile_remove(void)
+{
+	if (pidf.fd >= 0 && getpid() == pidf.owner)
+		unlink(pidf.path);
+}
+
+/* Print who holds the lock on fd's pid file. */
+static void pidfile_busy(int fd, const char *path)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+
+	if (pid > 0)
+		fprintf(stderr, "chatd: %s is locked: chatd is already running (pid %ld)\n",
+			path, pid);
+	else
+		fprintf(stderr, "chatd: %s is locked: chatd is already running\n", path);
+}
+
+/*
+ * Open and lock the pid file (before detaching, so that errors reach the
+ * terminal).  0, or -1 after printing why.
+ */
+static int pidfile_lock(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat a, b;
+	char cwd[2048];
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		snprintf(pidf.path, sizeof(pidf.path), "%s/%s", cwd, path);
+	else
+		snprintf(pidf.path, sizeof(pidf.path), "%s", path);
+	for (int tries = 0; tries < 5; tries++) {
+		int fd = open(pidf.path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			fprintf(stderr, "chatd: cannot open pid file %s: %s\n", path, strerror(errno));
 			return -1;
 		}
-		fclose(f);
+		if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+			if (errno == EAGAIN || errno == EACCES)
+				pidfile_busy(fd, path);
+			else
+				fprintf(stderr, "chatd: cannot lock pid file %s: %s\n", path,
+					strerror(errno));
+			close(fd);
+			return -1;
+		}
+		/* a stopping chatd may have unlinked the file we just locked */
+		if (fstat(fd, &a) == 0 && stat(pidf.path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			pidf.fd = fd;
+			return 0;
+		}
+		close(fd);
 	}
-	f = fopen(path, "w");
-	if (f == NULL) {
-		fprintf(stderr, "chatd: cannot write pid file %s: %s\n", path, strerror(errno));
+	fprintf(stderr, "chatd: pid file %s keeps being replaced\n", path);
+	return -1;
+}
+
+/* Write our pid into the locked pid file; removed again at exit. 0 / -1. */
+static int write_pidfile(void)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(pidf.fd, 0) < 0 || pwrite(pidf.fd, buf, (size_t)n, 0) != n) {
+		fprintf(stderr, "chatd: cannot write pid file %s: %s\n", pidf.path,
+			strerror(errno));
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	pidf.owner = getpid();
+	atexit(pidfile_remove);
 	return 0;
+}
+
+/*
+ * Detach like daemon(3) - fork, setsid, chdir("/"), stdio to /dev/null -
+ * but the parent exits only when the child has written the pid file: 0 then,
+ * 1 if the child failed (it printed why).  So when `chatd` returns 0, the
+ * pid file is there.  Returns 0 in the child, -1 on error.
+ */
+static int detach(void)
+{
+	int p[2], nul;
+	pid_t pid;
+	char ok = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		fprintf(stderr, "chatd: detaching: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		ssize_t r;
+
+		close(p[1]);
+		while ((r = read(p[0], &ok, 1)) < 0 && errno == EINTR)
+			;
+		_exit(r == 1 && ok == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0) {
+		fprintf(stderr, "chatd: detaching: %s\n", strerror(errno));
+		close(p[1]);
+		return -1;
+	}
+	if (pidf.fd >= 0 && write_pidfile() < 0) {
+		close(p[1]);
+		return -1;
+	}
+	nul = open("/dev/null", O_RDWR);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		if (nul > 2)
+			close(nul);
+	}
+	ok = 1;
+	if (write(p[1], &ok, 1) != 1) {
+		/* the parent is gone: nobody left to tell */
+	}
+	close(p[1]);
+	return 0;
+}
+
+/* A log file must open now, while errors still reach the terminal. */
+static int check_log_file(void)
+{
+	const char *f = m.conf->log_file;
+
+	if (f[0] == '\0' || strcmp(f, "syslog") == 0 || log_get_fd() > 2 || log_reopen() == 0)
+		return 0;
+	fprintf(stderr, "chatd: cannot open log file %s: %s\n", f, strerror(errno));
+	return -1;
 }
 
 static int start(void)
@@ -568,6 +704,9 @@ static int start(void)
 		return -1;
 	}
 	close(fd);
+	if (!m.opts->foreground && (check_log_file() < 0 ||
+	    (m.conf->pid_file[0] && pidfile_lock(m.conf->pid_file) < 0)))
+		return -1;
 	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
 	if (m.shm == NULL) {
 		fprintf(stderr, "chatd: shared memory (%zu bytes of rings): %s\n",
@@ -583,14 +722,8 @@ static int start(void)
 		fprintf(stderr, "chatd: start-up: %s\n", strerror(errno));
 		return -1;
 	}
-	if (!m.opts->foreground) {
-		if (daemon(0, 0) < 0) {
-			fprintf(stderr, "chatd: daemon(): %s\n", strerror(errno));
-			return -1;
-		}
-		if (write_pidfile(m.conf->pid_file) < 0)
-			return -1;
-	}
+	if (!m.opts->foreground && detach() < 0)
+		return -1;
 	stats_set(&m.shm->master.pid, (uint64_t)getpid());
 	stats_set(&m.shm->master.started_ms, (uint64_t)time(NULL) * 1000);
 	mloop_add(m.loop, m.sig_fd, EPOLLIN, sig_cb, NULL);
