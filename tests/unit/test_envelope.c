@@ -1,9 +1,13 @@
 /*
- * test_envelope.c - the Redis envelope codec and the redis_url parser.
+ * test_envelope.c - the Redis envelope codec, the redis_url parser, and the
+ * master's event loop (mloop) that the broker runs on.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "cu.h"
@@ -402,6 +406,128 @@ static void test_url_bad(void)
 	CU_ASSERT_EQUAL(redis_url_parse("nope", &u, NULL, 0), -1);
 }
 
+/* ---- mloop ------------------------------------------------------------ */
+
+struct tl_rec { int order[8]; int n; struct mloop *l; uint64_t cancel_id; int rearm; };
+
+static struct tl_rec *g_rec;
+
+static void tl_mark(void *arg)
+{
+	g_rec->order[g_rec->n++ % 8] = (int)(intptr_t)arg;
+	if ((intptr_t)arg == 1 && g_rec->cancel_id)
+		mloop_timer_cancel(g_rec->l, g_rec->cancel_id);
+}
+
+static void tl_rearm(void *arg)
+{
+	g_rec->n++;
+	if (g_rec->rearm-- > 0)
+		mloop_timer(g_rec->l, 0, tl_rearm, arg);
+}
+
+static void test_mloop_timers(void)
+{
+	struct tl_rec rec = { .n = 0 };
+	struct mloop *l = mloop_new();
+	uint64_t t0, id3;
+	int ran = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	g_rec = &rec;
+	rec.l = l;
+	mloop_timer(l, 30, tl_mark, (void *)(intptr_t)2);
+	mloop_timer(l, 10, tl_mark, (void *)(intptr_t)1);
+	id3 = mloop_timer(l, 40, tl_mark, (void *)(intptr_t)3);
+	mloop_timer_cancel(l, 999999);                   /* unknown id: no-op */
+	rec.cancel_id = id3;                             /* timer 1 cancels timer 3 */
+	t0 = mloop_now_ms();
+	while (mloop_now_ms() - t0 < 100)
+		ran += mloop_run_once(l, 100 - (int)(mloop_now_ms() - t0));
+	CU_ASSERT_EQUAL(rec.n, 2);
+	CU_ASSERT_EQUAL(rec.order[0], 1);
+	CU_ASSERT_EQUAL(rec.order[1], 2);
+	CU_ASSERT_EQUAL(ran, 2);
+	/* The timeout follows the nearest timer, not max_ms. */
+	rec.n = 0;
+	mloop_timer(l, 20, tl_mark, (void *)(intptr_t)4);
+	t0 = mloop_now_ms();
+	mloop_run_once(l, 5000);
+	CU_ASSERT(mloop_now_ms() - t0 < 1000);
+	CU_ASSERT(mloop_now_ms() - t0 >= 19);
+	CU_ASSERT_EQUAL(rec.n, 1);
+	/* A 0 ms timer re-armed from its own callback runs once per round. */
+	rec.n = 0;
+	rec.rearm = 3;
+	mloop_timer(l, 0, tl_rearm, NULL);
+	CU_ASSERT_EQUAL(mloop_run_once(l, 0), 1);
+	CU_ASSERT_EQUAL(mloop_run_once(l, 0), 1);
+	CU_ASSERT_EQUAL(rec.n, 2);
+	while (mloop_run_once(l, 0) > 0)
+		;
+	CU_ASSERT_EQUAL(rec.n, 4);
+	CU_ASSERT_EQUAL(mloop_run_once(l, 0), 0);      /* nothing left */
+	mloop_free(l);
+}
+
+struct tf { struct mloop *l; int p1[2], p2[2]; int calls1, calls2, calls_new; };
+
+static void tf_new_cb(int fd, uint32_t ev, void *arg)
+{
+	((struct tf *)arg)->calls_new++;
+}
+
+static void tf_cb(int fd, uint32_t ev, void *arg)
+{
+	struct tf *t = arg;
+	int other = fd == t->p1[0] ? t->p2[0] : t->p1[0];
+
+	if (fd == t->p1[0])
+		t->calls1++;
+	else
+		t->calls2++;
+	/* Remove the other fd, then register the same number anew: the
+	 * pending event of this batch must reach neither. */
+	mloop_del(t->l, other);
+	CU_ASSERT_EQUAL(mloop_add(t->l, other, EPOLLOUT, tf_new_cb, t), 0);
+	mloop_del(t->l, fd);
+}
+
+static void test_mloop_fds(void)
+{
+	struct tf t = { .calls1 = 0 };
+	int big;
+
+	t.l = mloop_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t.l);
+	CU_ASSERT_EQUAL_FATAL(pipe(t.p1), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(t.p2), 0);
+	CU_ASSERT_EQUAL(mloop_add(t.l, t.p1[0], EPOLLIN, tf_cb, &t), 0);
+	CU_ASSERT_EQUAL(mloop_add(t.l, t.p2[0], EPOLLIN, tf_cb, &t), 0);
+	CU_ASSERT_EQUAL(mloop_add(t.l, t.p2[0], EPOLLIN, tf_cb, &t), -1);
+	CU_ASSERT_EQUAL(errno, EEXIST);
+	CU_ASSERT_EQUAL(mloop_mod(t.l, 1000, EPOLLIN), -1);
+	mloop_del(t.l, 1000);                            /* unknown: no-op */
+	CU_ASSERT_EQUAL(write(t.p1[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(write(t.p2[1], "y", 1), 1);
+	CU_ASSERT_EQUAL(mloop_run_once(t.l, 1000), 1);
+	CU_ASSERT_EQUAL(t.calls1 + t.calls2, 1);
+	CU_ASSERT_EQUAL(t.calls_new, 0);
+	/* The re-added fd (read end of a pipe, EPOLLOUT) never fires. */
+	CU_ASSERT_EQUAL(mloop_run_once(t.l, 0), 0);
+	/* A large fd grows the table; mod switches the events. */
+	big = dup2(t.p1[1], 700);
+	CU_ASSERT_EQUAL_FATAL(big, 700);
+	CU_ASSERT_EQUAL(mloop_add(t.l, big, 0, tf_new_cb, &t), 0);
+	CU_ASSERT_EQUAL(mloop_run_once(t.l, 0), 0);
+	CU_ASSERT_EQUAL(mloop_mod(t.l, big, EPOLLOUT), 0);
+	CU_ASSERT_EQUAL(mloop_run_once(t.l, 0), 1);
+	CU_ASSERT_EQUAL(t.calls_new, 1);
+	close(big);
+	close(t.p1[0]); close(t.p1[1]); close(t.p2[0]); close(t.p2[1]);
+	mloop_free(t.l);
+}
+
 static CU_TestInfo tests[] = {
 	{ "round trip, room", test_roundtrip_room },
 	{ "round trip, global", test_roundtrip_global },
@@ -416,6 +542,8 @@ static CU_TestInfo tests[] = {
 	{ "redis_url: good", test_url_good },
 	{ "redis_url: off", test_url_off },
 	{ "redis_url: bad", test_url_bad },
+	{ "mloop: timers", test_mloop_timers },
+	{ "mloop: fds removed or replaced mid-batch", test_mloop_fds },
 	CU_TEST_INFO_NULL,
 };
 
