@@ -364,18 +364,37 @@ int chatd_log_has(const struct chatd *h, const char *s)
 
 /* ---- stats ---------------------------------------------------------------------- */
 
-json_t *stats_get(struct chatd *h)
+json_t *stats_try(struct chatd *h, char *why, size_t cap)
 {
 	static char body[1 << 20];
 	json_error_t e;
 	json_t *j;
 	int st = 0;
 
-	CHECKR(http_request(HOST, h->port, "GET", "/api/chat-api/ws/stats", NULL, NULL,
-			    3000, &st, body, sizeof(body)) >= 0, NULL, "stats: no answer");
-	CHECKR(st == 200, NULL, "stats: HTTP %d", st);
+	if (http_request(HOST, h->port, "GET", "/api/chat-api/ws/stats", NULL, NULL,
+			 3000, &st, body, sizeof(body)) < 0) {
+		snprintf(why, cap, "stats: no answer");
+		return NULL;
+	}
+	if (st != 200) {
+		snprintf(why, cap, "stats: HTTP %d", st);
+		return NULL;
+	}
 	j = json_loads(body, 0, &e);
-	CHECKR(j && json_is_object(j), NULL, "stats: bad JSON (%s): %.200s", e.text, body);
+	if (!j || !json_is_object(j)) {
+		snprintf(why, cap, "stats: bad JSON (%s): %.200s", e.text, body);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *stats_get(struct chatd *h)
+{
+	char why[300];
+	json_t *j = stats_try(h, why, sizeof(why));
+
+	CHECKR(j, NULL, "%s", why);
 	return j;
 }
 
@@ -410,12 +429,17 @@ long long stats_wait(struct chatd *h, const char *key, long long want, int timeo
 
 int stats_worker_pids(struct chatd *h, pid_t *pids, int max)
 {
-	json_t *j = stats_get(h), *w, *ws;
+	json_t *j = NULL, *w, *ws;
+	char why[300];
 	size_t i;
 	int n = 0;
 
-	if (!j)
-		return 0;
+	/* a request racing a worker's death can be reset by the kernel (its
+	 * SO_REUSEPORT accept queue dies with it): retry a few times */
+	for (int t = 0; t < 5 && !j; t++)
+		if (!(j = stats_try(h, why, sizeof(why))))
+			msleep(50);
+	CHECKR(j, 0, "%s (5 tries)", why);
 	ws = json_object_get(j, "workers");
 	json_array_foreach(ws, i, w) {
 		const char *state = js(w, "state");
@@ -427,9 +451,11 @@ int stats_worker_pids(struct chatd *h, pid_t *pids, int max)
 	return n;
 }
 
-static long rss_of(pid_t pid)
+/* A /proc/PID/status field in kB (0 when absent). */
+static long status_kb(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t fl = strlen(field);
 	long kb = 0;
 	FILE *f;
 
@@ -437,21 +463,28 @@ static long rss_of(pid_t pid)
 	if (!(f = fopen(path, "r")))
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+			kb = strtol(line + fl + 1, NULL, 10);
 	fclose(f);
 	return kb;
 }
 
+/* Private memory of every process plus the shared region once: summing
+ * VmRSS would count the shared ring once per process that touched it. */
 long chatd_rss_kb(struct chatd *h)
 {
-	pid_t pids[64];
+	pid_t pids[65];
 	int n = stats_worker_pids(h, pids, 64);
-	long kb = rss_of(h->pid);
+	long kb = 0, shm = 0;
 
-	for (int i = 0; i < n; i++)
-		kb += rss_of(pids[i]);
-	return kb;
+	pids[n++] = h->pid;
+	for (int i = 0; i < n; i++) {
+		long s = status_kb(pids[i], "RssShmem");
+
+		kb += status_kb(pids[i], "RssAnon");
+		shm = s > shm ? s : shm;
+	}
+	return kb + shm;
 }
 
 int chatd_has_asan(struct chatd *h)
@@ -651,16 +684,18 @@ struct wsc *ws_join(struct chatd *h, const char *path, char *id, size_t cap)
 
 int ws_sendf(struct wsc *c, const char *fmt, ...)
 {
-	char buf[8192];
+	char *buf = NULL;
 	va_list ap;
-	int n;
+	int n, rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	if (n < 0)
 		return -1;
-	return wsc_send_text(c, buf, (size_t)n);
+	rc = wsc_send_text(c, buf, (size_t)n);
+	free(buf);
+	return rc;
 }
 
 /* Drain connection i: call on_msg per message; 1 if it ended. */

@@ -96,13 +96,16 @@ int chatd_log_has(const struct chatd *h, const char *s);
 
 /* GET /api/chat-api/ws/stats, parsed; NULL with the failure recorded. */
 json_t *stats_get(struct chatd *h);
+/* Same without recording a failure: NULL with why filled. */
+json_t *stats_try(struct chatd *h, char *why, size_t cap);
 long long stats_num(json_t *o, const char *key);         /* -1 when absent */
 /* Poll stats until top-level key == want (up to timeout_ms); the last value. */
 long long stats_wait(struct chatd *h, const char *key, long long want, int timeout_ms);
 /* The worker pids (state "running") from stats; how many (<= max). */
 int stats_worker_pids(struct chatd *h, pid_t *pids, int max);
 
-/* Sum of VmRSS (kB) of the master and its workers. */
+/* Memory (kB) of the master and its workers: RssAnon summed, plus the
+ * shared region (RssShmem) counted once. */
 long chatd_rss_kb(struct chatd *h);
 /* Is the chatd built with AddressSanitizer (libasan mapped)? */
 int chatd_has_asan(struct chatd *h);

@@ -422,20 +422,19 @@ static void t_sighup_broken(void)
 	wsc_free(c);
 }
 
-static void t_configtest(void)
+static void configtest_in(const char *dir)
 {
-	char dir[] = "/tmp/chatd-itest-XXXXXX", good[128], bad[128], out[8192], want[200];
+	char good[128], bad[128], out[8192], want[200];
 	char *argv[] = { (char *)chatd_bin(), "-t", "-c", good, NULL };
 	FILE *f;
 	int rc;
 
-	CHECK(mkdtemp(dir), "mkdtemp");
 	snprintf(good, sizeof(good), "%s/good.conf", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
 	f = fopen(good, "w");
 	CHECK(f, "fopen");
 	fprintf(f, "# good\nredis_url off\nworkers 2\nmax_message_size 64k\n"
-		   "ping_interval 500ms\npresence on\n");
+		   "ping_interval 30s\nshutdown_timeout 2500ms\npresence on\n");
 	fclose(f);
 	f = fopen(bad, "w");
 	CHECK(f, "fopen");
@@ -456,9 +455,17 @@ static void t_configtest(void)
 	fclose(f);
 	rc = run_capture(argv, out, sizeof(out), 5000);
 	CHECK(rc == 1 && strstr(out, want), "bad value: exit %d: '%s'", rc, out);
-	unlink(good);
-	unlink(bad);
-	rmdir(dir);
+}
+
+static void t_configtest(void)
+{
+	char dir[] = "/tmp/chatd-itest-XXXXXX", cmd[64];
+
+	CHECK(mkdtemp(dir), "mkdtemp");
+	configtest_in(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		itest_fail(__FILE__, __LINE__, "cannot remove %s", dir);
 }
 
 static void t_bind_in_use(void)
