@@ -32,6 +32,12 @@ struct conf {
 	char     auth_secret[CONF_STR_MAX];
 	char     auth_secret_file[CONF_STR_MAX];
 	char     allowed_origins[1024]; /* space/comma separated; "" or "*" = any */
+	int      auth_leeway_ms;        /* clock skew allowed on exp / nbf */
+	int      max_connections_per_ip; /* per worker; 0 = no limit */
+	int      handshake_timeout_ms;  /* whole HTTP request head / upgrade */
+	int      max_header_size;       /* bytes of HTTP request headers */
+	int      rate_limit;            /* messages per second per connection */
+	int      rate_burst;            /* ... in bursts of up to this many */
 	int      shutdown_timeout_ms;
 	int      drain_timeout_ms;
 	size_t   ring_size;             /* broadcast ring, bytes, power of two */

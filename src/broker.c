@@ -8,6 +8,9 @@
  * with getaddrinfo), is timed out by our own timer, AUTHs / SELECTs first,
  * and is retried with capped exponential backoff and jitter when it fails or
  * drops.  While `pub` is unusable, publishes wait in a bounded FIFO.
+ * Host names are resolved with getaddrinfo_a (polled from a timer) and
+ * hiredis gets a numeric address, because hiredis would call a blocking
+ * getaddrinfo and a dead DNS server must not stall the master's loop.
  *
  * hiredis 0.14.1 traps handled here: it frees the context itself after a
  * failed connect or a disconnect (we drop our pointer in those callbacks);
@@ -15,9 +18,11 @@
  * the connect callback only runs once the socket is polled for writing, so
  * the adapter asks for EPOLLOUT as soon as it is attached.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +43,7 @@
 #define BROKER_TICK_MS         1000
 #define BROKER_PUB_INFLIGHT    16384    /* PUBLISHes sent, reply not yet read */
 #define BROKER_ERRLOG_MS       1000
+#define BROKER_RESOLVE_POLL_MS 10
 #define CHAN_GLOBAL            "realtime:global"
 #define CHAN_ROOM              "realtime:room:"
 #define CHAN_ROOM_LEN          (sizeof(CHAN_ROOM) - 1)
@@ -58,8 +64,18 @@ struct link {
 	int                handshake;   /* AUTH/SELECT replies still awaited */
 	int                was_up;      /* has been ready since the last log line */
 	int                failed;      /* an attempt failed since the last ready */
-	uint64_t           conn_timer, retry_timer;
+	uint64_t           conn_timer, retry_timer, resolve_timer;
 	uint64_t           backoff_ms;
+	struct resolve    *res;         /* lookup in flight, or NULL */
+};
+
+/* A name lookup in flight (getaddrinfo_a).  Owned by its link; if it
+ * cannot be cancelled when the broker goes away, glibc's helper thread
+ * still writes into it, so it is leaked on purpose. */
+struct resolve {
+	struct gaicb    cb;
+	struct addrinfo hints;
+	char            host[256];
 };
 
 /* One per room some worker slot has members in.  chan is the whole
@@ -347,6 +363,10 @@ static void link_lost(struct link *l, const char *why)
 	if (l->conn_timer) {
 		mloop_timer_cancel(b->loop, l->conn_timer);
 		l->conn_timer = 0;
+	}
+	if (l->resolve_timer) {
+		mloop_timer_cancel(b->loop, l->resolve_timer);
+		l->resolve_timer = 0;
 	}
 	if (l->kind == LINK_SUB)
 		stats_set(&b->st->redis_subscribed_rooms, 0);
@@ -750,24 +770,156 @@ static void on_disconnect(const redisAsyncContext *cac, int status)
 	link_lost(l, status == REDIS_OK ? "closed" : cac->errstr);
 }
 
+/* Forget a lookup (link_close): cancel it, or leak it if glibc's helper
+ * thread still owns it. */
+static void resolve_drop(struct link *l)
+{
+	struct resolve *r = l->res;
+
+	l->res = NULL;
+	if (r == NULL)
+		return;
+	if (gai_cancel(&r->cb) == EAI_NOTCANCELED)
+		return;
+	if (gai_error(&r->cb) == 0 && r->cb.ar_result != NULL)
+		freeaddrinfo(r->cb.ar_result);
+	free(r);
+}
+
+/* 1: still running; 0: done, ip filled (IPv4 first, as hiredis would);
+ * -1: failed, why filled.  The lookup is released unless still running. */
+static int resolve_result(struct link *l, char *ip, size_t iplen, char *why, size_t whylen)
+{
+	struct resolve *r = l->res;
+	const struct addrinfo *ai, *pick = NULL;
+	int rc = gai_error(&r->cb);
+
+	if (rc == EAI_INPROGRESS)
+		return 1;
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot resolve: %s", gai_strerror(rc));
+		l->res = NULL;
+		free(r);
+		return -1;
+	}
+	for (ai = r->cb.ar_result; ai != NULL; ai = ai->ai_next)
+		if (pick == NULL || (ai->ai_family == AF_INET && pick->ai_family != AF_INET))
+			pick = ai;
+	rc = -1;
+	if (pick != NULL && pick->ai_family == AF_INET)
+		rc = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)pick->ai_addr)->sin_addr,
+			       ip, (socklen_t)iplen) ? 0 : -1;
+	else if (pick != NULL && pick->ai_family == AF_INET6)
+		rc = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)pick->ai_addr)->sin6_addr,
+			       ip, (socklen_t)iplen) ? 0 : -1;
+	if (rc < 0)
+		snprintf(why, whylen, "cannot resolve: no usable address");
+	freeaddrinfo(r->cb.ar_result);
+	l->res = NULL;
+	free(r);
+	return rc;
+}
+
+static void link_connect_ip(struct link *l, const char *ip);
+static void link_resolve_poll(struct link *l);
+
+static void link_resolve_cb(void *arg)
+{
+	struct link *l = arg;
+
+	l->resolve_timer = 0;
+	link_resolve_poll(l);
+}
+
+static void link_resolve_poll(struct link *l)
+{
+	char ip[INET6_ADDRSTRLEN], why[160];
+
+	switch (resolve_result(l, ip, sizeof(ip), why, sizeof(why))) {
+	case 1:
+		l->resolve_timer = mloop_timer(l->b->loop, BROKER_RESOLVE_POLL_MS, link_resolve_cb, l);
+		break;
+	case 0:
+		link_connect_ip(l, ip);
+		break;
+	default:
+		link_lost(l, why);
+	}
+}
+
+/* Start (or, after a timeout, keep waiting for) the lookup of the host. */
+static void link_resolve(struct link *l)
+{
+	struct resolve *r = l->res;
+	struct gaicb *list[1];
+	int rc;
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL) {
+			link_lost(l, "out of memory");
+			return;
+		}
+		snprintf(r->host, sizeof(r->host), "%s", l->b->url.host);
+		r->hints.ai_family = AF_UNSPEC;
+		r->hints.ai_socktype = SOCK_STREAM;
+		r->cb.ar_name = r->host;
+		r->cb.ar_request = &r->hints;
+		list[0] = &r->cb;
+		rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+		if (rc != 0) {
+			free(r);
+			link_lost(l, gai_strerror(rc));
+			return;
+		}
+		l->res = r;
+	}
+	link_resolve_poll(l);
+}
+
 static void link_timeout_cb(void *arg)
 {
 	struct link *l = arg;
 	redisAsyncContext *ac = l->ac;
 
 	l->conn_timer = 0;
-	if (ac == NULL)
+	if (ac == NULL) {
+		/* Still resolving: l->res stays, the next attempt reuses it. */
+		if (l->resolve_timer)
+			link_lost(l, "name lookup timeout");
 		return;
+	}
 	/* Our callbacks must not see this context again. */
 	ac->data = NULL;
 	link_lost(l, "connect timeout");
 	redisAsyncFree(ac);
 }
 
+static int host_is_numeric(const char *h)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
+}
+
+/* One attempt: resolve if needed, connect, AUTH/SELECT; all within
+ * redis_connect_timeout_ms. */
 static void link_connect(struct link *l)
 {
 	struct broker *b = l->b;
-	redisAsyncContext *ac = redisAsyncConnect(b->url.host, b->url.port);
+
+	l->conn_timer = mloop_timer(b->loop, (uint64_t)b->conn_timeout_ms, link_timeout_cb, l);
+	broker_update_state(b);
+	if (host_is_numeric(b->url.host))
+		link_connect_ip(l, b->url.host);
+	else
+		link_resolve(l);
+}
+
+static void link_connect_ip(struct link *l, const char *ip)
+{
+	struct broker *b = l->b;
+	redisAsyncContext *ac = redisAsyncConnect(ip, b->url.port);
 
 	if (ac == NULL || ac->err) {
 		/* Before the context is attached there is nothing in the loop. */
@@ -783,10 +935,7 @@ static void link_connect(struct link *l)
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	adapter_attach(l);
-	l->conn_timer = mloop_timer(b->loop, (uint64_t)b->conn_timeout_ms, link_timeout_cb, l);
-	broker_update_state(b);
 }
-
 /* ---- interest ------------------------------------------------------------ */
 
 void broker_interest(struct broker *b, int slot, const char *room, size_t room_len, int delta)
@@ -925,7 +1074,10 @@ static void link_close(struct link *l)
 		mloop_timer_cancel(b->loop, l->conn_timer);
 	if (l->retry_timer)
 		mloop_timer_cancel(b->loop, l->retry_timer);
-	l->conn_timer = l->retry_timer = 0;
+	if (l->resolve_timer)
+		mloop_timer_cancel(b->loop, l->resolve_timer);
+	l->conn_timer = l->retry_timer = l->resolve_timer = 0;
+	resolve_drop(l);
 	if (ac != NULL) {
 		l->ac = NULL;
 		redisAsyncFree(ac);     /* runs our callbacks with NULL replies */

@@ -1,0 +1,412 @@
+/*
+ * auth.c - who may connect, and how much.  Tokens are decoded and their
+ * signature checked by libjwt; the algorithm and the claims are then checked
+ * here, explicitly, with jansson.  A leaf module: nothing logs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <jwt.h>
+
+#include "auth.h"
+#include "conf.h"
+
+#define AUTH_SECRET_MAX 4096
+#define AUTH_TIME_MAX   253402300799LL  /* 9999-12-31T23:59:59Z: later is "never" */
+
+struct auth {
+	unsigned char secret[AUTH_SECRET_MAX];
+	int secret_len;
+	long long leeway;                   /* seconds */
+};
+
+static int auth_errf(char *err, size_t len, const char *fmt, const char *arg)
+{
+	if (len > 0)
+		snprintf(err, len, fmt, arg, strerror(errno));
+	return -1;
+}
+
+/* Read the secret file into a->secret; one trailing newline is dropped. */
+static int auth_read_secret(struct auth *a, const char *path, char *err, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int bad;
+
+	if (f == NULL)
+		return auth_errf(err, len, "auth_secret_file %s: %s", path);
+	n = fread(a->secret, 1, sizeof(a->secret), f);
+	bad = ferror(f) ? EIO : n == sizeof(a->secret) ? EFBIG : 0;
+	fclose(f);
+	if (bad) {
+		errno = bad;
+		return auth_errf(err, len, "auth_secret_file %s: %s (at most 4095 bytes)", path);
+	}
+	if (n > 0 && a->secret[n - 1] == '\n')
+		n--;
+	if (n > 0 && a->secret[n - 1] == '\r')
+		n--;
+	a->secret_len = (int)n;
+	return 0;
+}
+
+struct auth *auth_new(const struct conf *c, char *err, size_t len)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	a->leeway = c->auth_leeway_ms / 1000;
+	if (c->auth_secret_file[0] != '\0') {
+		if (auth_read_secret(a, c->auth_secret_file, err, len) < 0)
+			goto fail;
+	} else {
+		a->secret_len = (int)strlen(c->auth_secret);
+		memcpy(a->secret, c->auth_secret, (size_t)a->secret_len);
+	}
+	if (a->secret_len == 0) {
+		snprintf(err, len, "the JWT secret is empty");
+		goto fail;
+	}
+	return a;
+fail:
+	auth_free(a);
+	return NULL;
+}
+
+void auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	memset(a->secret, 0, sizeof(a->secret));
+	free(a);
+}
+
+/* ---- claims ------------------------------------------------------------------ */
+
+/* A NumericDate claim: 0 absent, 1 present (*t clamped), -1 not a number. */
+static int auth_time_claim(json_t *body, const char *name, long long *t)
+{
+	json_t *v = json_object_get(body, name);
+	double d;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v))
+		return -1;
+	d = json_number_value(v);
+	*t = d >= (double)AUTH_TIME_MAX ? AUTH_TIME_MAX : d <= 0 ? 0 : (long long)d;
+	return 1;
+}
+
+/* sub: 1..CHATD_CLIENT_ID_MAX printable ASCII bytes without spaces. */
+static int auth_sub(json_t *body, char *out)
+{
+	const char *s = json_string_value(json_object_get(body, "sub"));
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > CHATD_CLIENT_ID_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return -1;
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+/* The "rooms" claim: 0 allowed, 403 not in the list, 401 malformed. */
+static int auth_rooms(json_t *body, const char *room)
+{
+	json_t *rooms = json_object_get(body, "rooms"), *v;
+	int allowed = 0;
+	size_t i;
+
+	if (rooms == NULL)
+		return 0;
+	if (!json_is_array(rooms))
+		return 401;
+	json_array_foreach(rooms, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL)
+			return 401;
+		if (strcmp(s, "*") == 0 || (room != NULL && room[0] != '\0' && strcmp(s, room) == 0))
+			allowed = 1;
+	}
+	return allowed ? 0 : 403;
+}
+
+/* Check the claims of a verified token's body. */
+static int auth_claims(const struct auth *a, json_t *body, const char *room, time_t now,
+		       struct auth_identity *id, const char **why)
+{
+	long long exp = 0, nbf = 0;
+	int has_exp = auth_time_claim(body, "exp", &exp), has_nbf = auth_time_claim(body, "nbf", &nbf);
+	int rc;
+
+	if (has_exp < 0 || has_nbf < 0)
+		return *why = "exp and nbf must be numbers", 401;
+	if (has_exp && (long long)now > exp + a->leeway)
+		return *why = "token expired", 401;
+	if (has_nbf && (long long)now + a->leeway < nbf)
+		return *why = "token not yet valid", 401;
+	if (auth_sub(body, id->sub) < 0)
+		return *why = "token needs a sub of 1-64 printable characters", 401;
+	rc = auth_rooms(body, room);
+	if (rc == 401)
+		return *why = "rooms must be an array of room names", 401;
+	if (rc == 403)
+		return *why = "token does not allow this room", 403;
+	id->expires = has_exp ? (time_t)(exp + a->leeway) : 0;
+	return 0;
+}
+
+int auth_verify(const struct auth *a, const char *token, const char *room, time_t now,
+		struct auth_identity *id, const char **why)
+{
+	jwt_t *jwt = NULL;
+	json_t *body;
+	char *text;
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	if (token == NULL || token[0] == '\0')
+		return *why = "missing token", 401;
+	if (strlen(token) > AUTH_TOKEN_MAX)
+		return *why = "token too long", 401;
+	if (jwt_decode(&jwt, token, a->secret, a->secret_len) != 0)
+		return *why = "malformed token or bad signature", 401;
+	/* libjwt also accepts alg none (without checking anything) and the
+	 * other HMAC sizes: only HS256 is ours */
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+		jwt_free(jwt);
+		return *why = "token must be signed with HS256", 401;
+	}
+	text = jwt_get_grants_json(jwt, NULL);
+	jwt_free(jwt);
+	body = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	free(text);
+	if (!json_is_object(body)) {
+		json_decref(body);
+		return *why = "malformed token", 401;
+	}
+	rc = auth_claims(a, body, room, now, id, why);
+	json_decref(body);
+	return rc;
+}
+
+const char *auth_bearer(const char *hdr)
+{
+	if (hdr == NULL || strncasecmp(hdr, "Bearer", 6) != 0 || (hdr[6] != ' ' && hdr[6] != '\t'))
+		return NULL;
+	hdr += 6;
+	while (*hdr == ' ' || *hdr == '\t')
+		hdr++;
+	return hdr;
+}
+
+/* ---- origins ----------------------------------------------------------------------- */
+
+/* Does one allow-list entry e[0..n) match origin? */
+static int auth_origin_match(const char *e, size_t n, const char *origin)
+{
+	const char *star = memchr(e, '*', n);
+	size_t olen = strlen(origin), pre, suf, mid;
+
+	if (star == NULL)
+		return olen == n && strncasecmp(e, origin, n) == 0;
+	/* a wildcard entry, scheme "://" "*" ".domain[:port]": the same scheme,
+	 * one or more host labels, then ".domain[:port]" */
+	pre = (size_t)(star - e);
+	suf = n - pre - 1;
+	if (pre < 3 || strncmp(star - 3, "://", 3) != 0 || suf < 2 || star[1] != '.' ||
+	    olen <= pre + suf)
+		return 0;
+	mid = olen - pre - suf;
+	return strncasecmp(e, origin, pre) == 0 &&
+	       strncasecmp(origin + olen - suf, star + 1, suf) == 0 &&
+	       strcspn(origin + pre, "/:@?#") >= mid;
+}
+
+int auth_origin_allowed(const char *list, const char *origin)
+{
+	const char *sep = " \t,";
+	size_t n;
+
+	if (origin == NULL || list[strspn(list, sep)] == '\0')
+		return 1;
+	for (list += strspn(list, sep); *list != '\0'; list += n, list += strspn(list, sep)) {
+		n = strcspn(list, sep);
+		if ((n == 1 && list[0] == '*') || auth_origin_match(list, n, origin))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- message rate ------------------------------------------------------------------- */
+
+int rate_take(struct rate_bucket *b, uint64_t now_ms, int rate, int burst)
+{
+	uint64_t cap = (uint64_t)burst * 1000, tokens;
+
+	if (b->last_ms == 0) {
+		b->milli = (uint32_t)cap;
+	} else if (now_ms > b->last_ms) {
+		/* rate tokens a second = rate milli-tokens a millisecond */
+		tokens = b->milli + (now_ms - b->last_ms) * (uint64_t)rate;
+		b->milli = (uint32_t)(tokens > cap ? cap : tokens);
+	}
+	if (now_ms > b->last_ms || b->last_ms == 0)
+		b->last_ms = now_ms;
+	if (b->milli >= 1000) {
+		b->milli -= 1000;
+		b->strikes = 0;
+		return 1;
+	}
+	b->strikes++;
+	return 0;
+}
+
+/* ---- connections per address ---------------------------------------------------------- */
+
+#define IPL_BUCKETS 1024
+
+struct ip_entry {
+	struct ip_entry *next;
+	struct iplimit *owner;
+	unsigned bucket;
+	int count;
+	uint8_t addr[16];
+};
+
+struct ip_hold {
+	struct ip_entry *e;
+	int seen;
+};
+
+struct iplimit {
+	struct ip_entry *b[IPL_BUCKETS];
+};
+
+struct iplimit *iplimit_new(void)
+{
+	return calloc(1, sizeof(struct iplimit));
+}
+
+void iplimit_free(struct iplimit *l)
+{
+	free(l);
+}
+
+/* IPv4 as an IPv4-mapped IPv6 address, so both forms count together. */
+static int iplimit_key(const void *addr, size_t len, uint8_t key[16])
+{
+	if (len == 16) {
+		memcpy(key, addr, 16);
+		return 0;
+	}
+	if (len != 4)
+		return -1;
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, addr, 4);
+	return 0;
+}
+
+static unsigned iplimit_hash(const uint8_t key[16])
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % IPL_BUCKETS;
+}
+
+static struct ip_entry *iplimit_find(const struct iplimit *l, const uint8_t key[16], unsigned h)
+{
+	struct ip_entry *e;
+
+	for (e = l->b[h]; e != NULL; e = e->next)
+		if (memcmp(e->addr, key, 16) == 0)
+			return e;
+	return NULL;
+}
+
+int iplimit_count(const struct iplimit *l, const void *addr, size_t len)
+{
+	uint8_t key[16];
+	struct ip_entry *e;
+
+	if (iplimit_key(addr, len, key) < 0)
+		return 0;
+	e = iplimit_find(l, key, iplimit_hash(key));
+	return e ? e->count : 0;
+}
+
+struct ip_hold *iplimit_acquire(struct iplimit *l, const void *addr, size_t len, int max,
+				int *full)
+{
+	uint8_t key[16] = { 0 };
+	unsigned h;
+	struct ip_entry *e;
+	struct ip_hold *hold;
+
+	*full = 0;
+	iplimit_key(addr, len, key);   /* another length: all counted as one "address" */
+	h = iplimit_hash(key);
+	e = iplimit_find(l, key, h);
+	if (e != NULL && max > 0 && e->count >= max) {
+		*full = 1;
+		return NULL;
+	}
+	if ((hold = calloc(1, sizeof(*hold))) == NULL)
+		return NULL;
+	if (e == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL) {
+			free(hold);
+			return NULL;
+		}
+		memcpy(e->addr, key, 16);
+		e->owner = l;
+		e->bucket = h;
+		e->next = l->b[h];
+		l->b[h] = e;
+	}
+	e->count++;
+	hold->e = e;
+	return hold;
+}
+
+void iplimit_release(struct ip_hold *hold)
+{
+	struct ip_entry *e, **pp;
+
+	if (hold == NULL)
+		return;
+	e = hold->e;
+	free(hold);
+	if (--e->count > 0)
+		return;
+	for (pp = &e->owner->b[e->bucket]; *pp != e; pp = &(*pp)->next)
+		;
+	*pp = e->next;
+	free(e);
+}
+
+void iplimit_hold_seen(struct ip_hold *h)
+{
+	if (h != NULL)
+		h->seen = 1;
+}
+
+int iplimit_hold_was_seen(const struct ip_hold *h)
+{
+	return h != NULL && h->seen;
+}

@@ -1,0 +1,352 @@
+/*
+ * test_auth.c - JWT verification (algorithms, signature, exp/nbf/leeway,
+ * sub, rooms), the Bearer header, the Origin allow-list, the token bucket
+ * and the per-address connection count.  Tokens are minted with libjwt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jwt.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "cu.h"
+
+#define SECRET "test-secret-0123456789"
+#define NOW    ((time_t)1800000000)
+
+/* A token over claims (JSON) signed with alg and key; malloc'd. */
+static char *mint(jwt_alg_t alg, const char *key, const char *claims)
+{
+	jwt_t *j = NULL;
+	char *tok;
+
+	CU_ASSERT_FATAL(jwt_new(&j) == 0);
+	CU_ASSERT_FATAL(jwt_add_grants_json(j, claims) == 0);
+	CU_ASSERT_FATAL(jwt_set_alg(j, alg, (const unsigned char *)key,
+				    key ? (int)strlen(key) : 0) == 0);
+	tok = jwt_encode_str(j);
+	jwt_free(j);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	return tok;
+}
+
+static struct auth *make_auth(const char *secret, const char *leeway)
+{
+	struct conf_kv ov[] = { { "auth_enabled", "on" }, { "auth_secret", secret },
+				{ "auth_leeway", leeway } };
+	struct conf_err cerr;
+	char err[256];
+	struct conf *c;
+	struct auth *a;
+
+	unsetenv("AUTH_ENABLED");
+	c = conf_load(NULL, ov, 3, &cerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	a = auth_new(c, err, sizeof(err));
+	conf_free(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	return a;
+}
+
+/* auth_verify's status for a token minted from claims. */
+static int verify(struct auth *a, jwt_alg_t alg, const char *key, const char *claims,
+		  const char *room, struct auth_identity *id, const char **why)
+{
+	char *tok = mint(alg, key, claims);
+	int rc = auth_verify(a, tok, room, NOW, id, why);
+
+	free(tok);
+	return rc;
+}
+
+static void test_valid(void)
+{
+	struct auth *a = make_auth(SECRET, "0");
+	struct auth_identity id;
+	const char *why = NULL;
+
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"alice\",\"exp\":1800000100}",
+			       "lobby", &id, &why), 0);
+	CU_ASSERT_STRING_EQUAL(id.sub, "alice");
+	CU_ASSERT_EQUAL(id.expires, 1800000100);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"bob@example.com\"}", NULL,
+			       &id, &why), 0);
+	CU_ASSERT_STRING_EQUAL(id.sub, "bob@example.com");
+	CU_ASSERT_EQUAL(id.expires, 0);                   /* no exp: no expiry */
+	auth_free(a);
+	auth_free(NULL);
+}
+
+static void test_algorithms(void)
+{
+	struct auth *a = make_auth(SECRET, "0");
+	struct auth_identity id;
+	const char *why = NULL;
+	const char *claims = "{\"sub\":\"alice\"}";
+
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_NONE, NULL, claims, NULL, &id, &why), 401);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS384, SECRET, claims, NULL, &id, &why), 401);
+	CU_ASSERT_STRING_EQUAL(why, "token must be signed with HS256");
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS512, SECRET, claims, NULL, &id, &why), 401);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, "another-secret", claims, NULL, &id, &why), 401);
+	CU_ASSERT_STRING_EQUAL(why, "malformed token or bad signature");
+	CU_ASSERT_STRING_EQUAL(id.sub, "");
+	auth_free(a);
+}
+
+/* A valid token whose payload is swapped keeps its signature: refused. */
+static void test_tampered(void)
+{
+	struct auth *a = make_auth(SECRET, "0");
+	struct auth_identity id;
+	const char *why;
+	char *good = mint(JWT_ALG_HS256, SECRET, "{\"sub\":\"alice\"}");
+	char *evil = mint(JWT_ALG_HS256, "x", "{\"sub\":\"mallory\"}");
+	char forged[2048], *d1 = strchr(good, '.'), *d2 = strrchr(good, '.');
+	char *e1 = strchr(evil, '.'), *e2 = strrchr(evil, '.');
+
+	CU_ASSERT_EQUAL(auth_verify(a, good, NULL, NOW, &id, &why), 0);
+	/* header of good, payload of evil, signature of good */
+	snprintf(forged, sizeof(forged), "%.*s%.*s%s", (int)(d1 - good), good,
+		 (int)(e2 - e1), e1, d2);
+	CU_ASSERT_EQUAL(auth_verify(a, forged, NULL, NOW, &id, &why), 401);
+	/* the alg none header with good's payload and no signature */
+	snprintf(forged, sizeof(forged), "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0%.*s.",
+		 (int)(d2 - d1), d1);
+	CU_ASSERT_EQUAL(auth_verify(a, forged, NULL, NOW, &id, &why), 401);
+	static const char *const junk[] = { "", "abc", "a.b.c", "..", "e30.e30.", "x.y",
+					    "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln" };
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		CU_ASSERT_EQUAL(auth_verify(a, junk[i], NULL, NOW, &id, &why), 401);
+	CU_ASSERT_EQUAL(auth_verify(a, NULL, NULL, NOW, &id, &why), 401);
+	CU_ASSERT_STRING_EQUAL(why, "missing token");
+	free(good);
+	free(evil);
+	auth_free(a);
+}
+
+static void test_times(void)
+{
+	struct auth *a = make_auth(SECRET, "0"), *l = make_auth(SECRET, "30s");
+	struct auth_identity id;
+	const char *why;
+
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":1800000000}",
+			       NULL, &id, &why), 0);           /* exp == now: still valid */
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":1799999999}",
+			       NULL, &id, &why), 401);
+	CU_ASSERT_STRING_EQUAL(why, "token expired");
+	CU_ASSERT_EQUAL(verify(l, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":1799999975}",
+			       NULL, &id, &why), 0);           /* within the leeway */
+	CU_ASSERT_EQUAL(id.expires, 1800000005);
+	CU_ASSERT_EQUAL(verify(l, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":1799999969}",
+			       NULL, &id, &why), 401);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"nbf\":1800000001}",
+			       NULL, &id, &why), 401);
+	CU_ASSERT_STRING_EQUAL(why, "token not yet valid");
+	CU_ASSERT_EQUAL(verify(l, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"nbf\":1800000020}",
+			       NULL, &id, &why), 0);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":\"soon\"}",
+			       NULL, &id, &why), 401);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":1e300}",
+			       NULL, &id, &why), 0);           /* clamped, no overflow */
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"exp\":-1e300}",
+			       NULL, &id, &why), 401);
+	auth_free(a);
+	auth_free(l);
+}
+
+static void test_sub(void)
+{
+	struct auth *a = make_auth(SECRET, "0");
+	struct auth_identity id;
+	const char *why;
+	char claims[256];
+	static const char *const bad[] = {
+		"{}", "{\"sub\":\"\"}", "{\"sub\":42}", "{\"sub\":\"a b\"}", "{\"sub\":\"a\\nb\"}",
+		"{\"sub\":\"caf\\u00e9\"}", "{\"sub\":null}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, bad[i], NULL, &id, &why), 401);
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%064d\"}", 7);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, claims, NULL, &id, &why), 0);
+	CU_ASSERT_EQUAL(strlen(id.sub), CHATD_CLIENT_ID_MAX);
+	snprintf(claims, sizeof(claims), "{\"sub\":\"%065d\"}", 7);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, claims, NULL, &id, &why), 401);
+	auth_free(a);
+}
+
+static void test_rooms(void)
+{
+	struct auth *a = make_auth(SECRET, "0");
+	struct auth_identity id;
+	const char *why;
+	const char *two = "{\"sub\":\"a\",\"rooms\":[\"lobby\",\"dev\"]}";
+
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, two, "lobby", &id, &why), 0);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, two, "dev", &id, &why), 0);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, two, "ops", &id, &why), 403);
+	CU_ASSERT_STRING_EQUAL(why, "token does not allow this room");
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, two, NULL, &id, &why), 403);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, two, "", &id, &why), 403);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"rooms\":[\"*\"]}",
+			       NULL, &id, &why), 0);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"rooms\":[]}",
+			       "lobby", &id, &why), 403);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"rooms\":\"lobby\"}",
+			       "lobby", &id, &why), 401);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\",\"rooms\":[1]}",
+			       "lobby", &id, &why), 401);
+	auth_free(a);
+}
+
+static void test_secret_file(void)
+{
+	char path[] = "/tmp/test_auth.XXXXXX", err[256];
+	int fd = mkstemp(path);
+	struct conf_kv ov[] = { { "auth_enabled", "on" }, { "auth_secret_file", path } };
+	struct conf_err cerr;
+	struct auth_identity id;
+	const char *why;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, SECRET "\n", sizeof(SECRET)) == (ssize_t)sizeof(SECRET));
+	close(fd);
+	struct conf *c = conf_load(NULL, ov, 2, &cerr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct auth *a = auth_new(c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(verify(a, JWT_ALG_HS256, SECRET, "{\"sub\":\"a\"}", NULL, &id, &why), 0);
+	auth_free(a);
+	CU_ASSERT_FATAL(truncate(path, 0) == 0);        /* empty: refused */
+	CU_ASSERT_PTR_NULL(auth_new(c, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "empty"));
+	unlink(path);
+	CU_ASSERT_PTR_NULL(auth_new(c, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
+	conf_free(c);
+}
+
+static void test_bearer(void)
+{
+	CU_ASSERT_STRING_EQUAL(auth_bearer("Bearer abc.def"), "abc.def");
+	CU_ASSERT_STRING_EQUAL(auth_bearer("bearer   x"), "x");
+	CU_ASSERT_STRING_EQUAL(auth_bearer("BEARER\tx"), "x");
+	CU_ASSERT_PTR_NULL(auth_bearer("Basic dXNlcjpwYXNz"));
+	CU_ASSERT_PTR_NULL(auth_bearer("Bearerx"));
+	CU_ASSERT_PTR_NULL(auth_bearer("Bear"));
+	CU_ASSERT_PTR_NULL(auth_bearer(NULL));
+	CU_ASSERT_STRING_EQUAL(auth_bearer("Bearer "), "");
+}
+
+static void test_origins(void)
+{
+	const char *list = "https://chat.example.com, http://localhost:8080 https://*.example.org";
+
+	CU_ASSERT(auth_origin_allowed("*", "https://evil.example"));
+	CU_ASSERT(auth_origin_allowed("", "https://evil.example"));
+	CU_ASSERT(auth_origin_allowed(" , ", "https://evil.example"));
+	CU_ASSERT(auth_origin_allowed(list, NULL));              /* not a browser */
+	CU_ASSERT(auth_origin_allowed(list, "https://chat.example.com"));
+	CU_ASSERT(auth_origin_allowed(list, "HTTPS://Chat.Example.COM"));
+	CU_ASSERT(auth_origin_allowed(list, "http://localhost:8080"));
+	CU_ASSERT(auth_origin_allowed(list, "https://a.example.org"));
+	CU_ASSERT(auth_origin_allowed(list, "https://a.b.example.org"));
+	CU_ASSERT(!auth_origin_allowed(list, "https://example.org"));
+	CU_ASSERT(!auth_origin_allowed(list, "http://a.example.org"));
+	CU_ASSERT(!auth_origin_allowed(list, "https://evilexample.org"));
+	CU_ASSERT(!auth_origin_allowed(list, "https://evil.com/x.example.org"));
+	CU_ASSERT(!auth_origin_allowed(list, "https://a.example.org:444"));
+	CU_ASSERT(!auth_origin_allowed(list, "https://chat.example.com.evil.com"));
+	CU_ASSERT(!auth_origin_allowed(list, "https://chat.example.co"));
+	CU_ASSERT(!auth_origin_allowed(list, "http://localhost"));
+	CU_ASSERT(!auth_origin_allowed(list, "null"));
+	CU_ASSERT(!auth_origin_allowed(list, ""));
+	CU_ASSERT(auth_origin_allowed("https://a https://b *", "https://c"));
+}
+
+static void test_rate(void)
+{
+	struct rate_bucket b;
+	int ok = 0;
+
+	memset(&b, 0, sizeof(b));
+	for (int i = 0; i < 20; i++)             /* a full bucket: burst 10 at once */
+		ok += rate_take(&b, 1000, 5, 10);
+	CU_ASSERT_EQUAL(ok, 10);
+	CU_ASSERT_EQUAL(b.strikes, 10);
+	CU_ASSERT_EQUAL(rate_take(&b, 1100, 5, 10), 0);   /* 0.5 tokens */
+	CU_ASSERT_EQUAL(rate_take(&b, 1200, 5, 10), 1);   /* 1 token after 200 ms at 5/s */
+	CU_ASSERT_EQUAL(b.strikes, 0);
+	CU_ASSERT_EQUAL(rate_take(&b, 1200, 5, 10), 0);
+	ok = 0;
+	for (int i = 0; i < 50; i++)             /* a long pause refills to burst only */
+		ok += rate_take(&b, 100000, 5, 10);
+	CU_ASSERT_EQUAL(ok, 10);
+	ok = 0;                                  /* steady 5/s for 10 s: all allowed */
+	for (int i = 0; i < 50; i++)
+		ok += rate_take(&b, 200000 + (uint64_t)i * 200, 5, 10);
+	CU_ASSERT_EQUAL(ok, 50);
+	CU_ASSERT_EQUAL(rate_take(&b, 1, 5, 10), 1);      /* the clock going back: no refill */
+}
+
+static void test_iplimit(void)
+{
+	struct iplimit *l = iplimit_new();
+	const unsigned char v4[4] = { 10, 0, 0, 1 }, v4b[4] = { 10, 0, 0, 2 };
+	const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1 };
+	struct ip_hold *h[4];
+	int full;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	h[0] = iplimit_acquire(l, v4, 4, 3, &full);
+	h[1] = iplimit_acquire(l, mapped, 16, 3, &full);   /* the same address */
+	h[2] = iplimit_acquire(l, v4, 4, 3, &full);
+	CU_ASSERT(h[0] && h[1] && h[2]);
+	CU_ASSERT_EQUAL(iplimit_count(l, v4, 4), 3);
+	CU_ASSERT_PTR_NULL(iplimit_acquire(l, v4, 4, 3, &full));
+	CU_ASSERT_EQUAL(full, 1);
+	h[3] = iplimit_acquire(l, v4b, 4, 3, &full);       /* another address */
+	CU_ASSERT_PTR_NOT_NULL(h[3]);
+	CU_ASSERT_EQUAL(iplimit_count(l, v4b, 4), 1);
+	CU_ASSERT(!iplimit_hold_was_seen(h[0]));
+	iplimit_hold_seen(h[0]);
+	CU_ASSERT(iplimit_hold_was_seen(h[0]));
+	iplimit_release(h[1]);
+	CU_ASSERT_EQUAL(iplimit_count(l, v4, 4), 2);
+	h[1] = iplimit_acquire(l, v4, 4, 3, &full);
+	CU_ASSERT_PTR_NOT_NULL(h[1]);
+	for (int i = 0; i < 4; i++)
+		iplimit_release(h[i]);
+	iplimit_release(NULL);
+	CU_ASSERT_EQUAL(iplimit_count(l, v4, 4), 0);
+	CU_ASSERT_EQUAL(iplimit_count(l, v4b, 4), 0);
+	for (int i = 0; i < 4; i++)                        /* 0: no limit */
+		CU_ASSERT_PTR_NOT_NULL(h[i] = iplimit_acquire(l, v4, 4, 0, &full));
+	CU_ASSERT_EQUAL(iplimit_count(l, v4, 4), 4);
+	for (int i = 0; i < 4; i++)
+		iplimit_release(h[i]);
+	iplimit_free(l);
+}
+
+static CU_TestInfo tests[] = {
+	{ "valid tokens", test_valid },
+	{ "only HS256", test_algorithms },
+	{ "tampered and malformed tokens", test_tampered },
+	{ "exp, nbf and leeway", test_times },
+	{ "sub", test_sub },
+	{ "rooms claim", test_rooms },
+	{ "secret file", test_secret_file },
+	{ "bearer header", test_bearer },
+	{ "origin allow-list", test_origins },
+	{ "token bucket", test_rate },
+	{ "connections per address", test_iplimit },
+	CU_TEST_INFO_NULL,
+};
+
+CU_MAIN("auth", tests)
