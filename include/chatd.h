@@ -11,7 +11,8 @@
 #define CHATD_SLOTS         (2 * CHATD_MAX_WORKERS)
 #define CHATD_ROOM_MAX      128     /* bytes in a room name */
 #define CHATD_CLIENT_ID_MAX 64      /* bytes in a client id (UUID or sub) */
-#define CHATD_CORK_MAX      16384   /* bytes of frames sent in one write() */
+#define CHATD_RX_BUFFER     1024    /* lws receive buffer per connection */
+#define CHATD_CORK_MAX      4096    /* bytes of frames sent in one write() */
 #define CHATD_MAX_FRAME     (1u << 20) /* hard ceiling for one ring record */
 
 /* defaults of the directives whose values the spec fixes */

@@ -36,6 +36,7 @@ struct conn {
 	char *http_body;               /* HTTP response waiting for WRITEABLE */
 	size_t http_len;
 	uint16_t close_code;           /* != 0: close with it at the next WRITEABLE */
+	const char *close_why;         /* its reason (a string literal) */
 	uint8_t  established, room_len;
 	uint8_t  flush_first;          /* close_code waits until the queue is empty */
 	char room[129];

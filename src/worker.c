@@ -33,8 +33,17 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
-	/* first: HTTP and WebSocket upgrades without a subprotocol land here */
-	{ "chat", chat_callback, sizeof(struct conn), 4096, 0, NULL, 0 },
+	/*
+	 * first: HTTP and WebSocket upgrades without a subprotocol land here.
+	 * rx_buffer_size is allocated per connection by lws: keep it small
+	 * (bigger messages arrive in pieces and are reassembled on demand).
+	 * tx_packet_size 0 would cap each send() at rx_buffer_size; corked
+	 * writes want a whole cork buffer in one system call.  (With lws 4.1.6
+	 * a tx_packet_size above 4096 loses the close frames of 1008/1009:
+	 * checked with the integration tests.)
+	 */
+	{ "chat", chat_callback, sizeof(struct conn), CHATD_RX_BUFFER, 0, NULL,
+	  CHATD_CORK_MAX },
 	{ "chatd-raw", raw_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -71,12 +71,14 @@ static int queue_grow(struct conn *c)
 	return 0;
 }
 
-/* Close c with code as soon as possible, dropping what is queued. */
-static void conn_fail(struct conn *c, uint16_t code)
+/* Close c with code (and reason) as soon as possible, dropping what is
+ * queued; what it sends meanwhile is ignored. */
+static void conn_fail(struct conn *c, uint16_t code, const char *why)
 {
-	if (c->close_code)
+	if (c->close_code && !c->flush_first)
 		return;
 	c->close_code = code;
+	c->close_why = why;
 	c->flush_first = 0;
 	queue_clear(c);
 	lws_callback_on_writable(c->wsi);
@@ -92,12 +94,12 @@ static void queue_push(struct worker *w, struct conn *c, struct frame *f)
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
 			 c->qlen);
-		conn_fail(c, CHATD_CLOSE_POLICY);
+		conn_fail(c, CHATD_CLOSE_POLICY, "slow consumer");
 		return;
 	}
 	if (c->qlen == c->qcap && queue_grow(c) < 0) {
 		log_error("client %s: out of memory for its send queue", c->id);
-		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
 		return;
 	}
 	c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
@@ -155,6 +157,7 @@ void ws_close_all(struct worker *w, uint16_t code)
 		if (c->close_code)
 			continue;
 		c->close_code = code;
+		c->close_why = code == CHATD_CLOSE_RESTART ? "service restart" : "going away";
 		c->flush_first = 1;
 		lws_callback_on_writable(c->wsi);
 	}
@@ -212,10 +215,11 @@ static int on_receive(struct worker *w, struct conn *c, const char *in, size_t l
 	if (c->close_code)
 		return 0;
 	if (total > w->conf->max_message_size) {
+		/* closing from RECEIVE loses the close frame at times (lws 4.1.6);
+		 * from WRITEABLE it goes out reliably */
 		stats_add(&w->st->oversize_closes, 1);
-		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				 (unsigned char *)"message too big", 15);
-		return -1;
+		conn_fail(c, CHATD_CLOSE_TOO_BIG, "message too big");
+		return 0;
 	}
 	if (c->rxlen == 0 && final) {           /* the common case: no copy */
 		handle_message(w, c, in, len);
@@ -367,10 +371,10 @@ static int on_writeable(struct worker *w, struct conn *c)
 
 	if (c->qlen == 0) {
 		if (c->close_code) {
+			const char *why = c->close_why ? c->close_why : "";
+
 			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-					 (unsigned char *)(c->close_code == CHATD_CLOSE_POLICY ?
-							   "slow consumer" : ""),
-					 c->close_code == CHATD_CLOSE_POLICY ? 13 : 0);
+					 (unsigned char *)why, strlen(why));
 			return -1;
 		}
 		return 0;

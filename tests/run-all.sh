@@ -20,7 +20,7 @@ run_check() {  # dir, configure args...
 echo "== build and test"
 run_check "$top/build"
 echo "== build and test with ASan + UBSan"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=64 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_check "$top/build-asan" --enable-sanitizers
 echo "== all tests passed"
