@@ -234,6 +234,9 @@ static int url_hostport(const char *s, size_t n, struct redis_url *u, char *err,
 	return 0;
 }
 
+/* redis://[:password@]host[:port][/db]; port defaults to 6379, db to 0;
+ * the password may be %-escaped; [v6addr] is accepted.  "off"/"" give 1.
+ * Errors start with "redis_url: " so the caller can print them as is. */
 int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
 {
 	const char *p, *at, *slash, *end;
@@ -667,6 +670,8 @@ static void pub_flush(struct broker *b)
 	stats_set(&b->st->redis_queued, b->qlen);
 }
 
+/* Master only.  Encodes once; sends now when pub is usable, else queues
+ * (bounded by redis_queue_max / redis_queue_age_ms, counted). */
 void broker_publish(struct broker *b, const char *room, size_t room_len,
 		    const char *frame, size_t frame_len)
 {
@@ -938,6 +943,9 @@ static void link_connect_ip(struct link *l, const char *ip)
 }
 /* ---- interest ------------------------------------------------------------ */
 
+/* Master only.  The room's slot mask going 0 -> non-zero SUBSCRIBEs,
+ * non-zero -> 0 UNSUBSCRIBEs (sent only while sub is up; a reconnect
+ * resubscribes from this table).  Global (room_len 0) is always subscribed. */
 void broker_interest(struct broker *b, int slot, const char *room, size_t room_len, int delta)
 {
 	struct interest **pp, *it;
@@ -977,6 +985,7 @@ void broker_interest(struct broker *b, int slot, const char *room, size_t room_l
 	}
 }
 
+/* Master only: clear slot's bit in every room, unsubscribing emptied ones. */
 void broker_slot_gone(struct broker *b, int slot)
 {
 	if (b == NULL || slot < 0 || slot >= CHATD_SLOTS)
@@ -1016,6 +1025,8 @@ static void link_init(struct broker *b, struct link *l, enum link_kind kind)
 	l->fd = -1;
 }
 
+/* Master only.  Copies what it needs from c; starts both links at once
+ * (a failure is retried, never fatal).  NULL + err on a bad URL. */
 struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *pod_id,
 			  struct master_stats *st, broker_deliver_fn deliver, void *arg,
 			  char *err, size_t errlen)
@@ -1084,6 +1095,8 @@ static void link_close(struct link *l)
 	}
 }
 
+/* Disconnects and frees everything; NULL is fine.  Not from inside the
+ * deliver callback (it runs within hiredis's read handler). */
 void broker_free(struct broker *b)
 {
 	if (b == NULL)

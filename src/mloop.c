@@ -103,6 +103,8 @@ static struct mloop_fd *mloop_slot(struct mloop *l, int fd)
 	return &l->fds[fd];
 }
 
+/* Register fd (not yet registered: EEXIST); the callback gets the epoll
+ * event bits, EPOLLERR/EPOLLHUP included. */
 int mloop_add(struct mloop *l, int fd, uint32_t events, mloop_fd_cb cb, void *arg)
 {
 	struct epoll_event ev;
@@ -148,6 +150,7 @@ int mloop_mod(struct mloop *l, int fd, uint32_t events)
 	return 0;
 }
 
+/* Unregister fd (before closing it); unknown fds are ignored. */
 void mloop_del(struct mloop *l, int fd)
 {
 	struct mloop_fd *f = mloop_slot(l, fd);
@@ -231,6 +234,8 @@ static int mloop_run_timers(struct mloop *l)
 	}
 }
 
+/* Timers first (those due when the round starts), then the fd events of
+ * one epoll_wait, skipping registrations removed earlier in the round. */
 int mloop_run_once(struct mloop *l, int max_ms)
 {
 	struct epoll_event evs[MLOOP_BATCH];
