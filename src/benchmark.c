@@ -1125,6 +1125,14 @@ static void publish_due(struct bench *b, int64_t t0, int64_t now, uint64_t per_p
 	}
 }
 
+static int pubs_open(const struct bench *b)
+{
+	for (int p = 0; p < b->npub; p++)
+		if (b->c[b->pub_conn[p]].state == C_OPEN)
+			return 1;
+	return 0;
+}
+
 static uint64_t sum_uniq(struct bench *b)
 {
 	uint64_t s = 0;
@@ -1180,7 +1188,7 @@ static void fanout_trial(struct bench *b, double rate, double secs, struct trial
 	b->last_rx_ns = t0;
 	for (now = t0; now < t_end && !stop_flag; now = now_ns()) {
 		publish_due(b, t0, now, cap);
-		if (o.messages > 0 && b->k.sent >= (uint64_t)o.messages)
+		if ((o.messages > 0 && b->k.sent >= (uint64_t)o.messages) || !pubs_open(b))
 			break;
 		poll_once(b, 1);
 	}
@@ -1319,7 +1327,6 @@ static int fanout_run(void)
 		printf("fanout: %d subscribers in %d rooms, %d publishers, %d-byte messages, %d URL(s); "
 		       "%" PRIu64 " connected, %" PRIu64 " failed\n", o.subscribers, o.rooms, o.publishers,
 		       o.size, o.nurls, b.k.conn_ok, b.k.conn_fail + b.k.upgrade_fail);
-	uint64_t conn_fail = b.k.conn_fail + b.k.upgrade_fail + b.k.closed;
 	usleep((useconds_t)(o.settle * 1e6));
 	jadd(j, sizeof(j), "{\"mode\":\"fanout\",\"url\":\"ws://%s:%d%s\",\"urls\":%d,\"subscribers\":%d,"
 	     "\"rooms\":%d,\"publishers\":%d,\"size\":%d,", o.urls[0].host, o.urls[0].port,
@@ -1330,7 +1337,6 @@ static int fanout_run(void)
 			memset(&t, 0, sizeof(t));
 	} else {
 		fanout_trial(&b, o.rate, o.duration, &t);
-		t.k.conn_fail += conn_fail;
 		trial_human(&t, "result");
 	}
 	if (o.max_search && !o.quiet)
@@ -1418,6 +1424,10 @@ static pid_t spawn_child(struct bench *b, struct shared *sh, int k)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		close(b->ep);    /* an epoll set is shared across fork: each child needs its own */
+		b->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (b->ep < 0)
+			_exit(2);
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
 		conn_child(b, sh, k);

@@ -24,8 +24,9 @@
 #define DEFAULT_TIMEOUT 60
 
 extern const struct itest_case t_redis_cases[] __attribute__((weak));
+extern const struct itest_case t_bench_cases[] __attribute__((weak));
 
-static const struct itest_case *tables[3];
+static const struct itest_case *tables[4];
 
 static int reason_fd = -1;
 
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 	tables[0] = t_foundation_cases;
 	tables[1] = t_hub_cases;
 	tables[2] = t_redis_cases; /* weak: NULL until t_redis.c defines it */
+	tables[3] = t_bench_cases; /* weak, like t_redis_cases */
 	if (access(chatd_bin(), X_OK) != 0) {
 		printf("FAIL setup: CHATD_BIN %s is not executable\n0 passed, 1 failed\n",
 		       chatd_bin());
