@@ -39,7 +39,7 @@
 #include "log.h"
 
 #define BROKER_BACKOFF_MIN_MS  100
-#define BROKER_BACKOFF_MAX_MS  5000
+#define BROKER_BACKOFF_MAX_MS  1600  /* so a returning Redis is used within ~2 s */
 #define BROKER_TICK_MS         1000
 #define BROKER_PUB_INFLIGHT    16384    /* PUBLISHes sent, reply not yet read */
 #define BROKER_ERRLOG_MS       1000
