@@ -168,6 +168,10 @@ void wsc_free(struct wsc *c);
 
 int wsc_fd(const struct wsc *c);
 
+/* The errno that ended the connection (e.g. ECONNRESET; EPROTO
+ * for a frame wsc_frame_parse() refused), 0 for a clean EOF. */
+int wsc_error(const struct wsc *c);
+
 /* How many server pings wsc_recv() answered on this connection. */
 unsigned wsc_pings_answered(const struct wsc *c);
 

@@ -358,6 +358,7 @@ struct wsc {
 	size_t    mlen, mcap;
 	int       mop;           /* opcode of a fragmented message in progress, or 0 */
 	int       close_sent, close_seen, eof;
+	int       err;           /* errno of the read that ended it; 0 = clean EOF */
 	unsigned  pings;
 };
 
@@ -489,6 +490,7 @@ static int fill(struct wsc *c)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
+	c->err = n < 0 ? errno : 0;
 	c->eof = 1;
 	return -1;
 }
@@ -707,8 +709,10 @@ int wsc_recv(struct wsc *c, int timeout_ms, struct wsc_msg *m)
 		struct wsc_frame f;
 		ssize_t n = wsc_frame_parse(c->rbuf + c->rpos, c->rlen - c->rpos, &f);
 
-		if (n < 0)
+		if (n < 0) {
+			c->err = EPROTO;
 			return -1;
+		}
 		if (n > 0) {
 			int r;
 
@@ -749,6 +753,11 @@ void wsc_free(struct wsc *c)
 int wsc_fd(const struct wsc *c)
 {
 	return c->fd;
+}
+
+int wsc_error(const struct wsc *c)
+{
+	return c->err;
 }
 
 unsigned wsc_pings_answered(const struct wsc *c)

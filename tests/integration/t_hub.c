@@ -418,12 +418,14 @@ static void t_max_size(void)
 	json_decref(j);
 	CHECK(wsc_send_text(a, big, 65537) == 0, "send max+1");
 	int code = ws_wait_close(a, 3000, NULL, 0);
-	CHECK(code == 1009, "max+1: close code %d, want 1009", code);
+	CHECK(code == 1009, "max+1: close code %d, want 1009 (%s)", code,
+	      code == 0 ? strerror(wsc_error(a)) : "");
 	/* the same over two fragments */
 	CHECK(wsc_send_frame(c, WSC_OP_TEXT, 0, big, 40000) == 0 &&
 	      wsc_send_frame(c, WSC_OP_CONT, 1, big + 40000, 65537 - 40000) == 0, "send frags");
 	code = ws_wait_close(c, 3000, NULL, 0);
-	CHECK(code == 1009, "fragmented max+1: close code %d, want 1009", code);
+	CHECK(code == 1009, "fragmented max+1: close code %d, want 1009 (%s)", code,
+	      code == 0 ? strerror(wsc_error(c)) : "");
 	/* b is unaffected and got no oversize message */
 	CHECK(ws_sendf(b, "{\"type\":\"chat\",\"data\":{\"after\":1}}") == 0, "send");
 	j = ws_recv_type(b, "chat", 3000);
