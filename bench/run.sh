@@ -1,0 +1,152 @@
+#!/bin/bash
+# bench/run.sh - run the BENCHMARKS.md workloads against chatd and, when it
+# builds, the Go reference; one server at a time, loopback only, every step
+# bounded by timeout(1).  Results: one JSON line per run in $OUT/results.jsonl.
+#
+#   bash bench/run.sh [BUILD_DIR]        (default: ./build)
+#
+# Environment: RUNS (3), WORKLOADS ("W1 W2 W3 W4"), SERVERS ("chatd ref-go"),
+# OUT (/tmp/chatd-bench), REF_GO_SRC (/work/shared/peers/ref-go),
+# REF_GO_DIR (/tmp/ref-go: the Go build happens there, never in this tree),
+# W3_CONNS (100000), TRIAL_S (3, seconds per --max trial).
+# The Go reference needs: apt-get install -y golang-go \
+#   golang-github-gorilla-websocket-dev golang-github-gomodule-redigo-dev \
+#   golang-github-google-uuid-dev
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+RUNS=${RUNS:-3}
+WORKLOADS=${WORKLOADS:-"W1 W2 W3 W4"}
+SERVERS=${SERVERS:-"chatd ref-go"}
+OUT=${OUT:-/tmp/chatd-bench}
+REF_GO_SRC=${REF_GO_SRC:-/work/shared/peers/ref-go}
+REF_GO_DIR=${REF_GO_DIR:-/tmp/ref-go}
+W3_CONNS=${W3_CONNS:-100000}
+TRIAL_S=${TRIAL_S:-3}
+BENCH=$build/chatd-benchmark
+CHATD=$build/chatd
+PREFIX=/api/chat-api/ws
+mkdir -p "$OUT"
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+log() { echo "run.sh: $*" >&2; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {   # wait until something answers /healthz or accepts on port $1
+	i=0
+	while [ $i -lt 100 ]; do
+		if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+build_ref_go() {
+	[ -x "$REF_GO_DIR/bin/chat-api" ] && return 0
+	rm -rf "$REF_GO_DIR" && cp -r "$REF_GO_SRC" "$REF_GO_DIR" && chmod -R u+w "$REF_GO_DIR" &&
+		(cd "$REF_GO_DIR" && timeout 600 sh build.sh) >"$OUT/ref-go-build.log" 2>&1
+}
+
+REDIS_PID=
+REDIS_PORT=
+start_redis() {
+	REDIS_PORT=$(free_port)
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize no >"$OUT/redis.log" 2>&1 &
+	REDIS_PID=$!
+	wait_port "$REDIS_PORT"
+}
+stop_redis() { [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=; }
+
+# start_server KIND PORT WORKERS REDIS(0/1) -> $SPID
+start_server() {
+	ru=
+	[ "$4" = 1 ] && ru=redis://127.0.0.1:$REDIS_PORT
+	case $1 in
+	chatd)
+		conf=$OUT/chatd-$2.conf
+		printf 'max_connections 19000\nlog_level warn\n' >"$conf"
+		REDIS_URL=$ru "$CHATD" -f -l 127.0.0.1:"$2" -w "$3" -c "$conf" >"$OUT/chatd-$2.log" 2>&1 &
+		;;
+	ref-go)
+		REDIS_URL=$ru "$REF_GO_DIR/bin/chat-api" -addr 127.0.0.1:"$2" >"$OUT/ref-go-$2.log" 2>&1 &
+		;;
+	esac
+	SPID=$!
+	wait_port "$2" && sleep 0.3
+}
+stop_server() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# record SERVER WORKLOAD RUN LABEL JSON
+record() {
+	printf '{"server":"%s","workload":"%s","run":%s,"phase":"%s","result":%s}\n' \
+		"$1" "$2" "$3" "$4" "${5:-null}" >>"$OUT/results.jsonl"
+}
+
+max_rate() { sed -n 's/.*"max_rate":\([0-9]*\).*/\1/p'; }
+
+# fanout_pair SERVER WL RUN ARGS... : a --max search, then a run at half the max
+fanout_pair() {
+	s=$1 wl=$2 run=$3; shift 3
+	j=$(timeout 900 "$BENCH" fanout -q --max -d "$TRIAL_S" --max-p99 50 "$@" -p "$PIDS" | tail -1)
+	record "$s" "$wl" "$run" max "$j"
+	m=$(echo "$j" | max_rate)
+	[ -n "$m" ] && [ "$m" -gt 1 ] || return 0
+	j=$(timeout 300 "$BENCH" fanout -q -R $((m / 2)) -d 10 "$@" -p "$PIDS" | tail -1)
+	record "$s" "$wl" "$run" half "$j"
+}
+
+workload() {   # workload SERVER WL RUN
+	s=$1 wl=$2 run=$3
+	p1=$(free_port)
+	case $wl in
+	W1|W2)
+		start_redis; start_server "$s" "$p1" 2 1; PIDS=$SPID
+		if [ "$wl" = W1 ]; then
+			fanout_pair "$s" "$wl" "$run" -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
+				-n 1000 -r 10 -P 10 -s 100 -R 2000
+		else
+			fanout_pair "$s" "$wl" "$run" -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
+				-n 2000 -r 1 -P 1 -s 100 -R 100 --conn-rate 200 --inflight 16
+		fi
+		stop_server "$SPID"; stop_redis ;;
+	W3)
+		start_server "$s" "$p1" 8 0; PIDS=$SPID
+		j=$(timeout 900 "$BENCH" connections -q -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
+			-c "$W3_CONNS" -j 6 --src-addrs 5 -r 10000 --conn-rate 5000 -t 20 -p "$PIDS" | tail -1)
+		record "$s" "$wl" "$run" hold "$j"
+		stop_server "$SPID" ;;
+	W4)
+		p2=$(free_port)
+		start_redis
+		start_server "$s" "$p1" 1 1; a=$SPID
+		start_server "$s" "$p2" 1 1; b=$SPID
+		PIDS=$a,$b
+		fanout_pair "$s" "$wl" "$run" -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
+			-u "ws://127.0.0.1:$p2$PREFIX/{room}" -n 1000 -r 10 -P 10 -s 100 -R 2000
+		stop_server "$a"; stop_server "$b"; stop_redis ;;
+	esac
+}
+
+[ -x "$BENCH" ] && [ -x "$CHATD" ] || { log "build chatd and chatd-benchmark in $build first"; exit 2; }
+servers=
+for s in $SERVERS; do
+	if [ "$s" = ref-go ] && ! build_ref_go; then
+		log "the Go reference did not build (see $OUT/ref-go-build.log); skipping it"
+		continue
+	fi
+	servers="$servers $s"
+done
+log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r)"
+for run in $(seq 1 "$RUNS"); do
+	for wl in $WORKLOADS; do
+		for s in $servers; do
+			log "run $run $wl $s"
+			workload "$s" "$wl" "$run"
+		done
+	done
+done
+log "results in $OUT/results.jsonl"
