@@ -51,6 +51,10 @@ struct conf {
 	int      redis_connect_timeout_ms;
 	int      redis_queue_max;       /* publishes kept while Redis is down */
 	int      redis_queue_age_ms;    /* ... and for how long */
+	/* web: the demo page and the HTTP publish API */
+	char     static_dir[CONF_STR_MAX]; /* demo page files; "" = built-in, "off" */
+	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
+	char     publish_from[65];      /* "from" of published messages */
 };
 
 enum conf_type { CONF_BOOL, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_STRING,

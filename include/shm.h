@@ -49,7 +49,10 @@ struct worker_stats {
 	_Atomic uint64_t ring_lost;       /* broadcast records lost (lapped) */
 	_Atomic uint64_t uplink_full;     /* uplink full events (message refused) */
 	_Atomic uint64_t presence_skipped;/* presence frames not sent (room too large) */
-	_Atomic uint64_t pad[13];
+	_Atomic uint64_t ring_read;       /* broadcast ring: seq read up to (lag = ring seq - this) */
+	_Atomic uint64_t publishes;       /* messages accepted by POST {prefix}/publish */
+	_Atomic uint64_t publish_errors;  /* publish requests refused (4xx, overloaded) */
+	_Atomic uint64_t pad[10];
 };
 
 /* The master's slot.  W: master.  R: anyone. */

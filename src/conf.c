@@ -103,6 +103,12 @@ static const struct conf_directive conf_table[] = {
 	  "publishes kept while Redis is down; beyond this the oldest are dropped" },
 	{ "redis_queue_age", CONF_DURATION, F(redis_queue_age_ms), "30s", 0, 1 * HOUR, 0,
 	  "publishes older than this are dropped instead of sent late" },
+	{ "static_dir", CONF_STRING, F(static_dir), "", 0, 0, 1,
+	  "directory of the demo page served at /; empty: the installed one; off: none" },
+	{ "publish_key", CONF_STRING, F(publish_key), "", 0, 0, 1,
+	  "API key (Authorization: Bearer) of POST {prefix}/publish; empty: disabled" },
+	{ "publish_from", CONF_STRING, F(publish_from), "server", 0, 0, 1,
+	  "the from field of messages sent through the publish API" },
 };
 
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -594,6 +600,7 @@ static int conf_env(struct conf *c, struct conf_err *err)
 {
 	static const struct { const char *var, *key; } env[] = {
 		{ "REDIS_URL", "redis_url" }, { "AUTH_ENABLED", "auth_enabled" },
+		{ "CHATD_STATIC_DIR", "static_dir" },
 	};
 	struct conf_err why;
 	const char *v;

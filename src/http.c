@@ -12,15 +12,36 @@
 #include "chatd.h"
 #include "conf.h"
 #include "http.h"
+#include "metrics.h"
+#include "page.h"
+#include "publish.h"
 #include "room.h"
 #include "shm.h"
 #include "stats.h"
 #include "worker.h"
+#include "ws.h"
 
 #define URI_MAX 1024
 
 /* Where a decoded path points, relative to path_prefix + "/ws". */
-enum route { ROUTE_NONE, ROUTE_WS_GLOBAL, ROUTE_WS_ROOM, ROUTE_STATS, ROUTE_HEALTH };
+enum route { ROUTE_NONE, ROUTE_WS_GLOBAL, ROUTE_WS_ROOM, ROUTE_STATS, ROUTE_HEALTH,
+	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE };
+
+/* web: "/" NAME or {prefix}/ NAME (NAME without '/', "" = the index): a
+ * file of the demo page; *rest gets NAME. */
+static int page_path(const char *prefix, size_t pl, const char *uri, const char **rest)
+{
+	if (strncmp(uri, prefix, pl) == 0 && uri[pl] == '/' && strchr(uri + pl + 1, '/') == NULL &&
+	    strcmp(uri + pl + 1, "ws") != 0) {
+		*rest = uri + pl + 1;
+		return 1;
+	}
+	if (uri[0] == '/' && strchr(uri + 1, '/') == NULL) {
+		*rest = uri + 1;
+		return 1;
+	}
+	return 0;
+}
 
 static enum route route_of(const struct conf *c, const char *uri, const char **rest)
 {
@@ -28,6 +49,12 @@ static enum route route_of(const struct conf *c, const char *uri, const char **r
 
 	if (strcmp(uri, "/healthz") == 0)
 		return ROUTE_HEALTH;
+	if (strcmp(uri, "/metrics") == 0)
+		return ROUTE_METRICS;
+	if (strncmp(uri, c->path_prefix, pl) == 0 && strcmp(uri + pl, "/publish") == 0)
+		return ROUTE_PUBLISH;
+	if (page_path(c->path_prefix, pl, uri, rest))
+		return ROUTE_PAGE;
 	if (strncmp(uri, c->path_prefix, pl) != 0 || strncmp(uri + pl, "/ws", 3) != 0)
 		return ROUTE_NONE;
 	uri += pl + 3;
@@ -69,17 +96,25 @@ int http_ws_target(struct worker *w, struct lws *wsi, char *room, size_t *room_l
 	return 0;
 }
 
-/* Send a complete response (status, headers, body) on an HTTP transaction. */
-static int respond(struct lws *wsi, int status, const char *ctype, const char *body, size_t len)
+/* Send a complete response (status, headers, body) on an HTTP transaction;
+ * hdrs: NULL or extra "name:", "value" pairs ending with NULL. */
+static int respond_hdrs(struct lws *wsi, int status, const char *ctype,
+			const char *const *hdrs, const char *body, size_t len)
 {
-	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
 		      *end = buf + sizeof(buf) - 1;
 	unsigned char *out;
 
 	if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, len, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+					(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	for (; hdrs != NULL && hdrs[0] != NULL; hdrs += 2)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[0],
+						(const unsigned char *)hdrs[1],
+						(int)strlen(hdrs[1]), &p, end))
+			return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	if (len == 0)
 		return 0;
@@ -94,6 +129,11 @@ static int respond(struct lws *wsi, int status, const char *ctype, const char *b
 	}
 	free(out);
 	return 0;
+}
+
+static int respond(struct lws *wsi, int status, const char *ctype, const char *body, size_t len)
+{
+	return respond_hdrs(wsi, status, ctype, NULL, body, len);
 }
 
 int http_refuse(struct lws *wsi, int status, const char *body)
@@ -126,6 +166,124 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 	return 0;
 }
 
+/* ---- web: the demo page, /metrics, POST {prefix}/publish ---------------- */
+
+static int serve_page(struct worker *w, struct lws *wsi, const char *name)
+{
+	const char *dir = page_dir(w->conf->static_dir), *ctype, *msg;
+	char *body, hint[512];
+	size_t len;
+	int st, rc;
+
+	if (dir == NULL) {
+		msg = "404 Not Found (the demo page is off: static_dir off)\n";
+		return respond(wsi, 404, "text/plain", msg, strlen(msg));
+	}
+	st = page_load(dir, name, w->conf->path_prefix, &body, &len, &ctype);
+	if (st != 0) {
+		snprintf(hint, sizeof(hint), "%d %s%s%s\n", st, st == 404 ? "Not Found" : "Error",
+			 name[0] ? "" : ": no demo page in ", name[0] ? "" : dir);
+		return respond(wsi, st, "text/plain", hint, strlen(hint));
+	}
+	rc = respond_hdrs(wsi, 200, ctype, page_headers, body, len);
+	free(body);
+	return rc;
+}
+
+static int serve_metrics(struct worker *w, struct lws *wsi)
+{
+	size_t len;
+	char *text = metrics_text(w->shm, &len);
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	rc = respond(wsi, 200, METRICS_CONTENT_TYPE, text, len);
+	free(text);
+	return rc;
+}
+
+/* Answer a publish request with e's JSON error. */
+static int publish_refuse(struct worker *w, struct lws *wsi, enum publish_err e)
+{
+	static const char *const allow[] = { "allow:", "POST", NULL };
+	size_t len;
+	char *json = publish_answer(e, NULL, 0, &len);
+	int rc;
+
+	stats_add(&w->st->publish_errors, 1);
+	if (json == NULL)
+		return -1;
+	rc = respond_hdrs(wsi, publish_status(e), "application/json",
+			  e == PUBLISH_EMETHOD ? allow : NULL, json, len);
+	free(json);
+	return rc;
+}
+
+/* The body is complete (c->rx, or empty): answer, then end the transaction. */
+static int publish_finish(struct worker *w, struct lws *wsi, struct conn *c)
+{
+	static const char *const bearer[] = { "www-authenticate:", "Bearer", NULL };
+	char auth[4200], *json;
+	int st, n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	size_t len;
+
+	json = publish_handle(w, n > 0 ? auth : NULL, c->rx ? c->rx : "", c->rxlen, &st, &len);
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = c->rxcap = 0;
+	if (json == NULL)
+		return -1;
+	n = respond_hdrs(wsi, st, "application/json", st == 401 ? bearer : NULL, json, len);
+	free(json);
+	if (n < 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* POST: only {prefix}/publish.  The body is gathered in the connection's rx
+ * buffer, bounded by max_message_size; refusals before it close the
+ * connection, as its body is not read. */
+static int on_post(struct worker *w, struct lws *wsi, struct conn *c, const char *uri)
+{
+	const char *rest = NULL;
+	char cl[32];
+	long long n;
+
+	stats_add(&w->st->http_requests, 1);
+	if (route_of(w->conf, uri, &rest) != ROUTE_PUBLISH) {
+		respond(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
+		return -1;
+	}
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+		publish_refuse(w, wsi, PUBLISH_ELENGTH);
+		return -1;
+	}
+	n = strtoll(cl, NULL, 10);
+	if (n < 0 || (unsigned long long)n > w->conf->max_message_size) {
+		publish_refuse(w, wsi, PUBLISH_ETOOBIG);
+		return -1;
+	}
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = c->rxcap = 0;
+	if (n == 0)                      /* no body callbacks will come */
+		return publish_finish(w, wsi, c);
+	if ((c->rx = malloc((size_t)n)) == NULL)
+		return -1;
+	c->rxcap = (size_t)n;
+	return 0;
+}
+
+static int on_body(struct conn *c, const void *in, size_t len)
+{
+	if (c->rx == NULL || len > c->rxcap - c->rxlen)
+		return -1;                  /* more than Content-Length: drop it */
+	memcpy(c->rx + c->rxlen, in, len);
+	c->rxlen += len;
+	return 0;
+}
+
 static int on_request(struct worker *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
@@ -146,6 +304,15 @@ static int on_request(struct worker *w, struct lws *wsi, const char *uri)
 			return -1;
 		rc = respond(wsi, 200, "application/json", json, len);
 		free(json);
+		break;
+	case ROUTE_METRICS:
+		rc = serve_metrics(w, wsi);
+		break;
+	case ROUTE_PAGE:
+		rc = serve_page(w, wsi, rest);
+		break;
+	case ROUTE_PUBLISH:
+		rc = publish_refuse(w, wsi, PUBLISH_EMETHOD);
 		break;
 	case ROUTE_WS_GLOBAL:
 	case ROUTE_WS_ROOM:
@@ -172,7 +339,19 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return on_upgrade(w, wsi);
 	case LWS_CALLBACK_HTTP:
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+			return on_post(w, wsi, user, (const char *)in);
 		return on_request(w, wsi, (const char *)in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return on_body(user, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return user && ((struct conn *)user)->rx ? publish_finish(w, wsi, user) : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (user != NULL && !((struct conn *)user)->established) {
+			free(((struct conn *)user)->rx);
+			((struct conn *)user)->rx = NULL;
+		}
+		return 0;
 	default:
 		return 0;
 	}

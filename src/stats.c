@@ -1,7 +1,8 @@
 /*
- * stats.c - statistics of the whole server as JSON.  One table names every
- * worker counter once; it drives the JSON and the folding of a dead
- * worker's counters into the retired totals.
+ * stats.c - statistics of the whole server as JSON.  Two tables name every
+ * counter once, with its JSON key and its Prometheus name; they drive the
+ * JSON, metrics.c and the folding of a dead worker's counters into the
+ * retired totals.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -12,36 +13,94 @@
 
 #include "stats.h"
 
-struct stat_field {
-	const char *name;   /* JSON key */
-	size_t offset;      /* in struct worker_stats */
-	int counter;        /* 1: only grows (kept when a worker dies); 0: a gauge */
+#define W(n, f, c, m, l, h) { n, NULL, m, l, h, offsetof(struct worker_stats, f), c }
+static const struct stats_field worker_fields[] = {
+	W("connections", connections, 0, "connections", NULL, "Open WebSocket connections."),
+	W("rooms", rooms, 0, "rooms", NULL, "Rooms with members, counted per worker."),
+	W("connections_total", connections_total, 1, "connections_accepted", NULL,
+	  "WebSocket connections established."),
+	W("http_requests", http_requests, 1, "http_requests", NULL, "Plain HTTP requests answered."),
+	W("messages_in", msgs_in, 1, "messages_in", NULL, "Messages received from clients."),
+	W("frames_out", frames_out, 1, "messages_out", NULL, "Messages (frames) sent to clients."),
+	W("bytes_out", bytes_out, 1, "bytes_out", NULL, "Payload bytes sent to clients."),
+	W("errors_sent", errors_sent, 1, "errors_sent", NULL, "error messages sent to clients."),
+	W("slow_consumer_closes", slow_closes, 1, "closes", "reason=\"slow_consumer\"",
+	  "Connections closed by chatd, by reason (1008 slow consumer, 1009 too big)."),
+	W("oversize_closes", oversize_closes, 1, "closes", "reason=\"message_too_big\"", NULL),
+	W("rejected_upgrades", rejected_upgrades, 1, "upgrades_rejected", NULL,
+	  "WebSocket upgrades refused before the handshake (400/401/403/503)."),
+	W("connection_limit_hits", conn_limit_hits, 1, "connection_limit_hits", NULL,
+	  "Connections refused: max_connections or out of file descriptors."),
+	W("ring_lost", ring_lost, 1, "ring_lost", NULL,
+	  "Broadcast ring records a worker lost because the ring lapped it."),
+	W("uplink_full", uplink_full, 1, "uplink_full", NULL,
+	  "Messages refused because the worker's uplink to the master was full."),
+	W("presence_skipped", presence_skipped, 1, "presence_skipped", NULL,
+	  "Presence frames not sent: room above presence_max_members."),
+	W("publishes", publishes, 1, "publishes", NULL,
+	  "Messages accepted by the HTTP publish API."),
+	W("publish_errors", publish_errors, 1, "publish_errors", NULL,
+	  "HTTP publish requests refused."),
 };
+#undef W
+#define NFIELDS (sizeof(worker_fields) / sizeof(worker_fields[0]))
 
-#define F(n, f, c) { n, offsetof(struct worker_stats, f), c }
-static const struct stat_field fields[] = {
-	F("connections", connections, 0),
-	F("rooms", rooms, 0),
-	F("connections_total", connections_total, 1),
-	F("http_requests", http_requests, 1),
-	F("messages_in", msgs_in, 1),
-	F("frames_out", frames_out, 1),
-	F("bytes_out", bytes_out, 1),
-	F("errors_sent", errors_sent, 1),
-	F("slow_consumer_closes", slow_closes, 1),
-	F("oversize_closes", oversize_closes, 1),
-	F("rejected_upgrades", rejected_upgrades, 1),
-	F("connection_limit_hits", conn_limit_hits, 1),
-	F("ring_lost", ring_lost, 1),
-	F("uplink_full", uplink_full, 1),
-	F("presence_skipped", presence_skipped, 1),
+#define M(n, g, f, c, m, h) { n, g, m, NULL, h, offsetof(struct master_stats, f), c }
+static const struct stats_field master_fields[] = {
+	M("worker_restarts", NULL, worker_restarts, 1, "worker_restarts",
+	  "Workers that died and were replaced."),
+	M("reloads", NULL, reloads, 1, "reloads", "Configuration reloads (SIGHUP) applied."),
+	M("ring_records", NULL, ring_records, 1, "ring_records",
+	  "Records put into the broadcast ring."),
+	M("reconnects", "redis", redis_reconnects, 1, "redis_reconnects",
+	  "Connections to Redis made again after a loss."),
+	M("published", "redis", redis_published, 1, "redis_published",
+	  "Messages published to Redis."),
+	M("received", "redis", redis_received, 1, "redis_received",
+	  "Messages received from Redis."),
+	M("own_echoes_dropped", "redis", redis_own_echoes, 1, "redis_own_echoes_dropped",
+	  "Messages from Redis dropped because this pod published them."),
+	M("malformed", "redis", redis_malformed, 1, "redis_malformed",
+	  "Malformed messages from Redis dropped."),
+	M("queued", "redis", redis_queued, 0, "redis_publish_queue",
+	  "Messages waiting in the Redis publish queue."),
+	M("queue_expired", "redis", redis_queue_expired, 1, "redis_queue_expired",
+	  "Queued publishes dropped after redis_queue_age."),
+	M("queue_overflow", "redis", redis_queue_overflow, 1, "redis_queue_overflow",
+	  "Queued publishes dropped beyond redis_queue_max."),
+	M("subscribed_rooms", "redis", redis_subscribed_rooms, 0, "redis_subscribed_rooms",
+	  "Rooms this pod is subscribed to in Redis."),
 };
-#undef F
-#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+#undef M
+#define NMASTER (sizeof(master_fields) / sizeof(master_fields[0]))
+
+const struct stats_field *stats_worker_fields(size_t *n)
+{
+	*n = NFIELDS;
+	return worker_fields;
+}
+
+const struct stats_field *stats_master_fields(size_t *n)
+{
+	*n = NMASTER;
+	return master_fields;
+}
+
+uint64_t stats_field_get(const void *st, const struct stats_field *f)
+{
+	return stats_get((const _Atomic uint64_t *)(const void *)((const char *)st + f->offset));
+}
+
+uint64_t stats_ring_lag(struct shm_hdr *shm, const struct worker_stats *s)
+{
+	uint64_t head = stats_get(&shm_bcast(shm)->seq), read = stats_get(&s->ring_read);
+
+	return head > read ? head - read : 0;
+}
 
 static _Atomic uint64_t *field(struct worker_stats *s, size_t i)
 {
-	return (_Atomic uint64_t *)((char *)s + fields[i].offset);
+	return (_Atomic uint64_t *)((char *)s + worker_fields[i].offset);
 }
 
 void stats_retire_slot(struct shm_hdr *shm, int slot)
@@ -49,7 +108,7 @@ void stats_retire_slot(struct shm_hdr *shm, int slot)
 	struct worker_stats *s = &shm->worker[slot];
 
 	for (size_t i = 0; i < NFIELDS; i++)
-		if (fields[i].counter)
+		if (worker_fields[i].counter)
 			stats_add(field(&shm->retired, i), stats_get(field(s, i)));
 	memset(s, 0, sizeof(*s));
 }
@@ -59,7 +118,7 @@ static const char *slot_state_name(uint64_t st)
 	return st == SLOT_RUNNING ? "running" : st == SLOT_DRAINING ? "draining" : "free";
 }
 
-static json_t *worker_json(struct worker_stats *s, int slot)
+static json_t *worker_json(struct shm_hdr *shm, struct worker_stats *s, int slot)
 {
 	json_t *o = json_object();
 
@@ -68,40 +127,46 @@ static json_t *worker_json(struct worker_stats *s, int slot)
 	json_object_set_new(o, "generation", json_integer((json_int_t)stats_get(&s->generation)));
 	json_object_set_new(o, "state", json_string(slot_state_name(stats_get(&s->state))));
 	for (size_t i = 0; i < NFIELDS; i++)
-		json_object_set_new(o, fields[i].name, json_integer((json_int_t)stats_get(field(s, i))));
+		json_object_set_new(o, worker_fields[i].name,
+				    json_integer((json_int_t)stats_get(field(s, i))));
+	json_object_set_new(o, "ring_lag", json_integer((json_int_t)stats_ring_lag(shm, s)));
 	return o;
 }
 
-static json_t *redis_json(struct master_stats *m)
+/* The master's fields into root (group NULL) and its sub-objects. */
+static void master_json(struct master_stats *m, json_t *root)
+{
+	for (size_t i = 0; i < NMASTER; i++) {
+		const struct stats_field *f = &master_fields[i];
+		json_t *o = root;
+
+		if (f->group != NULL) {
+			o = json_object_get(root, f->group);
+			if (o == NULL) {
+				o = json_object();
+				json_object_set_new(root, f->group, o);
+			}
+		}
+		json_object_set_new(o, f->name, json_integer((json_int_t)stats_field_get(m, f)));
+	}
+}
+
+static const char *redis_state_name(uint64_t st)
 {
 	static const char *const states[] = { "off", "connecting", "up", "down" };
-	uint64_t st = stats_get(&m->redis_state);
-	json_t *o = json_object();
 
-	json_object_set_new(o, "state", json_string(st < 4 ? states[st] : "?"));
-#define R(n, f) json_object_set_new(o, n, json_integer((json_int_t)stats_get(&m->f)))
-	R("reconnects", redis_reconnects);
-	R("published", redis_published);
-	R("received", redis_received);
-	R("own_echoes_dropped", redis_own_echoes);
-	R("malformed", redis_malformed);
-	R("queued", redis_queued);
-	R("queue_expired", redis_queue_expired);
-	R("queue_overflow", redis_queue_overflow);
-	R("subscribed_rooms", redis_subscribed_rooms);
-#undef R
-	return o;
+	return st < 4 ? states[st] : "?";
 }
 
 char *stats_json(struct shm_hdr *shm, size_t *len)
 {
 	uint64_t sum[NFIELDS];
-	json_t *root = json_object(), *workers = json_array();
+	json_t *root = json_object(), *workers = json_array(), *redis = json_object();
 	struct master_stats *m = &shm->master;
 	char *out;
 
 	for (size_t i = 0; i < NFIELDS; i++)
-		sum[i] = fields[i].counter ? stats_get(field(&shm->retired, i)) : 0;
+		sum[i] = worker_fields[i].counter ? stats_get(field(&shm->retired, i)) : 0;
 	for (int slot = 0; slot < CHATD_SLOTS; slot++) {
 		struct worker_stats *s = &shm->worker[slot];
 
@@ -109,20 +174,17 @@ char *stats_json(struct shm_hdr *shm, size_t *len)
 			continue;
 		for (size_t i = 0; i < NFIELDS; i++)
 			sum[i] += stats_get(field(s, i));
-		json_array_append_new(workers, worker_json(s, slot));
+		json_array_append_new(workers, worker_json(shm, s, slot));
 	}
 	for (size_t i = 0; i < NFIELDS; i++)
-		json_object_set_new(root, fields[i].name, json_integer((json_int_t)sum[i]));
-	json_object_set_new(root, "worker_restarts",
-			    json_integer((json_int_t)stats_get(&m->worker_restarts)));
-	json_object_set_new(root, "reloads", json_integer((json_int_t)stats_get(&m->reloads)));
-	json_object_set_new(root, "ring_records",
-			    json_integer((json_int_t)stats_get(&m->ring_records)));
+		json_object_set_new(root, worker_fields[i].name, json_integer((json_int_t)sum[i]));
+	json_object_set_new(redis, "state", json_string(redis_state_name(stats_get(&m->redis_state))));
+	json_object_set_new(root, "redis", redis);
+	master_json(m, root);
 	json_object_set_new(root, "uptime_seconds",
 			    json_integer((json_int_t)(time(NULL) - (time_t)(stats_get(&m->started_ms) / 1000))));
 	json_object_set_new(root, "stopping", json_boolean(stats_get(&m->stopping)));
 	json_object_set_new(root, "workers", workers);
-	json_object_set_new(root, "redis", redis_json(m));
 	out = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (out != NULL && len != NULL)

@@ -118,6 +118,7 @@ static void drain_ring(struct worker *w)
 		ws_deliver(w, f, (const char *)f->data + LWS_PRE + f->len, rl);
 	}
 	stats_set(&w->st->ring_lost, w->cur.lost);
+	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
 }
 
 /* ---- accepting ------------------------------------------------------------------ */
@@ -284,6 +285,8 @@ static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_HTTP_BODY:              /* POST {prefix}/publish */
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_callback(wsi, reason, user, in, len);
 	default:
 		return ws_callback(wsi, reason, user, in, len);
@@ -395,6 +398,7 @@ void worker_main(const struct worker_args *a)
 	the_worker = w;
 	stats_set(&w->st->started_ms, (uint64_t)time(NULL) * 1000);
 	ring_cursor_init(w->bcast, &w->cur);
+	stats_set(&w->st->ring_read, w->cur.seq);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
 	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || make_signalfd(w) < 0 ||
 	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||

@@ -25,8 +25,9 @@
 
 extern const struct itest_case t_redis_cases[] __attribute__((weak));
 extern const struct itest_case t_bench_cases[] __attribute__((weak));
+extern const struct itest_case t_web_cases[] __attribute__((weak));
 
-static const struct itest_case *tables[4];
+static const struct itest_case *tables[5];
 
 static int reason_fd = -1;
 
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 	tables[1] = t_hub_cases;
 	tables[2] = t_redis_cases; /* weak: NULL until t_redis.c defines it */
 	tables[3] = t_bench_cases; /* weak, like t_redis_cases */
+	tables[4] = t_web_cases;
 	if (access(chatd_bin(), X_OK) != 0) {
 		printf("FAIL setup: CHATD_BIN %s is not executable\n0 passed, 1 failed\n",
 		       chatd_bin());
