@@ -52,7 +52,15 @@ struct worker_stats {
 	_Atomic uint64_t ring_read;       /* broadcast ring: seq read up to (lag = ring seq - this) */
 	_Atomic uint64_t publishes;       /* messages accepted by POST {prefix}/publish */
 	_Atomic uint64_t publish_errors;  /* publish requests refused (4xx, overloaded) */
-	_Atomic uint64_t pad[10];
+	/* auth.c's checks and limits */
+	_Atomic uint64_t auth_refused;    /* 401/403: token missing, invalid or wrong room */
+	_Atomic uint64_t origin_refused;  /* 403: Origin not in allowed_origins */
+	_Atomic uint64_t ip_limit_hits;   /* refused: max_connections_per_ip */
+	_Atomic uint64_t handshake_failures; /* closed before a whole request head */
+	_Atomic uint64_t rate_limited;    /* messages refused: rate_limit */
+	_Atomic uint64_t rate_limit_closes; /* 1008 "rate limit" */
+	_Atomic uint64_t token_expired_closes; /* 1008 "token expired" */
+	_Atomic uint64_t pad[3];
 };
 
 /* The master's slot.  W: master.  R: anyone. */

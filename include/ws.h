@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <libwebsockets.h>
+#include "auth.h"
 #include "room.h"
 
 struct worker;
@@ -41,6 +42,7 @@ struct conn {
 	uint8_t  flush_first;          /* close_code waits until the queue is empty */
 	char room[129];
 	char id[65];
+	struct rate_bucket rate;       /* rate_limit / rate_burst */
 };
 
 /* Deliver one frame (from the broadcast ring) to the local members of

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
+#include "auth.h"
 #include "chatd.h"
 #include "conf.h"
 #include "http.h"
@@ -69,16 +71,26 @@ static enum route route_of(const struct conf *c, const char *uri, const char **r
 int http_ws_target(struct worker *w, struct lws *wsi, char *room, size_t *room_len)
 {
 	char uri[URI_MAX], arg[CHATD_ROOM_MAX + 8];
-	const char *rest = NULL;
-	int n;
 
 	*room_len = 0;
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
 		return 400;
-	switch (route_of(w->conf, uri, &rest)) {
+	/* the value follows "room=" in arg; too long for arg: refused as a bad name */
+	return http_ws_target_of(w->conf, uri, lws_get_urlarg_by_name(wsi, "room=", arg,
+								      (int)sizeof(arg)),
+				 room, room_len);
+}
+
+int http_ws_target_of(const struct conf *c, const char *uri, const char *room_arg, char *room,
+		      size_t *room_len)
+{
+	const char *rest = NULL;
+	int n;
+
+	*room_len = 0;
+	switch (route_of(c, uri, &rest)) {
 	case ROUTE_WS_GLOBAL:
-		/* the value follows "room=" in arg; too long for arg: refused below */
-		rest = lws_get_urlarg_by_name(wsi, "room=", arg, (int)sizeof(arg));
+		rest = room_arg;
 		if (rest == NULL)
 			return 0;           /* no ?room=: the global channel */
 		break;
@@ -150,6 +162,60 @@ static int serving(struct worker *w)
 	return !w->stopping && !w->draining && !stats_get(&w->shm->master.stopping);
 }
 
+/* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
+
+/* Refuse an upgrade with {"error":..,"message":..}; why holds no quotes. */
+static int refuse_json(struct worker *w, struct lws *wsi, int status, const char *why)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n",
+			 status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "unavailable",
+			 why);
+
+	stats_add(&w->st->rejected_upgrades, 1);
+	respond(wsi, status, "application/json", body, (size_t)n);
+	return 1;
+}
+
+int http_ws_identify(struct worker *w, struct lws *wsi, const char *room,
+		     struct auth_identity *id, const char **why)
+{
+	char buf[AUTH_TOKEN_MAX + 16];
+	const char *tok = NULL;
+
+	memset(id, 0, sizeof(*id));
+	if (!w->conf->auth_enabled)
+		return 0;
+	if (w->auth == NULL)
+		return *why = "authentication is not available (see the server log)", 503;
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+		tok = auth_bearer(buf);
+	if (tok == NULL)   /* browsers cannot set headers on a WebSocket: ?token= */
+		tok = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof(buf));
+	return auth_verify(w->auth, tok, room, time(NULL), id, why);
+}
+
+/* The Origin allow-list, then the token: 0 to go on, 1 when refused. */
+static int http_ws_admit(struct worker *w, struct lws *wsi, const char *room)
+{
+	char origin[512];
+	struct auth_identity id;
+	const char *why = NULL;
+	int st;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
+	    (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
+	     !auth_origin_allowed(w->conf->allowed_origins, origin))) {
+		stats_add(&w->st->origin_refused, 1);
+		return refuse_json(w, wsi, 403, "origin not allowed");
+	}
+	st = http_ws_identify(w, wsi, room, &id, &why);
+	if (st == 0)
+		return 0;
+	stats_add(&w->st->auth_refused, 1);
+	return refuse_json(w, wsi, st, why);
+}
+
 static int on_upgrade(struct worker *w, struct lws *wsi)
 {
 	char room[CHATD_ROOM_MAX + 1];
@@ -163,7 +229,7 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 		return http_refuse(wsi, 400, "bad room name: 1-128 bytes of A-Z a-z 0-9 . _ : -\n");
 	if (st != 0)
 		return http_refuse(wsi, st, "not found\n");
-	return 0;
+	return http_ws_admit(w, wsi, rl ? room : NULL);
 }
 
 /* ---- web: the demo page, /metrics, POST {prefix}/publish ---------------- */

@@ -41,6 +41,20 @@ static const struct stats_field worker_fields[] = {
 	  "Messages accepted by the HTTP publish API."),
 	W("publish_errors", publish_errors, 1, "publish_errors", NULL,
 	  "HTTP publish requests refused."),
+	W("auth_refused", auth_refused, 1, "auth_refused", NULL,
+	  "Upgrades refused for their token: missing, invalid, expired (401) or wrong room (403)."),
+	W("origin_refused", origin_refused, 1, "origin_refused", NULL,
+	  "Upgrades refused because their Origin is not in allowed_origins (403)."),
+	W("ip_limit_hits", ip_limit_hits, 1, "ip_limit_hits", NULL,
+	  "Connections refused: max_connections_per_ip."),
+	W("handshake_failures", handshake_failures, 1, "handshake_failures", NULL,
+	  "Connections closed before a whole HTTP request head (timeout, too large, garbage)."),
+	W("rate_limited", rate_limited, 1, "rate_limited", NULL,
+	  "Client messages refused by rate_limit."),
+	W("rate_limit_closes", rate_limit_closes, 1, "rate_limit_closes", NULL,
+	  "Connections closed (1008) for going on over rate_limit."),
+	W("token_expired_closes", token_expired_closes, 1, "token_expired_closes", NULL,
+	  "Connections closed (1008) when their token expired."),
 };
 #undef W
 #define NFIELDS (sizeof(worker_fields) / sizeof(worker_fields[0]))

@@ -18,6 +18,7 @@
 
 #include <libwebsockets.h>
 
+#include "auth.h"
 #include "chatd.h"
 #include "conf.h"
 #include "http.h"
@@ -144,12 +145,57 @@ static void accept_pause(struct worker *w, const char *why)
 	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
 }
 
+/* ---- connections per client address (auth.c's iplimit) ------------------------- */
+
+/* Count a new connection from ss; NULL when refused (counted). */
+static struct ip_hold *peer_hold(struct worker *w, const struct sockaddr_storage *ss)
+{
+	const void *a = "";
+	size_t n = 0;
+	int full;
+	struct ip_hold *h;
+
+	if (ss->ss_family == AF_INET6) {
+		a = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+		n = 16;
+	} else if (ss->ss_family == AF_INET) {
+		a = &((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+		n = 4;
+	}
+	h = iplimit_acquire(w->iplimit, a, n, w->conf->max_connections_per_ip, &full);
+	if (h == NULL)
+		stats_add(full ? &w->st->ip_limit_hits : &w->st->conn_limit_hits, 1);
+	return h;
+}
+
+/* A connection's hold on its address: its request head came, or it is gone
+ * (gone without a whole request head: a handshake failure). */
+static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
+{
+	struct ip_hold *h = lws_get_opaque_user_data(wsi);
+
+	if (h == NULL)
+		return;
+	if (reason != LWS_CALLBACK_WSI_DESTROY) {
+		iplimit_hold_seen(h);
+		return;
+	}
+	if (!iplimit_hold_was_seen(h))
+		stats_add(&worker_of(wsi)->st->handshake_failures, 1);
+	lws_set_opaque_user_data(wsi, NULL);
+	iplimit_release(h);
+}
+
 static void accept_some(struct worker *w)
 {
 	int one = 1;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ip_hold *hold;
+		struct lws *wsi;
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -165,10 +211,17 @@ static void accept_some(struct worker *w)
 			close(fd);
 			continue;
 		}
+		if ((hold = peer_hold(w, &ss)) == NULL) {
+			close(fd);
+			continue;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (lws_adopt_socket_vhost(w->vh, fd) == NULL) {
+		if ((wsi = lws_adopt_socket_vhost(w->vh, fd)) == NULL) {
 			log_warn("lws_adopt_socket_vhost() failed");
+			iplimit_release(hold);
 			close(fd);   /* lws closes it on failure in some paths; EBADF is harmless */
+		} else {
+			lws_set_opaque_user_data(wsi, hold);
 		}
 	}
 }
@@ -279,6 +332,9 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
 {
+	if (reason == LWS_CALLBACK_WSI_DESTROY || reason == LWS_CALLBACK_HTTP ||
+	    reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+		peer_track(wsi, reason);
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -345,8 +401,10 @@ static int make_context(struct worker *w)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.user = w;
 	info.server_string = "chatd";
-	info.timeout_secs = 10;            /* handshake / HTTP idle */
-	info.max_http_header_data = 4096;
+	/* handshake / HTTP idle; lws counts whole seconds */
+	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000;
+	info.timeout_secs_ah_idle = info.timeout_secs;
+	info.max_http_header_data = (unsigned short)w->conf->max_header_size;
 	info.max_http_header_pool = 64;
 	retry_policy.secs_since_valid_ping = (uint16_t)((w->conf->ping_interval_ms + 999) / 1000);
 	retry_policy.secs_since_valid_hangup = (uint16_t)((w->conf->pong_timeout_ms + 999) / 1000);
@@ -359,6 +417,19 @@ static int make_context(struct worker *w)
 		return -1;
 	w->vh = lws_create_vhost(w->ctx, &info);
 	return w->vh ? 0 : -1;
+}
+
+/* auth.c's state of this worker.  The secret file is read here, before
+ * privileges are dropped; a bad one refuses every upgrade (503) rather than
+ * failing the worker (and having it respawned in a loop).  0 / -1 (ENOMEM). */
+static int auth_setup(struct worker *w)
+{
+	char err[512];
+
+	if (w->conf->auth_enabled && (w->auth = auth_new(w->conf, err, sizeof(err))) == NULL)
+		log_error("auth: %s; refusing every WebSocket upgrade with 503", err);
+	w->iplimit = iplimit_new();
+	return w->iplimit ? 0 : -1;
 }
 
 static int make_signalfd(struct worker *w)
@@ -406,6 +477,10 @@ void worker_main(const struct worker_args *a)
 		log_error("worker set-up failed");
 		exit(1);
 	}
+	if (auth_setup(w) < 0) {
+		log_error("worker set-up failed: out of memory");
+		exit(1);
+	}
 	drop_privileges(w->conf);
 	log_info("serving");
 	while (!w->quit && lws_service(w->ctx, 0) >= 0)
@@ -414,6 +489,8 @@ void worker_main(const struct worker_args *a)
 	lws_sul_cancel(&sul_accept);
 	lws_context_destroy(w->ctx);
 	room_index_free(w->rooms);
+	auth_free(w->auth);
+	iplimit_free(w->iplimit);
 	free(w->scratch);
 	free(w->cork);
 	log_info("exiting");

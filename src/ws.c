@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -22,6 +23,7 @@
 
 #define QUEUE_MIN       4
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
+#define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
 
 #define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
 
@@ -180,18 +182,39 @@ static void presence(struct worker *w, struct conn *c, struct room *r, int onlin
 		worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
-static void handle_message(struct worker *w, struct conn *c, const char *buf, size_t len)
+/* rate_limit: 0 to go on, 1 refused (an error sent), -1 to close (1008). */
+static int rate_check(struct worker *w, struct conn *c)
+{
+	if (rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
+		      w->conf->rate_burst))
+		return 0;
+	stats_add(&w->st->rate_limited, 1);
+	if (c->rate.strikes >= RATE_STRIKES) {
+		stats_add(&w->st->rate_limit_closes, 1);
+		log_info("client %s: over rate_limit %d times in a row; closing", c->id, RATE_STRIKES);
+		lws_close_reason(c->wsi, CHATD_CLOSE_POLICY, (unsigned char *)"rate limit", 10);
+		return -1;
+	}
+	send_error(w, c, "rate_limited", "too many messages: slow down");
+	return 1;
+}
+
+/* One whole client message.  0, or -1 to close the connection. */
+static int handle_message(struct worker *w, struct conn *c, const char *buf, size_t len)
 {
 	const char *room = c->room_len ? c->room : NULL;
 	struct msg_in m;
 	enum msg_err e;
 	size_t n;
+	int rc = rate_check(w, c);
 
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	stats_add(&w->st->msgs_in, 1);
 	e = msg_parse(buf, len, &m);
 	if (e != MSG_OK) {
 		send_error(w, c, msg_err_code(e), msg_err_text(e));
-		return;
+		return 0;
 	}
 	if (m.kind == MSG_PING) {
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
@@ -204,6 +227,7 @@ static void handle_message(struct worker *w, struct conn *c, const char *buf, si
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
 	}
 	msg_in_clear(&m);
+	return 0;
 }
 
 static int on_receive(struct worker *w, struct conn *c, const char *in, size_t len)
@@ -221,10 +245,8 @@ static int on_receive(struct worker *w, struct conn *c, const char *in, size_t l
 		conn_fail(c, CHATD_CLOSE_TOO_BIG, "message too big");
 		return 0;
 	}
-	if (c->rxlen == 0 && final) {           /* the common case: no copy */
-		handle_message(w, c, in, len);
-		return 0;
-	}
+	if (c->rxlen == 0 && final)             /* the common case: no copy */
+		return handle_message(w, c, in, len);
 	if (total > c->rxcap) {
 		size_t ncap = c->rxcap ? c->rxcap * 2 : 1024;
 		char *nb;
@@ -241,15 +263,40 @@ static int on_receive(struct worker *w, struct conn *c, const char *in, size_t l
 	memcpy(c->rx + c->rxlen, in, len);
 	c->rxlen += len;
 	if (final) {
-		handle_message(w, c, c->rx, c->rxlen);
+		int rc = handle_message(w, c, c->rx, c->rxlen);
+
 		free(c->rx);                        /* shrink back: idle connections hold nothing */
 		c->rx = NULL;
 		c->rxlen = c->rxcap = 0;
+		return rc;
 	}
 	return 0;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
+
+/* The client id: the token's sub when auth is on (with a timer for its
+ * expiry: LWS_CALLBACK_TIMER closes), else a new UUID.  0 / -1. */
+static int ws_identify(struct worker *w, struct conn *c, struct lws *wsi)
+{
+	struct auth_identity id;
+	const char *why = "";
+	time_t now = time(NULL);
+
+	if (!w->conf->auth_enabled) {
+		msg_uuid(c->id);
+		return 0;
+	}
+	/* checked at the upgrade already; only the clock can have moved */
+	if (http_ws_identify(w, wsi, c->room_len ? c->room : NULL, &id, &why) != 0) {
+		log_info("token refused after the upgrade: %s", why);
+		return -1;
+	}
+	memcpy(c->id, id.sub, sizeof(c->id));
+	if (id.expires > 0)
+		lws_set_timer_usecs(wsi, (lws_usec_t)(id.expires - now + 1) * LWS_US_PER_SEC);
+	return 0;
+}
 
 static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 {
@@ -262,7 +309,8 @@ static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 	if (http_ws_target(w, wsi, c->room, &rl) != 0)
 		return -1;
 	c->room_len = (uint8_t)rl;
-	msg_uuid(c->id);
+	if (ws_identify(w, c, wsi) < 0)
+		return -1;
 	if (rl > 0) {
 		r = room_join(w->rooms, c->room, rl, &c->member, &created);
 		if (r == NULL)
@@ -418,6 +466,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		return on_receive(w, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(w, c);
+	case LWS_CALLBACK_TIMER:               /* only ws_identify() sets one */
+		stats_add(&w->st->token_expired_closes, 1);
+		lws_close_reason(wsi, CHATD_CLOSE_POLICY, (unsigned char *)"token expired", 13);
+		return -1;
 	case LWS_CALLBACK_CLOSED:
 		on_closed(w, c);
 		return 0;

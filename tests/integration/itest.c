@@ -25,9 +25,11 @@
 
 extern const struct itest_case t_redis_cases[] __attribute__((weak));
 extern const struct itest_case t_bench_cases[] __attribute__((weak));
+extern const struct itest_case t_auth_cases[] __attribute__((weak));
+extern const struct itest_case t_abuse_cases[] __attribute__((weak));
 extern const struct itest_case t_web_cases[] __attribute__((weak));
 
-static const struct itest_case *tables[5];
+static const struct itest_case *tables[7];
 
 static int reason_fd = -1;
 
@@ -134,6 +136,8 @@ int main(int argc, char **argv)
 	tables[2] = t_redis_cases; /* weak: NULL until t_redis.c defines it */
 	tables[3] = t_bench_cases; /* weak, like t_redis_cases */
 	tables[4] = t_web_cases;
+	tables[5] = t_auth_cases;
+	tables[6] = t_abuse_cases;
 	if (access(chatd_bin(), X_OK) != 0) {
 		printf("FAIL setup: CHATD_BIN %s is not executable\n0 passed, 1 failed\n",
 		       chatd_bin());
