@@ -119,10 +119,11 @@
     return Math.round(d / 2 + Math.random() * d / 2);
   }
 
+  // why: shown once per lost session, not for every failed attempt.
   function scheduleReconnect(why) {
     const delay = backoff();
     setState('waiting', 'reconnecting in ' + Math.ceil(delay / 1000) + ' s');
-    show('state', '', 'disconnected' + (why ? ' (' + why + ')' : '') + '; reconnecting', null);
+    if (why !== null) show('state', '', 'disconnected' + (why ? ' (' + why + ')' : '') + '; reconnecting', null);
     clearTimeout(state.timer);
     state.timer = setTimeout(connect, delay);
   }
@@ -137,15 +138,18 @@
     try {
       ws = new WebSocket(scheme + '//' + location.host + path);
     } catch (e) {
-      scheduleReconnect(e.message);
+      scheduleReconnect(null);
       return;
     }
     state.ws = ws;
+    let opened = false;
+    ws.onopen = () => { opened = true; };
     ws.onmessage = onMessage;
     ws.onclose = (ev) => {
       if (state.ws !== ws) return;  // an old socket after a room change
       state.ws = null;
-      if (state.wanted) scheduleReconnect(ev.code ? 'code ' + ev.code + (ev.reason ? ', ' + ev.reason : '') : '');
+      const why = !opened ? null : ev.code ? 'code ' + ev.code + (ev.reason ? ', ' + ev.reason : '') : '';
+      if (state.wanted) scheduleReconnect(why);
       else setState('closed', 'not connected');
     };
     ws.onerror = () => {};          // onclose follows and reconnects
