@@ -95,7 +95,7 @@ fanout_pair() {
 	record "$s" "$wl" "$run" max "$j"
 	m=$(echo "$j" | max_rate)
 	[ -n "$m" ] && [ "$m" -gt 1 ] || return 0
-	j=$(timeout 300 "$BENCH" fanout -q -R $((m / 2)) -d 10 "$@" -p "$PIDS" | tail -1)
+	j=$(timeout 300 "$BENCH" fanout -q -d 10 "$@" -R $((m / 2)) -p "$PIDS" | tail -1)
 	record "$s" "$wl" "$run" half "$j"
 }
 
