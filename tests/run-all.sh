@@ -20,6 +20,7 @@ run_check() {  # dir, configure args...
 echo "== build and test"
 run_check "$top/build"
 echo "== browser test of the demo page"; sh "$top/tests/browser/run.sh" "$top/build"
+echo "== fuzz the parsers (clang libFuzzer, 12 s a target)"; sh "$top/fuzz/run.sh" 12
 echo "== build and test with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=64 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
