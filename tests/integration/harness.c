@@ -506,8 +506,13 @@ int chatd_has_asan(struct chatd *h)
 
 struct redis *redis_start(void)
 {
+	return redis_start_port(0, NULL);
+}
+
+struct redis *redis_start_port(int port, const char *password)
+{
 	struct redis *r;
-	char port[16], log[200];
+	char portstr[16], log[200];
 	const char *ping[] = { "PING" };
 	char reply[64];
 
@@ -517,8 +522,8 @@ struct redis *redis_start(void)
 	redises[nredis++] = r;
 	snprintf(r->dir, sizeof(r->dir), "/tmp/chatd-itest-redis-XXXXXX");
 	CHECKR(mkdtemp(r->dir), NULL, "mkdtemp: %s", strerror(errno));
-	r->port = free_port();
-	snprintf(port, sizeof(port), "%d", r->port);
+	r->port = port > 0 ? port : free_port();
+	snprintf(portstr, sizeof(portstr), "%d", r->port);
 	snprintf(log, sizeof(log), "%s/redis.log", r->dir);
 	if ((r->pid = fork()) == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -527,14 +532,19 @@ struct redis *redis_start(void)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind", HOST,
-		       "--save", "", "--appendonly", "no", "--dir", r->dir, (char *)NULL);
+		if (password)
+			execlp("redis-server", "redis-server", "--port", portstr, "--bind", HOST,
+			       "--save", "", "--appendonly", "no", "--dir", r->dir,
+			       "--requirepass", password, (char *)NULL);
+		else
+			execlp("redis-server", "redis-server", "--port", portstr, "--bind", HOST,
+			       "--save", "", "--appendonly", "no", "--dir", r->dir, (char *)NULL);
 		_exit(127);
 	}
 	CHECKR(r->pid > 0, NULL, "fork: %s", strerror(errno));
 	for (long long end = mono_ms() + 5000; mono_ms() < end; msleep(20))
 		if (redis_cmd(r->port, 1, ping, reply, sizeof(reply)) == 0 &&
-		    strcmp(reply, "+PONG") == 0)
+		    (strcmp(reply, "+PONG") == 0 || strncmp(reply, "-NOAUTH", 7) == 0))
 			return r;
 	CHECKR(0, NULL, "redis-server on port %d did not answer PING", r->port);
 }

@@ -132,6 +132,10 @@ struct redis {
 };
 
 struct redis *redis_start(void);          /* NULL with the failure recorded */
+/* redis-server on port (0: a free one; a port a stopped redis just left is
+ * fine: restart on the same port) with requirepass password (NULL: none).
+ * Returns once it answers PING (or NOAUTH).  NULL with the failure recorded. */
+struct redis *redis_start_port(int port, const char *password);
 void redis_stop(struct redis *r);
 /* Send one command (argv), read one reply line into reply (type char first,
  * e.g. "+PONG", ":1", "$5 hello" is given as the bulk text); 0 / -1. */
