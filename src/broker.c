@@ -762,6 +762,12 @@ static void on_connect(const redisAsyncContext *cac, int status)
 	if (l->kind == LINK_PUB && b->url.db != 0 &&
 	    redisAsyncCommand(l->ac, handshake_cb, l, "SELECT %d", b->url.db) == REDIS_OK)
 		l->handshake++;
+	/* Nothing to say: PING, so that a Redis that wants a password refuses
+	 * now (NOAUTH, logged once, backed off) rather than on the first
+	 * SUBSCRIBE after the link was declared up (a flapping link). */
+	if (l->handshake == 0 &&
+	    redisAsyncCommand(l->ac, handshake_cb, l, "PING") == REDIS_OK)
+		l->handshake++;
 	if (l->handshake == 0)
 		link_ready(l);
 }
