@@ -199,18 +199,24 @@ static int wait_gone(pid_t pid, int timeout_ms)
 	return 0;
 }
 
-static int file_has(const char *path, const char *s)
+/* How many lines of the file at path contain s. */
+static int file_count(const char *path, const char *s)
 {
 	FILE *f = fopen(path, "r");
 	char line[4096];
-	int found = 0;
+	int n = 0;
 
 	if (!f)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, s) != NULL;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
 	fclose(f);
-	return found;
+	return n;
+}
+
+static int file_has(const char *path, const char *s)
+{
+	return file_count(path, s) > 0;
 }
 
 /* Does /healthz answer 200 on port within 5 s?  (chatd returns once its pid
@@ -571,10 +577,12 @@ OPS_TEST(t_reload_traffic)
 	CHECK(chatd_write_conf(h, text) == 0, "rewrite the config");
 	kill(h->pid, SIGHUP);
 	hup_ms = mono_ms();
+	/* the old workers have stopped accepting once they log "draining" */
 	for (long long end = mono_ms() + 3000; mono_ms() < end; msleep(20))
-		if (gen_workers(h, 2, &conns) == 2)
+		if (gen_workers(h, 2, &conns) == 2 && file_count(h->log_path, "draining") == 2)
 			break;
 	CHECK(gen_workers(h, 2, &conns) == 2, "no 2 workers of generation 2");
+	CHECK(file_count(h->log_path, "draining") == 2, "the old workers are not draining");
 
 	/* new clients land on generation 2 and have the new limit */
 	for (int i = 0; i < 2; i++)
