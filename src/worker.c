@@ -27,6 +27,7 @@
 #include "ws.h"
 
 #define ACCEPT_BATCH 64
+#define RING_BATCH   64   /* broadcast records delivered per wake */
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len);
@@ -90,13 +91,27 @@ int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room
 
 /* ---- the broadcast ring ------------------------------------------------------ */
 
+/*
+ * Deliver what the master put into the broadcast ring since the last wake,
+ * at most RING_BATCH records: between batches lws writes to the sockets, so
+ * a burst does not land on the send queues all at once.  When records are
+ * left, we wake ourselves to come back after those writes.
+ */
 static void drain_ring(struct worker *w)
 {
-	for (;;) {
+	for (int n = 0;; n++) {
 		struct frame *f;
-		int rc = ring_next(w->bcast, &w->cur);
+		int rc;
 		size_t rl;
 
+		if (n == RING_BATCH) {
+			uint64_t one = 1;
+
+			if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				log_errno(LOG_LVL_WARN, "write(own eventfd)");
+			break;
+		}
+		rc = ring_next(w->bcast, &w->cur);
 		if (rc == RING_EMPTY)
 			break;
 		if (rc == RING_LAPPED)

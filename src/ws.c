@@ -22,6 +22,7 @@
 #include "ws.h"
 
 #define QUEUE_MIN       4
+#define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
 
@@ -412,11 +413,34 @@ static int write_corked(struct worker *w, struct conn *c)
 	return n;
 }
 
-static int on_writeable(struct worker *w, struct conn *c)
+/* One write: several frames corked together, or the head frame alone. */
+static int write_one(struct worker *w, struct conn *c)
 {
 	struct frame *f;
-	int n;
+	int n = c->qlen > 1 ? write_corked(w, c) : 0;
 
+	if (n != 0)
+		return n < 0 ? -1 : 0;
+	f = c->q[c->qhead];                    /* one frame, or one too big to cork */
+	c->qhead = (c->qhead + 1) & (c->qcap - 1);
+	c->qlen--;
+	n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+	if (n >= 0) {
+		stats_add(&w->st->frames_out, 1);
+		stats_add(&w->st->bytes_out, f->len);
+	}
+	frame_unref(f);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Write until the queue is empty or the kernel stops taking whole writes
+ * (lws then holds the unsent tail and calls us again when it is gone), at
+ * most WRITES_PER_CALLBACK times for fairness.  A reader that keeps up thus
+ * never sees a burst pile up on its queue and count against send_queue.
+ */
+static int on_writeable(struct worker *w, struct conn *c)
+{
 	if (c->qlen == 0) {
 		if (c->close_code) {
 			const char *why = c->close_why ? c->close_why : "";
@@ -427,21 +451,11 @@ static int on_writeable(struct worker *w, struct conn *c)
 		}
 		return 0;
 	}
-	n = c->qlen > 1 ? write_corked(w, c) : 0;
-	if (n < 0)
-		return -1;
-	if (n == 0) {                          /* one frame, or one too big to cork */
-		f = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qlen--;
-		n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
-		if (n >= 0) {
-			stats_add(&w->st->frames_out, 1);
-			stats_add(&w->st->bytes_out, f->len);
-		}
-		frame_unref(f);
-		if (n < 0)
+	for (int i = 0; i < WRITES_PER_CALLBACK && c->qlen > 0; i++) {
+		if (write_one(w, c) < 0)
 			return -1;
+		if (lws_partial_buffered(c->wsi))
+			break;
 	}
 	if (c->qlen > 0 || c->close_code)
 		lws_callback_on_writable(c->wsi);
