@@ -24,9 +24,14 @@ static const struct stats_field worker_fields[] = {
 	W("frames_out", frames_out, 1, "messages_out", NULL, "Messages (frames) sent to clients."),
 	W("bytes_out", bytes_out, 1, "bytes_out", NULL, "Payload bytes sent to clients."),
 	W("errors_sent", errors_sent, 1, "errors_sent", NULL, "error messages sent to clients."),
+	/* one family, one row per reason: keep the "closes" rows together */
 	W("slow_consumer_closes", slow_closes, 1, "closes", "reason=\"slow_consumer\"",
-	  "Connections closed by chatd, by reason (1008 slow consumer, 1009 too big)."),
+	  "Connections closed by chatd, by reason (1008 slow consumer, rate limit or "
+	  "expired token; 1009 too big)."),
 	W("oversize_closes", oversize_closes, 1, "closes", "reason=\"message_too_big\"", NULL),
+	W("rate_limit_closes", rate_limit_closes, 1, "closes", "reason=\"rate_limit\"", NULL),
+	W("token_expired_closes", token_expired_closes, 1, "closes", "reason=\"token_expired\"",
+	  NULL),
 	W("rejected_upgrades", rejected_upgrades, 1, "upgrades_rejected", NULL,
 	  "WebSocket upgrades refused before the handshake (400/401/403/503)."),
 	W("connection_limit_hits", conn_limit_hits, 1, "connection_limit_hits", NULL,
@@ -51,10 +56,6 @@ static const struct stats_field worker_fields[] = {
 	  "Connections closed before a whole HTTP request head (timeout, too large, garbage)."),
 	W("rate_limited", rate_limited, 1, "rate_limited", NULL,
 	  "Client messages refused by rate_limit."),
-	W("rate_limit_closes", rate_limit_closes, 1, "rate_limit_closes", NULL,
-	  "Connections closed (1008) for going on over rate_limit."),
-	W("token_expired_closes", token_expired_closes, 1, "token_expired_closes", NULL,
-	  "Connections closed (1008) when their token expired."),
 };
 #undef W
 #define NFIELDS (sizeof(worker_fields) / sizeof(worker_fields[0]))
