@@ -132,7 +132,9 @@
     clearTimeout(state.timer);
     if (!state.wanted) return;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const path = prefix() + '/ws' + (state.room ? '/' + encodeURIComponent(state.room) : '');
+    const token = new URLSearchParams(location.search).get('token');   // auth_enabled: a JWT
+    const path = prefix() + '/ws' + (state.room ? '/' + encodeURIComponent(state.room) : '') +
+      (token ? '?token=' + encodeURIComponent(token) : '');
     setState('connecting', 'connecting…');
     let ws;
     try {
