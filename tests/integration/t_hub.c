@@ -490,7 +490,9 @@ static int sc_done(void *arg)
 static void t_slow_consumer(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
-		.conf = "send_queue 16\npresence off\n" });
+		.conf = "send_queue 16\npresence off\n"
+			/* one sender pushes 2,000 messages as fast as readers take them */
+			"rate_limit 1000000\nrate_burst 1000000\n" });
 	struct wsc *r[SC_READERS], *slow;
 	static char pad[SC_PAD + 1];
 	struct sc s = { { 0 }, 0, 0 };
