@@ -177,6 +177,30 @@ static int check_exposition(const char *text, char *why, size_t cap)
 	return ok;
 }
 
+/* `promtool check metrics` on the text when promtool is installed (Debian's
+ * prometheus package); 1 when it passes or is not there. */
+static int promtool_ok(struct chatd *h, const char *text, char *why, size_t cap)
+{
+	static char out[4096];
+	char path[200], cmd[300];
+	FILE *f;
+	int rc;
+
+	if (access("/usr/bin/promtool", X_OK) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/metrics.txt", h->dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return 1;
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/promtool check metrics < %s", path);
+	rc = run_capture((char *const[]){ "/bin/sh", "-c", cmd, NULL }, out, sizeof(out), 10000);
+	if (rc == 0 && out[0] == '\0')
+		return 1;
+	snprintf(why, cap, "promtool check metrics: exit %d: %.300s", rc, out);
+	return 0;
+}
+
 static int chats_seen;
 static void count_chat(int i, const struct wsc_msg *m, void *arg)
 {
@@ -260,6 +284,7 @@ static void t_metrics(void)
 		      same[i].metric, v, same[i].json, stats_num(s, same[i].json));
 	}
 	json_decref(s);
+	CHECK(promtool_ok(h, text, why, sizeof(why)), "%s", why);
 	free(text);
 	for (int i = 0; i < 3; i++)
 		wsc_free(c[i]);
