@@ -28,8 +28,9 @@ extern const struct itest_case t_bench_cases[] __attribute__((weak));
 extern const struct itest_case t_auth_cases[] __attribute__((weak));
 extern const struct itest_case t_abuse_cases[] __attribute__((weak));
 extern const struct itest_case t_web_cases[] __attribute__((weak));
+extern const struct itest_case t_ops_cases[] __attribute__((weak));
 
-static const struct itest_case *tables[7];
+static const struct itest_case *tables[8];
 
 static int reason_fd = -1;
 
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 	tables[4] = t_web_cases;
 	tables[5] = t_auth_cases;
 	tables[6] = t_abuse_cases;
+	tables[7] = t_ops_cases;
 	if (access(chatd_bin(), X_OK) != 0) {
 		printf("FAIL setup: CHATD_BIN %s is not executable\n0 passed, 1 failed\n",
 		       chatd_bin());
