@@ -413,6 +413,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return user && ((struct conn *)user)->rx ? publish_finish(w, wsi, user) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:     /* a body cut short: free it */
 		if (user != NULL && !((struct conn *)user)->established) {
 			free(((struct conn *)user)->rx);
 			((struct conn *)user)->rx = NULL;
