@@ -263,8 +263,7 @@ int rate_take(struct rate_bucket *b, uint64_t now_ms, int rate, int burst)
 		tokens = b->milli + (now_ms - b->last_ms) * (uint64_t)rate;
 		b->milli = (uint32_t)(tokens > cap ? cap : tokens);
 	}
-	if (now_ms > b->last_ms || b->last_ms == 0)
-		b->last_ms = now_ms;
+	b->last_ms = now_ms;   /* a clock that went back: no refill, and resync */
 	if (b->milli >= 1000) {
 		b->milli -= 1000;
 		b->strikes = 0;

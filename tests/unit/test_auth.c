@@ -292,7 +292,12 @@ static void test_rate(void)
 	for (int i = 0; i < 50; i++)
 		ok += rate_take(&b, 200000 + (uint64_t)i * 200, 5, 10);
 	CU_ASSERT_EQUAL(ok, 50);
-	CU_ASSERT_EQUAL(rate_take(&b, 1, 5, 10), 1);      /* the clock going back: no refill */
+	ok = 0;                                  /* the clock going back an hour: no refill, */
+	for (int i = 0; i < 20; i++)             /* then refills from the new time on */
+		ok += rate_take(&b, 100, 5, 10);
+	CU_ASSERT(ok <= 10);
+	CU_ASSERT_EQUAL(rate_take(&b, 100, 5, 10), 0);
+	CU_ASSERT_EQUAL(rate_take(&b, 400, 5, 10), 1);
 }
 
 static void test_iplimit(void)
