@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 	struct master_opts o = { NULL, ov, 0, 0 };
 	struct conf_err err;
 	struct conf *c;
+	static char abs_conf[PATH_MAX];
 	const char *workers = NULL, *listen = NULL;
 	int ch, test = 0, explicit_conf = 0;
 
@@ -94,6 +96,10 @@ int main(int argc, char **argv)
 	}
 	if (!explicit_conf && access(o.conf_path, F_OK) != 0)
 		o.conf_path = NULL;   /* no file installed: built-in defaults */
+	/* a daemon runs in /: SIGHUP must find a relative -c path again */
+	if (o.conf_path != NULL && o.conf_path[0] != '/' &&
+	    realpath(o.conf_path, abs_conf) != NULL)
+		o.conf_path = abs_conf;
 
 	c = conf_load(o.conf_path, o.ov, o.nov, &err);
 	if (c != NULL && check_extra(c, &err) < 0) {

@@ -6,6 +6,8 @@
  * never waits for a worker.
  */
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -489,6 +491,21 @@ static void master_stop(int sig)
 				   kill_timer_cb, NULL);
 }
 
+/* A log file the master (re)created as root must stay writable by the
+ * workers once they dropped privileges to `user`. */
+static void log_file_give_to_user(const struct conf *c)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0 || c->user[0] == '\0' || c->log_file[0] == '\0' ||
+	    strcmp(c->log_file, "syslog") == 0 || (pw = getpwnam(c->user)) == NULL)
+		return;
+	gr = c->group[0] ? getgrnam(c->group) : NULL;
+	if (chown(c->log_file, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
+		log_errno(LOG_LVL_WARN, "chown(%s)", c->log_file);
+}
+
 static void sig_cb(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -504,6 +521,7 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 				log_errno(LOG_LVL_ERROR, "reopening the log file");
 			else
 				log_notice("log file reopened");
+			log_file_give_to_user(m.conf);
 			signal_workers(SIGUSR1, 1);
 			break;
 		}
@@ -778,8 +796,10 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	m.conf = conf;
 	m.opts = o;
 	m.generation = 1;
-	log_init(o->foreground ? NULL : (conf->log_file[0] ? conf->log_file : "syslog"),
+	/* log_file wins when set; else stderr in the foreground, syslog as a daemon */
+	log_init(conf->log_file[0] ? conf->log_file : (o->foreground ? NULL : "syslog"),
 		 (enum log_level)conf->log_level);
+	log_file_give_to_user(conf);
 	log_set_role("master", -1);
 	if (start() < 0 || start_broker() < 0)
 		return 1;
