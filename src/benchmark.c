@@ -880,7 +880,8 @@ static void conn_read(struct bench *b, struct conn *c)
 			conn_kill(b, c, &b->k.proto_err);
 			return;
 		}
-		memcpy(b->scratch, c->part, have);
+		if (have > 0)   /* c->part is NULL until a partial frame was kept */
+			memcpy(b->scratch, c->part, have);
 		room = BENCH_SCRATCH - have;
 		n = recv(c->fd, b->scratch + have, room, 0);
 		if (n < 0 && errno == EINTR)

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
 #include "chatd.h"
 #include "conf.h"
 #include "log.h"
@@ -37,19 +36,6 @@ static void usage(FILE *out)
 "Precedence: command line > environment > configuration file > defaults.\n"
 "Signals: TERM/INT stop gracefully, HUP reloads the configuration,\n"
 "USR1 reopens the log file.  See chatd(8) and chatd.conf(5).\n");
-}
-
-/* Check what conf_load cannot: that the Redis URL parses fully. */
-static int check_extra(const struct conf *c, struct conf_err *err)
-{
-	struct redis_url u;
-	char msg[256];
-
-	if (redis_url_parse(c->redis_url, &u, msg, sizeof(msg)) < 0) {
-		snprintf(err->msg, sizeof(err->msg), "redis_url: %s", msg);
-		return -1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -102,7 +88,7 @@ int main(int argc, char **argv)
 		o.conf_path = abs_conf;
 
 	c = conf_load(o.conf_path, o.ov, o.nov, &err);
-	if (c != NULL && check_extra(c, &err) < 0) {
+	if (c != NULL && master_check_conf(c, &err) < 0) {
 		conf_free(c);
 		c = NULL;
 	}

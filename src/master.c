@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "chatd.h"
 #include "conf.h"
@@ -436,12 +437,37 @@ static void reap_children(void)
 		spawn_missing();
 }
 
+int master_check_conf(const struct conf *c, struct conf_err *err)
+{
+	struct redis_url u;
+	char msg[256];
+
+	if (redis_url_parse(c->redis_url, &u, msg, sizeof(msg)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "redis_url: %s", msg);
+		return -1;
+	}
+	if (c->auth_enabled) {   /* the secret (file) must be usable now, not at the first client */
+		struct auth *a = auth_new(c, msg, sizeof(msg));
+
+		if (a == NULL) {
+			snprintf(err->msg, sizeof(err->msg), "%s", msg);
+			return -1;
+		}
+		auth_free(a);
+	}
+	return 0;
+}
+
 static void master_reload(void)
 {
 	struct conf_err err;
 	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
 	char changed[512];
 
+	if (nc != NULL && master_check_conf(nc, &err) < 0) {
+		conf_free(nc);
+		nc = NULL;
+	}
 	if (nc == NULL) {
 		log_error("reload: %s; keeping the running configuration", err.msg);
 		return;

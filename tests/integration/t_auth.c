@@ -179,12 +179,24 @@ static void t_auth_secret_file(void)
 	      "token signed with the file's secret");
 	CHECK(bearer_status(g, WS, mint(JWT_ALG_HS256, SECRET "\n", "{\"sub\":\"a\"}")) == 401,
 	      "the trailing newline is not part of the secret");
-	snprintf(conf, sizeof(conf), "auth_enabled on\nauth_secret_file %s/missing.key\n", dir);
-	struct chatd *m = chatd_start(&(struct chatd_opts){ .conf = conf });
-	CHECK(m, "start with a missing secret file");
-	CHECK(bearer_status(m, WS, mint(JWT_ALG_HS256, SECRET, "{\"sub\":\"a\"}")) == 503,
-	      "missing secret file: 503");
-	CHECK(chatd_log_has(m, "missing.key"), "the log names the file");
+	/* a secret file that cannot be read is a configuration error: at -t and at start */
+	char path[600], out[2048];
+	int port = free_port();
+	snprintf(path, sizeof(path), "%s.conf", dir);
+	f = fopen(path, "w");
+	CHECK(f && fprintf(f, "redis_url off\nauth_enabled on\nauth_secret_file %s/missing.key\n",
+			   dir) > 0 && fclose(f) == 0, "write %s", path);
+	char lst[64];
+	snprintf(lst, sizeof(lst), "127.0.0.1:%d", port);
+	char *const t_argv[] = { (char *)chatd_bin(), "-t", "-c", path, NULL };
+	char *const f_argv[] = { (char *)chatd_bin(), "-f", "-c", path, "-l", lst, NULL };
+	int rc_t = run_capture(t_argv, out, sizeof(out), 5000);
+	CHECK(rc_t == 1 && strstr(out, "missing.key"), "-t with a missing secret file: %d: %s",
+	      rc_t, out);
+	int rc_f = run_capture(f_argv, out, sizeof(out), 5000);
+	unlink(path);
+	CHECK(rc_f == 1 && strstr(out, "missing.key"), "start with a missing secret file: %d: %s",
+	      rc_f, out);
 }
 
 /* A token that expires while connected: closed with 1008 "token expired". */

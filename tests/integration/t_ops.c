@@ -498,13 +498,19 @@ OPS_TEST(t_log_reopen)
 /* Workers of generation gen in stats: how many, and their connections. */
 static int gen_workers(struct chatd *h, int gen, long long *conns)
 {
-	json_t *j = stats_get(h), *w;
+	char why[300];
+	json_t *j = NULL, *w;
 	size_t i;
 	int n = 0;
 
 	*conns = 0;
-	if (!j)
+	/* a request can be reset while workers come and go: ask up to 3 times */
+	for (int t = 0; t < 3 && (j = stats_try(h, why, sizeof(why))) == NULL; t++)
+		msleep(100);
+	if (!j) {
+		fprintf(stderr, "gen_workers: %s\n", why);
 		return -1;
+	}
 	json_array_foreach(json_object_get(j, "workers"), i, w)
 		if (stats_num(w, "generation") == gen) {
 			n++;
