@@ -835,7 +835,8 @@ static int keep_part(struct conn *c, const uint8_t *buf, size_t n)
 		c->part = np;
 		c->pcap = (uint32_t)n;
 	}
-	memmove(c->part, buf, n);
+	if (n > 0)   /* c->part may still be NULL */
+		memmove(c->part, buf, n);
 	c->plen = (uint32_t)n;
 	return 0;
 }
@@ -980,6 +981,28 @@ static void open_all(struct bench *b)
 			last_reap = now;
 		}
 	}
+}
+
+/* Close and free everything bench_init() and the run made. */
+static void bench_free(struct bench *b)
+{
+	for (int i = 0; b->c != NULL && i < b->n; i++) {
+		struct conn *c = &b->c[i];
+
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c->part);
+		free(c->wbuf);
+		free(c->trk);
+	}
+	free(b->c);
+	free(b->pub_conn);
+	free(b->pub_seq);
+	free(b->pub_base);
+	free(b->scratch);
+	if (b->ep >= 0)
+		close(b->ep);
+	b->c = NULL;
 }
 
 static int bench_init(struct bench *b, int n)
@@ -1345,6 +1368,7 @@ static int fanout_run(void)
 	trial_json(j, sizeof(j), &t);
 	jadd(j, sizeof(j), "}");
 	printf("%s\n", j);
+	bench_free(&b);
 	const struct counts *k = &t.k;
 	return (k->expected == k->delivered && k->dup == 0 && k->reord == 0 &&
 		k->conn_fail + k->upgrade_fail + k->closed + k->proto_err == 0) ? 0 : 1;
@@ -1432,7 +1456,8 @@ static pid_t spawn_child(struct bench *b, struct shared *sh, int k)
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
 		conn_child(b, sh, k);
-		_exit(0);
+		bench_free(b);
+		exit(0);      /* not _exit: leak checkers run at exit */
 	}
 	return pid;
 }
@@ -1536,6 +1561,7 @@ static int connections_run(void)
 			failed = 1;
 	}
 	conn_report(sh, k, open_s, pss0, pss1);
+	bench_free(&b);
 	uint64_t opened = 0, bad = 0;
 	for (int i = 0; i < k; i++) {
 		opened += sh->r[i].opened;
