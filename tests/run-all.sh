@@ -26,5 +26,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=64 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_check "$top/build-asan" --enable-sanitizers
 echo "== make distcheck (tarball, VPATH build, read-only sources, install)"
-(cd "$top/build" && make -j"$jobs" distcheck >/dev/null)
+(cd "$top/build" && make -j"$jobs" distcheck)
 echo "== all tests passed"
