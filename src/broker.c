@@ -44,6 +44,8 @@
 #define BROKER_PUB_INFLIGHT    16384    /* PUBLISHes sent, reply not yet read */
 #define BROKER_ERRLOG_MS       1000
 #define BROKER_RESOLVE_POLL_MS 10
+#define BROKER_GATE_MS         3000  /* longest wait for the other pods to resubscribe */
+#define BROKER_GATE_POLL_MS    100
 #define CHAN_GLOBAL            "realtime:global"
 #define CHAN_ROOM              "realtime:room:"
 #define CHAN_ROOM_LEN          (sizeof(CHAN_ROOM) - 1)
@@ -117,6 +119,10 @@ struct broker {
 	uint64_t             inflight;
 	uint64_t             errlog_ms, errs_suppressed;
 	unsigned             rnd;
+	/* the queue after an outage waits for the pods to be back (see pub_gate) */
+	long long            peers;          /* subscribers of realtime:global when last up */
+	int                  gated;
+	uint64_t             gate_until, gate_timer;
 };
 
 static void link_connect(struct link *l);
@@ -371,10 +377,16 @@ static void link_lost(struct link *l, const char *why)
 		mloop_timer_cancel(b->loop, l->resolve_timer);
 		l->resolve_timer = 0;
 	}
-	if (l->kind == LINK_SUB)
+	if (l->kind == LINK_SUB) {
 		stats_set(&b->st->redis_subscribed_rooms, 0);
-	else
+	} else {
 		b->inflight = 0;
+		b->gated = 0;           /* gated again when pub is back */
+		if (b->gate_timer) {
+			mloop_timer_cancel(b->loop, b->gate_timer);
+			b->gate_timer = 0;
+		}
+	}
 	if (b->freeing)
 		return;
 	if (l->was_up)
@@ -657,11 +669,80 @@ static void queue_push(struct broker *b, const char *chan, size_t chan_len,
 	stats_set(&b->st->redis_queued, b->qlen);
 }
 
+/*
+ * Pub/sub keeps nothing: what we publish right after Redis comes back is
+ * lost for every pod whose subscriber link is not back yet (each pod
+ * reconnects on its own backoff).  So while up, the broker samples how many
+ * subscribers realtime:global has (every pod, ourselves included, always
+ * subscribes to it); after an outage, the queue waits until that many are
+ * back, or BROKER_GATE_MS at most, before it is published.
+ */
+static void pub_numsub(struct broker *b);
+
+static void gate_timer_cb(void *arg)
+{
+	struct broker *b = arg;
+
+	b->gate_timer = 0;
+	pub_numsub(b);
+}
+
+static void numsub_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct broker *b = privdata;
+	const redisReply *rep = r;
+	long long n = -1;
+
+	if (rep == NULL || b->freeing)
+		return;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER)
+		n = rep->element[1]->integer;
+	if (!b->gated) {
+		if (n >= 0)
+			b->peers = n;   /* pods come and go: the latest count while up */
+		return;
+	}
+	if (n >= b->peers || mloop_now_ms() >= b->gate_until) {
+		if (n < b->peers)
+			log_notice("redis: %lld of %lld pods resubscribed after %d ms; "
+				   "publishing the queue now", n, b->peers, BROKER_GATE_MS);
+		b->gated = 0;
+		pub_flush(b);
+		return;
+	}
+	b->gate_timer = mloop_timer(b->loop, BROKER_GATE_POLL_MS, gate_timer_cb, b);
+}
+
+static void pub_numsub(struct broker *b)
+{
+	const char *argv[3] = { "PUBSUB", "NUMSUB", CHAN_GLOBAL };
+	size_t argl[3] = { 6, 6, sizeof(CHAN_GLOBAL) - 1 };
+
+	if (!b->pub.ready ||
+	    redisAsyncCommandArgv(b->pub.ac, numsub_cb, b, 3, argv, argl) != REDIS_OK) {
+		b->gated = 0;      /* cannot ask: do not hold the queue on a guess */
+		pub_flush(b);
+	}
+}
+
+/* pub is up again: hold a non-empty queue until the pods are back. */
+static void pub_gate(struct broker *b)
+{
+	if (b->qlen == 0 || b->peers <= 0 || b->gated)
+		return;
+	log_info("redis: holding %zu queued messages until %lld subscribers of %s are back",
+		 b->qlen, b->peers, CHAN_GLOBAL);
+	b->gated = 1;
+	b->gate_until = mloop_now_ms() + BROKER_GATE_MS;
+	pub_numsub(b);
+}
+
 /* Send what waited, oldest first, while pub is usable. */
 static void pub_flush(struct broker *b)
 {
 	queue_expire(b, mloop_now_ms());
-	while (b->qlen > 0 && b->pub.ready && b->inflight < BROKER_PUB_INFLIGHT) {
+	while (!b->gated && b->qlen > 0 && b->pub.ready && b->inflight < BROKER_PUB_INFLIGHT) {
 		struct qent *q = b->q[b->qhead];
 		if (pub_send(b, q->data, q->chan_len, q->data + q->chan_len, q->len) < 0)
 			break;
@@ -694,7 +775,7 @@ void broker_publish(struct broker *b, const char *room, size_t room_len,
 		return;
 	}
 	/* Keep order: nothing overtakes what is already queued. */
-	if (b->pub.ready && b->qlen == 0 && b->inflight < BROKER_PUB_INFLIGHT &&
+	if (b->pub.ready && !b->gated && b->qlen == 0 && b->inflight < BROKER_PUB_INFLIGHT &&
 	    pub_send(b, chan, chan_len, b->sb.data, b->sb.size) == 0)
 		return;
 	queue_push(b, chan, chan_len, b->sb.data, b->sb.size);
@@ -718,6 +799,10 @@ static void link_ready(struct link *l)
 	l->was_up = 1;
 	if (l->kind == LINK_SUB)
 		sub_resubscribe(b);
+	else if (b->qlen > 0 && b->peers > 0)
+		pub_gate(b);
+	else
+		pub_numsub(b);      /* learn how many pods there are */
 	broker_update_state(b);
 	pub_flush(b);
 }
@@ -1020,6 +1105,8 @@ static void broker_tick(void *arg)
 	struct broker *b = arg;
 
 	queue_expire(b, mloop_now_ms());
+	if (b->pub.ready && !b->gated)
+		pub_numsub(b);     /* how many pods to wait for after an outage */
 	b->tick_timer = mloop_timer(b->loop, BROKER_TICK_MS, broker_tick, b);
 }
 
@@ -1110,6 +1197,8 @@ void broker_free(struct broker *b)
 	b->freeing = 1;
 	if (b->tick_timer)
 		mloop_timer_cancel(b->loop, b->tick_timer);
+	if (b->gate_timer)
+		mloop_timer_cancel(b->loop, b->gate_timer);
 	link_close(&b->sub);
 	link_close(&b->pub);
 	while (b->qlen > 0)
