@@ -17,6 +17,8 @@ run_check() {  # dir, configure args...
 	(cd "$dir" && "$top/configure" -q "$@" && make -j"$jobs" >/dev/null && make check)
 }
 
+echo "== man pages: mandoc -Tlint (warnings and worse)"
+mandoc -Tlint -Wwarning "$top"/man/*.[158]
 echo "== build and test"
 run_check "$top/build"
 echo "== browser test of the demo page"; sh "$top/tests/browser/run.sh" "$top/build"
