@@ -787,3 +787,17 @@ void harness_cleanup(void)
 	}
 	nredis = 0;
 }
+
+int file_count(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	fclose(f);
+	return n;
+}

@@ -93,6 +93,8 @@ void chatd_log_tail(const struct chatd *h, int lines);
 
 /* Does chatd.log contain s? */
 int chatd_log_has(const struct chatd *h, const char *s);
+/* How many lines of the file at path contain s (0 if it cannot be read). */
+int file_count(const char *path, const char *s);
 
 /* GET /api/chat-api/ws/stats, parsed; NULL with the failure recorded. */
 json_t *stats_get(struct chatd *h);

@@ -199,20 +199,6 @@ static int wait_gone(pid_t pid, int timeout_ms)
 	return 0;
 }
 
-/* How many lines of the file at path contain s. */
-static int file_count(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, s) != NULL;
-	fclose(f);
-	return n;
-}
 
 static int file_has(const char *path, const char *s)
 {

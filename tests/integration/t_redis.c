@@ -1020,20 +1020,6 @@ static void t_off(void)
 	env_clean();
 }
 
-/* How many lines of h's log hold s. */
-static int log_count(const struct chatd *h, const char *s)
-{
-	FILE *f = fopen(h->log_path, "r");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, s) != NULL;
-	fclose(f);
-	return n;
-}
 
 /* ---- 8. AUTH --------------------------------------------------------------------- */
 
@@ -1084,8 +1070,8 @@ static void t_auth(void)
 
 		CHECK(rstat(h, "reconnects") <= 14, "%s: %lld reconnects in ~1.5 s (no backoff?)",
 		      k ? "no password" : "wrong password", rstat(h, "reconnects"));
-		CHECK(log_count(h, "redis ") <= 6, "%s: %d redis log lines in ~1.5 s",
-		      k ? "no password" : "wrong password", log_count(h, "redis "));
+		CHECK(file_count(h->log_path, "redis ") <= 6, "%s: %d redis log lines in ~1.5 s",
+		      k ? "no password" : "wrong password", file_count(h->log_path, "redis "));
 	}
 	CHECK(r_numsub(r->port, "realtime:global") == 2, "a refused pod is subscribed");
 	ws_pump(c, 4, 300, trk_msg, never, &t);
