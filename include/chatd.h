@@ -13,6 +13,7 @@
 #define CHATD_CLIENT_ID_MAX 64      /* bytes in a client id (UUID or sub) */
 #define CHATD_RX_BUFFER     1024    /* lws receive buffer per connection */
 #define CHATD_CORK_MAX      4096    /* bytes of frames sent in one write() */
+#define CHATD_STAMP_MAX     1024    /* bytes the server adds to a client message (id, from, ...) */
 #define CHATD_MAX_FRAME     (1u << 20) /* hard ceiling for one ring record */
 
 /* defaults of the directives whose values the spec fixes */

@@ -68,6 +68,7 @@ struct master_stats {
 	_Atomic uint64_t pid, started_ms;
 	_Atomic uint64_t worker_restarts, reloads;
 	_Atomic uint64_t ring_records;     /* records put into the broadcast ring */
+	_Atomic uint64_t ring_too_big;     /* frames (from Redis) too large for a ring record */
 	_Atomic uint64_t redis_state;      /* 0 off, 1 connecting, 2 up, 3 down */
 	_Atomic uint64_t redis_reconnects;
 	_Atomic uint64_t redis_published;
@@ -79,7 +80,7 @@ struct master_stats {
 	_Atomic uint64_t redis_queue_overflow;
 	_Atomic uint64_t redis_subscribed_rooms;
 	_Atomic uint64_t stopping;         /* 1 once a graceful stop began */
-	_Atomic uint64_t pad[16];
+	_Atomic uint64_t pad[15];
 };
 
 struct shm_hdr {

@@ -47,6 +47,8 @@ struct worker {
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
 	int quit;                      /* leave the service loop */
 	int accept_paused;             /* EMFILE / max_connections */
+	struct pending *pending, *pending_tail; /* room joins/leaves waiting for the uplink */
+	size_t npending;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building, max_message_size + slack */
 	size_t scratch_len;
@@ -56,9 +58,15 @@ struct worker {
 void worker_main(const struct worker_args *a) __attribute__((noreturn));
 
 /* Hand a record to the master (uplink ring) and wake it if it sleeps.
- * room_len 0 = global.  0, or -1 when the uplink is full (counted). */
+ * room_len 0 = global.  0; -1 when the uplink is full (counted); -2 when
+ * the record is larger than a ring record can be. */
 int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room_len,
 		  const char *frame, size_t frame_len);
+
+/* A room's first local member joined (REC_JOIN) or its last left
+ * (REC_LEAVE): tell the master, in order, even when the uplink is full
+ * for a moment (kept and retried). */
+void worker_room_event(struct worker *w, uint32_t kind, const char *room, size_t room_len);
 
 /* The worker of a wsi's context. */
 struct worker *worker_of(struct lws *wsi);

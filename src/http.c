@@ -70,12 +70,20 @@ static enum route route_of(const struct conf *c, const char *uri, const char **r
 
 int http_ws_target(struct worker *w, struct lws *wsi, char *room, size_t *room_len)
 {
-	char uri[URI_MAX], arg[CHATD_ROOM_MAX + 8];
+	char uri[URI_MAX], arg[URI_MAX];
 
 	*room_len = 0;
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
 		return 400;
-	/* the value follows "room=" in arg; too long for arg: refused as a bad name */
+	/*
+	 * lws_get_urlarg_by_name() stops at the first query argument that does
+	 * not fit its buffer and then answers "not found": a long ?room= (or a
+	 * long argument before it) would silently mean the global channel.  A
+	 * query that may not fit is refused instead.
+	 */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= (int)sizeof(arg) - 1)
+		return 400;
+	/* the value follows "room=" in arg; longer than a room name: refused below */
 	return http_ws_target_of(w->conf, uri, lws_get_urlarg_by_name(wsi, "room=", arg,
 								      (int)sizeof(arg)),
 				 room, room_len);
@@ -222,7 +230,9 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 	size_t rl;
 	int st;
 
-	if (!serving(w))
+	/* a draining worker (reload) still upgrades what it had accepted: those
+	 * clients get 1012 with the others at drain_timeout */
+	if (w->stopping || stats_get(&w->shm->master.stopping))
 		return http_refuse(wsi, 503, "shutting down\n");
 	st = http_ws_target(w, wsi, room, &rl);
 	if (st == 400)

@@ -62,6 +62,7 @@ static struct master {
 	int generation;
 	int stopping;
 	int need_wake;         /* records were put: wake the workers once */
+	size_t put_bytes;      /* ... and how many bytes since the last wake */
 	int quick_deaths;      /* consecutive quick deaths: throttles respawn */
 	uint64_t respawn_timer;
 	uint64_t kill_timer;
@@ -82,6 +83,8 @@ static const int handled_signals[] = {
 	SIGHUP,    /* reload: a new generation of workers, the old ones drain (1012) */
 	SIGCHLD,   /* reap; a worker that died unasked for is replaced at once */
 	SIGUSR1,   /* reopen the log file (after logrotate), in every process */
+	SIGUSR2,   /* not the master's: blocked so that a new worker starts with its
+	              signals blocked until its own signalfd takes them */
 };
 
 static int workers_wanted(const struct conf *c)
@@ -190,6 +193,7 @@ static int free_slot(void)
 static int spawn_worker(void)
 {
 	struct worker_args a;
+	struct ring_cursor cur;
 	char err[256] = "";
 	int slot = free_slot(), lfd, efd;
 	pid_t pid;
@@ -209,7 +213,9 @@ static int spawn_worker(void)
 		close(lfd);
 		return -1;
 	}
+	/* our cursor starts before the worker exists: nothing it pushes is skipped */
 	ring_reset(shm_uplink(m.shm, slot));
+	ring_cursor_init(shm_uplink(m.shm, slot), &cur);
 	memset(&m.shm->worker[slot], 0, sizeof(m.shm->worker[slot]));
 	stats_set(&m.shm->worker[slot].state, SLOT_RUNNING);
 	stats_set(&m.shm->worker[slot].generation, (uint64_t)m.generation);
@@ -223,33 +229,41 @@ static int spawn_worker(void)
 	}
 	if (pid == 0) {
 		int keep[] = { lfd, efd, m.efd, log_get_fd() };
-		sigset_t none;
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
 			_exit(0);
 		close_inherited(keep, 4);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* the signal mask stays as inherited (every signal a worker takes
+		 * is blocked) until worker_main() reads them from its signalfd */
 		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
 		worker_main(&a);
 	}
 	close(lfd);
 	m.slots[slot] = (struct slot){ .pid = pid, .efd = efd, .generation = m.generation,
-				       .started_ms = mloop_now_ms() };
-	ring_cursor_init(shm_uplink(m.shm, slot), &m.slots[slot].cur);
+				       .started_ms = mloop_now_ms(), .cur = cur };
 	stats_set(&m.shm->worker[slot].pid, (uint64_t)pid);
 	log_info("worker %d started (pid %d, generation %d)", slot, (int)pid, m.generation);
 	return slot;
 }
 
-static void spawn_missing(void)
-{
-	int want = workers_wanted(m.conf);
+static void respawn_timer_cb(void *arg);
 
-	while (!m.stopping && live_workers(1) < want)
-		if (spawn_worker() < 0)
+/* Start workers until the current generation is complete; returns how many
+ * started.  A failure (EMFILE, EAGAIN, a bind error) is retried in a second. */
+static int spawn_missing(void)
+{
+	int want = workers_wanted(m.conf), started = 0;
+
+	while (!m.stopping && live_workers(1) < want) {
+		if (spawn_worker() < 0) {
+			if (!m.respawn_timer)
+				m.respawn_timer = mloop_timer(m.loop, 1000, respawn_timer_cb, NULL);
 			break;
+		}
+		started++;
+	}
+	return started;
 }
 
 static void respawn_timer_cb(void *arg)
@@ -273,6 +287,7 @@ static void wake_workers(void)
 	uint64_t one = 1;
 
 	m.need_wake = 0;
+	m.put_bytes = 0;
 	for (int i = 0; i < CHATD_SLOTS; i++)
 		if (m.slots[i].pid > 0 && write(m.slots[i].efd, &one, sizeof(one)) < 0 &&
 		    errno != EAGAIN)
@@ -298,8 +313,12 @@ static void bcast_put(const char *frame, size_t frame_len, const char *room, siz
 	struct iovec iov[3] = {
 		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
 
-	if (ring_put(m.bcast, REC_MSG, iov, 3) == RING_OK)
+	if (ring_put(m.bcast, REC_MSG, iov, 3) == RING_OK) {
 		stats_add(&m.shm->master.ring_records, 1);
+		m.put_bytes += frame_len + room_len + 1;
+	} else {
+		stats_add(&m.shm->master.ring_too_big, 1);
+	}
 }
 
 /* A record from worker `slot`'s uplink. */
@@ -334,7 +353,10 @@ static int drain_uplink(int slot, int budget)
 
 	while (n < budget && ring_next(r, &s->cur) == RING_OK) {
 		if (s->cur.len > m.scratch_len || ring_copy(r, &s->cur, m.scratch) != RING_OK) {
-			log_error("worker %d: corrupt uplink record; resetting the ring", slot);
+			/* cannot happen with a sane worker: skip what it wrote so far */
+			log_error("worker %d: corrupt uplink record; skipping its uplink", slot);
+			ring_cursor_init(r, &s->cur);
+			ring_release(r, &s->cur);
 			break;
 		}
 		uplink_record(slot, s->cur.kind, m.scratch, s->cur.len);
@@ -352,9 +374,14 @@ static int drain_uplinks(void)
 {
 	int moved = 0;
 
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0)
-			moved += drain_uplink(i, UPLINK_BATCH);
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		if (m.slots[i].pid <= 0)
+			continue;
+		moved += drain_uplink(i, UPLINK_BATCH);
+		/* a long pass must not lap the workers before they are told to read */
+		if (m.put_bytes > m.conf->ring_size / 8)
+			wake_workers();
+	}
 	return moved;
 }
 
@@ -446,6 +473,18 @@ int master_check_conf(const struct conf *c, struct conf_err *err)
 		snprintf(err->msg, sizeof(err->msg), "redis_url: %s", msg);
 		return -1;
 	}
+	/* a message, once stamped, must fit one ring record (size/4, ring.c) */
+	size_t ring_min = c->ring_size < c->uplink_size ? c->ring_size : c->uplink_size;
+	size_t rec_max = ring_min / 4 - 16 < CHATD_MAX_FRAME ? ring_min / 4 - 16 : CHATD_MAX_FRAME;
+
+	if (c->max_message_size + CHATD_STAMP_MAX > rec_max) {
+		snprintf(err->msg, sizeof(err->msg), "max_message_size %zu does not fit a ring "
+			 "record: at most %zu with ring_size %zu and uplink_size %zu (records are "
+			 "a quarter of the smaller ring, 1m at most)", c->max_message_size,
+			 rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
+			 c->uplink_size);
+		return -1;
+	}
 	if (c->auth_enabled) {   /* the secret (file) must be usable now, not at the first client */
 		struct auth *a = auth_new(c, msg, sizeof(msg));
 
@@ -472,6 +511,17 @@ static void master_reload(void)
 		log_error("reload: %s; keeping the running configuration", err.msg);
 		return;
 	}
+	int old[CHATD_SLOTS], nold = 0, nfree = 0, want = workers_wanted(nc);
+
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		nfree += m.slots[i].pid == 0;
+	if (nfree < want) {
+		log_error("reload: %d worker slots free for %d new workers (older generations are "
+			  "still draining); keeping the running configuration, try again later",
+			  nfree, want);
+		conf_free(nc);
+		return;
+	}
 	if (conf_restart_needed(m.conf, nc, changed, sizeof(changed)) > 0)
 		log_warn("reload: %s cannot change without a restart; keeping the old value",
 			 changed);
@@ -484,14 +534,22 @@ static void master_reload(void)
 	for (int i = 0; i < CHATD_SLOTS; i++)
 		if (m.slots[i].pid > 0 && !m.slots[i].draining) {
 			m.slots[i].draining = 1;
-			stats_set(&m.shm->worker[i].state, SLOT_DRAINING);
+			old[nold++] = i;
 		}
 	m.generation++;
 	m.quick_deaths = 0;
-	spawn_missing();
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && m.slots[i].draining && m.slots[i].generation < m.generation)
-			kill(m.slots[i].pid, SIGUSR2);
+	if (spawn_missing() == 0) {
+		/* no new worker: the old ones stay current rather than leave nobody */
+		for (int k = 0; k < nold; k++)
+			m.slots[old[k]].draining = 0;
+		log_error("reload: no worker of generation %d could start; the old workers go on",
+			  m.generation);
+		return;
+	}
+	for (int k = 0; k < nold; k++) {
+		stats_set(&m.shm->worker[old[k]].state, SLOT_DRAINING);
+		kill(m.slots[old[k]].pid, SIGUSR2);
+	}
 	log_notice("reloaded configuration; generation %d started", m.generation);
 }
 

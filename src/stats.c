@@ -67,6 +67,8 @@ static const struct stats_field master_fields[] = {
 	M("reloads", NULL, reloads, 1, "reloads", "Configuration reloads (SIGHUP) applied."),
 	M("ring_records", NULL, ring_records, 1, "ring_records",
 	  "Records put into the broadcast ring."),
+	M("ring_too_big", NULL, ring_too_big, 1, "ring_too_big",
+	  "Frames (from other pods) too large for a broadcast ring record, dropped."),
 	M("reconnects", "redis", redis_reconnects, 1, "redis_reconnects",
 	  "Connections to Redis made again after a loss."),
 	M("published", "redis", redis_published, 1, "redis_published",

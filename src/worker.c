@@ -28,6 +28,7 @@
 
 #define ACCEPT_BATCH 64
 #define RING_BATCH   64   /* broadcast records delivered per wake */
+#define PENDING_MAX  100000 /* room joins/leaves waiting for uplink space */
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len);
@@ -53,7 +54,7 @@ static const struct lws_protocols protocols[] = {
 static lws_retry_bo_t retry_policy;
 static lws_sorted_usec_list_t sul_accept, sul_deadline;
 static struct worker *the_worker;  /* this process's worker, for the sul callbacks */
-static void accept_some(struct worker *w);
+static int accept_some(struct worker *w);
 
 struct worker *worker_of(struct lws *wsi)
 {
@@ -78,15 +79,76 @@ int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room
 	struct iovec iov[3] = {
 		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
 	uint64_t one = 1;
+	int rc = ring_push(w->uplink, kind, iov, 3);
 
-	if (ring_push(w->uplink, kind, iov, 3) != RING_OK) {
-		stats_add(&w->st->uplink_full, 1);
-		return -1;
+	if (rc != RING_OK) {
+		if (rc == RING_FULL)
+			stats_add(&w->st->uplink_full, 1);
+		return rc == RING_TOOBIG ? -2 : -1;
 	}
 	if (ring_waiter_should_wake(&w->shm->master_waiter) &&
 	    write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_errno(LOG_LVL_WARN, "write(master eventfd)");
 	return 0;
+}
+
+/*
+ * Room joins and leaves must reach the master (they decide the Redis
+ * subscriptions), so one that finds the uplink full waits here, in order,
+ * and is retried every few milliseconds.  Bounded: beyond PENDING_MAX the
+ * worker is hopelessly behind and says so.
+ */
+struct pending {
+	struct pending *next;
+	uint32_t kind;
+	uint8_t len;
+	char room[CHATD_ROOM_MAX];
+};
+
+static lws_sorted_usec_list_t sul_pending;
+
+static void pending_flush(lws_sorted_usec_list_t *sul)
+{
+	struct worker *w = the_worker;
+
+	(void)sul;
+	while (w->pending != NULL) {
+		struct pending *p = w->pending;
+
+		if (worker_uplink(w, p->kind, p->room, p->len, NULL, 0) < 0)
+			break;
+		w->pending = p->next;
+		if (w->pending == NULL)
+			w->pending_tail = NULL;
+		w->npending--;
+		free(p);
+	}
+	if (w->pending != NULL)
+		lws_sul_schedule(w->ctx, 0, &sul_pending, pending_flush, 5 * LWS_US_PER_MS);
+}
+
+void worker_room_event(struct worker *w, uint32_t kind, const char *room, size_t room_len)
+{
+	struct pending *p;
+
+	if (w->pending == NULL && worker_uplink(w, kind, room, room_len, NULL, 0) == 0)
+		return;
+	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
+		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
+			  kind == REC_JOIN ? "join" : "leave", (int)room_len, room);
+		return;
+	}
+	p->next = NULL;
+	p->kind = kind;
+	p->len = (uint8_t)room_len;
+	memcpy(p->room, room, room_len);
+	if (w->pending_tail)
+		w->pending_tail->next = p;
+	else
+		w->pending = p;
+	w->pending_tail = p;
+	w->npending++;
+	lws_sul_schedule(w->ctx, 0, &sul_pending, pending_flush, 5 * LWS_US_PER_MS);
 }
 
 /* ---- the broadcast ring ------------------------------------------------------ */
@@ -201,11 +263,13 @@ static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
 	iplimit_release(h);
 }
 
-static void accept_some(struct worker *w)
+/* Accept up to ACCEPT_BATCH connections; returns how many were taken off
+ * the queue (ACCEPT_BATCH: there may be more). */
+static int accept_some(struct worker *w)
 {
-	int one = 1;
+	int one = 1, i;
 
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	for (i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -219,7 +283,7 @@ static void accept_some(struct worker *w)
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_errno(LOG_LVL_WARN, "accept4()");
 			}
-			return;
+			return i;
 		}
 		if (w->nconns >= (uint64_t)w->conf->max_connections) {
 			stats_add(&w->st->conn_limit_hits, 1);
@@ -239,6 +303,7 @@ static void accept_some(struct worker *w)
 			lws_set_opaque_user_data(wsi, hold);
 		}
 	}
+	return i;
 }
 
 /* Stop accepting for good (drain or stop): take what is queued, then leave
@@ -247,7 +312,10 @@ static void accept_stop(struct worker *w)
 {
 	if (w->listen_wsi == NULL)
 		return;
-	accept_some(w);
+	/* take everything already queued (bounded): what is left is reset by
+	 * the kernel when the socket leaves the group */
+	for (int i = 0; i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
+		;
 	lws_rx_flow_control(w->listen_wsi, 0);
 	shutdown(w->listen_fd, SHUT_RDWR);
 	w->listen_wsi = NULL;
@@ -326,6 +394,10 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	struct worker *w = worker_of(wsi);
 	int fd;
 
+	/* a client naming this internal protocol in Sec-WebSocket-Protocol
+	 * would get a WebSocket nobody serves: refuse it */
+	if (reason == LWS_CALLBACK_ESTABLISHED || reason == LWS_CALLBACK_RECEIVE)
+		return -1;
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
 	fd = lws_get_socket_fd(wsi);
@@ -502,6 +574,13 @@ void worker_main(const struct worker_args *a)
 		;
 	lws_sul_cancel(&sul_deadline);
 	lws_sul_cancel(&sul_accept);
+	lws_sul_cancel(&sul_pending);
+	while (w->pending != NULL) {
+		struct pending *p = w->pending;
+
+		w->pending = p->next;
+		free(p);
+	}
 	lws_context_destroy(w->ctx);
 	room_index_free(w->rooms);
 	auth_free(w->auth);

@@ -91,7 +91,8 @@ static void conn_fail(struct conn *c, uint16_t code, const char *why)
 /* Queue a reference to f on c.  A full queue makes c a slow consumer. */
 static void queue_push(struct worker *w, struct conn *c, struct frame *f)
 {
-	if (c->close_code && !c->flush_first)
+	/* closing: what was queued is flushed (1001/1012), nothing more joins */
+	if (c->close_code)
 		return;
 	if (c->qlen >= (uint32_t)w->conf->send_queue) {
 		stats_add(&w->st->slow_closes, 1);
@@ -193,8 +194,8 @@ static int rate_check(struct worker *w, struct conn *c)
 	if (c->rate.strikes >= RATE_STRIKES) {
 		stats_add(&w->st->rate_limit_closes, 1);
 		log_info("client %s: over rate_limit %d times in a row; closing", c->id, RATE_STRIKES);
-		lws_close_reason(c->wsi, CHATD_CLOSE_POLICY, (unsigned char *)"rate limit", 10);
-		return -1;
+		conn_fail(c, CHATD_CLOSE_POLICY, "rate limit");  /* from WRITEABLE: see on_receive */
+		return 1;
 	}
 	send_error(w, c, "rate_limited", "too many messages: slow down");
 	return 1;
@@ -222,9 +223,10 @@ static int handle_message(struct worker *w, struct conn *c, const char *buf, siz
 		send_one(w, c, w->scratch, n);
 	} else {
 		n = msg_build(w->scratch, w->scratch_len, "chat", room, c->id, m.data);
-		if (n == 0)
+		rc = n == 0 ? -2 : worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
+		if (rc == -2)
 			send_error(w, c, "too_large", "message too large once stamped");
-		else if (worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n) < 0)
+		else if (rc < 0)
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
 	}
 	msg_in_clear(&m);
@@ -317,7 +319,7 @@ static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 		if (r == NULL)
 			return -1;
 		if (created) {
-			worker_uplink(w, REC_JOIN, c->room, rl, NULL, 0);
+			worker_room_event(w, REC_JOIN, c->room, rl);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
 		}
 	}
@@ -346,7 +348,7 @@ static void on_closed(struct worker *w, struct conn *c)
 	if (c->member.room != NULL) {
 		presence(w, c, c->member.room, 0);
 		if (room_leave(w->rooms, &c->member, last)) {
-			worker_uplink(w, REC_LEAVE, c->room, c->room_len, NULL, 0);
+			worker_room_event(w, REC_LEAVE, c->room, c->room_len);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
 		}
 	}

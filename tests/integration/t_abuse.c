@@ -167,6 +167,31 @@ static void t_abuse_http(void)
 	wsc_free(by);
 }
 
+/* A client that names chatd's internal raw-file protocol in
+ * Sec-WebSocket-Protocol must not get a WebSocket that nobody serves (no
+ * welcome, not counted, outside every limit): it is closed at once. */
+static void t_abuse_subprotocol(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
+	struct wsc *by, *c;
+	struct wsc_msg m;
+	int st = 0;
+
+	CHECK(h, "start");
+	CHECK((by = ws_join(h, WS "/sp", NULL, 0)), "bystander");
+	c = wsc_connect(HOST, h->port, WS "/sp", "Sec-WebSocket-Protocol: chatd-raw\r\n", 3000, &st);
+	if (c != NULL) {
+		int r = wsc_recv(c, 3000, &m);
+
+		wsc_free(c);
+		CHECK(r < 0 || (r > 0 && m.opcode == WSC_OP_CLOSE),
+		      "the internal protocol gave a live WebSocket (recv %d, opcode %d)", r,
+		      r > 0 ? m.opcode : -1);
+	}
+	CHECK(served(by), "bystander");
+	wsc_free(by);
+}
+
 /* Open n TCP connections at once, send half of them an upgrade request,
  * then drop them all (RST on every other one).  Returns how many opened. */
 static int storm(struct chatd *h, int n)
@@ -231,5 +256,6 @@ const struct itest_case t_abuse_cases[] = {
 	{ "abuse_frames", t_abuse_frames, 0 },
 	{ "abuse_http", t_abuse_http, 0 },
 	{ "abuse_storm", t_abuse_storm, 0 },
+	{ "abuse_subprotocol", t_abuse_subprotocol, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -126,12 +126,16 @@ static void t_url_forms(void)
 static void t_bad_room(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
-	char long_room[sizeof(WS) + 140];
+	char long_room[sizeof(WS) + 140], long_arg[sizeof(WS) + 160], long_q[sizeof(WS) + 1300];
 	const char *paths[] = { WS "/bad%20room", long_room, WS "?room=a/b", WS "/stats",
-				WS "/a$b", WS "?room=" };
+				WS "/a$b", WS "?room=", long_arg, long_q };
 
 	CHECK(h, "start");
 	snprintf(long_room, sizeof(long_room), WS "/%0129d", 7);
+	/* a ?room= longer than lws's argument buffer, or a long argument before
+	 * it, must not quietly mean the global channel */
+	snprintf(long_arg, sizeof(long_arg), WS "?room=%0140d", 7);
+	snprintf(long_q, sizeof(long_q), WS "?x=%01200d&room=lobby", 7);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		int st = 0;
 		struct wsc *c = wsc_connect(HOST, h->port, paths[i], NULL, 3000, &st);

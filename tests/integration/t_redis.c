@@ -1131,6 +1131,42 @@ static void t_bad_url(void)
 	CHECK(run_capture(argv, out, sizeof(out), 5000) == 0, "chatd -t with a good URL: %s", out);
 }
 
+/* Room joins reach the master even when the worker's uplink is full for a
+ * while: the master is stopped, 1,600 clients join 1,600 rooms (more JOIN records than it holds) through a small
+ * uplink, the master goes on, and the pod ends up subscribed to every room. */
+#define JB_ROOMS 1600
+static void t_join_backlog(void)
+{
+	struct redis *r = redis_start();
+	struct chatd *h;
+	static struct wsc *c[JB_ROOMS];
+	char path[64];
+	long long subs = -1;
+
+	CHECK(r, "redis");
+	h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+		.conf = "pod_id jb\npresence off\nuplink_size 64k\nmax_message_size 8k\n" });
+	CHECK(h, "start");
+	CHECK(wait_state(h, "up", 3000) == 0, "up");
+	kill(h->pid, SIGSTOP);
+	for (int i = 0; i < JB_ROOMS; i++) {
+		snprintf(path, sizeof(path), WS "/jb-room-with-a-long-name-%d", i);
+		c[i] = ws_join(h, path, NULL, 0);
+		if (c[i] == NULL)
+			break;
+	}
+	kill(h->pid, SIGCONT);
+	for (int i = 0; i < JB_ROOMS; i++)
+		CHECK(c[i], "client %d", i);
+	for (long long end = mono_ms() + 5000; mono_ms() < end && subs != JB_ROOMS; msleep(100))
+		subs = rstat(h, "subscribed_rooms");
+	CHECK(subs == JB_ROOMS, "subscribed to %lld of %d rooms after the uplink was full",
+	      subs, JB_ROOMS);
+	CHECK(r_numsub(r->port, "realtime:room:jb-room-with-a-long-name-1599") == 1, "NUMSUB");
+	for (int i = 0; i < JB_ROOMS; i++)
+		wsc_free(c[i]);
+}
+
 const struct itest_case t_redis_cases[] = {
 	{ "redis_exactly_once", t_exactly_once, 0 },
 	{ "redis_isolation", t_isolation, 0 },
@@ -1141,5 +1177,6 @@ const struct itest_case t_redis_cases[] = {
 	{ "redis_off", t_off, 0 },
 	{ "redis_auth", t_auth, 0 },
 	{ "redis_bad_url", t_bad_url, 0 },
+	{ "redis_join_backlog", t_join_backlog, 0 },
 	{ NULL, NULL, 0 }
 };
