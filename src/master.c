@@ -59,6 +59,7 @@ static struct master {
 	struct mloop *loop;
 	struct broker *broker;
 	int sig_fd, efd;
+	int ready_fd;          /* daemon: pipe to the parent waiting in detach() */
 	int generation;
 	int stopping;
 	int need_wake;         /* records were put: wake the workers once */
@@ -775,12 +776,23 @@ static int detach(void)
 		if (nul > 2)
 			close(nul);
 	}
-	ok = 1;
-	if (write(p[1], &ok, 1) != 1) {
+	m.ready_fd = p[1];    /* master_ready() tells the parent once workers run */
+	return 0;
+}
+
+/* Without -f: let the command that started us exit 0 now that workers are
+ * serving (an error before this makes it exit 1). */
+static void master_ready(void)
+{
+	char ok = 1;
+
+	if (m.ready_fd <= 0)
+		return;
+	if (write(m.ready_fd, &ok, 1) != 1) {
 		/* the parent is gone: nobody left to tell */
 	}
-	close(p[1]);
-	return 0;
+	close(m.ready_fd);
+	m.ready_fd = -1;
 }
 
 /* A log file must open now, while errors still reach the terminal. */
@@ -895,6 +907,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 		log_error("no worker could start");
 		return 1;
 	}
+	master_ready();
 	master_loop();
 	if (!o->foreground && m.conf->pid_file[0])
 		unlink(m.conf->pid_file);
