@@ -8,7 +8,14 @@
 # Environment: RUNS (3), WORKLOADS ("W1 W2 W3 W4"), SERVERS ("chatd ref-go"),
 # OUT (/tmp/chatd-bench), REF_GO_SRC (/work/shared/peers/ref-go),
 # REF_GO_DIR (/tmp/ref-go: the Go build happens there, never in this tree),
-# W3_CONNS (100000), TRIAL_S (3, seconds per --max trial).
+# W3_CONNS (100000), TRIAL_S (3, seconds per --max trial), and for W3 (run
+# once, in the first round, unless W3_RUNS says otherwise): W3_WORKERS (8),
+# W3_PROCS (6), W3_SRC_ADDRS (10), W3_CONN_RATE (1000), W3_INFLIGHT (256),
+# W3_CONNECT_TIMEOUT (30), W3_HOLD (20), W3_ROOMS (10000).
+# Every tool run's whole output is kept in $OUT/SERVER-WL-RUN-PHASE.txt;
+# W3 also records the server's stats (phase "stats") after the hold.  At
+# the end, a summary (median [min-max] over the runs) goes to
+# $OUT/summary.txt.
 # The Go reference needs: apt-get install -y golang-go \
 #   golang-github-gorilla-websocket-dev golang-github-gomodule-redigo-dev \
 #   golang-github-google-uuid-dev
@@ -23,6 +30,15 @@ REF_GO_SRC=${REF_GO_SRC:-/work/shared/peers/ref-go}
 REF_GO_DIR=${REF_GO_DIR:-/tmp/ref-go}
 W3_CONNS=${W3_CONNS:-100000}
 TRIAL_S=${TRIAL_S:-3}
+W3_RUNS=${W3_RUNS:-1}
+W3_WORKERS=${W3_WORKERS:-8}
+W3_PROCS=${W3_PROCS:-6}
+W3_SRC_ADDRS=${W3_SRC_ADDRS:-10}
+W3_CONN_RATE=${W3_CONN_RATE:-1000}
+W3_INFLIGHT=${W3_INFLIGHT:-256}
+W3_CONNECT_TIMEOUT=${W3_CONNECT_TIMEOUT:-30}
+W3_HOLD=${W3_HOLD:-20}
+W3_ROOMS=${W3_ROOMS:-10000}
 BENCH=$build/chatd-benchmark
 CHATD=$build/chatd
 PREFIX=/api/chat-api/ws
@@ -93,11 +109,13 @@ max_rate() { sed -n 's/.*"max_rate":\([0-9]*\).*/\1/p'; }
 # fanout_pair SERVER WL RUN ARGS... : a --max search, then a run at half the max
 fanout_pair() {
 	s=$1 wl=$2 run=$3; shift 3
-	j=$(timeout 900 "$BENCH" fanout -q --max -d "$TRIAL_S" --max-p99 50 "$@" -p "$PIDS" | tail -1)
+	j=$(timeout 900 "$BENCH" fanout --max -d "$TRIAL_S" --max-p99 50 "$@" -p "$PIDS" 2>&1 |
+		tee "$OUT/$s-$wl-$run-max.txt" | tail -1)
 	record "$s" "$wl" "$run" max "$j"
 	m=$(echo "$j" | max_rate)
 	[ -n "$m" ] && [ "$m" -gt 1 ] || return 0
-	j=$(timeout 300 "$BENCH" fanout -q -d 10 "$@" -R $((m / 2)) -p "$PIDS" | tail -1)
+	j=$(timeout 300 "$BENCH" fanout -d 10 "$@" -R $((m / 2)) -p "$PIDS" 2>&1 |
+		tee "$OUT/$s-$wl-$run-half.txt" | tail -1)
 	record "$s" "$wl" "$run" half "$j"
 }
 
@@ -116,10 +134,16 @@ workload() {   # workload SERVER WL RUN
 		fi
 		stop_server "$SPID"; stop_redis ;;
 	W3)
-		start_server "$s" "$p1" 8 0; PIDS=$SPID
-		j=$(timeout 900 "$BENCH" connections -q -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
-			-c "$W3_CONNS" -j 6 --src-addrs 5 -r 10000 --conn-rate 5000 -t 20 -p "$PIDS" | tail -1)
+		start_server "$s" "$p1" "$W3_WORKERS" 0; PIDS=$SPID
+		j=$(timeout 900 "$BENCH" connections -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
+			-c "$W3_CONNS" -j "$W3_PROCS" --src-addrs "$W3_SRC_ADDRS" -r "$W3_ROOMS" \
+			--conn-rate "$W3_CONN_RATE" --inflight "$W3_INFLIGHT" \
+			--connect-timeout "$W3_CONNECT_TIMEOUT" -t "$W3_HOLD" -p "$PIDS" 2>&1 |
+			tee "$OUT/$s-$wl-$run-hold.txt" | tail -1)
 		record "$s" "$wl" "$run" hold "$j"
+		# refusals, handshake failures and per-worker connections (chatd only)
+		[ "$s" = chatd ] && record "$s" "$wl" "$run" stats \
+			"$(curl -sf -m 5 "http://127.0.0.1:$p1$PREFIX/stats" || echo null)"
 		stop_server "$SPID" ;;
 	W4)
 		p2=$(free_port)
@@ -145,10 +169,36 @@ done
 log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r)"
 for run in $(seq 1 "$RUNS"); do
 	for wl in $WORKLOADS; do
+		[ "$wl" = W3 ] && [ "$run" -gt "$W3_RUNS" ] && continue
 		for s in $servers; do
 			log "run $run $wl $s"
 			workload "$s" "$wl" "$run"
 		done
 	done
 done
-log "results in $OUT/results.jsonl"
+python3 - "$OUT/results.jsonl" >"$OUT/summary.txt" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def num(x):
+    return "%.0f" % x if abs(x) >= 100 else "%g" % x
+def med(v):
+    return "%s [%s-%s]" % (num(statistics.median(v)), num(min(v)), num(max(v))) if v else "-"
+for key in sorted({(r["server"], r["workload"], r["phase"]) for r in rows}):
+    rs = [r["result"] for r in rows if (r["server"], r["workload"], r["phase"]) == key and r["result"]]
+    if key[2] == "stats" or not rs:
+        continue
+    if key[2] == "hold":
+        print("%s %s hold: runs %d, opened %s, failed %s, bytes/conn %s, ping p99 us %s" % (key[:2] + (
+            len(rs), med([x["opened"] for x in rs]), med([x["failed"] for x in rs]),
+            med([x["server_bytes_per_conn"] for x in rs]), med([x["ping_rtt_us"]["p99"] for x in rs]))))
+        continue
+    f = lambda k: med([x[k] for x in rs if k in x])
+    l = lambda k: med([x["latency_us"][k] for x in rs])
+    print("%s %s %s: runs %d, msg/s %s, deliveries/s %s, server ns/delivery %s, p50 us %s, "
+          "p99 us %s, lost %s, dup %s, reordered %s, server cpu s %s, tool cpu s %s" % (key + (
+          len(rs), f("rate_offered"), f("deliveries_per_s"), f("server_cpu_ns_per_delivery"),
+          l("p50"), l("p99"), f("lost"), f("duplicated"), f("reordered"),
+          f("server_cpu_s"), f("tool_cpu_s"))))
+EOF
+cat "$OUT/summary.txt" >&2
+log "results in $OUT/results.jsonl, summary in $OUT/summary.txt"
