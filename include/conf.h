@@ -51,6 +51,7 @@ struct conf {
 	int      redis_connect_timeout_ms;
 	int      redis_queue_max;       /* publishes kept while Redis is down */
 	int      redis_queue_age_ms;    /* ... and for how long */
+	size_t   redis_queue_bytes;     /* ... and how many bytes (also caps hiredis's output buffer) */
 	/* web: the demo page and the HTTP publish API */
 	char     static_dir[CONF_STR_MAX]; /* demo page files; "" = built-in, "off" */
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */

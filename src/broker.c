@@ -114,6 +114,7 @@ struct broker {
 	/* publish queue (ring of pointers) */
 	struct qent        **q;
 	size_t               qcap, qhead, qlen;
+	size_t               qbytes, qbytes_max;  /* redis_queue_bytes */
 	uint64_t             qage_ms;
 	msgpack_sbuffer      sb;
 	uint64_t             inflight;
@@ -624,6 +625,7 @@ static int pub_send(struct broker *b, const char *chan, size_t chan_len,
 
 static void queue_pop(struct broker *b)
 {
+	b->qbytes -= b->q[b->qhead]->chan_len + b->q[b->qhead]->len;
 	free(b->q[b->qhead]);
 	b->q[b->qhead] = NULL;
 	b->qhead = (b->qhead + 1) % b->qcap;
@@ -655,9 +657,16 @@ static void queue_push(struct broker *b, const char *chan, size_t chan_len,
 		stats_add(&b->st->redis_queue_overflow, 1);
 		return;
 	}
-	if (b->qlen == b->qcap) {
+	/* beyond redis_queue_max or redis_queue_bytes the oldest go */
+	while (b->qlen > 0 && (b->qlen == b->qcap || b->qbytes + chan_len + len > b->qbytes_max)) {
 		queue_pop(b);
 		stats_add(&b->st->redis_queue_overflow, 1);
+	}
+	if (chan_len + len > b->qbytes_max) {
+		free(q);
+		stats_add(&b->st->redis_queue_overflow, 1);
+		stats_set(&b->st->redis_queued, b->qlen);
+		return;
 	}
 	q->t_ms = mloop_now_ms();
 	q->chan_len = chan_len;
@@ -666,6 +675,7 @@ static void queue_push(struct broker *b, const char *chan, size_t chan_len,
 	memcpy(q->data + chan_len, data, len);
 	b->q[(b->qhead + b->qlen) % b->qcap] = q;
 	b->qlen++;
+	b->qbytes += chan_len + len;
 	stats_set(&b->st->redis_queued, b->qlen);
 }
 
@@ -738,11 +748,18 @@ static void pub_gate(struct broker *b)
 	pub_numsub(b);
 }
 
+/* Bytes hiredis holds unsent for a Redis that reads slowly. */
+static size_t pub_obuf(const struct broker *b)
+{
+	return b->pub.ac != NULL ? sdslen(b->pub.ac->c.obuf) : 0;
+}
+
 /* Send what waited, oldest first, while pub is usable. */
 static void pub_flush(struct broker *b)
 {
 	queue_expire(b, mloop_now_ms());
-	while (!b->gated && b->qlen > 0 && b->pub.ready && b->inflight < BROKER_PUB_INFLIGHT) {
+	while (!b->gated && b->qlen > 0 && b->pub.ready && b->inflight < BROKER_PUB_INFLIGHT &&
+	       pub_obuf(b) <= b->qbytes_max) {
 		struct qent *q = b->q[b->qhead];
 		if (pub_send(b, q->data, q->chan_len, q->data + q->chan_len, q->len) < 0)
 			break;
@@ -776,6 +793,7 @@ void broker_publish(struct broker *b, const char *room, size_t room_len,
 	}
 	/* Keep order: nothing overtakes what is already queued. */
 	if (b->pub.ready && !b->gated && b->qlen == 0 && b->inflight < BROKER_PUB_INFLIGHT &&
+	    pub_obuf(b) + b->sb.size <= b->qbytes_max &&
 	    pub_send(b, chan, chan_len, b->sb.data, b->sb.size) == 0)
 		return;
 	queue_push(b, chan, chan_len, b->sb.data, b->sb.size);
@@ -1150,6 +1168,7 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	b->conn_timeout_ms = c->redis_connect_timeout_ms > 0 ? c->redis_connect_timeout_ms : 1000;
 	b->qcap = c->redis_queue_max > 0 ? (size_t)c->redis_queue_max : 0;
 	b->qage_ms = c->redis_queue_age_ms > 0 ? (uint64_t)c->redis_queue_age_ms : 0;
+	b->qbytes_max = c->redis_queue_bytes;
 	b->nbuckets = 64;
 	b->buckets = calloc(b->nbuckets, sizeof(*b->buckets));
 	b->q = calloc(b->qcap ? b->qcap : 1, sizeof(*b->q));

@@ -103,6 +103,8 @@ static const struct conf_directive conf_table[] = {
 	  "publishes kept while Redis is down; beyond this the oldest are dropped" },
 	{ "redis_queue_age", CONF_DURATION, F(redis_queue_age_ms), "30s", 0, 1 * HOUR, 0,
 	  "publishes older than this are dropped instead of sent late" },
+	{ "redis_queue_bytes", CONF_SIZE, F(redis_queue_bytes), "64m", 64 * KB, 4 * GB, 0,
+	  "bytes of publishes kept while Redis is down (and unsent to a slow one)" },
 	{ "static_dir", CONF_STRING, F(static_dir), "", 0, 0, 1,
 	  "directory of the demo page served at /; empty: the installed one; off: none" },
 	{ "publish_key", CONF_STRING, F(publish_key), "", 0, 0, 1,

@@ -1167,6 +1167,35 @@ static void t_join_backlog(void)
 		wsc_free(c[i]);
 }
 
+/* While Redis is away the publish queue is bounded in bytes too
+ * (redis_queue_bytes): 20 messages of 7 KB against 64 KiB keep 9 at most. */
+static void t_queue_bytes(void)
+{
+	char conf[256];
+	static char big[7001];
+	struct chatd *h;
+	struct wsc *c;
+
+	memset(big, 'q', sizeof(big) - 1);
+	snprintf(conf, sizeof(conf), "redis_url redis://127.0.0.1:%d\npresence off\n"
+		 "redis_queue_bytes 64k\nmax_message_size 8k\n", free_port());
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = conf })), "start");
+	CHECK((c = ws_join(h, WS "/qb", NULL, 0)), "client");
+	for (int i = 0; i < 20; i++) {
+		CHECK(ws_sendf(c, "{\"type\":\"chat\",\"data\":{\"i\":%d,\"p\":\"%s\"}}", i,
+			       big) == 0, "send %d", i);
+		json_t *j = ws_recv_type(c, "chat", 3000);   /* local delivery goes on */
+		CHECK(j, "local delivery of %d", i);
+		json_decref(j);
+	}
+	long long queued = rstat(h, "queued"), over = rstat(h, "queue_overflow");
+	/* each queued envelope holds more than the 7,000-byte payload */
+	CHECK(queued >= 1 && queued <= 65536 / 7000 && queued + over == 20,
+	      "queued %lld, overflow %lld: want at most %d queued (64k / 7k) and the rest counted",
+	      queued, over, 65536 / 7000);
+	wsc_free(c);
+}
+
 const struct itest_case t_redis_cases[] = {
 	{ "redis_exactly_once", t_exactly_once, 0 },
 	{ "redis_isolation", t_isolation, 0 },
@@ -1178,5 +1207,6 @@ const struct itest_case t_redis_cases[] = {
 	{ "redis_auth", t_auth, 0 },
 	{ "redis_bad_url", t_bad_url, 0 },
 	{ "redis_join_backlog", t_join_backlog, 0 },
+	{ "redis_queue_bytes", t_queue_bytes, 0 },
 	{ NULL, NULL, 0 }
 };
