@@ -584,7 +584,10 @@ OPS_TEST(t_reload_traffic)
 	for (int i = 0; i < 2; i++)
 		CHECK((nw[i] = ws_join(h, "/api/chat-api/ws/r1", NULL, 0)), "new client %d", i);
 	CHECK(gen_workers(h, 2, &conns) == 2 && conns == 2, "generation 2 has %lld connections (want the 2 new ones)", conns);
-	CHECK(gen_workers(h, 1, &conns) == 2 && conns == OLD_N + 1,
+	/* an old worker that held none of them has exited already (nothing
+	 * to drain): one or two of generation 1 remain, holding all five */
+	int n1 = gen_workers(h, 1, &conns);
+	CHECK(n1 >= 1 && n1 <= 2 && conns == OLD_N + 1,
 	      "generation 1 has %lld connections (want %d)", conns, OLD_N + 1);
 	CHECK(send_sized(nw[1], 2000) == 0, "send 2000 bytes on a new connection");
 	json_t *j = ws_recv_type(nw[1], "chat", 3000);
