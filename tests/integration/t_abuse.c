@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,68 @@ static void t_abuse_subprotocol(void)
 	wsc_free(by);
 }
 
+/* CPU seconds (user + system) a process has used; -1 if unknown. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A worker that runs out of file descriptors keeps serving what it has,
+ * stops accepting without a busy loop, says so (log and stats), and
+ * accepts again once descriptors are free. */
+static void t_abuse_emfile(void)
+{
+	struct rlimit old, low;
+	struct chatd *h;
+	static struct wsc *c[80];
+	struct wsc *extra;
+	pid_t wpid;
+	int n = 0;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0, "getrlimit");
+	low = old;
+	low.rlim_cur = 48;                      /* inherited by the chatd we start */
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit");
+	h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = "presence off\n" });
+	setrlimit(RLIMIT_NOFILE, &old);
+	CHECK(h, "start");
+	CHECK(stats_worker_pids(h, &wpid, 1) == 1, "worker pid");
+	for (; n < 80; n++)
+		if ((c[n] = wsc_connect(HOST, h->port, WS "/emfile", NULL, 500, NULL)) == NULL)
+			break;
+	CHECK(n > 10 && n < 48, "%d clients connected with 48 descriptors", n);
+	/* (stats wait until descriptors are free: the worker cannot accept them) */
+	for (long long end = mono_ms() + 3000; mono_ms() < end && !chatd_log_has(h, "not accepting");)
+		msleep(100);
+	CHECK(chatd_log_has(h, "not accepting"), "the log does not say it stopped accepting");
+	double cpu0 = cpu_seconds(wpid);
+	msleep(2000);
+	double cpu1 = cpu_seconds(wpid);
+	CHECK(cpu0 >= 0 && cpu1 - cpu0 < 0.5, "worker used %.2f s of CPU in 2 s while out of "
+	      "descriptors (busy loop?)", cpu1 - cpu0);
+	CHECK(served(c[0]) && served(c[n - 1]), "the clients it has are not served");
+	for (int i = 0; i < n; i++)
+		wsc_free(c[i]);
+	extra = NULL;
+	for (long long end = mono_ms() + 5000; mono_ms() < end && extra == NULL; msleep(200))
+		extra = wsc_connect(HOST, h->port, WS "/emfile", NULL, 1000, NULL);
+	CHECK(extra && served(extra), "no new client accepted once descriptors were free");
+	wsc_free(extra);
+	CHECK(stats_wait(h, "connection_limit_hits", 1, 3000) >= 1, "connection_limit_hits");
+}
+
 /* Open n TCP connections at once, send half of them an upgrade request,
  * then drop them all (RST on every other one).  Returns how many opened. */
 static int storm(struct chatd *h, int n)
@@ -257,5 +320,6 @@ const struct itest_case t_abuse_cases[] = {
 	{ "abuse_http", t_abuse_http, 0 },
 	{ "abuse_storm", t_abuse_storm, 0 },
 	{ "abuse_subprotocol", t_abuse_subprotocol, 0 },
+	{ "abuse_emfile", t_abuse_emfile, 0 },
 	{ NULL, NULL, 0 },
 };
