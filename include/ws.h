@@ -36,10 +36,11 @@ struct conn {
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */
 	size_t http_len;
-	uint16_t close_code;           /* != 0: close with it at the next WRITEABLE */
+	uint16_t close_code;           /* != 0: closing; the close frame goes out at the
+	                                  WRITEABLE that finds the queue empty, and
+	                                  nothing more is queued */
 	const char *close_why;         /* its reason (a string literal) */
 	uint8_t  established, room_len;
-	uint8_t  flush_first;          /* close_code waits until the queue is empty */
 	char room[129];
 	char id[65];
 	struct rate_bucket rate;       /* rate_limit / rate_burst */

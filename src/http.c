@@ -165,9 +165,11 @@ int http_refuse(struct lws *wsi, int status, const char *body)
 	return 1;
 }
 
+/* Not shutting down.  A worker draining after a reload still serves (its
+ * clients get 1012 at drain_timeout): healthz stays 200 through a reload. */
 static int serving(struct worker *w)
 {
-	return !w->stopping && !w->draining && !stats_get(&w->shm->master.stopping);
+	return !w->stopping && !stats_get(&w->shm->master.stopping);
 }
 
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
@@ -230,9 +232,7 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 	size_t rl;
 	int st;
 
-	/* a draining worker (reload) still upgrades what it had accepted: those
-	 * clients get 1012 with the others at drain_timeout */
-	if (w->stopping || stats_get(&w->shm->master.stopping))
+	if (!serving(w))
 		return http_refuse(wsi, 503, "shutting down\n");
 	st = http_ws_target(w, wsi, room, &rl);
 	if (st == 400)

@@ -370,7 +370,8 @@ static int drain_uplink(int slot, int budget)
 	return n;
 }
 
-/* One pass over every uplink; wakes the workers once if anything moved. */
+/* One pass over every uplink; the loop wakes the workers after it (and a
+ * long pass wakes them on the way). */
 static int drain_uplinks(void)
 {
 	int moved = 0;

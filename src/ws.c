@@ -3,7 +3,8 @@
  * ESTABLISHED and leaves it in CLOSED (the one place its state is freed).
  * Client messages are parsed, stamped and serialised once, then go up the
  * uplink; frames from the broadcast ring are shared by reference on the
- * members' send queues, one lws_write per WRITEABLE callback.
+ * members' send queues; WRITEABLE writes several queued frames back to
+ * back in one system call (corked) while the kernel takes them whole.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -75,14 +76,14 @@ static int queue_grow(struct conn *c)
 }
 
 /* Close c with code (and reason) as soon as possible, dropping what is
- * queued; what it sends meanwhile is ignored. */
+ * queued; what it sends meanwhile is ignored.  A connection already closing
+ * keeps its first reason. */
 static void conn_fail(struct conn *c, uint16_t code, const char *why)
 {
-	if (c->close_code && !c->flush_first)
+	if (c->close_code)
 		return;
 	c->close_code = code;
 	c->close_why = why;
-	c->flush_first = 0;
 	queue_clear(c);
 	lws_callback_on_writable(c->wsi);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
@@ -160,9 +161,9 @@ void ws_close_all(struct worker *w, uint16_t code)
 
 		if (c->close_code)
 			continue;
+		/* unlike conn_fail, what is queued is flushed before the close */
 		c->close_code = code;
 		c->close_why = code == CHATD_CLOSE_RESTART ? "service restart" : "going away";
-		c->flush_first = 1;
 		lws_callback_on_writable(c->wsi);
 	}
 }
@@ -461,11 +462,8 @@ static int on_writeable(struct worker *w, struct conn *c)
 	}
 	if (c->qlen > 0 || c->close_code)
 		lws_callback_on_writable(c->wsi);
-	else if (c->qcap > 64) {               /* shrink back after a burst */
-		free(c->q);
-		c->q = NULL;
-		c->qcap = c->qhead = 0;
-	}
+	else if (c->qcap > 64)                 /* shrink back after a burst */
+		queue_clear(c);
 	return 0;
 }
 
