@@ -12,7 +12,10 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_NOTICE, LOG_LVL_INFO, LOG_
 int  log_init(const char *dest, enum log_level level);
 void log_set_role(const char *role, int n);   /* n < 0: no number */
 void log_set_level(enum log_level level);
-int  log_reopen(void);                        /* SIGUSR1: reopen the file */
+int  log_reopen(void);                        /* SIGUSR1: reopen the file / reconnect syslog */
+/* Before closing inherited descriptors after fork: tell glibc its syslog
+ * socket goes (log_reopen() connects again).  Any process. */
+void log_close_syslog(void);
 int  log_get_fd(void);                        /* the log file / stderr fd (kept across fork) */
 int  log_level_parse(const char *s, enum log_level *out); /* 0 / -1 */
 const char *log_level_name(enum log_level l);

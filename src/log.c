@@ -40,6 +40,7 @@ int log_init(const char *dest, enum log_level level)
 		lg.use_syslog = 1;
 		return 0;
 	}
+	lg.use_syslog = 0;
 	snprintf(lg.path, sizeof(lg.path), "%s", dest);
 	return log_reopen();
 }
@@ -48,6 +49,11 @@ int log_reopen(void)
 {
 	int fd;
 
+	if (lg.use_syslog) {
+		closelog();
+		openlog("chatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		return 0;
+	}
 	if (lg.path[0] == '\0')
 		return 0;
 	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -57,6 +63,15 @@ int log_reopen(void)
 		close(lg.fd);
 	lg.fd = fd;
 	return 0;
+}
+
+void log_close_syslog(void)
+{
+	/* glibc keeps the /dev/log socket's number: closing it behind glibc's
+	 * back lets a later descriptor take that number, and the next failed
+	 * syslog() closes that one instead */
+	if (lg.use_syslog)
+		closelog();
 }
 
 void log_set_role(const char *role, int n)

@@ -3,6 +3,7 @@
  * master.  Everything else lives in libchatd.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "title.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/chatd.conf"
 
@@ -38,6 +40,21 @@ static void usage(FILE *out)
 "USR1 reopens the log file.  See chatd(8) and chatd.conf(5).\n");
 }
 
+/*
+ * Started with stdin, stdout or stderr closed (some supervisors do that),
+ * the next open() - syslog's socket, the log or pid file - would take
+ * that number, and detach() puts /dev/null over it: fill 0-2 first.
+ */
+static void stdio_guard(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -58,6 +75,8 @@ int main(int argc, char **argv)
 	const char *workers = NULL, *listen = NULL;
 	int ch, test = 0, explicit_conf = 0;
 
+	stdio_guard();
+	title_init(argc, argv, environ);
 	o.conf_path = DEFAULT_CONF;
 	while ((ch = getopt_long(argc, argv, "c:tfw:l:vh", longopts, NULL)) != -1) {
 		switch (ch) {
