@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define CONF_STR_MAX 256
+#define CONF_MAX_DIRECTIVES 64   /* rows of conf_table (conf.c asserts it) */
 
 /* One per process: the master's live config; workers inherit it at fork. */
 struct conf {
@@ -56,6 +57,9 @@ struct conf {
 	char     static_dir[CONF_STR_MAX]; /* demo page files; "" = built-in, "off" */
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
 	char     publish_from[65];      /* "from" of published messages */
+	/* where each directive was set, for errors found after loading */
+	char     file[4096];            /* the configuration file; "" = none */
+	int      line[CONF_MAX_DIRECTIVES]; /* per conf_table row; 0 = not from the file */
 };
 
 enum conf_type { CONF_BOOL, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_STRING,
@@ -92,6 +96,10 @@ const struct conf_directive *conf_directives(size_t *n);
 struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 		       struct conf_err *err);
 void conf_free(struct conf *c);
+
+/* "FILE:LINE: " where directive `name` was set in the file (ready to put
+ * before a message), or "" when it was not set there.  snprintf's count. */
+int conf_where(const struct conf *c, const char *name, char *buf, size_t len);
 
 /* Set one directive from its text form (no file context). 0 / -1 + err. */
 int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err);

@@ -31,7 +31,8 @@ enum rec_kind {
 enum slot_state { SLOT_FREE = 0, SLOT_RUNNING = 1, SLOT_DRAINING = 2 };
 
 /* One per worker slot.  W: the worker in that slot (relaxed), except `state`,
- * `pid` and `generation`, written by the master around fork/reap. R: anyone. */
+ * `pid` and `generation`, written by the master around fork/reap. R: anyone.
+ * `started_ms` stays 0 until the worker serves (the master waits for it). */
 struct worker_stats {
 	_Atomic uint64_t state, pid, generation, started_ms;
 	_Atomic uint64_t connections;     /* open WebSocket connections */

@@ -114,6 +114,7 @@ static const struct conf_directive conf_table[] = {
 };
 
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
+_Static_assert(CONF_NDIRECTIVES <= CONF_MAX_DIRECTIVES, "raise CONF_MAX_DIRECTIVES");
 
 /* in the order of enum log_level */
 static const char *const conf_log_levels[] = { "error", "warn", "notice", "info", "debug" };
@@ -437,6 +438,16 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 	return 0;
 }
 
+/* Directives naming a file or directory: absolute paths only, so that they
+ * mean the same before and after the daemon's chdir("/"). */
+static int conf_is_path(const struct conf_directive *d)
+{
+	return d->offset == offsetof(struct conf, auth_secret_file) ||
+	       d->offset == offsetof(struct conf, log_file) ||
+	       d->offset == offsetof(struct conf, pid_file) ||
+	       d->offset == offsetof(struct conf, static_dir);
+}
+
 static int conf_set_string(struct conf *c, const struct conf_directive *d,
 			   const char *val, struct conf_err *err)
 {
@@ -455,6 +466,12 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {
 		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
 			  "and hold only letters, digits and / - . _ ~", val);
+		return -1;
+	}
+	if (conf_is_path(d) && val[0] != '\0' && val[0] != '/' && strcmp(val, "off") != 0 &&
+	    strcmp(val, "syslog") != 0) {
+		conf_errf(err, "\"%s\" is a relative path; give an absolute one (the daemon "
+			  "runs in /)", val);
 		return -1;
 	}
 	strcpy(field, val);
@@ -572,8 +589,8 @@ static int conf_read_file(struct conf *c, const char *path, struct conf_err *err
 	while (rc == 0 && getline(&line, &cap, f) != -1) {
 		lineno++;
 		r = conf_split_line(line, &key, &val, &why);
-		if (r == 1)
-			r = conf_set(c, key, val, &why);
+		if (r == 1 && (r = conf_set(c, key, val, &why)) == 0)
+			c->line[conf_find(key) - conf_table] = lineno;
 		if (r < 0) {
 			conf_errf(err, "%s:%d: %s", path, lineno, why.msg);
 			rc = -1;
@@ -651,6 +668,8 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 		goto fail;
 	if (path != NULL && conf_read_file(c, path, err) < 0)
 		goto fail;
+	if (path != NULL)
+		snprintf(c->file, sizeof(c->file), "%s", path);
 	if (conf_env(c, err) < 0)
 		goto fail;
 	for (size_t i = 0; i < nov; i++)
@@ -662,6 +681,19 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 fail:
 	free(c);
 	return NULL;
+}
+
+int conf_where(const struct conf *c, const char *name, char *buf, size_t len)
+{
+	const struct conf_directive *d = conf_find(name);
+	int line = d ? c->line[d - conf_table] : 0;
+
+	if (line == 0) {
+		if (len > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	return snprintf(buf, len, "%s:%d: ", c->file, line);
 }
 
 void conf_free(struct conf *c)

@@ -30,23 +30,30 @@
 #include "broker.h"
 #include "chatd.h"
 #include "conf.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "master.h"
 #include "mloop.h"
+#include "notify.h"
+#include "preflight.h"
 #include "ring.h"
 #include "shm.h"
 #include "stats.h"
+#include "title.h"
 #include "worker.h"
 
 #define UPLINK_BATCH    65536  /* records per pass, so Redis is read in between */
 #define QUICK_DEATH_MS  1000   /* a worker dying younger than this is "crashing" */
+#define START_FAILURES_MAX 5   /* the same start-up failure this often in a row: give up */
+#define STATUS_MS       2000   /* how often the supervisor's STATUS= is refreshed */
 
 /* One per worker slot (CHATD_SLOTS), master-local. */
 struct slot {
 	pid_t pid;             /* 0 = free */
 	int efd;               /* wakes that worker */
 	int generation;
-	int draining;
+	int draining;          /* an older generation (set at reload) */
+	int drain_sent;        /* ... told to drain (once the new one serves) */
 	uint64_t started_ms;
 	struct ring_cursor cur; /* our read position in its uplink */
 };
@@ -65,6 +72,13 @@ static struct master {
 	int need_wake;         /* records were put: wake the workers once */
 	size_t put_bytes;      /* ... and how many bytes since the last wake */
 	int quick_deaths;      /* consecutive quick deaths: throttles respawn */
+	int await_ready;       /* tell the parent / supervisor once every worker serves */
+	int ever_ready;        /* ... done once: start-up is over */
+	int start_failures;    /* workers that died before serving, in a row ... */
+	int fail_status;       /* ... with this wait status */
+	int gave_up;           /* START_FAILURES_MAX reached: no more respawns */
+	int exit_status;       /* of the master */
+	uint64_t status_timer;
 	uint64_t respawn_timer;
 	uint64_t kill_timer;
 	char pod_id[CONF_STR_MAX];
@@ -234,7 +248,9 @@ static int spawn_worker(void)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
 			_exit(0);
+		log_close_syslog();
 		close_inherited(keep, 4);
+		log_reopen();
 		/* the signal mask stays as inherited (every signal a worker takes
 		 * is blocked) until worker_main() reads them from its signalfd */
 		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
@@ -256,7 +272,7 @@ static int spawn_missing(void)
 {
 	int want = workers_wanted(m.conf), started = 0;
 
-	while (!m.stopping && live_workers(1) < want) {
+	while (!m.stopping && !m.gave_up && live_workers(1) < want) {
 		if (spawn_worker() < 0) {
 			if (!m.respawn_timer)
 				m.respawn_timer = mloop_timer(m.loop, 1000, respawn_timer_cb, NULL);
@@ -421,11 +437,115 @@ static void broker_deliver(void *arg, const char *room, size_t room_len, const c
 
 /* ---- reaping, reloading, stopping ----------------------------------------- */
 
+static void master_ready(const char *fail);
+static void master_stop(int sig);
+
+/* Describe a wait status: "exit status 1", "signal 11". */
+static const char *status_text(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+/*
+ * The current generation cannot start.  At start-up: stop, exit 1, and
+ * tell the command that started us why.  During a reload: the older
+ * generation goes on.  Otherwise: serve with the workers left, or exit 1
+ * when none is left.  No respawn either way until the next reload.
+ */
+static void give_up(const char *why)
+{
+	int nold = 0;
+
+	m.gave_up = 1;
+	if (!m.ever_ready) {
+		log_error("%s; stopping", why);
+		master_ready(why);
+		m.exit_status = 1;
+		master_stop(0);
+		return;
+	}
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && m.slots[i].draining && !m.slots[i].drain_sent) {
+			m.slots[i].draining = 0;
+			nold++;
+		}
+	if (nold > 0) {
+		log_error("reload: %s; the %d workers of the older generation go on", why, nold);
+		m.await_ready = 0;
+		notify_ready(m.generation, live_workers(1));
+	} else if (live_workers(0) == 0) {
+		log_error("%s; no worker left: stopping", why);
+		m.exit_status = 1;
+		master_stop(0);
+	} else {
+		log_error("%s; serving with the %d workers left until the next reload", why,
+			  live_workers(1));
+	}
+}
+
+/* A worker died before it served.  The same way START_FAILURES_MAX times in
+ * a row is not going to get better by itself. */
+static void start_failed(int status)
+{
+	char st[64], why[256];
+
+	if (m.start_failures == 0 || status != m.fail_status) {
+		m.fail_status = status;
+		m.start_failures = 0;
+	}
+	if (++m.start_failures < START_FAILURES_MAX || m.gave_up)
+		return;
+	snprintf(why, sizeof(why), "workers failed at start-up %d times in a row (%s; the log "
+		 "says why)", m.start_failures, status_text(status, st, sizeof(st)));
+	give_up(why);
+}
+
+/* Old generations that waited for the new one: drain them now. */
+static void drain_old_generations(void)
+{
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		struct slot *s = &m.slots[i];
+
+		if (s->pid > 0 && s->draining && !s->drain_sent) {
+			s->drain_sent = 1;
+			stats_set(&m.shm->worker[i].state, SLOT_DRAINING);
+			kill(s->pid, SIGUSR2);
+		}
+	}
+}
+
+/* Does every worker of the current generation serve?  Then say so (the
+ * parent, the supervisor) and let the older generations drain. */
+static void check_ready(void)
+{
+	int want = workers_wanted(m.conf), n = 0;
+
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0 && !m.slots[i].draining &&
+		    stats_get(&m.shm->worker[i].started_ms) != 0)
+			n++;
+	if (n < want)
+		return;
+	m.await_ready = 0;
+	m.start_failures = 0;
+	drain_old_generations();
+	if (!m.ever_ready)
+		master_ready(NULL);
+	log_info("generation %d: %d workers serving", m.generation, n);
+	m.ever_ready = 1;
+	notify_ready(m.generation, n);
+}
+
 static void slot_gone(int i, int status)
 {
 	struct slot *s = &m.slots[i];
 	uint64_t age = mloop_now_ms() - s->started_ms;
 	int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	int served = stats_get(&m.shm->worker[i].started_ms) != 0;
 
 	drain_uplink(i, INT32_MAX);     /* what it sent before dying still counts */
 	if (m.broker)
@@ -445,6 +565,10 @@ static void slot_gone(int i, int status)
 	stats_retire_slot(m.shm, i);
 	close(s->efd);
 	memset(s, 0, sizeof(*s));
+	if (served)
+		m.start_failures = 0;
+	else if (crashed && !m.stopping)
+		start_failed(status);
 }
 
 static void reap_children(void)
@@ -458,7 +582,7 @@ static void reap_children(void)
 				slot_gone(i, status);
 				break;
 			}
-	if (m.stopping || m.respawn_timer)
+	if (m.stopping || m.gave_up || m.respawn_timer)
 		return;
 	if (m.quick_deaths >= 3)   /* crash loop: try again in a second, not at once */
 		m.respawn_timer = mloop_timer(m.loop, 1000, respawn_timer_cb, NULL);
@@ -492,11 +616,42 @@ int master_check_conf(const struct conf *c, struct conf_err *err)
 
 		if (a == NULL) {
 			snprintf(err->msg, sizeof(err->msg), "%s", msg);
+			preflight_where(c, c->auth_secret_file[0] ? "auth_secret_file" : "auth_secret",
+					err);
 			return -1;
 		}
 		auth_free(a);
 	}
-	return 0;
+	return preflight_check(c, err);
+}
+
+/*
+ * Raise the descriptor limit the workers inherit towards what c's
+ * max_connections needs; warn when it falls short; log the budget (the
+ * server's connection ceiling).
+ */
+static void fd_budget(const struct conf *c)
+{
+	struct fdlimit fl;
+	int rc = fdlimit_raise(c->max_connections, &fl), w = workers_wanted(c);
+	unsigned long long per;
+
+	if (rc < 0) {
+		log_errno(LOG_LVL_WARN, "raising RLIMIT_NOFILE");
+		return;
+	}
+	if (fl.soft != fl.was)
+		log_info("descriptor limit raised from %llu to %llu", fl.was, fl.soft);
+	if (rc > 0)
+		log_warn("max_connections %d and %d descriptors of the worker's own need %llu "
+			 "descriptors, but the limit is %llu (hard limit %llu): raise it "
+			 "(ulimit -n, LimitNOFILE=) or lower max_connections", c->max_connections,
+			 FDLIMIT_RESERVE, fl.need, fl.soft, fl.hard);
+	per = fl.soft > FDLIMIT_RESERVE ? fl.soft - FDLIMIT_RESERVE : 0;
+	if (per > (unsigned long long)c->max_connections)
+		per = (unsigned long long)c->max_connections;
+	log_notice("descriptor budget: %d workers x %llu descriptors: at most %llu client "
+		   "connections", w, fl.soft, (unsigned long long)w * per);
 }
 
 static void master_reload(void)
@@ -511,6 +666,7 @@ static void master_reload(void)
 	}
 	if (nc == NULL) {
 		log_error("reload: %s; keeping the running configuration", err.msg);
+		notify_ready(m.generation, live_workers(1));
 		return;
 	}
 	int old[CHATD_SLOTS], nold = 0, nfree = 0, want = workers_wanted(nc);
@@ -522,6 +678,7 @@ static void master_reload(void)
 			  "still draining); keeping the running configuration, try again later",
 			  nfree, want);
 		conf_free(nc);
+		notify_ready(m.generation, live_workers(1));
 		return;
 	}
 	if (conf_restart_needed(m.conf, nc, changed, sizeof(changed)) > 0)
@@ -532,7 +689,9 @@ static void master_reload(void)
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
 	stats_add(&m.shm->master.reloads, 1);
-	/* new generation first, so listening capacity never drops */
+	fd_budget(nc);
+	/* new generation first, so listening capacity never drops: the old
+	 * ones drain once it serves (check_ready) */
 	for (int i = 0; i < CHATD_SLOTS; i++)
 		if (m.slots[i].pid > 0 && !m.slots[i].draining) {
 			m.slots[i].draining = 1;
@@ -540,18 +699,18 @@ static void master_reload(void)
 		}
 	m.generation++;
 	m.quick_deaths = 0;
+	m.gave_up = 0;
+	m.start_failures = 0;
 	if (spawn_missing() == 0) {
 		/* no new worker: the old ones stay current rather than leave nobody */
 		for (int k = 0; k < nold; k++)
 			m.slots[old[k]].draining = 0;
 		log_error("reload: no worker of generation %d could start; the old workers go on",
 			  m.generation);
+		notify_ready(m.generation, live_workers(1));
 		return;
 	}
-	for (int k = 0; k < nold; k++) {
-		stats_set(&m.shm->worker[old[k]].state, SLOT_DRAINING);
-		kill(m.slots[old[k]].pid, SIGUSR2);
-	}
+	m.await_ready = 1;
 	log_notice("reloaded configuration; generation %d started", m.generation);
 }
 
@@ -569,7 +728,9 @@ static void master_stop(int sig)
 {
 	if (m.stopping)
 		return;
-	log_notice("%s received; stopping", strsignal(sig));
+	if (sig != 0)
+		log_notice("%s received; stopping", strsignal(sig));
+	notify_stopping();
 	m.stopping = 1;
 	stats_set(&m.shm->master.stopping, 1);
 	signal_workers(SIGTERM, 1);
@@ -600,7 +761,12 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGTERM: case SIGINT: case SIGQUIT: master_stop((int)si.ssi_signo); break;
-		case SIGHUP:  if (!m.stopping) master_reload(); break;
+		case SIGHUP:
+			if (!m.stopping) {
+				notify_reloading();
+				master_reload();
+			}
+			break;
 		case SIGCHLD: reap_children(); break;
 		case SIGUSR1:
 			if (log_reopen() < 0)
@@ -736,6 +902,29 @@ static int write_pidfile(void)
 }
 
 /*
+ * The parent of detach(): wait for the daemon's word on fd - one byte 1
+ * when every worker serves (exit 0), else 0 and why (printed, exit 1); the
+ * pipe closing without a word is a daemon that died first (exit 1).
+ */
+static void __attribute__((noreturn)) detach_wait(int fd)
+{
+	char buf[600];
+	ssize_t n = 0, r;
+
+	while (n < (ssize_t)sizeof(buf) - 1 &&
+	       ((r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? r : 0;
+	if (n >= 1 && buf[0] == 1)
+		_exit(0);
+	buf[n] = '\0';
+	if (n > 1)
+		fprintf(stderr, "chatd: %s\n", buf + 1);
+	else
+		fprintf(stderr, "chatd: the daemon stopped while starting; its log says why\n");
+	_exit(1);
+}
+
+/*
  * Detach like daemon(3) - fork, setsid, chdir("/"), stdio to /dev/null -
  * but the parent exits only when the child has written the pid file: 0 then,
  * 1 if the child failed (it printed why).  So when `chatd` returns 0, the
@@ -745,19 +934,14 @@ static int detach(void)
 {
 	int p[2], nul;
 	pid_t pid;
-	char ok = 0;
 
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		fprintf(stderr, "chatd: detaching: %s\n", strerror(errno));
 		return -1;
 	}
 	if (pid > 0) {
-		ssize_t r;
-
 		close(p[1]);
-		while ((r = read(p[0], &ok, 1)) < 0 && errno == EINTR)
-			;
-		_exit(r == 1 && ok == 1 ? 0 : 1);
+		detach_wait(p[0]);
 	}
 	close(p[0]);
 	if (setsid() < 0 || chdir("/") < 0) {
@@ -781,15 +965,19 @@ static int detach(void)
 	return 0;
 }
 
-/* Without -f: let the command that started us exit 0 now that workers are
- * serving (an error before this makes it exit 1). */
-static void master_ready(void)
+/* Without -f: let the command that started us exit 0 now that every worker
+ * serves (fail == NULL), or 1 after printing fail. */
+static void master_ready(const char *fail)
 {
-	char ok = 1;
+	char buf[600];
+	int n;
 
 	if (m.ready_fd <= 0)
 		return;
-	if (write(m.ready_fd, &ok, 1) != 1) {
+	n = snprintf(buf, sizeof(buf), "%c%s", fail ? 0 : 1, fail ? fail : "");
+	if (n >= (int)sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	if (write(m.ready_fd, buf, (size_t)n) != n) {
 		/* the parent is gone: nobody left to tell */
 	}
 	close(m.ready_fd);
@@ -865,9 +1053,27 @@ static int start_broker(void)
 	return 0;
 }
 
+/* The supervisor's STATUS= line, refreshed every STATUS_MS (sent when it
+ * changed). */
+static void status_timer_cb(void *arg)
+{
+	unsigned long long conns = 0, rooms = 0;
+
+	(void)arg;
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (m.slots[i].pid > 0) {
+			conns += stats_get(&m.shm->worker[i].connections);
+			rooms += stats_get(&m.shm->worker[i].rooms);
+		}
+	notify_status(conns, rooms, live_workers(1));
+	m.status_timer = m.stopping ? 0 : mloop_timer(m.loop, STATUS_MS, status_timer_cb, NULL);
+}
+
 static void master_loop(void)
 {
 	while (!(m.stopping && live_workers(0) == 0)) {
+		if (m.await_ready && !m.stopping)
+			check_ready();
 		if (drain_uplinks() > 0) {
 			mloop_run_once(m.loop, 0);   /* keep reading Redis and signals */
 			wake_workers();
@@ -898,21 +1104,32 @@ int master_run(struct conf *conf, const struct master_opts *o)
 		 (enum log_level)conf->log_level);
 	log_file_give_to_user(conf);
 	log_set_role("master", -1);
-	if (start() < 0 || start_broker() < 0)
+	if (o->conf_path != NULL)
+		title_set("master process -c %s", o->conf_path);
+	else
+		title_set("master process");
+	if (start() < 0)
 		return 1;
+	if (start_broker() < 0) {
+		master_ready("cannot start: Redis (see the log)");
+		return 1;
+	}
 	log_notice("chatd %s listening on %s:%d with %d workers", CHATD_VERSION,
 		   conf->listen_host[0] ? conf->listen_host : "*", conf->listen_port,
 		   workers_wanted(conf));
+	fd_budget(conf);
+	m.await_ready = 1;
 	spawn_missing();
 	if (live_workers(1) == 0) {
 		log_error("no worker could start");
+		master_ready("no worker could start (see the log)");
 		return 1;
 	}
-	master_ready();
+	m.status_timer = mloop_timer(m.loop, STATUS_MS, status_timer_cb, NULL);
 	master_loop();
 	if (!o->foreground && m.conf->pid_file[0])
 		unlink(m.conf->pid_file);
 	broker_free(m.broker);
 	log_notice("stopped");
-	return 0;
+	return m.exit_status;
 }

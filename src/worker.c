@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "http.h"
 #include "log.h"
+#include "title.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -349,6 +350,7 @@ static void worker_stop(struct worker *w)
 	if (w->stopping)
 		return;
 	w->stopping = 1;
+	title_set("worker process (shutting down)");
 	accept_stop(w);
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
@@ -363,6 +365,7 @@ static void worker_drain(struct worker *w)
 		return;
 	w->draining = 1;
 	stats_set(&w->st->state, SLOT_DRAINING);
+	title_set("worker process (draining)");
 	accept_stop(w);
 	log_info("draining %llu connections (drain_timeout %d ms)",
 		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
@@ -533,12 +536,25 @@ static int make_signalfd(struct worker *w)
 	return w->sig_fd;
 }
 
+/* Tell the master we serve: it waits for every worker of a generation
+ * before it reports the start (or a reload) done. */
+static void serving(struct worker *w)
+{
+	uint64_t one = 1;
+
+	stats_set(&w->st->started_ms, (uint64_t)time(NULL) * 1000);
+	if (write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "write(master eventfd)");
+	log_info("serving");
+}
+
 void worker_main(const struct worker_args *a)
 {
 	static struct worker wk;
 	struct worker *w = &wk;
 
 	log_set_role("worker", a->slot);
+	title_set("worker process (generation %d)", a->generation);
 	w->conf = a->conf;
 	w->shm = a->shm;
 	w->st = &a->shm->worker[a->slot];
@@ -554,7 +570,6 @@ void worker_main(const struct worker_args *a)
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
 	the_worker = w;
-	stats_set(&w->st->started_ms, (uint64_t)time(NULL) * 1000);
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
@@ -569,7 +584,7 @@ void worker_main(const struct worker_args *a)
 		exit(1);
 	}
 	drop_privileges(w->conf);
-	log_info("serving");
+	serving(w);
 	while (!w->quit && lws_service(w->ctx, 0) >= 0)
 		;
 	lws_sul_cancel(&sul_deadline);

@@ -1,0 +1,84 @@
+/*
+ * preflight.c - the configuration against the system (see preflight.h):
+ * users, groups, files.  A leaf: errors go back to the caller.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "preflight.h"
+
+void preflight_where(const struct conf *c, const char *name, struct conf_err *err)
+{
+	char where[sizeof(c->file) + 32], msg[sizeof(err->msg)];
+
+	conf_where(c, name, where, sizeof(where));
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	snprintf(err->msg, sizeof(err->msg), "%.200s%.300s", where, msg);
+}
+
+static int fail(const struct conf *c, const char *name, struct conf_err *err,
+		const char *what, const char *why)
+{
+	snprintf(err->msg, sizeof(err->msg), "%s: %s: %s", name, what, why);
+	preflight_where(c, name, err);
+	return -1;
+}
+
+/* The directory that holds path (a copy: dirname() writes into its argument). */
+static int dir_of(const char *path, char *dir, size_t len)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	return snprintf(dir, len, "%s", dirname(tmp));
+}
+
+static int check_log_file(const struct conf *c, struct conf_err *err)
+{
+	const char *f = c->log_file;
+	char dir[PATH_MAX];
+
+	if (f[0] == '\0' || strcmp(f, "syslog") == 0)
+		return 0;
+	if (access(f, F_OK) == 0)
+		return access(f, W_OK) == 0 ? 0 : fail(c, "log_file", err, f, strerror(errno));
+	dir_of(f, dir, sizeof(dir));
+	if (access(dir, W_OK | X_OK) < 0)
+		return fail(c, "log_file", err, f, errno == ENOENT ? "no such directory"
+			    : "cannot create it: directory not writable");
+	return 0;
+}
+
+static int check_pid_file(const struct conf *c, struct conf_err *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (c->pid_file[0] == '\0')
+		return 0;
+	dir_of(c->pid_file, dir, sizeof(dir));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return fail(c, "pid_file", err, c->pid_file, "no such directory");
+	return 0;
+}
+
+int preflight_check(const struct conf *c, struct conf_err *err)
+{
+	errno = 0;
+	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)
+		return fail(c, "user", err, c->user, errno ? strerror(errno) : "no such user");
+	errno = 0;
+	if (c->group[0] != '\0' && getgrnam(c->group) == NULL)
+		return fail(c, "group", err, c->group, errno ? strerror(errno) : "no such group");
+	if (check_log_file(c, err) < 0 || check_pid_file(c, err) < 0)
+		return -1;
+	return 0;
+}
