@@ -98,7 +98,7 @@ static void ops_track(pid_t pid)
 static char dirs[OPS_MAX][64];
 static int ndirs;
 
-static pid_t read_pid(const char *path);
+pid_t read_pid(const char *path);
 
 /* Kill a chatd named by a pid file in our dirs that we did not track (one
  * that wrote its pid file late, say), then remove the dirs. */
@@ -174,8 +174,8 @@ static int ops_d_init(struct ops_d *d, const char *extra)
 	return 0;
 }
 
-/* The pid in a pid file, 0 when absent or unreadable. */
-static pid_t read_pid(const char *path)
+/* The pid in a pid file, 0 when absent or unreadable.  (t_daemon.c too.) */
+pid_t read_pid(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	long pid = 0;
@@ -221,8 +221,10 @@ static int healthy(int port)
 	return 0;
 }
 
-/* Children of pid (from /proc): how many, and how many of them are zombies. */
-static int children_of(pid_t pid, int *zombies)
+/* Children of pid (from /proc): how many, and how many of them are zombies.
+ * (t_daemon.c uses it too.) */
+int children_of(pid_t pid, int *zombies);
+int children_of(pid_t pid, int *zombies)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -377,6 +379,49 @@ OPS_TEST(t_initd_ssd)
 OPS_TEST(t_initd_plain_sh)
 {
 	initd_cycle("no");
+}
+
+/* What cannot work is refused by configtest and start (non-zero, the
+ * reason with FILE:LINE), and nothing is left running. */
+static void initd_refuses(const char *line, const char *why)
+{
+	struct ops_d d;
+	char out[4096], where[160];
+	int rc;
+
+	if (ops_d_init(&d, line) < 0)
+		return;
+	setenv("DAEMON", chatd_bin(), 1);
+	setenv("CONF", d.conf, 1);
+	setenv("PIDFILE", "", 1);
+	setenv("CHATD_DEFAULTS", "/nonexistent", 1);
+	setenv("USE_SSD", "no", 1);
+	setenv("STOP_TIMEOUT", "10", 1);
+	snprintf(where, sizeof(where), "%s:8: ", d.conf);   /* ops_d_init writes 7 lines */
+	rc = initd("configtest", out, sizeof(out));
+	CHECK(rc != 0 && strstr(out, where) && strstr(out, why),
+	      "configtest with \"%s\": %d: %s", line, rc, out);
+	rc = initd("start", out, sizeof(out));
+	ops_track(read_pid(d.pid_file));
+	CHECK(rc != 0 && strstr(out, why), "start with \"%s\": %d: %s", line, rc, out);
+	CHECK(read_pid(d.pid_file) == 0 && !healthy(d.port), "a daemon runs after a failed start");
+}
+
+OPS_TEST(t_initd_refuses)
+{
+	char secret[128];
+
+	initd_refuses("user nosuchuser\n", "no such user");
+	if (itest_failed())
+		return;
+	initd_refuses("group nosuchgroup\n", "no such group");
+	if (itest_failed())
+		return;
+	initd_refuses("log_file chatd.log\n", "relative path");
+	if (itest_failed())
+		return;
+	snprintf(secret, sizeof(secret), "auth_secret_file /nonexistent/secret\nauth_enabled on\n");
+	initd_refuses(secret, "/nonexistent/secret");
 }
 
 /* ---- daemonising and the pid file ---------------------------------------------- */
@@ -746,6 +791,7 @@ OPS_TEST(t_reload_many)
 const struct itest_case t_ops_cases[] = {
 	{ "ops_initd_ssd", t_initd_ssd, 90 },
 	{ "ops_initd_plain_sh", t_initd_plain_sh, 90 },
+	{ "ops_initd_refuses", t_initd_refuses, 90 },
 	{ "ops_pidfile_lock", t_pidfile_lock, 60 },
 	{ "ops_log_reopen", t_log_reopen, 60 },
 	{ "ops_reload_traffic", t_reload_traffic, 60 },
