@@ -582,6 +582,11 @@ static void reap_children(void)
 				slot_gone(i, status);
 				break;
 			}
+	if (m.gave_up && !m.stopping && live_workers(0) == 0) {
+		log_error("no worker left, and none can start: stopping");
+		m.exit_status = 1;
+		master_stop(0);
+	}
 	if (m.stopping || m.gave_up || m.respawn_timer)
 		return;
 	if (m.quick_deaths >= 3)   /* crash loop: try again in a second, not at once */
