@@ -226,6 +226,7 @@ static void t_abuse_emfile(void)
 	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0, "getrlimit");
 	low = old;
 	low.rlim_cur = 48;                      /* inherited by the chatd we start */
+	low.rlim_max = 48;                      /* chatd raises the soft limit up to this */
 	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit");
 	h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = "presence off\n" });
 	setrlimit(RLIMIT_NOFILE, &old);
