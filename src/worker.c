@@ -297,9 +297,10 @@ static int accept_some(struct worker *w)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((wsi = lws_adopt_socket_vhost(w->vh, fd)) == NULL) {
-			log_warn("lws_adopt_socket_vhost() failed");
+			/* lws has closed fd (its contract): closing it again could
+			 * close whatever took the number since, syslog's socket say */
 			iplimit_release(hold);
-			close(fd);   /* lws closes it on failure in some paths; EBADF is harmless */
+			log_warn("lws_adopt_socket_vhost() failed");
 		} else {
 			lws_set_opaque_user_data(wsi, hold);
 		}
