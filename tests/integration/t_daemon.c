@@ -486,6 +486,38 @@ static void start_fails(const char *dir)
 	CHECK(daemon_pid == 0 || daemon_wait(5000) >= 0, "the daemon still runs");
 }
 
+/* A reload whose workers cannot start (no /dev/urandom by then): the old
+ * generation goes on serving its clients and new ones. */
+static void t_reload_start_fails(void)
+{
+	pid_t before[4], after[4];
+	struct wsc *c, *c2;
+	struct chatd *h;
+
+	if (private_mounts() < 0)   /* chatd shares it: it sees /dev change */
+		return;
+	h = chatd_start(&(struct chatd_opts){ .workers = 2 });
+	CHECK(h, "start");
+	CHECK((c = ws_join(h, ROOM_PATH, NULL, 0)), "join");
+	CHECK(stats_worker_pids(h, before, 4) == 2, "want 2 workers");
+	if (dev_private(NULL, 0) < 0)
+		return;
+	kill(h->pid, SIGHUP);
+	for (long long end = mono_ms() + 20000; mono_ms() < end; msleep(100))
+		if (chatd_log_has(h, "workers of the older generation go on"))
+			break;
+	CHECK(chatd_log_has(h, "reload: workers failed at start-up 5 times in a row"),
+	      "no give-up line for the new generation");
+	CHECK(chatd_log_has(h, "the 2 workers of the older generation go on"),
+	      "the old generation was not kept");
+	CHECK(stats_worker_pids(h, after, 4) == 2 &&
+	      ((after[0] == before[0] && after[1] == before[1]) ||
+	       (after[0] == before[1] && after[1] == before[0])), "the old workers are gone");
+	CHECK(ws_wait_close(c, 1000, NULL, 0) == -1, "the old generation's client was closed");
+	CHECK((c2 = ws_join(h, ROOM_PATH, NULL, 0)), "a new client is not served");
+	CHECK(chatd_stop(h, 10000) == 0, "exit status");
+}
+
 /* ---- item 3: the descriptor limit ----------------------------------------------- */
 
 /* The soft "Max open files" of pid, -1 if unreadable. */
@@ -665,6 +697,7 @@ const struct itest_case t_daemon_cases[] = {
 	{ "daemon_syslog_reloads", t_syslog_reloads, 180 },
 	{ "daemon_worker_start_fails", t_worker_start_fails, 90 },
 	{ "daemon_start_fails", t_start_fails, 60 },
+	{ "daemon_reload_start_fails", t_reload_start_fails, 60 },
 	{ "daemon_fd_limit", t_fd_limit, 60 },
 	{ "daemon_titles", t_titles, 60 },
 	{ "daemon_sd_notify", t_sd_notify, 60 },
