@@ -420,6 +420,9 @@ OPS_TEST(t_initd_refuses)
 	initd_refuses("log_file chatd.log\n", "relative path");
 	if (itest_failed())
 		return;
+	initd_refuses("auth_secret_file secret\nauth_enabled on\n", "relative path");
+	if (itest_failed())
+		return;
 	snprintf(secret, sizeof(secret), "auth_secret_file /nonexistent/secret\nauth_enabled on\n");
 	initd_refuses(secret, "/nonexistent/secret");
 }

@@ -402,6 +402,29 @@ static void test_file(void)
 }
 
 /* Each bad file fails with exactly this message after "path:". */
+/* conf_where() names the file and line that set a directive, "" otherwise;
+ * paths may be absolute, "off" or "syslog" where those mean something. */
+static void test_where(void)
+{
+	char path[64], want[128], buf[128];
+	struct conf_err err;
+	struct conf *c;
+
+	clear_env();
+	c = load_text("# c\nworkers 2\n\nlog_file syslog\nstatic_dir off\nworkers 3\n", &err,
+		      path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	conf_where(c, "workers", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s:6: ", path);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	conf_where(c, "log_file", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s:4: ", path);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	conf_where(c, "user", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	conf_free(c);
+}
+
 static void test_file_errors(void)
 {
 	static const struct { const char *text, *msg; } cases[] = {
@@ -413,6 +436,10 @@ static void test_file_errors(void)
 		{ "pod_id \"a\" b\n", "1: pod_id: text after the closing quote" },
 		{ "a\nb\n", "1: a: missing value" },
 		{ "ring_size 16m\nring_size 1000k\n", "2: ring_size: \"1000k\" is not a power of two" },
+		{ "workers 2\nlog_file chatd.log\n", "2: log_file: \"chatd.log\" is a relative path; "
+		  "give an absolute one (the daemon runs in /)" },
+		{ "auth_secret_file ./s\n", "1: auth_secret_file: \"./s\" is a relative path; "
+		  "give an absolute one (the daemon runs in /)" },
 	};
 	char path[64], want[600];
 	struct conf_err err;
@@ -736,6 +763,7 @@ static CU_TestInfo tests[] = {
 	{ "powers of two, log levels", test_pow2_and_level },
 	{ "file syntax", test_file },
 	{ "file errors name file:line", test_file_errors },
+	{ "where a directive was set; absolute paths", test_where },
 	{ "precedence file < env < override", test_precedence },
 	{ "auth rules", test_auth_rules },
 	{ "restart needed", test_restart_needed },
