@@ -23,9 +23,9 @@ trap 'exit 1' INT TERM
 fail() { echo "package: FAIL: $*" >&2; exit 1; }
 ok() { echo "package: ok: $*"; }
 
-for tool in dpkg-buildpackage dh lintian fakeroot; do
+for tool in dpkg-buildpackage dh lintian; do
 	command -v "$tool" >/dev/null 2>&1 ||
-		fail "$tool is missing (apt-get install debhelper dpkg-dev fakeroot lintian)"
+		fail "$tool is missing (apt-get install debhelper dpkg-dev lintian)"
 done
 
 # The tree as committed plus uncommitted changes, without build output.
