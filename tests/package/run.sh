@@ -98,10 +98,12 @@ check_installed_paths() {
 	root=$scratch/root
 	dpkg-deb -x "$deb" "$root"
 	unit=$root/lib/systemd/system/chatd.service
-	grep -qx 'ExecStart=/usr/sbin/chatd -f -c ${CONF} $DAEMON_OPTS' "$unit" &&
-	grep -qx 'Environment=CONF=/etc/chatd/chatd.conf' "$unit" &&
-	grep -qx 'Type=notify' "$unit" ||
+	# shellcheck disable=SC2016  # the unit's own ${CONF}, not ours
+	if ! grep -qx 'ExecStart=/usr/sbin/chatd -f -c ${CONF} $DAEMON_OPTS' "$unit" ||
+	   ! grep -qx 'Environment=CONF=/etc/chatd/chatd.conf' "$unit" ||
+	   ! grep -qx 'Type=notify' "$unit"; then
 		fail "chatd.service does not run /usr/sbin/chatd -f with /etc/chatd/chatd.conf"
+	fi
 	grep -q 'CONF:-/etc/chatd/chatd.conf}' "$root/etc/init.d/chatd" ||
 		fail "the init script does not default to /etc/chatd/chatd.conf"
 	grep -qx 'user chatd' "$root/etc/chatd/chatd.conf" ||
@@ -119,10 +121,10 @@ start_chatd() {
 	# of our own; Redis off and the port on the command line
 	sed -e '/^user /d' -e "s|^log_file .*|log_file $scratch/log/chatd.log|" \
 		"$root/etc/chatd/chatd.conf" >"$conf"
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
 		rm -f "$scratch/log/chatd.log"
-		REDIS_URL= CHATD_STATIC_DIR="$root/usr/share/chatd/static" \
+		REDIS_URL='' CHATD_STATIC_DIR="$root/usr/share/chatd/static" \
 			"$root/usr/sbin/chatd" -f -c "$conf" -w 2 -l "127.0.0.1:$port" \
 			2>"$scratch/stderr" &
 		pid=$!
