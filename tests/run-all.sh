@@ -21,7 +21,6 @@ echo "== man pages: mandoc -Tlint (warnings and worse)"
 mandoc -Tlint -Wwarning "$top"/man/*.[158]
 echo "== build and test"
 run_check "$top/build"
-echo "== Debian package and systemd unit"; sh "$top/tests/package/run.sh" "$top"
 echo "== browser test of the demo page"; sh "$top/tests/browser/run.sh" "$top/build"
 echo "== fuzz the parsers (clang libFuzzer, 12 s a target)"; sh "$top/fuzz/run.sh" 12
 echo "== build and test with ASan + UBSan"
@@ -30,4 +29,5 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_check "$top/build-asan" --enable-sanitizers
 echo "== make distcheck (tarball, VPATH build, read-only sources, install)"
 (cd "$top/build" && make -j"$jobs" distcheck)
+echo "== Debian package and systemd unit"; sh "$top/tests/package/run.sh" "$top"
 echo "== all tests passed"
