@@ -108,8 +108,6 @@ check_installed_paths() {
 		fail "the init script does not default to /etc/chatd/chatd.conf"
 	grep -qx 'user chatd' "$root/etc/chatd/chatd.conf" ||
 		fail "the packaged config does not run the workers as chatd"
-	"$root/usr/sbin/chatd" -t -c "$root/etc/chatd/chatd.conf" >/dev/null 2>&1 ||
-		fail "the installed chatd rejects the installed config"
 	ok "unit, init script and config name the installed paths"
 }
 
@@ -117,10 +115,13 @@ check_installed_paths() {
 start_chatd() {
 	conf=$scratch/chatd.conf
 	mkdir -p "$scratch/log"
-	# the installed config; no user switch (no chatd user here), a log file
-	# of our own; Redis off and the port on the command line
+	# the installed config, but no user switch (there is no user chatd
+	# here) and a log file of our own; Redis off and the port on the
+	# command line
 	sed -e '/^user /d' -e "s|^log_file .*|log_file $scratch/log/chatd.log|" \
 		"$root/etc/chatd/chatd.conf" >"$conf"
+	"$root/usr/sbin/chatd" -t -c "$conf" >"$scratch/stderr" 2>&1 ||
+		{ cat "$scratch/stderr" >&2; fail "the installed chatd rejects the installed config"; }
 	for _ in 1 2 3 4 5; do
 		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
 		rm -f "$scratch/log/chatd.log"
