@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/package/run.sh TOP - the Debian package and the systemd unit.
 #
 # Builds the package from a copy of the tree TOP in a scratch directory
