@@ -28,6 +28,7 @@
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
+#define HANGUP_SLACK_MS 250 /* a client gone this close to lws's pong deadline was cut by it */
 
 #define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
 
@@ -403,7 +404,8 @@ static void close_verdict(struct worker *w, struct conn *c, struct alog_session 
 		s->reason = s->code == LWS_CLOSE_STATUS_INVALID_PAYLOAD ? "bad_utf8" : "protocol_error";
 	} else {
 		s->code = LWS_CLOSE_STATUS_ABNORMAL_CLOSE;
-		s->by_server = now_ms() - c->valid_ms >= (uint64_t)w->hangup_ms;
+		/* lws times from just before our pong callback: allow for that */
+		s->by_server = now_ms() - c->valid_ms + HANGUP_SLACK_MS >= (uint64_t)w->hangup_ms;
 		s->reason = s->by_server ? "pong_timeout" : NULL;
 	}
 }
