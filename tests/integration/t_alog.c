@@ -382,6 +382,42 @@ static void t_alog_reopen_run(void)
 	CHECK(chatd_stop(h, 8000) == 0, "stop");
 }
 
+/* A reload applies access_log to the new generation: a new file, then
+ * syslog (not checked: no private /dev/log here), then off. */
+static void t_alog_reload_run(void)
+{
+	char conf[256], a[128], b[128];
+	struct chatd *h;
+
+	snprintf(a, sizeof(a), "%s", tmp_path("access.log"));
+	snprintf(b, sizeof(b), "%s", tmp_path("access.log.1"));
+	snprintf(conf, sizeof(conf), "access_log %s\n", a);
+	h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = conf });
+	CHECK(h, "start");
+	CHECK(one_session(h) == 0 && wait_count(a, "event=session", 1, 3000) == 1, "first");
+	const char *const next[] = { b, "syslog", "off" };
+	for (int i = 0; i < 3; i++) {
+		char want[64];
+
+		snprintf(conf, sizeof(conf), "redis_url off\nlog_level info\nshutdown_timeout 3s\n"
+			 "pid_file %s/chatd.pid\naccess_log %s\n", h->dir, next[i]);
+		CHECK(chatd_write_conf(h, conf) == 0 && kill(h->pid, SIGHUP) == 0, "reload");
+		snprintf(want, sizeof(want), "generation %d started", i + 2);
+		/* the old worker, without clients, exits at once */
+		for (long long end = mono_ms() + 5000;
+		     file_count(h->log_path, ") exited") < i + 1 && mono_ms() < end;)
+			msleep(50);
+		CHECK(chatd_log_has(h, want) && file_count(h->log_path, ") exited") == i + 1,
+		      "no %s", want);
+		CHECK(one_session(h) == 0 && one_session(h) == 0, "sessions after reload %d", i + 1);
+	}
+	CHECK(wait_count(b, "event=session", 2, 3000) == 2, "the new file");
+	msleep(200);
+	CHECK(file_count(a, "event=session") == 1 && file_count(b, "event=session") == 2,
+	      "lines after syslog/off: %d %d", file_count(a, "event="), file_count(b, "event="));
+	CHECK(chatd_stop(h, 8000) == 0, "stop");
+}
+
 /* ---- the configuration ------------------------------------------------------------ */
 
 static void t_alog_conf_run(void)
@@ -410,6 +446,12 @@ static void t_alog_lws_closes(void)
 static void t_alog_reopen(void)
 {
 	t_alog_reopen_run();
+	tmp_done();
+}
+
+static void t_alog_reload(void)
+{
+	t_alog_reload_run();
 	tmp_done();
 }
 
@@ -449,6 +491,7 @@ const struct itest_case t_alog_cases[] = {
 	{ "alog_sessions", t_alog_sessions, 120 },
 	{ "alog_lws_closes", t_alog_lws_closes, 60 },
 	{ "alog_reopen", t_alog_reopen, 60 },
+	{ "alog_reload", t_alog_reload, 60 },
 	{ "alog_conf", t_alog_conf, 30 },
 	{ "log_debug", t_log_debug, 30 },
 	{ NULL, NULL, 0 },
