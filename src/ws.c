@@ -604,7 +604,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		c->close_code = CHATD_CLOSE_POLICY;
 		c->close_why = WHY_TOKEN;
 		c->close_sent = 1;
-		lws_close_reason(wsi, CHATD_CLOSE_POLICY, (unsigned char *)"token expired", 13);
+		lws_close_reason(wsi, CHATD_CLOSE_POLICY, (unsigned char *)ws_whys[WHY_TOKEN].text,
+				 strlen(ws_whys[WHY_TOKEN].text));
 		return -1;
 	case LWS_CALLBACK_CLOSED:
 		on_closed(w, c);

@@ -342,6 +342,47 @@ static void t_alog_lws_closes_run(void)
 	CHECK(chatd_stop(h, 8000) == 0, "stop");
 }
 
+/* A client that reads nothing while its room gets megabytes: slow_consumer. */
+static void t_alog_slow_consumer_run(void)
+{
+	char conf[256], alog[128];
+	static char pad[50001];
+	struct wsc *slow, *talker;
+	struct wsc_msg m;
+	struct chatd *h;
+	int sent = 0, got = 0;
+	char id[72], want[96];
+
+	snprintf(alog, sizeof(alog), "%s", tmp_path("access.log"));
+	snprintf(conf, sizeof(conf), "send_queue 16\nrate_limit 1000000\nrate_burst 1000000\n"
+		 "presence off\naccess_log %s\n", alog);
+	h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = conf });
+	CHECK(h, "start");
+	memset(pad, 'z', sizeof(pad) - 1);
+	CHECK((slow = ws_join(h, WS "/slow", id, 64)), "join");
+	CHECK((talker = ws_join(h, WS "/slow", NULL, 0)), "join");
+	/* the talker reads its own echoes, at most 8 behind; up to 40 MB */
+	for (long long end = mono_ms() + 30000;
+	     sent < 800 && file_count(alog, "slow_consumer") == 0 && mono_ms() < end;) {
+		if (sent - got < 8) {
+			CHECK(ws_sendf(talker, "{\"type\":\"chat\",\"data\":{\"p\":\"%s\"}}", pad) == 0,
+			      "send %d", sent);
+			sent++;
+		}
+		while (wsc_recv(talker, sent - got < 8 ? 0 : 1000, &m) == 1)
+			got++;
+	}
+	CHECK(wait_count(alog, "close=1008 by=server reason=slow_consumer", 1, 8000) == 1,
+	      "no slow_consumer line after %d messages", sent);
+	CHECK(file_count(alog, "event=session") == 1, "other session lines");
+	snprintf(want, sizeof(want), " id=%s ", id);
+	CHECK(file_count(alog, want) == 1, "the talker was closed, not the silent one");
+	wsc_free(slow);
+	CHECK(wsc_close(talker, 1000) == 0, "close");
+	wsc_free(talker);
+	CHECK(chatd_stop(h, 8000) == 0, "stop");
+}
+
 /* ---- SIGUSR1 reopens it; with `user`, the worker reopens as that user ---------- */
 
 /* One session on h that ends with 1000. */
@@ -449,6 +490,12 @@ static void t_alog_reopen(void)
 	tmp_done();
 }
 
+static void t_alog_slow_consumer(void)
+{
+	t_alog_slow_consumer_run();
+	tmp_done();
+}
+
 static void t_alog_reload(void)
 {
 	t_alog_reload_run();
@@ -490,6 +537,7 @@ static void t_log_debug(void)
 const struct itest_case t_alog_cases[] = {
 	{ "alog_sessions", t_alog_sessions, 120 },
 	{ "alog_lws_closes", t_alog_lws_closes, 60 },
+	{ "alog_slow_consumer", t_alog_slow_consumer, 60 },
 	{ "alog_reopen", t_alog_reopen, 60 },
 	{ "alog_reload", t_alog_reload, 60 },
 	{ "alog_conf", t_alog_conf, 30 },
