@@ -456,6 +456,15 @@ static void t_alog_reload_run(void)
 	msleep(200);
 	CHECK(file_count(a, "event=session") == 1 && file_count(b, "event=session") == 2,
 	      "lines after syslog/off: %d %d", file_count(a, "event="), file_count(b, "event="));
+	/* one that cannot be made is refused; the running one stays */
+	snprintf(conf, sizeof(conf), "redis_url off\nlog_level info\nshutdown_timeout 3s\n"
+		 "pid_file %s/chatd.pid\naccess_log /nonexistent-dir/access.log\n", h->dir);
+	CHECK(chatd_write_conf(h, conf) == 0 && kill(h->pid, SIGHUP) == 0, "reload");
+	for (long long end = mono_ms() + 5000;
+	     !chatd_log_has(h, "keeping the running configuration") && mono_ms() < end;)
+		msleep(50);
+	CHECK(chatd_log_has(h, "reload: access_log /nonexistent-dir/access.log: No such file"),
+	      "bad access_log reloaded");
 	CHECK(chatd_stop(h, 8000) == 0, "stop");
 }
 
@@ -465,6 +474,7 @@ static void t_alog_conf_run(void)
 {
 	char path[128], out[4096];
 	char *argv[] = { (char *)chatd_bin(), "-t", "-c", path, NULL };
+	struct chatd *h;
 	FILE *f;
 	int rc;
 
@@ -475,6 +485,13 @@ static void t_alog_conf_run(void)
 	rc = run_capture(argv, out, sizeof(out), 5000);
 	CHECK(rc != 0 && strstr(out, "chatd.conf:2") && strstr(out, "absolute path"),
 	      "relative access_log accepted (%d): %s", rc, out);
+	/* a file that cannot be made fails the start, saying why */
+	h = chatd_start(&(struct chatd_opts){ .no_wait = 1,
+		.conf = "access_log /nonexistent-dir/access.log\n" });
+	CHECK(h, "start");
+	rc = chatd_wait(h, 5000);
+	CHECK(rc == 1 && chatd_log_has(h, "access_log /nonexistent-dir/access.log: No such file"),
+	      "start with an access_log that cannot be made: exit %d", rc);
 }
 
 /* The cases that use tmp_path(): its directory goes whatever happened. */
