@@ -166,6 +166,7 @@ static void upgrade_refused(struct worker *w, struct lws *wsi, int status, const
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[ALOG_ADDR_MAX] = "-", uri[URI_MAX] = "", line[ALOG_LINE_MAX];
+	static int warned;   /* once per worker, like ws.c's session lines */
 	struct timespec ts;
 	size_t n;
 
@@ -178,7 +179,7 @@ static void upgrade_refused(struct worker *w, struct lws *wsi, int status, const
 	log_debug("upgrade from %s to %s refused with %d: %s", addr, uri, status, why);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = alog_format_refused(line, sizeof(line), &ts, addr, w->slot, uri, status, why);
-	if (n > 0 && alog_write(line, n) < 0)
+	if (n > 0 && alog_write(line, n) < 0 && !warned++)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
