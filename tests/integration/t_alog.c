@@ -308,7 +308,7 @@ static void t_alog_lws_closes_run(void)
 	long long end;
 
 	snprintf(alog, sizeof(alog), "%s", tmp_path("access.log"));
-	snprintf(conf, sizeof(conf), "ping_interval 1s\npong_timeout 2s\naccess_log %s\n", alog);
+	snprintf(conf, sizeof(conf), "ping_interval 1s\npong_timeout 3s\naccess_log %s\n", alog);
 	h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = conf });
 	CHECK(h, "start");
 	CHECK((alive = ws_join(h, WS "/lobby", NULL, 0)), "join");
@@ -322,8 +322,8 @@ static void t_alog_lws_closes_run(void)
 	CHECK(ws_wait_close(bad[0], 3000, NULL, 0) == 1007 &&
 	      ws_wait_close(bad[1], 3000, NULL, 0) == 1007 &&
 	      ws_wait_close(bad[2], 3000, NULL, 0) == 1002, "protocol error closes");
-	/* the silent ones never read, so never answer a ping: cut after 2 s */
-	for (end = mono_ms() + 6000; mono_ms() < end;)
+	/* the silent ones never read, so never answer a ping: cut after 3 s */
+	for (end = mono_ms() + 7000; mono_ms() < end;)
 		if (wsc_recv(alive, 200, &m) < 0)
 			break;
 	CHECK(wsc_pings_answered(alive) > 0, "no pings came");
