@@ -45,6 +45,7 @@ struct conf {
 	int      max_connections;       /* per worker */
 	int      log_level;             /* enum log_level */
 	char     log_file[CONF_STR_MAX]; /* "" = stderr/syslog by mode; "syslog" */
+	char     access_log[CONF_STR_MAX]; /* "off", "syslog" or an absolute path */
 	char     pid_file[CONF_STR_MAX];
 	char     user[64];
 	char     group[64];

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alog.h"
 #include "chatd.h"
 #include "conf.h"
 #include "log.h"
@@ -91,6 +92,8 @@ static const struct conf_directive conf_table[] = {
 	  "least severe level logged: error, warn, notice, info or debug" },
 	{ "log_file", CONF_STRING, F(log_file), "", 0, 0, 0,
 	  "where to log: empty (stderr, or syslog as a daemon), syslog, or a file" },
+	{ "access_log", CONF_STRING, F(access_log), "off", 0, 0, 1,
+	  "one line per ended WebSocket session and refused upgrade: off, syslog, or a file" },
 	{ "pid_file", CONF_STRING, F(pid_file), "/run/chatd.pid", 0, 0, 0,
 	  "file the master writes its process id to when daemonised" },
 	{ "user", CONF_STRING, F(user), "", 0, 0, 0,
@@ -455,6 +458,10 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {
 		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
 			  "and hold only letters, digits and / - . _ ~", val);
+		return -1;
+	}
+	if (d->offset == offsetof(struct conf, access_log) && !alog_dest_valid(val)) {
+		conf_errf(err, "\"%s\" is not off, syslog or an absolute path", val);
 		return -1;
 	}
 	strcpy(field, val);

@@ -6,14 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <libwebsockets.h>
 
+#include "alog.h"
 #include "auth.h"
 #include "chatd.h"
 #include "conf.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "page.h"
 #include "publish.h"
@@ -156,11 +159,35 @@ static int respond(struct lws *wsi, int status, const char *ctype, const char *b
 	return respond_hdrs(wsi, status, ctype, NULL, body, len);
 }
 
+/* Every refused upgrade passes here: counted, and a line in the access log
+ * (reason: why's text up to a ':' made a token) and the debug log. */
+static void upgrade_refused(struct worker *w, struct lws *wsi, int status, const char *why)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[ALOG_ADDR_MAX] = "-", uri[URI_MAX] = "", line[ALOG_LINE_MAX];
+	static int warned;   /* once per worker, like ws.c's session lines */
+	struct timespec ts;
+	size_t n;
+
+	stats_add(&w->st->rejected_upgrades, 1);
+	if (!alog_enabled() && !log_enabled(LOG_LVL_DEBUG))
+		return;
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
+		alog_addr((struct sockaddr *)&ss, addr, sizeof(addr));
+	lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+	log_debug("upgrade from %s to %s refused with %d: %s", addr, uri, status, why);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = alog_format_refused(line, sizeof(line), &ts, addr, w->slot, uri, status, why);
+	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+		log_errno(LOG_LVL_WARN, "writing the access log");
+}
+
 int http_refuse(struct lws *wsi, int status, const char *body)
 {
 	struct worker *w = worker_of(wsi);
 
-	stats_add(&w->st->rejected_upgrades, 1);
+	upgrade_refused(w, wsi, status, body);
 	respond(wsi, status, "text/plain", body, strlen(body));
 	return 1;
 }
@@ -182,7 +209,7 @@ static int refuse_json(struct worker *w, struct lws *wsi, int status, const char
 			 status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "unavailable",
 			 why);
 
-	stats_add(&w->st->rejected_upgrades, 1);
+	upgrade_refused(w, wsi, status, why);
 	respond(wsi, status, "application/json", body, (size_t)n);
 	return 1;
 }
