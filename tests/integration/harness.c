@@ -595,6 +595,35 @@ int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t 
 	return rc;
 }
 
+int http_raw(const char *host, int port, const char *request, char *out, size_t cap,
+	     int timeout_ms)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int v6 = inet_pton(AF_INET, host, &a4.sin_addr) != 1;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	long long t0 = mono_ms();
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0 || (v6 && inet_pton(AF_INET6, host, &a6.sin6_addr) != 1) ||
+	    connect(fd, v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
+		    v6 ? sizeof(a6) : sizeof(a4)) < 0 ||
+	    send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n + 1 < cap && mono_ms() - t0 < timeout_ms &&
+	       (r = recv(fd, out + n, cap - 1 - n, 0)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fd);
+	return (int)n;
+}
+
 /* ---- WebSocket helpers -------------------------------------------------------- */
 
 const char *js(json_t *o, const char *key)

@@ -173,6 +173,15 @@ int ws_pump(struct wsc **cs, int n, int timeout_ms,
 	    void (*on_msg)(int i, const struct wsc_msg *m, void *arg),
 	    int (*done)(void *arg), void *arg);
 
+/*
+ * Send request (a whole raw HTTP request, sent as is) to host:port - an IPv4
+ * or IPv6 address - and read the response until the server closes or
+ * timeout_ms passes: into out, NUL-terminated (truncated to cap - 1).
+ * Returns its length, or -1 when the connection or the send failed.
+ */
+int http_raw(const char *host, int port, const char *request, char *out, size_t cap,
+	     int timeout_ms);
+
 /* Sleep ms milliseconds. */
 void msleep(int ms);
 long long mono_ms(void);

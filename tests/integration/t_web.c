@@ -30,29 +30,10 @@ static const char *srcdir(void)
 /* GET path with the response head kept: the whole response into out. */
 static int raw_get(struct chatd *h, const char *path, char *out, size_t cap)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)h->port) };
-	struct timeval tv = { 3, 0 };
 	char req[512];
-	size_t n = 0;
-	ssize_t r;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	inet_pton(AF_INET, HOST, &a.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-	if (write(fd, req, strlen(req)) < 0) {
-		close(fd);
-		return -1;
-	}
-	while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = '\0';
-	close(fd);
-	return (int)n;
+	return http_raw(HOST, h->port, req, out, cap, 3000);
 }
 
 static int get(struct chatd *h, const char *path)
