@@ -316,6 +316,18 @@ int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+const char *conf_redis_url_masked(const char *url, char *buf, size_t len)
+{
+	const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
+	int keep = scheme != NULL && (at == NULL || scheme < at) ? (int)(scheme + 3 - url) : 0;
+
+	if (at == NULL)
+		snprintf(buf, len, "%s", url);
+	else
+		snprintf(buf, len, "%.*s:***%s", keep, url, at);
+	return buf;
+}
+
 /* redis://[:password@]host:port[/db] - the syntax only; broker.c connects. */
 static int conf_redis_url_ok(const char *s)
 {
@@ -449,7 +461,10 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 		return -1;
 	}
 	if (d->type == CONF_REDIS_URL && val[0] != '\0' && !conf_redis_url_ok(val)) {
-		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off", val);
+		char shown[CONF_STR_MAX];
+
+		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off",
+			  conf_redis_url_masked(val, shown, sizeof(shown)));
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {

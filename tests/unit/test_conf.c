@@ -557,6 +557,35 @@ static void test_carry_over(void)
 	conf_free(next);
 }
 
+/* A password never reaches a log line or an error message. */
+static void test_redis_url_masked(void)
+{
+	char b[256];
+	struct conf_err err;
+	struct conf *c;
+
+	clear_env();
+	c = conf_load(NULL, NULL, 0, &err);
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:s3cret@h:6379/2", b, sizeof(b)),
+			       "redis://:***@h:6379/2");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:a@b@[::1]:1", b, sizeof(b)),
+			       "redis://:***@[::1]:1");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://default:pw@h:1", b, sizeof(b)),
+			       "redis://:***@h:1");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://h:6379", b, sizeof(b)),
+			       "redis://h:6379");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("", b, sizeof(b)), "");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("pw@h", b, sizeof(b)), ":***@h");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("x:pw@h://y", b, sizeof(b)), ":***@h://y");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:pw@h", b, 10), "redis://:");
+	/* a bad URL's error message shows it masked */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "redis://:s3cret@h:99999", &err), -1);
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "s3cret"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "redis://:***@h:99999"));
+	conf_free(c);
+}
+
 /* conf_format() writes what conf_load() reads back to the same values. */
 static void test_format_round_trip(void)
 {
@@ -732,6 +761,7 @@ static CU_TestInfo tests[] = {
 	{ "numbers and units", test_numbers },
 	{ "workers", test_workers },
 	{ "redis_url", test_redis_url },
+	{ "redis_url masked", test_redis_url_masked },
 	{ "strings and path_prefix", test_strings },
 	{ "powers of two, log levels", test_pow2_and_level },
 	{ "file syntax", test_file },
