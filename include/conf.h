@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
+
 #define CONF_STR_MAX 256
 
 /* One per process: the master's live config; workers inherit it at fork. */
@@ -56,10 +58,12 @@ struct conf {
 	char     static_dir[CONF_STR_MAX]; /* demo page files; "" = built-in, "off" */
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
 	char     publish_from[65];      /* "from" of published messages */
+	struct cidr_list status_allow;  /* who may GET /metrics and {prefix}/ws/stats */
 };
 
 enum conf_type { CONF_BOOL, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_STRING,
-		 CONF_LISTEN, CONF_WORKERS, CONF_LOGLEVEL, CONF_REDIS_URL };
+		 CONF_LISTEN, CONF_WORKERS, CONF_LOGLEVEL, CONF_REDIS_URL,
+		 CONF_CIDRS /* may be repeated: each line adds ranges */ };
 
 /* A row of the directive table. */
 struct conf_directive {

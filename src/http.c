@@ -1,18 +1,20 @@
 /*
  * http.c - the HTTP side of a worker: which room an upgrade asks for (or why
- * it is refused), /healthz, the stats endpoint, 426 for a plain GET on a
- * WebSocket path, 404 for the rest.
+ * it is refused), /healthz, the stats endpoints (for status_allow's
+ * clients), 426 for a plain GET on a WebSocket path, 404 for the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
 #include "auth.h"
 #include "chatd.h"
+#include "cidr.h"
 #include "conf.h"
 #include "http.h"
 #include "metrics.h"
@@ -394,15 +396,33 @@ static int serve_page(struct worker *w, struct lws *wsi, const char *name)
 	return rc;
 }
 
-static int serve_metrics(struct worker *w, struct lws *wsi)
+/* Is the client in status_allow?  The TCP peer's address decides. */
+static int status_allowed(struct worker *w, struct lws *wsi)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	return getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0 &&
+	       cidr_list_match(&w->conf->status_allow, (const struct sockaddr *)&ss);
+}
+
+/* /metrics (Prometheus text) or {prefix}/ws/stats (JSON), for the clients
+ * status_allow lets in; 403 for the others. */
+static int serve_status(struct worker *w, struct lws *wsi, int metrics)
+{
+	static const char refused[] = "403 Forbidden: address not in status_allow\n";
 	size_t len;
-	char *text = metrics_text(w->shm, &len);
+	char *text;
 	int rc;
 
+	if (!status_allowed(w, wsi)) {
+		stats_add(&w->st->status_refused, 1);
+		return respond(wsi, 403, "text/plain", refused, sizeof(refused) - 1);
+	}
+	text = metrics ? metrics_text(w->shm, &len) : stats_json(w->shm, &len);
 	if (text == NULL)
 		return -1;
-	rc = respond(wsi, 200, METRICS_CONTENT_TYPE, text, len);
+	rc = respond(wsi, 200, metrics ? METRICS_CONTENT_TYPE : "application/json", text, len);
 	free(text);
 	return rc;
 }
@@ -491,26 +511,19 @@ static int on_body(struct conn *c, const void *in, size_t len)
 static int on_request(struct worker *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
-	char *json;
-	size_t len;
+	enum route route;
 	int rc, st;
 
 	stats_add(&w->st->http_requests, 1);
-	switch (route_of(w->conf, uri, &rest)) {
+	switch ((route = route_of(w->conf, uri, &rest))) {
 	case ROUTE_HEALTH:
 		st = serving(w) ? 200 : 503;
 		msg = st == 200 ? "ok\n" : "stopping\n";
 		rc = respond(wsi, st, "text/plain", msg, strlen(msg));
 		break;
 	case ROUTE_STATS:
-		json = stats_json(w->shm, &len);
-		if (json == NULL)
-			return -1;
-		rc = respond(wsi, 200, "application/json", json, len);
-		free(json);
-		break;
 	case ROUTE_METRICS:
-		rc = serve_metrics(w, wsi);
+		rc = serve_status(w, wsi, route == ROUTE_METRICS);
 		break;
 	case ROUTE_PAGE:
 		rc = serve_page(w, wsi, rest);

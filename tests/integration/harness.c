@@ -244,7 +244,7 @@ static pid_t spawn_chatd(struct chatd *h, int workers)
 		dup2(fd, 2);
 		close(fd);
 	}
-	snprintf(port, sizeof(port), HOST ":%d", h->port);
+	snprintf(port, sizeof(port), strchr(h->host, ':') ? "[%s]:%d" : "%s:%d", h->host, h->port);
 	snprintf(w, sizeof(w), "%d", workers > 0 ? workers : 1);
 	execl(chatd_bin(), "chatd", "-f", "-c", h->conf_path, "-l", port, "-w", w,
 	      (char *)NULL);
@@ -260,7 +260,7 @@ static int wait_healthy(struct chatd *h, int timeout_ms)
 	while (mono_ms() < end) {
 		int st = 0;
 
-		if (http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 500,
+		if (http_request(h->host, h->port, "GET", "/healthz", NULL, NULL, 500,
 				 &st, body, sizeof(body)) >= 0 && st == 200)
 			return 0;
 		if (chatd_wait(h, 0) != -2)
@@ -282,6 +282,7 @@ struct chatd *chatd_start(const struct chatd_opts *o)
 	CHECKR(mkdtemp(h->dir), NULL, "mkdtemp: %s", strerror(errno));
 	snprintf(h->conf_path, sizeof(h->conf_path), "%s/chatd.conf", h->dir);
 	snprintf(h->log_path, sizeof(h->log_path), "%s/chatd.log", h->dir);
+	snprintf(h->host, sizeof(h->host), "%s", o->host ? o->host : HOST);
 	h->port = o->port > 0 ? o->port : free_port();
 	CHECKR(h->port > 0, NULL, "no free port");
 	make_conf(h, o);

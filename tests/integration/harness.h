@@ -60,6 +60,7 @@ struct chatd_opts {
 	int         redis_port;     /* > 0: redis_url redis://127.0.0.1:P, else off */
 	int         no_wait;        /* do not wait for /healthz (startup failure tests) */
 	int         port;           /* > 0: listen on this port instead of a free one */
+	const char *host;           /* listen on this address (NULL: HOST), e.g. "::1" */
 };
 
 /* One started chatd; freed by the harness at the end of the test. */
@@ -70,6 +71,7 @@ struct chatd {
 	char  dir[128];             /* /tmp/chatd-itest-XXXXXX */
 	char  conf_path[160];
 	char  log_path[160];
+	char  host[64];             /* the address it listens on (HOST unless asked) */
 };
 
 #define HOST "127.0.0.1"
