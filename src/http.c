@@ -160,15 +160,17 @@ static int respond(struct lws *wsi, int status, const char *ctype, const char *b
 }
 
 /*
- * The one place an upgrade is refused: counted in rejected_upgrades (and in
- * the reason's own counter when it has one), answered with status, hdrs
- * (NULL or name/value pairs) and a short body of type ctype; the connection
- * then closes.  reason names the refusal in one word.  Returns 1.
+ * The one place an upgrade is refused, so status and reason are at hand in
+ * one spot (for a log of refusals): counted in rejected_upgrades (callers
+ * count the reason's own counter), answered with status, hdrs (NULL or
+ * name/value pairs) and a short body of type ctype; the connection then
+ * closes.  reason names the refusal in one word (bad_key, origin, auth...).
+ * Returns 1.
  */
 static int upgrade_refuse(struct worker *w, struct lws *wsi, int status, const char *reason,
 			  const char *ctype, const char *const *hdrs, const char *body)
 {
-	(void)reason;
+	(void)reason;               /* nothing logs refusals yet */
 	stats_add(&w->st->rejected_upgrades, 1);
 	respond_hdrs(wsi, status, ctype, hdrs, body, strlen(body));
 	return 1;
