@@ -861,7 +861,7 @@ static int start(void)
 
 static int start_broker(void)
 {
-	char err[256];
+	char err[256], url[CONF_STR_MAX];
 
 	make_pod_id();
 	if (m.conf->redis_url[0] == '\0') {
@@ -874,7 +874,8 @@ static int start_broker(void)
 		log_error("redis: %s", err);
 		return -1;
 	}
-	log_notice("pod %s, redis %s", m.pod_id, m.conf->redis_url);
+	log_notice("pod %s, redis %s", m.pod_id,
+		   conf_redis_url_masked(m.conf->redis_url, url, sizeof(url)));
 	return 0;
 }
 

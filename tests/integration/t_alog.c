@@ -255,7 +255,7 @@ static void check_sessions(struct chatd *h, const char *alog)
 	CHECK((n = file_count(alog, " sub=closer")) == 20, "%d lines with sub=closer", n);
 	CHECK((n = file_count(alog, " room=lobby ")) == 10 + 15 + 10 + 5 + 15, "%d in lobby", n);
 	CHECK((n = file_count(alog, "event=refused")) == 10, "%d refused lines", n);
-	CHECK(file_count(alog, "path=/api/chat-api/ws/bad!room status=400 reason=bad_room_name")
+	CHECK(file_count(alog, "path=/api/chat-api/ws/bad!room status=400 reason=bad_room")
 	      == 4, "400 lines");
 	CHECK(file_count(alog, "path=/nowhere/ws status=404 reason=not_found") == 3, "404 lines");
 	CHECK(file_count(alog, "status=401") == 3, "401 lines");
