@@ -119,14 +119,42 @@ static int slog_count(const char *s)
 	return n;
 }
 
-/* This process and its children get a mount namespace of their own. */
+/*
+ * Make every mount we can see private, one by one: in a chroot "/" need
+ * not be a mount point, and `mount --make-rprivate /` fails there.  0, or
+ * -1 with the failure recorded.
+ */
+static int private_each_mount(void)
+{
+	char line[4096], point[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int n = 0;
+
+	CHECKR(f, -1, "/proc/self/mountinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
+			if (mount(NULL, point, NULL, MS_PRIVATE, NULL) < 0) {
+				fclose(f);
+				CHECKR(0, -1, "mount --make-private %s: %s", point, strerror(errno));
+			}
+			n++;
+		}
+	fclose(f);
+	CHECKR(n > 0, -1, "no mounts in /proc/self/mountinfo");
+	return 0;
+}
+
+/* This process and its children get a mount namespace of their own, with
+ * nothing propagating back to the machine's: every mount made here stays
+ * here. */
 static int private_mounts(void)
 {
 	CHECKR(unshare(CLONE_NEWNS) == 0, -1, "unshare(CLONE_NEWNS): %s (root needed)",
 	       strerror(errno));
-	CHECKR(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, -1,
-	       "mount --make-rprivate /: %s", strerror(errno));
-	return 0;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+		return 0;
+	CHECKR(errno == EINVAL, -1, "mount --make-rprivate /: %s", strerror(errno));
+	return private_each_mount();
 }
 
 /*
