@@ -91,7 +91,7 @@ static const struct conf_directive conf_table[] = {
 	  "least severe level logged: error, warn, notice, info or debug" },
 	{ "log_file", CONF_STRING, F(log_file), "", 0, 0, 0,
 	  "where to log: empty (stderr, or syslog as a daemon), syslog, or a file" },
-	{ "pid_file", CONF_STRING, F(pid_file), "/run/chatd.pid", 0, 0, 0,
+	{ "pid_file", CONF_STRING, F(pid_file), RUNSTATEDIR "/chatd.pid", 0, 0, 0,
 	  "file the master writes its process id to when daemonised" },
 	{ "user", CONF_STRING, F(user), "", 0, 0, 0,
 	  "user the workers run as when started by root; empty = do not change" },

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "master.h"
 
-#define DEFAULT_CONF SYSCONFDIR "/chatd.conf"
+#define DEFAULT_CONF SYSCONFDIR "/chatd/chatd.conf"
 
 static void usage(FILE *out)
 {
