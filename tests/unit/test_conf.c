@@ -690,7 +690,8 @@ static void test_man_page(void)
 	CU_ASSERT_EQUAL(reloads, (int)n);
 }
 
-/* etc/chatd.conf (made from etc/chatd.conf.in) loads, and its "# name value" lines are the defaults. */
+/* etc/chatd.conf (made from etc/chatd.conf.in) loads, and its "# name value"
+ * lines are the defaults. */
 static void test_sample_file(void)
 {
 	size_t n;
