@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
+
 #define CONF_STR_MAX 256
 
 /* One per process: the master's live config; workers inherit it at fork. */
@@ -45,6 +47,7 @@ struct conf {
 	int      max_connections;       /* per worker */
 	int      log_level;             /* enum log_level */
 	char     log_file[CONF_STR_MAX]; /* "" = stderr/syslog by mode; "syslog" */
+	char     access_log[CONF_STR_MAX]; /* "off", "syslog" or an absolute path */
 	char     pid_file[CONF_STR_MAX];
 	char     user[64];
 	char     group[64];
@@ -56,10 +59,12 @@ struct conf {
 	char     static_dir[CONF_STR_MAX]; /* demo page files; "" = built-in, "off" */
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
 	char     publish_from[65];      /* "from" of published messages */
+	struct cidr_list status_allow;  /* who may GET /metrics and {prefix}/ws/stats */
 };
 
 enum conf_type { CONF_BOOL, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_STRING,
-		 CONF_LISTEN, CONF_WORKERS, CONF_LOGLEVEL, CONF_REDIS_URL };
+		 CONF_LISTEN, CONF_WORKERS, CONF_LOGLEVEL, CONF_REDIS_URL,
+		 CONF_CIDRS /* may be repeated: each line adds ranges */ };
 
 /* A row of the directive table. */
 struct conf_directive {
@@ -107,6 +112,14 @@ void conf_carry_over(struct conf *next, const struct conf *live);
 /* Write directive d's value in c as it would be written in a file (quoted
  * when needed), e.g. for `chatd -t`.  Returns snprintf's count. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len);
+
+/*
+ * The printable form of a redis_url value, for logs and error messages: the
+ * password (whatever comes before the last '@') becomes "***", as in
+ * redis://:***@host:6379/0; any text without '@' is copied as it is.  Also
+ * safe on values that are not valid URLs.  Returns buf (truncated to len).
+ */
+const char *conf_redis_url_masked(const char *url, char *buf, size_t len);
 
 /* Parse helpers, exposed for the tests and for other modules. 0 / -1. */
 int conf_parse_duration_ms(const char *s, long long *ms); /* "500ms" "3s" "2m" "1h" "5" (s) */

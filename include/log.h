@@ -16,6 +16,8 @@ int  log_reopen(void);                        /* SIGUSR1: reopen the file */
 int  log_get_fd(void);                        /* the log file / stderr fd (kept across fork) */
 int  log_level_parse(const char *s, enum log_level *out); /* 0 / -1 */
 const char *log_level_name(enum log_level l);
+/* Would a line at lvl be written?  Check it before costly formatting. */
+int  log_enabled(enum log_level lvl);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -60,7 +60,13 @@ struct worker_stats {
 	_Atomic uint64_t rate_limited;    /* messages refused: rate_limit */
 	_Atomic uint64_t rate_limit_closes; /* 1008 "rate limit" */
 	_Atomic uint64_t token_expired_closes; /* 1008 "token expired" */
-	_Atomic uint64_t pad[3];
+	/* http.c: upgrades refused as RFC 6455 section 4.2.1 says (also in rejected_upgrades) */
+	_Atomic uint64_t bad_upgrade;     /* 400: Upgrade is not websocket */
+	_Atomic uint64_t bad_connection;  /* 400: Connection without the upgrade token */
+	_Atomic uint64_t bad_key;         /* 400: Sec-WebSocket-Key missing or not 16 bytes */
+	_Atomic uint64_t bad_version;     /* 426: Sec-WebSocket-Version missing or not 13 */
+	_Atomic uint64_t status_refused;  /* 403: /metrics or stats from outside status_allow */
+	_Atomic uint64_t pad[6];
 };
 
 /* The master's slot.  W: master.  R: anyone. */

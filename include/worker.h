@@ -47,6 +47,7 @@ struct worker {
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
 	int quit;                      /* leave the service loop */
 	int accept_paused;             /* EMFILE / max_connections */
+	int hangup_ms;                 /* lws drops a client without a pong for this long */
 	struct pending *pending, *pending_tail; /* room joins/leaves waiting for the uplink */
 	size_t npending;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */

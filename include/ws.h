@@ -39,11 +39,18 @@ struct conn {
 	uint16_t close_code;           /* != 0: closing; the close frame goes out at the
 	                                  WRITEABLE that finds the queue empty, and
 	                                  nothing more is queued */
-	const char *close_why;         /* its reason (a string literal) */
+	uint8_t  close_why;            /* its reason: enum ws_why (ws.c) */
+	uint8_t  close_sent;           /* our close frame went to lws */
+	uint16_t peer_code;            /* the client's close frame came first: its code */
 	uint8_t  established, room_len;
 	char room[129];
 	char id[65];
 	struct rate_bucket rate;       /* rate_limit / rate_burst */
+	/* for the access log and the debug log */
+	uint64_t t0_ms, valid_ms;      /* monotonic: established, last pong */
+	uint32_t n_in, n_out;          /* whole messages received, frames sent */
+	uint64_t bytes_out;
+	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */
 };
 
 /* Deliver one frame (from the broadcast ring) to the local members of

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alog.h"
 #include "chatd.h"
 #include "conf.h"
 #include "log.h"
@@ -91,6 +92,8 @@ static const struct conf_directive conf_table[] = {
 	  "least severe level logged: error, warn, notice, info or debug" },
 	{ "log_file", CONF_STRING, F(log_file), "", 0, 0, 0,
 	  "where to log: empty (stderr, or syslog as a daemon), syslog, or a file" },
+	{ "access_log", CONF_STRING, F(access_log), "off", 0, 0, 1,
+	  "one line per ended WebSocket session and refused upgrade: off, syslog, or a file" },
 	{ "pid_file", CONF_STRING, F(pid_file), RUNSTATEDIR "/chatd.pid", 0, 0, 0,
 	  "file the master writes its process id to when daemonised" },
 	{ "user", CONF_STRING, F(user), "", 0, 0, 0,
@@ -111,6 +114,8 @@ static const struct conf_directive conf_table[] = {
 	  "API key (Authorization: Bearer) of POST {prefix}/publish; empty: disabled" },
 	{ "publish_from", CONF_STRING, F(publish_from), "server", 0, 0, 1,
 	  "the from field of messages sent through the publish API" },
+	{ "status_allow", CONF_CIDRS, F(status_allow), "all", 0, 0, 1,
+	  "who may read /metrics and the stats: address ranges (CIDR) or all; may be repeated" },
 };
 
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -316,6 +321,18 @@ int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+const char *conf_redis_url_masked(const char *url, char *buf, size_t len)
+{
+	const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
+	int keep = scheme != NULL && (at == NULL || scheme < at) ? (int)(scheme + 3 - url) : 0;
+
+	if (at == NULL)
+		snprintf(buf, len, "%s", url);
+	else
+		snprintf(buf, len, "%.*s:***%s", keep, url, at);
+	return buf;
+}
+
 /* redis://[:password@]host:port[/db] - the syntax only; broker.c connects. */
 static int conf_redis_url_ok(const char *s)
 {
@@ -449,12 +466,19 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 		return -1;
 	}
 	if (d->type == CONF_REDIS_URL && val[0] != '\0' && !conf_redis_url_ok(val)) {
-		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off", val);
+		char shown[CONF_STR_MAX];
+
+		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off",
+			  conf_redis_url_masked(val, shown, sizeof(shown)));
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {
 		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
 			  "and hold only letters, digits and / - . _ ~", val);
+		return -1;
+	}
+	if (d->offset == offsetof(struct conf, access_log) && !alog_dest_valid(val)) {
+		conf_errf(err, "\"%s\" is not off, syslog or an absolute path", val);
 		return -1;
 	}
 	strcpy(field, val);
@@ -485,6 +509,9 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 	case CONF_STRING:
 	case CONF_REDIS_URL:
 		return conf_set_string(c, d, val, err);
+	case CONF_CIDRS:
+		return cidr_list_add((struct cidr_list *)(void *)((char *)c + d->offset), val,
+				     err->msg, sizeof(err->msg));
 	default:
 		return conf_set_number(c, d, val, err);
 	}
@@ -592,9 +619,13 @@ static int conf_read_file(struct conf *c, const char *path, struct conf_err *err
 
 static int conf_defaults(struct conf *c, struct conf_err *err)
 {
-	for (size_t i = 0; i < CONF_NDIRECTIVES; i++)
+	for (size_t i = 0; i < CONF_NDIRECTIVES; i++) {
 		if (conf_set(c, conf_table[i].name, conf_table[i].def, err) < 0)
 			return -1;     /* a broken table: the unit test catches it */
+		/* a repeatable directive's first line replaces its default */
+		if (conf_table[i].type == CONF_CIDRS)
+			((struct cidr_list *)(void *)((char *)c + conf_table[i].offset))->fresh = 1;
+	}
 	return 0;
 }
 
@@ -702,12 +733,28 @@ static int conf_format_string(const char *s, char *buf, size_t len)
 	return snprintf(buf, len, quote ? "\"%s\"" : "%s", s);
 }
 
+/* A list of ranges as one line: "A/n B/m" (never empty: "all" is 2 ranges). */
+static int conf_format_cidrs(const struct cidr_list *l, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (int i = 0; i < l->n && used < len; i++) {
+		if (i > 0)
+			used += (size_t)snprintf(buf + used, len - used, " ");
+		if (used < len)
+			used += (size_t)cidr_format(&l->v[i], buf + used, len - used);
+	}
+	return (int)used;
+}
+
 /* Directive d's value in c, as it would be written in a file. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len)
 {
 	const char *f = (const char *)c + d->offset;
 	int v = d->type == CONF_SIZE || d->type == CONF_STRING || d->type == CONF_LISTEN ||
-		d->type == CONF_REDIS_URL ? 0 : *(const int *)(const void *)f;
+		d->type == CONF_REDIS_URL || d->type == CONF_CIDRS ? 0 : *(const int *)(const void *)f;
 	char num[32];
 
 	switch (d->type) {
@@ -718,6 +765,8 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 		return conf_format_string(f, buf, len);
 	case CONF_REDIS_URL:
 		return snprintf(buf, len, "%s", f[0] ? f : "off");
+	case CONF_CIDRS:
+		return conf_format_cidrs((const struct cidr_list *)(const void *)f, buf, len);
 	case CONF_BOOL:
 		return snprintf(buf, len, "%s", v ? "on" : "off");
 	case CONF_WORKERS:

@@ -1,19 +1,24 @@
 /*
  * http.c - the HTTP side of a worker: which room an upgrade asks for (or why
- * it is refused), /healthz, the stats endpoint, 426 for a plain GET on a
- * WebSocket path, 404 for the rest.
+ * it is refused), /healthz, the stats endpoints (for status_allow's
+ * clients), 426 for a plain GET on a WebSocket path, 404 for the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
+#include "alog.h"
 #include "auth.h"
 #include "chatd.h"
+#include "cidr.h"
 #include "conf.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
 #include "page.h"
 #include "publish.h"
@@ -156,13 +161,50 @@ static int respond(struct lws *wsi, int status, const char *ctype, const char *b
 	return respond_hdrs(wsi, status, ctype, NULL, body, len);
 }
 
-int http_refuse(struct lws *wsi, int status, const char *body)
+/* A refused upgrade in the access log and the debug log (cheap when both
+ * are off). */
+static void upgrade_log(struct worker *w, struct lws *wsi, int status, const char *reason)
 {
-	struct worker *w = worker_of(wsi);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[ALOG_ADDR_MAX] = "-", uri[URI_MAX] = "", line[ALOG_LINE_MAX];
+	static int warned;   /* once per worker, like ws.c's session lines */
+	struct timespec ts;
+	size_t n;
 
+	if (!alog_enabled() && !log_enabled(LOG_LVL_DEBUG))
+		return;
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
+		alog_addr((struct sockaddr *)&ss, addr, sizeof(addr));
+	lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+	log_debug("upgrade from %s to %s refused with %d: %s", addr, uri, status, reason);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = alog_format_refused(line, sizeof(line), &ts, addr, w->slot, uri, status, reason);
+	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+		log_errno(LOG_LVL_WARN, "writing the access log");
+}
+
+/*
+ * The one place an upgrade is refused, so status and reason are at hand in
+ * one spot: counted in rejected_upgrades (callers count the reason's own
+ * counter), written to the access log and the debug log, answered with
+ * status, hdrs (NULL or name/value pairs) and a short body of type ctype;
+ * the connection then closes.  reason names the refusal in one word
+ * (bad_key, origin, auth...).  Returns 1.
+ */
+static int upgrade_refuse(struct worker *w, struct lws *wsi, int status, const char *reason,
+			  const char *ctype, const char *const *hdrs, const char *body)
+{
 	stats_add(&w->st->rejected_upgrades, 1);
-	respond(wsi, status, "text/plain", body, strlen(body));
+	upgrade_log(w, wsi, status, reason);
+	respond_hdrs(wsi, status, ctype, hdrs, body, strlen(body));
 	return 1;
+}
+
+static int refuse_text(struct worker *w, struct lws *wsi, int status, const char *reason,
+		       const char *body)
+{
+	return upgrade_refuse(w, wsi, status, reason, "text/plain", NULL, body);
 }
 
 /* Not shutting down.  A worker draining after a reload still serves (its
@@ -175,16 +217,14 @@ static int serving(struct worker *w)
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
 
 /* Refuse an upgrade with {"error":..,"message":..}; why holds no quotes. */
-static int refuse_json(struct worker *w, struct lws *wsi, int status, const char *why)
+static int refuse_json(struct worker *w, struct lws *wsi, int status, const char *reason,
+		       const char *why)
 {
 	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n",
-			 status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "unavailable",
-			 why);
+	const char *err = status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "unavailable";
 
-	stats_add(&w->st->rejected_upgrades, 1);
-	respond(wsi, status, "application/json", body, (size_t)n);
-	return 1;
+	snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n", err, why);
+	return upgrade_refuse(w, wsi, status, reason, "application/json", NULL, body);
 }
 
 int http_ws_identify(struct worker *w, struct lws *wsi, const char *room,
@@ -217,13 +257,127 @@ static int http_ws_admit(struct worker *w, struct lws *wsi, const char *room)
 	    (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
 	     !auth_origin_allowed(w->conf->allowed_origins, origin))) {
 		stats_add(&w->st->origin_refused, 1);
-		return refuse_json(w, wsi, 403, "origin not allowed");
+		return refuse_json(w, wsi, 403, "origin", "origin not allowed");
 	}
 	st = http_ws_identify(w, wsi, room, &id, &why);
 	if (st == 0)
 		return 0;
 	stats_add(&w->st->auth_refused, 1);
-	return refuse_json(w, wsi, st, why);
+	return refuse_json(w, wsi, st, "auth", why);
+}
+
+/* ---- RFC 6455 section 4.2.1: the upgrade's own headers ------------------------ */
+
+/* Does the comma-separated list s hold token (any case)? */
+static int has_token(const char *s, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (*s != '\0') {
+		s += strspn(s, " \t,");
+		size_t len = strcspn(s, ",");
+		size_t end = len;
+
+		while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+			end--;
+		if (end == n && strncasecmp(s, token, n) == 0)
+			return 1;
+		s += len;
+	}
+	return 0;
+}
+
+/* 16 bytes in base64: 22 characters of the alphabet, then "==". */
+static int key_ok(const char *k)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	return strlen(k) == 24 && strspn(k, b64) == 22 && strcmp(k + 22, "==") == 0;
+}
+
+enum http_hs http_handshake_check(const char *upgrade, const char *connection,
+				  const char *key, const char *version)
+{
+	if (upgrade == NULL || strcasecmp(upgrade, "websocket") != 0)
+		return HS_BAD_UPGRADE;
+	if (connection == NULL || !has_token(connection, "upgrade"))
+		return HS_BAD_CONNECTION;
+	if (key == NULL || !key_ok(key))
+		return HS_BAD_KEY;
+	if (version == NULL || strcmp(version, "13") != 0)
+		return HS_BAD_VERSION;
+	return HS_OK;
+}
+
+/* How each refusal of http_handshake_check() is answered and counted. */
+static const struct {
+	int         status;
+	const char *reason, *body;
+	size_t      counter;        /* offset in struct worker_stats */
+} hs_refusals[] = {
+	[HS_BAD_UPGRADE] = { 400, "bad_upgrade", "400 Bad Request: Upgrade must be websocket\n",
+			     offsetof(struct worker_stats, bad_upgrade) },
+	[HS_BAD_CONNECTION] = { 400, "bad_connection",
+				"400 Bad Request: Connection must include Upgrade\n",
+				offsetof(struct worker_stats, bad_connection) },
+	[HS_BAD_KEY] = { 400, "bad_key",
+			 "400 Bad Request: Sec-WebSocket-Key must be 16 bytes in base64\n",
+			 offsetof(struct worker_stats, bad_key) },
+	[HS_BAD_VERSION] = { 426, "bad_version",
+			     "426 Upgrade Required: Sec-WebSocket-Version must be 13\n",
+			     offsetof(struct worker_stats, bad_version) },
+};
+
+/* Header tok of the request: buf, "" when longer than buf, NULL when absent. */
+static const char *header(struct lws *wsi, enum lws_token_indexes tok, char *buf, int cap)
+{
+	if (lws_hdr_total_length(wsi, tok) <= 0)
+		return NULL;
+	if (lws_hdr_copy(wsi, buf, cap, tok) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* Refuse an upgrade whose own headers are wrong: 1, or 0 when they are right. */
+static int handshake_refuse(struct worker *w, struct lws *wsi)
+{
+	static const char *const v13[] = { "sec-websocket-version:", "13", NULL };
+	char up[64], conn[256], key[64], ver[16];
+	enum http_hs e = http_handshake_check(header(wsi, WSI_TOKEN_UPGRADE, up, sizeof(up)),
+					      header(wsi, WSI_TOKEN_CONNECTION, conn, sizeof(conn)),
+					      header(wsi, WSI_TOKEN_KEY, key, sizeof(key)),
+					      header(wsi, WSI_TOKEN_VERSION, ver, sizeof(ver)));
+
+	if (e == HS_OK)
+		return 0;
+	stats_add((_Atomic uint64_t *)(void *)((char *)w->st + hs_refusals[e].counter), 1);
+	return upgrade_refuse(w, wsi, hs_refusals[e].status, hs_refusals[e].reason, "text/plain",
+			      e == HS_BAD_VERSION ? v13 : NULL, hs_refusals[e].body);
+}
+
+/*
+ * A trap: libwebsockets 4.1.6 answers an Upgrade other than websocket (or
+ * h2c) itself, with 403 and an HTML page, before any callback of ours runs
+ * (lws_handshake_server() in roles/http/server/server.c).  It calls this
+ * exported function through the PLT to do so, so chatd's definition takes
+ * its place: that refusal becomes chatd's 400, and every other status lws
+ * answers on its own (e.g. 403 for a path that escapes the root) gets a
+ * short text body instead of library HTML.
+ */
+int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_body)
+{
+	struct worker *w = worker_of(wsi);
+	char up[64], body[64];
+
+	(void)html_body;
+	if (w != NULL && header(wsi, WSI_TOKEN_UPGRADE, up, sizeof(up)) != NULL &&
+	    http_handshake_check(up, NULL, NULL, NULL) == HS_BAD_UPGRADE) {
+		handshake_refuse(w, wsi);
+		return 0;
+	}
+	snprintf(body, sizeof(body), "%u %s\n", code, code == 403 ? "Forbidden" :
+		 code == 404 ? "Not Found" : code < 500 ? "Bad Request" : "Server Error");
+	return respond(wsi, (int)code, "text/plain", body, strlen(body)) < 0;
 }
 
 static int on_upgrade(struct worker *w, struct lws *wsi)
@@ -232,13 +386,16 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 	size_t rl;
 	int st;
 
+	if (handshake_refuse(w, wsi))
+		return 1;
 	if (!serving(w))
-		return http_refuse(wsi, 503, "shutting down\n");
+		return refuse_text(w, wsi, 503, "stopping", "shutting down\n");
 	st = http_ws_target(w, wsi, room, &rl);
 	if (st == 400)
-		return http_refuse(wsi, 400, "bad room name: 1-128 bytes of A-Z a-z 0-9 . _ : -\n");
+		return refuse_text(w, wsi, 400, "bad_room",
+				   "bad room name: 1-128 bytes of A-Z a-z 0-9 . _ : -\n");
 	if (st != 0)
-		return http_refuse(wsi, st, "not found\n");
+		return refuse_text(w, wsi, st, "not_found", "not found\n");
 	return http_ws_admit(w, wsi, rl ? room : NULL);
 }
 
@@ -266,15 +423,33 @@ static int serve_page(struct worker *w, struct lws *wsi, const char *name)
 	return rc;
 }
 
-static int serve_metrics(struct worker *w, struct lws *wsi)
+/* Is the client in status_allow?  The TCP peer's address decides. */
+static int status_allowed(struct worker *w, struct lws *wsi)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	return getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0 &&
+	       cidr_list_match(&w->conf->status_allow, (const struct sockaddr *)&ss);
+}
+
+/* /metrics (Prometheus text) or {prefix}/ws/stats (JSON), for the clients
+ * status_allow lets in; 403 for the others. */
+static int serve_status(struct worker *w, struct lws *wsi, int metrics)
+{
+	static const char refused[] = "403 Forbidden: address not in status_allow\n";
 	size_t len;
-	char *text = metrics_text(w->shm, &len);
+	char *text;
 	int rc;
 
+	if (!status_allowed(w, wsi)) {
+		stats_add(&w->st->status_refused, 1);
+		return respond(wsi, 403, "text/plain", refused, sizeof(refused) - 1);
+	}
+	text = metrics ? metrics_text(w->shm, &len) : stats_json(w->shm, &len);
 	if (text == NULL)
 		return -1;
-	rc = respond(wsi, 200, METRICS_CONTENT_TYPE, text, len);
+	rc = respond(wsi, 200, metrics ? METRICS_CONTENT_TYPE : "application/json", text, len);
 	free(text);
 	return rc;
 }
@@ -363,26 +538,19 @@ static int on_body(struct conn *c, const void *in, size_t len)
 static int on_request(struct worker *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
-	char *json;
-	size_t len;
+	enum route route;
 	int rc, st;
 
 	stats_add(&w->st->http_requests, 1);
-	switch (route_of(w->conf, uri, &rest)) {
+	switch ((route = route_of(w->conf, uri, &rest))) {
 	case ROUTE_HEALTH:
 		st = serving(w) ? 200 : 503;
 		msg = st == 200 ? "ok\n" : "stopping\n";
 		rc = respond(wsi, st, "text/plain", msg, strlen(msg));
 		break;
 	case ROUTE_STATS:
-		json = stats_json(w->shm, &len);
-		if (json == NULL)
-			return -1;
-		rc = respond(wsi, 200, "application/json", json, len);
-		free(json);
-		break;
 	case ROUTE_METRICS:
-		rc = serve_metrics(w, wsi);
+		rc = serve_status(w, wsi, route == ROUTE_METRICS);
 		break;
 	case ROUTE_PAGE:
 		rc = serve_page(w, wsi, rest);

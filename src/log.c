@@ -149,3 +149,8 @@ int log_get_fd(void)
 {
 	return lg.use_syslog ? -1 : lg.fd;
 }
+
+int log_enabled(enum log_level lvl)
+{
+	return lvl <= lg.level;
+}

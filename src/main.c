@@ -35,7 +35,7 @@ static void usage(FILE *out)
 "single node, no Redis), AUTH_ENABLED (true/false).\n"
 "Precedence: command line > environment > configuration file > defaults.\n"
 "Signals: TERM/INT stop gracefully, HUP reloads the configuration,\n"
-"USR1 reopens the log file.  See chatd(8) and chatd.conf(5).\n");
+"USR1 reopens the log file and access_log.  See chatd(8) and chatd.conf(5).\n");
 }
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "auth.h"
 #include "broker.h"
 #include "chatd.h"
@@ -505,7 +506,9 @@ static void master_reload(void)
 	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
 	char changed[512];
 
-	if (nc != NULL && master_check_conf(nc, &err) < 0) {
+	if (nc != NULL && (master_check_conf(nc, &err) < 0 ||
+			   alog_prepare(nc->access_log, nc->user, nc->group, err.msg,
+					sizeof(err.msg)) < 0)) {
 		conf_free(nc);
 		nc = NULL;
 	}
@@ -595,6 +598,7 @@ static void log_file_give_to_user(const struct conf *c)
 static void sig_cb(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
+	char err[512];
 
 	(void)events; (void)arg;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
@@ -608,6 +612,9 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 			else
 				log_notice("log file reopened");
 			log_file_give_to_user(m.conf);
+			if (alog_prepare(m.conf->access_log, m.conf->user, m.conf->group, err,
+					 sizeof(err)) < 0)
+				log_error("%s", err);
 			signal_workers(SIGUSR1, 1);
 			break;
 		}
@@ -822,6 +829,12 @@ static int start(void)
 	if (!m.opts->foreground && (check_log_file() < 0 ||
 	    (m.conf->pid_file[0] && pidfile_lock(m.conf->pid_file) < 0)))
 		return -1;
+	/* the workers open it; made now (as root, given to `user`) so a bad one
+	 * fails the start on the terminal */
+	if (alog_prepare(m.conf->access_log, m.conf->user, m.conf->group, err, sizeof(err)) < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return -1;
+	}
 	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
 	if (m.shm == NULL) {
 		fprintf(stderr, "chatd: shared memory (%zu bytes of rings): %s\n",
@@ -848,7 +861,7 @@ static int start(void)
 
 static int start_broker(void)
 {
-	char err[256];
+	char err[256], url[CONF_STR_MAX];
 
 	make_pod_id();
 	if (m.conf->redis_url[0] == '\0') {
@@ -861,7 +874,8 @@ static int start_broker(void)
 		log_error("redis: %s", err);
 		return -1;
 	}
-	log_notice("pod %s, redis %s", m.pod_id, m.conf->redis_url);
+	log_notice("pod %s, redis %s", m.pod_id,
+		   conf_redis_url_masked(m.conf->redis_url, url, sizeof(url)));
 	return 0;
 }
 

@@ -33,7 +33,7 @@ static const struct stats_field worker_fields[] = {
 	W("token_expired_closes", token_expired_closes, 1, "closes", "reason=\"token_expired\"",
 	  NULL),
 	W("rejected_upgrades", rejected_upgrades, 1, "upgrades_rejected", NULL,
-	  "WebSocket upgrades refused before the handshake (400/401/403/503)."),
+	  "WebSocket upgrades refused before the handshake (400/401/403/404/426/503)."),
 	W("connection_limit_hits", conn_limit_hits, 1, "connection_limit_hits", NULL,
 	  "Connections refused: max_connections or out of file descriptors."),
 	W("ring_lost", ring_lost, 1, "ring_lost", NULL,
@@ -56,6 +56,18 @@ static const struct stats_field worker_fields[] = {
 	  "Connections closed before a whole HTTP request head (timeout, too large, garbage)."),
 	W("rate_limited", rate_limited, 1, "rate_limited", NULL,
 	  "Client messages refused by rate_limit."),
+	/* one family: keep the "handshakes_refused" rows together */
+	W("bad_upgrade_refused", bad_upgrade, 1, "handshakes_refused", "reason=\"bad_upgrade\"",
+	  "Upgrades refused as malformed (RFC 6455 4.2.1): Upgrade not websocket, Connection "
+	  "without upgrade, Sec-WebSocket-Key not 16 bytes of base64 (400), "
+	  "Sec-WebSocket-Version not 13 (426)."),
+	W("bad_connection_refused", bad_connection, 1, "handshakes_refused",
+	  "reason=\"bad_connection\"", NULL),
+	W("bad_key_refused", bad_key, 1, "handshakes_refused", "reason=\"bad_key\"", NULL),
+	W("bad_version_refused", bad_version, 1, "handshakes_refused", "reason=\"bad_version\"",
+	  NULL),
+	W("status_refused", status_refused, 1, "status_refused", NULL,
+	  "Requests for /metrics or the stats refused: address not in status_allow (403)."),
 };
 #undef W
 #define NFIELDS (sizeof(worker_fields) / sizeof(worker_fields[0]))

@@ -18,6 +18,7 @@
 
 #include <libwebsockets.h>
 
+#include "alog.h"
 #include "auth.h"
 #include "chatd.h"
 #include "conf.h"
@@ -301,6 +302,12 @@ static int accept_some(struct worker *w)
 			close(fd);   /* lws closes it on failure in some paths; EBADF is harmless */
 		} else {
 			lws_set_opaque_user_data(wsi, hold);
+			if (log_enabled(LOG_LVL_DEBUG)) {
+				char addr[ALOG_ADDR_MAX];
+
+				alog_addr((struct sockaddr *)&ss, addr, sizeof(addr));
+				log_debug("accepted a connection from %s", addr);
+			}
 		}
 	}
 	return i;
@@ -380,7 +387,11 @@ static void on_signal(struct worker *w)
 		switch (si.ssi_signo) {
 		case SIGTERM: case SIGINT: case SIGQUIT: worker_stop(w); break;
 		case SIGUSR2: worker_drain(w); break;
-		case SIGUSR1: log_reopen(); break;
+		case SIGUSR1:
+			log_reopen();
+			if (alog_reopen() < 0)
+				log_errno(LOG_LVL_ERROR, "reopening access_log %s", w->conf->access_log);
+			break;
 		default: break;   /* SIGHUP: the master reloads, not us */
 		}
 	}
@@ -498,6 +509,7 @@ static int make_context(struct worker *w)
 	if (retry_policy.secs_since_valid_hangup <= retry_policy.secs_since_valid_ping)
 		retry_policy.secs_since_valid_hangup = retry_policy.secs_since_valid_ping + 1;
 	info.retry_and_idle_policy = &retry_policy;
+	w->hangup_ms = retry_policy.secs_since_valid_hangup * 1000;
 	info.vhost_name = "chatd";
 	w->ctx = lws_create_context(&info);
 	if (w->ctx == NULL)
@@ -537,6 +549,7 @@ void worker_main(const struct worker_args *a)
 {
 	static struct worker wk;
 	struct worker *w = &wk;
+	char err[512];
 
 	log_set_role("worker", a->slot);
 	w->conf = a->conf;
@@ -568,6 +581,10 @@ void worker_main(const struct worker_args *a)
 		log_error("worker set-up failed: out of memory");
 		exit(1);
 	}
+	/* before dropping privileges: the master gave the file to `user` for
+	 * the reopen after SIGUSR1, but it need not be so before */
+	if (alog_open(w->conf->access_log, err, sizeof(err)) < 0)
+		log_error("%s; no access log", err);
 	drop_privileges(w->conf);
 	log_info("serving");
 	while (!w->quit && lws_service(w->ctx, 0) >= 0)

@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <libwebsockets.h>
 
+#include "alog.h"
 #include "chatd.h"
 #include "conf.h"
 #include "http.h"
@@ -26,8 +28,32 @@
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
+#define HANGUP_SLACK_MS 250 /* a client gone this close to lws's pong deadline was cut by it */
 
 #define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
+
+/* Why the server closes a connection: the access log's reason (tag) and the
+ * close frame's reason text. */
+enum ws_why { WHY_NONE, WHY_SLOW, WHY_RATE, WHY_OVERSIZE, WHY_NOMEM, WHY_TOKEN, WHY_DRAIN,
+	      WHY_SHUTDOWN };
+static const struct { const char *tag, *text; } ws_whys[] = {
+	[WHY_NONE]     = { NULL, "" },
+	[WHY_SLOW]     = { "slow_consumer", "slow consumer" },
+	[WHY_RATE]     = { "rate_limit", "rate limit" },
+	[WHY_OVERSIZE] = { "oversize", "message too big" },
+	[WHY_NOMEM]    = { "out_of_memory", "out of memory" },
+	[WHY_TOKEN]    = { "token_expired", "token expired" },
+	[WHY_DRAIN]    = { "drain", "service restart" },
+	[WHY_SHUTDOWN] = { "shutdown", "going away" },
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct frame *frame_new(size_t len)
 {
@@ -78,12 +104,13 @@ static int queue_grow(struct conn *c)
 /* Close c with code (and reason) as soon as possible, dropping what is
  * queued; what it sends meanwhile is ignored.  A connection already closing
  * keeps its first reason. */
-static void conn_fail(struct conn *c, uint16_t code, const char *why)
+static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 {
 	if (c->close_code)
 		return;
+	log_debug("client %s: closing with %u (%s)", c->id, code, ws_whys[why].tag);
 	c->close_code = code;
-	c->close_why = why;
+	c->close_why = (uint8_t)why;
 	queue_clear(c);
 	lws_callback_on_writable(c->wsi);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
@@ -99,12 +126,12 @@ static void queue_push(struct worker *w, struct conn *c, struct frame *f)
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
 			 c->qlen);
-		conn_fail(c, CHATD_CLOSE_POLICY, "slow consumer");
+		conn_fail(c, CHATD_CLOSE_POLICY, WHY_SLOW);
 		return;
 	}
 	if (c->qlen == c->qcap && queue_grow(c) < 0) {
 		log_error("client %s: out of memory for its send queue", c->id);
-		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, WHY_NOMEM);
 		return;
 	}
 	c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
@@ -163,7 +190,7 @@ void ws_close_all(struct worker *w, uint16_t code)
 			continue;
 		/* unlike conn_fail, what is queued is flushed before the close */
 		c->close_code = code;
-		c->close_why = code == CHATD_CLOSE_RESTART ? "service restart" : "going away";
+		c->close_why = code == CHATD_CLOSE_RESTART ? WHY_DRAIN : WHY_SHUTDOWN;
 		lws_callback_on_writable(c->wsi);
 	}
 }
@@ -195,7 +222,7 @@ static int rate_check(struct worker *w, struct conn *c)
 	if (c->rate.strikes >= RATE_STRIKES) {
 		stats_add(&w->st->rate_limit_closes, 1);
 		log_info("client %s: over rate_limit %d times in a row; closing", c->id, RATE_STRIKES);
-		conn_fail(c, CHATD_CLOSE_POLICY, "rate limit");  /* from WRITEABLE: see on_receive */
+		conn_fail(c, CHATD_CLOSE_POLICY, WHY_RATE);  /* from WRITEABLE: see on_receive */
 		return 1;
 	}
 	send_error(w, c, "rate_limited", "too many messages: slow down");
@@ -209,8 +236,10 @@ static int handle_message(struct worker *w, struct conn *c, const char *buf, siz
 	struct msg_in m;
 	enum msg_err e;
 	size_t n;
-	int rc = rate_check(w, c);
+	int rc;
 
+	c->n_in++;
+	rc = rate_check(w, c);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	stats_add(&w->st->msgs_in, 1);
@@ -246,7 +275,7 @@ static int on_receive(struct worker *w, struct conn *c, const char *in, size_t l
 		/* closing from RECEIVE loses the close frame at times (lws 4.1.6);
 		 * from WRITEABLE it goes out reliably */
 		stats_add(&w->st->oversize_closes, 1);
-		conn_fail(c, CHATD_CLOSE_TOO_BIG, "message too big");
+		conn_fail(c, CHATD_CLOSE_TOO_BIG, WHY_OVERSIZE);
 		return 0;
 	}
 	if (c->rxlen == 0 && final)             /* the common case: no copy */
@@ -302,6 +331,18 @@ static int ws_identify(struct worker *w, struct conn *c, struct lws *wsi)
 	return 0;
 }
 
+/* The client's address, for the access log and debug lines only. */
+static void conn_addr(struct conn *c, struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (!alog_enabled() && !log_enabled(LOG_LVL_DEBUG))
+		return;
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
+		alog_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
+}
+
 static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 {
 	size_t rl = 0, n;
@@ -310,6 +351,8 @@ static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
+	c->t0_ms = c->valid_ms = now_ms();
+	conn_addr(c, wsi);
 	if (http_ws_target(w, wsi, c->room, &rl) != 0)
 		return -1;
 	c->room_len = (uint8_t)rl;
@@ -320,10 +363,12 @@ static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 		if (r == NULL)
 			return -1;
 		if (created) {
+			log_debug("room %s: first member on this worker", c->room);
 			worker_room_event(w, REC_JOIN, c->room, rl);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
 		}
 	}
+	log_debug("client %s from %s: joined %s", c->id, c->addr, rl ? c->room : "(global)");
 	room_list_add(&w->all, &c->all);
 	c->established = 1;
 	w->nconns++;
@@ -335,6 +380,63 @@ static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
 	return 0;
 }
 
+/*
+ * Who ended c's session, with which code and why.  Our own close (or the
+ * client's close frame, if it came before ours went out); else lws's close
+ * for a protocol error (its reason is still in the close buffer); else no
+ * close frame at all (1006): lws dropping a client that stopped answering
+ * pings, when none came for that long, or the client vanishing.
+ */
+static void close_verdict(struct worker *w, struct conn *c, struct alog_session *s)
+{
+	s->by_server = 1;
+	s->reason = NULL;
+	if (c->peer_code && !c->close_sent) {
+		s->code = c->peer_code;
+		s->by_server = 0;
+	} else if (c->close_code) {
+		s->code = c->close_code;
+		s->reason = ws_whys[c->close_why].tag;
+	} else if (lws_get_close_length(c->wsi) >= 2) {
+		const unsigned char *p = lws_get_close_payload(c->wsi);
+
+		s->code = p[0] << 8 | p[1];
+		s->reason = s->code == LWS_CLOSE_STATUS_INVALID_PAYLOAD ? "bad_utf8" : "protocol_error";
+	} else {
+		s->code = LWS_CLOSE_STATUS_ABNORMAL_CLOSE;
+		/* lws times from just before our pong callback: allow for that */
+		s->by_server = now_ms() - c->valid_ms + HANGUP_SLACK_MS >= (uint64_t)w->hangup_ms;
+		s->reason = s->by_server ? "pong_timeout" : NULL;
+	}
+}
+
+/* The end of a session: its access log line, and a debug line. */
+static void session_end(struct worker *w, struct conn *c)
+{
+	struct alog_session s = {
+		.addr = c->addr, .worker = w->slot, .room = c->room, .id = c->id,
+		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = now_ms() - c->t0_ms,
+		.in = c->n_in, .out = c->n_out, .bytes_out = c->bytes_out,
+	};
+	static int warned;
+	char line[ALOG_LINE_MAX];
+	struct timespec ts;
+	size_t n;
+
+	if (!alog_enabled() && !log_enabled(LOG_LVL_DEBUG))
+		return;
+	close_verdict(w, c, &s);
+	log_debug("client %s from %s: closed %d by %s (%s) after %llu ms, %u in, %u out",
+		  c->id, c->addr, s.code, s.by_server ? "server" : "client",
+		  s.reason ? s.reason : "-", (unsigned long long)s.dur_ms, c->n_in, c->n_out);
+	if (!alog_enabled())
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = alog_format_session(line, sizeof(line), &ts, &s);
+	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+		log_errno(LOG_LVL_WARN, "writing the access log");
+}
+
 static void on_closed(struct worker *w, struct conn *c)
 {
 	char last[CHATD_ROOM_MAX + 1];
@@ -342,6 +444,7 @@ static void on_closed(struct worker *w, struct conn *c)
 	if (!c->established)
 		return;
 	c->established = 0;
+	session_end(w, c);
 	queue_clear(c);
 	free(c->rx);
 	c->rx = NULL;
@@ -349,6 +452,7 @@ static void on_closed(struct worker *w, struct conn *c)
 	if (c->member.room != NULL) {
 		presence(w, c, c->member.room, 0);
 		if (room_leave(w->rooms, &c->member, last)) {
+			log_debug("room %s: last member left this worker", c->room);
 			worker_room_event(w, REC_LEAVE, c->room, c->room_len);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
 		}
@@ -413,6 +517,8 @@ static int write_corked(struct worker *w, struct conn *c)
 		return -1;
 	stats_add(&w->st->frames_out, (uint64_t)n);
 	stats_add(&w->st->bytes_out, bytes);
+	c->n_out += (uint32_t)n;
+	c->bytes_out += bytes;
 	return n;
 }
 
@@ -431,6 +537,8 @@ static int write_one(struct worker *w, struct conn *c)
 	if (n >= 0) {
 		stats_add(&w->st->frames_out, 1);
 		stats_add(&w->st->bytes_out, f->len);
+		c->n_out++;
+		c->bytes_out += f->len;
 	}
 	frame_unref(f);
 	return n < 0 ? -1 : 0;
@@ -446,10 +554,11 @@ static int on_writeable(struct worker *w, struct conn *c)
 {
 	if (c->qlen == 0) {
 		if (c->close_code) {
-			const char *why = c->close_why ? c->close_why : "";
+			const char *why = ws_whys[c->close_why].text;
 
 			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 					 (unsigned char *)why, strlen(why));
+			c->close_sent = 1;
 			return -1;
 		}
 		return 0;
@@ -480,9 +589,23 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		return on_receive(w, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(w, c);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		c->valid_ms = now_ms();
+		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c->established && !c->close_sent)
+			c->peer_code = len >= 2 ? (uint16_t)(((unsigned char *)in)[0] << 8 |
+							     ((unsigned char *)in)[1])
+						: LWS_CLOSE_STATUS_NO_STATUS;
+		return 0;
 	case LWS_CALLBACK_TIMER:               /* only ws_identify() sets one */
 		stats_add(&w->st->token_expired_closes, 1);
-		lws_close_reason(wsi, CHATD_CLOSE_POLICY, (unsigned char *)"token expired", 13);
+		log_debug("client %s: token expired; closing", c->id);
+		c->close_code = CHATD_CLOSE_POLICY;
+		c->close_why = WHY_TOKEN;
+		c->close_sent = 1;
+		lws_close_reason(wsi, CHATD_CLOSE_POLICY, (unsigned char *)ws_whys[WHY_TOKEN].text,
+				 strlen(ws_whys[WHY_TOKEN].text));
 		return -1;
 	case LWS_CALLBACK_CLOSED:
 		on_closed(w, c);

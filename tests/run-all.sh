@@ -30,4 +30,5 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_check "$top/build-asan" --enable-sanitizers
 echo "== make distcheck (tarball, VPATH build, read-only sources, install)"
 (cd "$top/build" && make -j"$jobs" distcheck)
+echo "== Debian package and systemd unit"; sh "$top/tests/package/run.sh" "$top"
 echo "== all tests passed"

@@ -244,7 +244,7 @@ static pid_t spawn_chatd(struct chatd *h, int workers)
 		dup2(fd, 2);
 		close(fd);
 	}
-	snprintf(port, sizeof(port), HOST ":%d", h->port);
+	snprintf(port, sizeof(port), strchr(h->host, ':') ? "[%s]:%d" : "%s:%d", h->host, h->port);
 	snprintf(w, sizeof(w), "%d", workers > 0 ? workers : 1);
 	execl(chatd_bin(), "chatd", "-f", "-c", h->conf_path, "-l", port, "-w", w,
 	      (char *)NULL);
@@ -260,7 +260,7 @@ static int wait_healthy(struct chatd *h, int timeout_ms)
 	while (mono_ms() < end) {
 		int st = 0;
 
-		if (http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 500,
+		if (http_request(h->host, h->port, "GET", "/healthz", NULL, NULL, 500,
 				 &st, body, sizeof(body)) >= 0 && st == 200)
 			return 0;
 		if (chatd_wait(h, 0) != -2)
@@ -282,6 +282,7 @@ struct chatd *chatd_start(const struct chatd_opts *o)
 	CHECKR(mkdtemp(h->dir), NULL, "mkdtemp: %s", strerror(errno));
 	snprintf(h->conf_path, sizeof(h->conf_path), "%s/chatd.conf", h->dir);
 	snprintf(h->log_path, sizeof(h->log_path), "%s/chatd.log", h->dir);
+	snprintf(h->host, sizeof(h->host), "%s", o->host ? o->host : HOST);
 	h->port = o->port > 0 ? o->port : free_port();
 	CHECKR(h->port > 0, NULL, "no free port");
 	make_conf(h, o);
@@ -593,6 +594,35 @@ int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t 
 	}
 	close(fd);
 	return rc;
+}
+
+int http_raw(const char *host, int port, const char *request, char *out, size_t cap,
+	     int timeout_ms)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int v6 = inet_pton(AF_INET, host, &a4.sin_addr) != 1;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	long long t0 = mono_ms();
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0 || (v6 && inet_pton(AF_INET6, host, &a6.sin6_addr) != 1) ||
+	    connect(fd, v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
+		    v6 ? sizeof(a6) : sizeof(a4)) < 0 ||
+	    send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n + 1 < cap && mono_ms() - t0 < timeout_ms &&
+	       (r = recv(fd, out + n, cap - 1 - n, 0)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fd);
+	return (int)n;
 }
 
 /* ---- WebSocket helpers -------------------------------------------------------- */

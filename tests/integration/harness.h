@@ -60,6 +60,7 @@ struct chatd_opts {
 	int         redis_port;     /* > 0: redis_url redis://127.0.0.1:P, else off */
 	int         no_wait;        /* do not wait for /healthz (startup failure tests) */
 	int         port;           /* > 0: listen on this port instead of a free one */
+	const char *host;           /* listen on this address (NULL: HOST), e.g. "::1" */
 };
 
 /* One started chatd; freed by the harness at the end of the test. */
@@ -70,6 +71,7 @@ struct chatd {
 	char  dir[128];             /* /tmp/chatd-itest-XXXXXX */
 	char  conf_path[160];
 	char  log_path[160];
+	char  host[64];             /* the address it listens on (HOST unless asked) */
 };
 
 #define HOST "127.0.0.1"
@@ -172,6 +174,15 @@ const char *js(json_t *o, const char *key);
 int ws_pump(struct wsc **cs, int n, int timeout_ms,
 	    void (*on_msg)(int i, const struct wsc_msg *m, void *arg),
 	    int (*done)(void *arg), void *arg);
+
+/*
+ * Send request (a whole raw HTTP request, sent as is) to host:port - an IPv4
+ * or IPv6 address - and read the response until the server closes or
+ * timeout_ms passes: into out, NUL-terminated (truncated to cap - 1).
+ * Returns its length, or -1 when the connection or the send failed.
+ */
+int http_raw(const char *host, int port, const char *request, char *out, size_t cap,
+	     int timeout_ms);
 
 /* Sleep ms milliseconds. */
 void msleep(int ms);

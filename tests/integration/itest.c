@@ -29,8 +29,9 @@ extern const struct itest_case t_auth_cases[] __attribute__((weak));
 extern const struct itest_case t_abuse_cases[] __attribute__((weak));
 extern const struct itest_case t_web_cases[] __attribute__((weak));
 extern const struct itest_case t_ops_cases[] __attribute__((weak));
+extern const struct itest_case t_alog_cases[] __attribute__((weak));
 
-static const struct itest_case *tables[8];
+static const struct itest_case *tables[9];
 
 static int reason_fd = -1;
 
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 	tables[5] = t_auth_cases;
 	tables[6] = t_abuse_cases;
 	tables[7] = t_ops_cases;
+	tables[8] = t_alog_cases;
 	if (access(chatd_bin(), X_OK) != 0) {
 		printf("FAIL setup: CHATD_BIN %s is not executable\n0 passed, 1 failed\n",
 		       chatd_bin());

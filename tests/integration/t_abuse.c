@@ -193,6 +193,88 @@ static void t_abuse_subprotocol(void)
 	wsc_free(by);
 }
 
+/*
+ * RFC 6455 section 4.2.1-4.2.2: an upgrade with a wrong Upgrade, Connection,
+ * Sec-WebSocket-Key or Sec-WebSocket-Version gets 400 (426 with
+ * Sec-WebSocket-Version: 13 for the version), a short text body from chatd
+ * (no library HTML), and is counted by reason in the stats and /metrics.
+ */
+static void t_abuse_handshake(void)
+{
+	static const struct {
+		const char *headers, *stat;
+		int status;
+	} cases[] = {
+		{ "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n",
+		  "bad_key_refused", 400 },
+		{ "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+		  "Sec-WebSocket-Key: abc\r\n", "bad_key_refused", 400 },
+		{ "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+		  "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n", "bad_key_refused", 400 },
+		{ "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "bad_version_refused", 426 },
+		{ "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "bad_version_refused", 426 },
+		{ "Upgrade: foo\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "bad_upgrade_refused", 400 },
+		{ "Upgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "bad_upgrade_refused", 400 },
+		{ "Upgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Version: 13\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "bad_connection_refused", 400 },
+	};
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
+	char req[1024], resp[4096], line[64];
+	struct wsc *by;
+
+	CHECK(h, "start");
+	CHECK((by = ws_join(h, WS "/hs", NULL, 0)), "bystander");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(req, sizeof(req), "GET " WS "/hs HTTP/1.1\r\nHost: x\r\n%s\r\n",
+			 cases[i].headers);
+		CHECK(http_raw(HOST, h->port, req, resp, sizeof(resp), 3000) > 0,
+		      "case %zu: no response at all", i);
+		snprintf(line, sizeof(line), " %d ", cases[i].status);
+		const char *body = strstr(resp, "\r\n\r\n");
+		CHECK(strncmp(resp, "HTTP/1.", 7) == 0 && strstr(resp, line) == resp + 8,
+		      "case %zu: want %d, got \"%.40s\"", i, cases[i].status, resp);
+		CHECK(body && strlen(body + 4) > 0 && strlen(body + 4) < 200 &&
+		      strcasestr(resp, "<html") == NULL &&
+		      strcasestr(resp, "content-type: text/plain") != NULL,
+		      "case %zu: not a short text body: %s", i, resp);
+		CHECK(cases[i].status != 426 ||
+		      strcasestr(resp, "\r\nsec-websocket-version: 13\r\n") != NULL,
+		      "case %zu: 426 without Sec-WebSocket-Version: 13: %s", i, resp);
+	}
+	/* the case of "websocket" does not matter (RFC 6455 4.2.1 item 3) */
+	struct wsc *ok = wsc_connect(HOST, h->port, WS "/hs", NULL, 3000, NULL);
+	CHECK(ok, "a valid upgrade after the refusals");
+	wsc_free(ok);
+	json_t *j = stats_get(h);
+	CHECK(j, "stats");
+	for (size_t i = 0; i < n; i++) {
+		long long want = 0;
+
+		for (size_t k = 0; k < n; k++)
+			want += strcmp(cases[k].stat, cases[i].stat) == 0;
+		CHECK(stats_num(j, cases[i].stat) == want, "%s %lld, want %lld", cases[i].stat,
+		      stats_num(j, cases[i].stat), want);
+	}
+	CHECK(stats_num(j, "rejected_upgrades") == (long long)n, "rejected_upgrades %lld, want %zu",
+	      stats_num(j, "rejected_upgrades"), n);
+	json_decref(j);
+	int st = 0;
+	static char metrics[1 << 18];
+	CHECK(http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, metrics,
+			   sizeof(metrics)) > 0 && st == 200, "metrics HTTP %d", st);
+	CHECK(strstr(metrics, "chatd_handshakes_refused_total{worker=\"0\",reason=\"bad_key\"} 3\n"),
+	      "metrics: no bad_key 3");
+	CHECK(strstr(metrics, "chatd_handshakes_refused_total{worker=\"0\",reason=\"bad_version\"} 2\n"),
+	      "metrics: no bad_version 2");
+	CHECK(served(by), "bystander");
+	wsc_free(by);
+}
+
 /* CPU seconds (user + system) a process has used; -1 if unknown. */
 static double cpu_seconds(pid_t pid)
 {
@@ -321,5 +403,6 @@ const struct itest_case t_abuse_cases[] = {
 	{ "abuse_storm", t_abuse_storm, 0 },
 	{ "abuse_subprotocol", t_abuse_subprotocol, 0 },
 	{ "abuse_emfile", t_abuse_emfile, 0 },
+	{ "abuse_handshake", t_abuse_handshake, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -1082,6 +1082,87 @@ static void t_auth(void)
 	resp_pass = NULL;
 }
 
+/* ---- 8b. the password stays secret ---------------------------------------------- */
+
+#define PASS_OK  "Pa55-ok-7f3e1c"
+#define PASS_BAD "Pa55-bad-9d2b4a"
+
+/* Neither password in the log, the stats or the metrics of h. */
+static void no_secret_in(struct chatd *h, const char *what)
+{
+	static char text[1 << 18];
+	char why[300];
+	int st = 0;
+	json_t *j = stats_try(h, why, sizeof(why));
+	char *js_text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	CHECK(js_text, "%s: stats: %s", what, why);
+	CHECK(!strstr(js_text, PASS_OK) && !strstr(js_text, PASS_BAD), "%s: password in stats",
+	      what);
+	free(js_text);
+	json_decref(j);
+	CHECK(http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, text,
+			   sizeof(text)) > 0 && st == 200, "%s: metrics HTTP %d", what, st);
+	CHECK(!strstr(text, PASS_OK) && !strstr(text, PASS_BAD), "%s: password in /metrics", what);
+	CHECK(file_count(h->log_path, PASS_OK) == 0 && file_count(h->log_path, PASS_BAD) == 0,
+	      "%s: password in the log", what);
+}
+
+/* `chatd -t` on h's config (env as set): the output has no password. */
+static void no_secret_in_test(struct chatd *h, int want_rc)
+{
+	char out[4096];
+	char *argv[] = { (char *)chatd_bin(), "-t", "-c", h->conf_path, NULL };
+	int rc = run_capture(argv, out, sizeof(out), 5000);
+
+	CHECK(rc == want_rc, "chatd -t: exit %d, want %d: %s", rc, want_rc, out);
+	CHECK(!strstr(out, PASS_OK) && !strstr(out, PASS_BAD), "chatd -t shows the password: %s",
+	      out);
+	CHECK(want_rc == 0 || strstr(out, "redis://:***@"), "chatd -t: no masked URL: %s", out);
+}
+
+/*
+ * The Redis password appears nowhere: not in the start-up, link and reload
+ * log lines (at log_level debug), not in `chatd -t`, not in the stats or
+ * /metrics, not in the error about a bad URL (file or REDIS_URL).
+ */
+static void t_secret(void)
+{
+	struct redis *r;
+	struct chatd *a, *w, *bad;
+	char url[160], conf[400];
+
+	env_clean();
+	CHECK((r = redis_start_port(0, PASS_OK)), "redis with a password");
+	snprintf(url, sizeof(url), "redis://:" PASS_OK "@127.0.0.1:%d/0\nlog_level debug", r->port);
+	CHECK((a = pod_url(r->port, "sec-a", url, 0)), "pod with the password");
+	snprintf(url, sizeof(url), "redis://:" PASS_BAD "@127.0.0.1:%d\nlog_level debug", r->port);
+	CHECK((w = pod_url(r->port, "sec-w", url, 0)), "pod with a wrong password");
+	CHECK(wait_state(a, "up", 3000) == 0, "the pod with the password is not up");
+	CHECK(chatd_log_has(a, "redis://:***@127.0.0.1:"), "no masked URL in the start-up log");
+	msleep(1000);           /* the wrong one is refused, and says so */
+	CHECK(chatd_log_has(w, "WRONGPASS") || chatd_log_has(w, "invalid password"), "no refusal");
+	CHECK(kill(a->pid, SIGHUP) == 0 && kill(w->pid, SIGHUP) == 0, "SIGHUP");
+	msleep(1000);
+	no_secret_in(a, "right password");
+	no_secret_in(w, "wrong password");
+	no_secret_in_test(a, 0);
+	no_secret_in_test(w, 0);
+	if (itest_failed())
+		return;
+	/* a URL that does not parse: the error names it, masked */
+	snprintf(conf, sizeof(conf), "redis_url redis://:" PASS_BAD "@127.0.0.1:99999\n");
+	CHECK((bad = chatd_start(&(struct chatd_opts){ .conf = conf, .no_wait = 1 })), "spawn");
+	CHECK(chatd_wait(bad, 5000) == 1, "a bad redis_url started");
+	CHECK(chatd_log_has(bad, "redis_url") && chatd_log_has(bad, "redis://:***@127.0.0.1:99999"),
+	      "the error does not show the URL masked");
+	CHECK(file_count(bad->log_path, PASS_BAD) == 0, "the error shows the password");
+	no_secret_in_test(bad, 1);
+	setenv("REDIS_URL", "redis://:" PASS_BAD "@127.0.0.1:0", 1);
+	no_secret_in_test(a, 1);
+	env_clean();
+}
+
 /* ---- 9. bad URLs ----------------------------------------------------------------- */
 
 static void bad_url_case(const char *url, int via_env)
@@ -1205,6 +1286,7 @@ const struct itest_case t_redis_cases[] = {
 	{ "redis_later", t_redis_later, 0 },
 	{ "redis_off", t_off, 0 },
 	{ "redis_auth", t_auth, 0 },
+	{ "redis_secret", t_secret, 0 },
 	{ "redis_bad_url", t_bad_url, 0 },
 	{ "redis_join_backlog", t_join_backlog, 0 },
 	{ "redis_queue_bytes", t_queue_bytes, 0 },

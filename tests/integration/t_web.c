@@ -1,11 +1,13 @@
 /*
  * t_web.c - the web side: the demo page (with its CSP), GET /metrics after
- * a known workload checked against the JSON stats, and the HTTP publish
- * API (errors, delivery, and across two pods through Redis).
+ * a known workload checked against the JSON stats, the HTTP publish API
+ * (errors, delivery, and across two pods through Redis), and status_allow
+ * keeping /metrics and the stats private.
  */
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,29 +32,10 @@ static const char *srcdir(void)
 /* GET path with the response head kept: the whole response into out. */
 static int raw_get(struct chatd *h, const char *path, char *out, size_t cap)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)h->port) };
-	struct timeval tv = { 3, 0 };
 	char req[512];
-	size_t n = 0;
-	ssize_t r;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	inet_pton(AF_INET, HOST, &a.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-	if (write(fd, req, strlen(req)) < 0) {
-		close(fd);
-		return -1;
-	}
-	while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = '\0';
-	close(fd);
-	return (int)n;
+	return http_raw(HOST, h->port, req, out, cap, 3000);
 }
 
 static int get(struct chatd *h, const char *path)
@@ -433,11 +416,115 @@ static void t_publish_two_pods(void)
 	wsc_free(cb);
 }
 
+/* ---- status_allow ---------------------------------------------------------------- */
+
+#define STATS WS "/stats"
+
+/* GET path from h's own address: the status, the body in body[]. */
+static int get_at(struct chatd *h, const char *path)
+{
+	int st = 0;
+
+	body[0] = '\0';
+	if (http_request(h->host, h->port, "GET", path, NULL, NULL, 3000, &st, body,
+			 sizeof(body)) < 0)
+		return -1;
+	return st;
+}
+
+/* /metrics and the stats answer 403 with a short text (no data), counted. */
+static void status_refused(struct chatd *h, const char *who)
+{
+	const char *paths[] = { "/metrics", STATS };
+
+	for (int i = 0; i < 2; i++) {
+		int st = get_at(h, paths[i]);
+
+		CHECK(st == 403, "%s: GET %s: HTTP %d, want 403", who, paths[i], st);
+		CHECK(strlen(body) > 0 && strlen(body) < 100 && !strstr(body, "<html") &&
+		      !strstr(body, "chatd_") && !strstr(body, "connections"),
+		      "%s: GET %s: not a short refusal: %.200s", who, paths[i], body);
+	}
+}
+
+/* Is ::1 usable here (a loopback with IPv6)? */
+static int have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), ok;
+
+	ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * status_allow: a client outside the ranges gets 403 on /metrics and the
+ * stats (not on /healthz or the WebSocket), counted in status_refused; a
+ * reload that lets it in serves it the data; a bad range is a config error
+ * with file:line; IPv6 ranges match IPv6 clients.
+ */
+static void t_status_allow(void)
+{
+	char text[512], bad[200], out[2048];
+	char *argv[] = { (char *)chatd_bin(), "-t", "-c", bad, NULL };
+	struct chatd *h = chatd_start(&(struct chatd_opts){
+		.conf = "status_allow 10.0.0.0/8\nstatus_allow 192.168.0.0/16, fc00::/7\n" });
+	struct wsc *c;
+	int st;
+
+	CHECK(h, "start");
+	status_refused(h, "127.0.0.1 outside 10/8 192.168/16");
+	CHECK(get_at(h, "/healthz") == 200, "healthz is not open to everyone");
+	CHECK((c = ws_join(h, WS "/sa", NULL, 0)), "the WebSocket is not open to everyone");
+	wsc_free(c);
+	/* reloaded with 127.0.0.1/32: the same client gets the data */
+	snprintf(text, sizeof(text), "redis_url off\npid_file %s/chatd.pid\nlog_level info\n"
+		 "shutdown_timeout 3s\nstatus_allow 127.0.0.1/32\n", h->dir);
+	CHECK(chatd_write_conf(h, text) == 0 && kill(h->pid, SIGHUP) == 0, "reload");
+	int refused = 2;        /* until the new workers serve, the old ones refuse */
+	for (long long t0 = mono_ms(); (st = get_at(h, "/metrics")) != 200 &&
+	     mono_ms() - t0 < 10000; refused += st == 403)
+		msleep(50);
+	CHECK(st == 200 && strstr(body, "chatd_status_refused_total"), "after the reload: "
+	      "/metrics HTTP %d", st);
+	json_t *j = stats_get(h);
+	CHECK(j, "stats after the reload");
+	CHECK(stats_num(j, "status_refused") == refused, "status_refused %lld, want %d",
+	      stats_num(j, "status_refused"), refused);
+	json_decref(j);
+	/* a bad range: chatd -t names file:line */
+	snprintf(bad, sizeof(bad), "%s/bad.conf", h->dir);
+	FILE *f = fopen(bad, "w");
+	CHECK(f, "write %s", bad);
+	fputs("redis_url off\nstatus_allow 127.0.0.0/8\nstatus_allow 10.0.0.1/8\n", f);
+	fclose(f);
+	st = run_capture(argv, out, sizeof(out), 5000);
+	CHECK(st == 1 && strstr(out, "bad.conf:3:") && strstr(out, "status_allow"),
+	      "chatd -t with status_allow 10.0.0.1/8: exit %d: %s", st, out);
+	if (!have_ipv6_loopback()) {
+		fprintf(stderr, "(no IPv6 loopback: the IPv6 half is skipped)\n");
+		return;
+	}
+	/* an IPv6 client: refused by IPv4 ranges, let in by ::1/128 */
+	struct chatd *v4only = chatd_start(&(struct chatd_opts){ .host = "::1",
+		.conf = "status_allow 127.0.0.0/8\n" });
+	CHECK(v4only, "start on [::1]");
+	status_refused(v4only, "::1 outside 127/8");
+	struct chatd *v6 = chatd_start(&(struct chatd_opts){ .host = "::1",
+		.conf = "status_allow 127.0.0.0/8 ::1/128\n" });
+	CHECK(v6, "start on [::1]");
+	CHECK(get_at(v6, STATS) == 200 && strstr(body, "\"connections\""),
+	      "::1 in ::1/128: stats HTTP %d", get_at(v6, STATS));
+}
+
 const struct itest_case t_web_cases[] = {
 	{ "web: the demo page and its CSP", t_page, 0 },
 	{ "web: /metrics after a known workload", t_metrics, 0 },
 	{ "web: publish API errors", t_publish_errors, 0 },
 	{ "web: publish API delivery", t_publish_delivery, 0 },
 	{ "web: publish API across two pods", t_publish_two_pods, 0 },
+	{ "web: status_allow", t_status_allow, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -89,6 +89,8 @@ static void test_table(void)
 		CU_ASSERT(t[i].min <= t[i].max);
 		if (t[i].type == CONF_SIZE) {
 			CU_ASSERT_EQUAL(t[i].size, sizeof(size_t));
+		} else if (t[i].type == CONF_CIDRS) {
+			CU_ASSERT_EQUAL(t[i].size, sizeof(struct cidr_list));
 		} else if (t[i].type != CONF_STRING && t[i].type != CONF_LISTEN &&
 			   t[i].type != CONF_REDIS_URL) {
 			CU_ASSERT_EQUAL(t[i].size, sizeof(int));
@@ -551,6 +553,69 @@ static void test_carry_over(void)
 	conf_free(next);
 }
 
+/* status_allow: the first line replaces the default "all", later lines
+ * add ranges; a bad range is an error with file:line. */
+static void test_status_allow(void)
+{
+	struct conf_err err;
+	char path[64], val[256];
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n), *d = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, "status_allow") == 0)
+			d = &t[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	clear_env();
+	struct conf *c = conf_load(NULL, NULL, 0, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	conf_format(c, d, val, sizeof(val));
+	CU_ASSERT_STRING_EQUAL(val, "0.0.0.0/0 ::/0");
+	conf_free(c);
+	c = load_text("status_allow 127.0.0.0/8\nworkers 2\nstatus_allow ::1, 10.0.0.0/8\n",
+		      &err, path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	conf_format(c, d, val, sizeof(val));
+	CU_ASSERT_STRING_EQUAL(val, "127.0.0.0/8 ::1/128 10.0.0.0/8");
+	conf_free(c);
+	c = load_text("workers 2\nstatus_allow 127.0.0.0/8\nstatus_allow 10.0.0.1/8\n", &err,
+		      path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ":3: status_allow: \"10.0.0.1/8\""));
+	c = load_text("status_allow nobody\n", &err, path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ":1: status_allow: \"nobody\""));
+}
+
+/* A password never reaches a log line or an error message. */
+static void test_redis_url_masked(void)
+{
+	char b[256];
+	struct conf_err err;
+	struct conf *c;
+
+	clear_env();
+	c = conf_load(NULL, NULL, 0, &err);
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:s3cret@h:6379/2", b, sizeof(b)),
+			       "redis://:***@h:6379/2");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:a@b@[::1]:1", b, sizeof(b)),
+			       "redis://:***@[::1]:1");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://default:pw@h:1", b, sizeof(b)),
+			       "redis://:***@h:1");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://h:6379", b, sizeof(b)),
+			       "redis://h:6379");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("", b, sizeof(b)), "");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("pw@h", b, sizeof(b)), ":***@h");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("x:pw@h://y", b, sizeof(b)), ":***@h://y");
+	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:pw@h", b, 10), "redis://:");
+	/* a bad URL's error message shows it masked */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "redis://:s3cret@h:99999", &err), -1);
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "s3cret"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "redis://:***@h:99999"));
+	conf_free(c);
+}
+
 /* conf_format() writes what conf_load() reads back to the same values. */
 static void test_format_round_trip(void)
 {
@@ -735,6 +800,8 @@ static CU_TestInfo tests[] = {
 	{ "numbers and units", test_numbers },
 	{ "workers", test_workers },
 	{ "redis_url", test_redis_url },
+	{ "redis_url masked", test_redis_url_masked },
+	{ "status_allow", test_status_allow },
 	{ "strings and path_prefix", test_strings },
 	{ "powers of two, log levels", test_pow2_and_level },
 	{ "file syntax", test_file },

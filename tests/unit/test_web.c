@@ -1,7 +1,8 @@
 /*
  * test_web.c - the publish API's key check, validation and answers; the
  * demo page's file names, types and prefix placeholder; the Prometheus
- * text against the JSON stats over one shared region.
+ * text against the JSON stats over one shared region; the RFC 6455 checks of
+ * an upgrade's headers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <jansson.h>
 
 #include "cu.h"
+#include "http.h"
 #include "metrics.h"
 #include "page.h"
 #include "publish.h"
@@ -362,6 +364,50 @@ static void test_metrics(void)
 	shm_destroy(shm);
 }
 
+/* ---- the upgrade's own headers (RFC 6455 section 4.2.1) ----------------------- */
+
+static void test_handshake_check(void)
+{
+	const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
+
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", key, "13"), HS_OK);
+	CU_ASSERT_EQUAL(http_handshake_check("WebSocket", "keep-alive, upgrade", key, "13"), HS_OK);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "x,Upgrade ,y", key, "13"), HS_OK);
+	/* Upgrade */
+	CU_ASSERT_EQUAL(http_handshake_check(NULL, "Upgrade", key, "13"), HS_BAD_UPGRADE);
+	CU_ASSERT_EQUAL(http_handshake_check("foo", "Upgrade", key, "13"), HS_BAD_UPGRADE);
+	CU_ASSERT_EQUAL(http_handshake_check("h2c", "Upgrade", key, "13"), HS_BAD_UPGRADE);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket, foo", "Upgrade", key, "13"),
+			HS_BAD_UPGRADE);
+	CU_ASSERT_EQUAL(http_handshake_check("", "Upgrade", key, "13"), HS_BAD_UPGRADE);
+	/* Connection */
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", NULL, key, "13"), HS_BAD_CONNECTION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "keep-alive", key, "13"),
+			HS_BAD_CONNECTION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "upgradex", key, "13"), HS_BAD_CONNECTION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "", key, "13"), HS_BAD_CONNECTION);
+	/* Sec-WebSocket-Key: 16 bytes in base64, nothing else */
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", NULL, "13"), HS_BAD_KEY);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "", "13"), HS_BAD_KEY);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "abc", "13"), HS_BAD_KEY);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "AAAAAAAAAAAAAAAAAAAA", "13"),
+			HS_BAD_KEY);                               /* 15 bytes */
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "AAAAAAAAAAAAAAAAAAAAAAA=",
+					     "13"), HS_BAD_KEY);   /* 17 bytes */
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ=!",
+					     "13"), HS_BAD_KEY);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "dGhlIHNhbXBsZSBub2 jZQ==",
+					     "13"), HS_BAD_KEY);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", "++++////AAAAzzzz0000+/==",
+					     "13"), HS_OK);
+	/* Sec-WebSocket-Version: 13 only */
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", key, NULL), HS_BAD_VERSION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", key, "8"), HS_BAD_VERSION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", key, "13, 8"), HS_BAD_VERSION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", key, "130"), HS_BAD_VERSION);
+	CU_ASSERT_EQUAL(http_handshake_check("websocket", "Upgrade", key, ""), HS_BAD_VERSION);
+}
+
 static CU_TestInfo tests[] = {
 	{ "publish key", test_auth },
 	{ "publish builds frames", test_build_ok },
@@ -371,6 +417,7 @@ static CU_TestInfo tests[] = {
 	{ "page files and prefix", test_page_load },
 	{ "shipped page is CSP-clean", test_shipped_page },
 	{ "metrics format and JSON agreement", test_metrics },
+	{ "upgrade headers (RFC 6455 4.2.1)", test_handshake_check },
 	CU_TEST_INFO_NULL,
 };
 
