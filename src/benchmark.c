@@ -164,6 +164,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: chatd-benchmark fanout [options] -u URL [-u URL ...]\n"
 "       chatd-benchmark connections [options] -u URL [-u URL ...]\n"
+"       chatd-benchmark -v | --version\n"
 "\n"
 "URL is ws://HOST:PORT/PATH; {room} in PATH is replaced by a room name\n"
 "(PREFIX + number).  Several -u spread connections round-robin (pods).\n"
@@ -336,6 +337,10 @@ static int opts_parse(int argc, char **argv)
 			   .settle = 0.5, .max_p99_ms = 50, .max_steps = 6,
 			   .connections = 1000, .procs = 1, .hold = 10, .ping_sample = 100,
 			   .conn_rate = 2000, .inflight = 256, .connect_timeout = 10 };
+	if (argc == 2 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf("chatd-benchmark %s\n", PACKAGE_VERSION);
+		exit(0);
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		exit(argc < 2 ? 2 : 0);

@@ -94,7 +94,7 @@ static const struct conf_directive conf_table[] = {
 	  "where to log: empty (stderr, or syslog as a daemon), syslog, or a file" },
 	{ "access_log", CONF_STRING, F(access_log), "off", 0, 0, 1,
 	  "one line per ended WebSocket session and refused upgrade: off, syslog, or a file" },
-	{ "pid_file", CONF_STRING, F(pid_file), "/run/chatd.pid", 0, 0, 0,
+	{ "pid_file", CONF_STRING, F(pid_file), RUNSTATEDIR "/chatd.pid", 0, 0, 0,
 	  "file the master writes its process id to when daemonised" },
 	{ "user", CONF_STRING, F(user), "", 0, 0, 0,
 	  "user the workers run as when started by root; empty = do not change" },

@@ -17,7 +17,7 @@
 #include "master.h"
 #include "title.h"
 
-#define DEFAULT_CONF SYSCONFDIR "/chatd.conf"
+#define DEFAULT_CONF SYSCONFDIR "/chatd/chatd.conf"
 
 static void usage(FILE *out)
 {

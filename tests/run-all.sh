@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as the README's second command and CI run it:
 # a normal build with `make check`, then an AddressSanitizer +
-# UndefinedBehaviorSanitizer build with `make check` again.  The test
+# UndefinedBehaviorSanitizer build with `make check` again (both with
+# --enable-werror).  The test
 # harness starts its own redis-server on a free loopback port.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,13 +15,13 @@ run_check() {  # dir, configure args...
 	mkdir -p "$dir"
 	# serial-tests: every test's output, CUnit's Run Summary and the
 	# integration runner's "N passed, N failed", goes straight to the log
-	(cd "$dir" && "$top/configure" -q "$@" && make -j"$jobs" >/dev/null && make check)
+	(cd "$dir" && "$top/configure" -q --enable-werror "$@" && make -j"$jobs" >/dev/null && make check)
 }
 
-echo "== man pages: mandoc -Tlint (warnings and worse)"
-mandoc -Tlint -Wwarning "$top"/man/*.[158]
 echo "== build and test"
 run_check "$top/build"
+echo "== man pages, as built from man/*.in: mandoc -Tlint (warnings and worse)"
+mandoc -Tlint -Wwarning "$top"/build/man/*.[158]
 echo "== browser test of the demo page"; sh "$top/tests/browser/run.sh" "$top/build"
 echo "== fuzz the parsers (clang libFuzzer, 12 s a target)"; sh "$top/fuzz/run.sh" 12
 echo "== build and test with ASan + UBSan"

@@ -145,9 +145,23 @@ static void t_bench_cli(void)
 	json_decref(j);
 }
 
+/* -v and --version print "chatd-benchmark VERSION" (configure.ac's), exit 0. */
+static void t_bench_version(void)
+{
+	char out[256];
+	json_t *j;
+	char *v[] = { NULL, "-v", NULL }, *version[] = { NULL, "--version", NULL };
+
+	CHECK(run_bench(v, &j, out, sizeof(out)) == 0 &&
+	      strcmp(out, "chatd-benchmark " PACKAGE_VERSION "\n") == 0, "-v: %s", out);
+	CHECK(run_bench(version, &j, out, sizeof(out)) == 0 &&
+	      strcmp(out, "chatd-benchmark " PACKAGE_VERSION "\n") == 0, "--version: %s", out);
+}
+
 const struct itest_case t_bench_cases[] = {
 	{ "bench_fanout_exact", t_bench_fanout_exact, 90 },
 	{ "bench_connections", t_bench_connections, 90 },
 	{ "bench_cli", t_bench_cli, 60 },
+	{ "bench_version", t_bench_version, 30 },
 	{ NULL, NULL, 0 }
 };

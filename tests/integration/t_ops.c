@@ -791,6 +791,21 @@ OPS_TEST(t_reload_many)
 	CHECK(chatd_stop(h, 8000) == 0, "exit status");
 }
 
+/* chatd -v and --version print "chatd VERSION" (configure.ac's), exit 0. */
+static void t_version(void)
+{
+	static const char *const flags[] = { "-v", "--version" };
+	char out[256];
+
+	for (size_t i = 0; i < 2; i++) {
+		char *argv[] = { (char *)chatd_bin(), (char *)flags[i], NULL };
+		int rc = run_capture(argv, out, sizeof(out), 5000);
+
+		CHECK(rc == 0 && strcmp(out, "chatd " PACKAGE_VERSION "\n") == 0,
+		      "chatd %s: exit %d: %s", flags[i], rc, out);
+	}
+}
+
 const struct itest_case t_ops_cases[] = {
 	{ "ops_initd_ssd", t_initd_ssd, 90 },
 	{ "ops_initd_plain_sh", t_initd_plain_sh, 90 },
@@ -800,5 +815,6 @@ const struct itest_case t_ops_cases[] = {
 	{ "ops_reload_traffic", t_reload_traffic, 60 },
 	{ "ops_reload_invalid", t_reload_invalid, 60 },
 	{ "ops_reload_many", t_reload_many, 60 },
+	{ "ops_version", t_version, 30 },
 	{ NULL, NULL, 0 }
 };

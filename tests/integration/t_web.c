@@ -243,6 +243,8 @@ static void t_metrics(void)
 	s = stats_get(h);
 	CHECK(s, "stats");
 	CHECK(check_exposition(text, why, sizeof(why)), "%s", why);
+	CHECK(strstr(text, "\nchatd_info{version=\"" PACKAGE_VERSION "\"} 1\n"),
+	      "no chatd_info{version=\"%s\"} 1 line", PACKAGE_VERSION);
 	/* the known workload */
 	CHECK(metric_sum(text, "chatd_messages_in_total", NULL, &n) == 7, "messages_in != 7");
 	CHECK(n == 3, "messages_in: %d series, want 2 workers + retired", n);

@@ -39,12 +39,6 @@ static struct conf *load_text(const char *text, struct conf_err *err, char *path
 	return c;
 }
 
-static const char *srcdir(void)
-{
-	const char *d = getenv("CHATD_SRCDIR");
-	return d != NULL && d[0] != '\0' ? d : "..";
-}
-
 static void test_defaults(void)
 {
 	struct conf_err err;
@@ -72,7 +66,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c->max_connections, 10000);
 	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_NOTICE);
 	CU_ASSERT_STRING_EQUAL(c->log_file, "");
-	CU_ASSERT_STRING_EQUAL(c->pid_file, "/run/chatd.pid");
+	CU_ASSERT_STRING_EQUAL(c->pid_file, RUNSTATEDIR "/chatd.pid");
 	CU_ASSERT_STRING_EQUAL(c->user, "");
 	CU_ASSERT_STRING_EQUAL(c->group, "");
 	CU_ASSERT_EQUAL(c->redis_connect_timeout_ms, 2000);
@@ -579,7 +573,7 @@ static void test_carry_over(void)
 	CU_ASSERT_STRING_EQUAL(next->listen_host, "0.0.0.0");
 	CU_ASSERT_EQUAL(next->listen_port, 8080);
 	CU_ASSERT_EQUAL(next->uplink_size, 1u << 20);
-	CU_ASSERT_STRING_EQUAL(next->pid_file, "/run/chatd.pid");
+	CU_ASSERT_STRING_EQUAL(next->pid_file, RUNSTATEDIR "/chatd.pid");
 	CU_ASSERT_EQUAL(next->send_queue, 17);              /* reloadable: new value */
 	CU_ASSERT_EQUAL(next->log_level, LOG_LVL_DEBUG);
 	conf_free(live);
@@ -696,13 +690,21 @@ static void test_format_round_trip(void)
 
 /* ---- the man page and the sample file agree with the table ------------------ */
 
-static FILE *open_src(const char *rel)
+/* The build tree: the man page and the sample config are made there from
+ * their .in with the configured paths, which the table's defaults use too. */
+static const char *builddir(void)
+{
+	const char *d = getenv("CHATD_BUILDDIR");
+	return d != NULL && d[0] != '\0' ? d : ".";
+}
+
+static FILE *open_built(const char *rel)
 {
 	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", srcdir(), rel);
+	snprintf(path, sizeof(path), "%s/%s", builddir(), rel);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		fprintf(stderr, "\ncannot open %s (set CHATD_SRCDIR to the source tree)\n", path);
+		fprintf(stderr, "\ncannot open %s (set CHATD_BUILDDIR to the build tree)\n", path);
 	return f;
 }
 
@@ -733,7 +735,7 @@ static void test_man_page(void)
 {
 	size_t n;
 	const struct conf_directive *t = conf_directives(&n);
-	FILE *f = open_src("man/chatd.conf.5");
+	FILE *f = open_built("man/chatd.conf.5");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	char line[1024], name[128] = "", val[256];
 	int seen[128] = { 0 }, in_list = 0, want_default = 0, defaults = 0, reloads = 0;
@@ -780,7 +782,8 @@ static void test_man_page(void)
 	CU_ASSERT_EQUAL(reloads, (int)n);
 }
 
-/* etc/chatd.conf loads, and its "# name value" lines are the defaults. */
+/* etc/chatd.conf (made from etc/chatd.conf.in) loads, and its "# name value"
+ * lines are the defaults. */
 static void test_sample_file(void)
 {
 	size_t n;
@@ -789,7 +792,7 @@ static void test_sample_file(void)
 	int seen[128] = { 0 };
 	struct conf_err err;
 
-	snprintf(path, sizeof(path), "%s/etc/chatd.conf", srcdir());
+	snprintf(path, sizeof(path), "%s/etc/chatd.conf", builddir());
 	clear_env();
 	struct conf *c = conf_load(path, NULL, 0, &err);
 	if (c == NULL)
@@ -797,7 +800,7 @@ static void test_sample_file(void)
 	CU_ASSERT_PTR_NOT_NULL(c);
 	conf_free(c);
 
-	FILE *f = open_src("etc/chatd.conf");
+	FILE *f = open_built("etc/chatd.conf");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "# %127s %255s", name, val) != 2)
