@@ -9,10 +9,11 @@ struct conf;
 struct conf_err;
 
 /*
- * Does `user` exist, `group` too; can log_file be appended to and does
- * pid_file's directory exist?  0, or -1 with err "FILE:LINE: directive:
- * why" (the place where the directive was set, when it came from the
- * file).  At -t, at start and at each reload, in the master.  Never logs.
+ * Does `user` exist, `group` too; can log_file be appended to?  (pid_file
+ * is checked when a daemon locks it, on the terminal.)  0, or -1 with err
+ * "FILE:LINE: directive: why" (where the directive was set, when it came
+ * from the file).  At -t, at start and at each reload, in the master.
+ * Never logs.
  */
 int preflight_check(const struct conf *c, struct conf_err *err);
 

@@ -9,7 +9,6 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -57,19 +56,6 @@ static int check_log_file(const struct conf *c, struct conf_err *err)
 	return 0;
 }
 
-static int check_pid_file(const struct conf *c, struct conf_err *err)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-
-	if (c->pid_file[0] == '\0')
-		return 0;
-	dir_of(c->pid_file, dir, sizeof(dir));
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(c, "pid_file", err, c->pid_file, "no such directory");
-	return 0;
-}
-
 int preflight_check(const struct conf *c, struct conf_err *err)
 {
 	errno = 0;
@@ -78,7 +64,5 @@ int preflight_check(const struct conf *c, struct conf_err *err)
 	errno = 0;
 	if (c->group[0] != '\0' && getgrnam(c->group) == NULL)
 		return fail(c, "group", err, c->group, errno ? strerror(errno) : "no such group");
-	if (check_log_file(c, err) < 0 || check_pid_file(c, err) < 0)
-		return -1;
-	return 0;
+	return check_log_file(c, err);
 }
