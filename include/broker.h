@@ -12,17 +12,6 @@
 
 struct conf;
 
-/* Parsed redis://[:password@]host:port[/db] */
-struct redis_url {
-	char host[256];
-	int  port;
-	char password[256];   /* "" = no AUTH */
-	int  db;
-};
-/* Parse url; "off" and "" give 1 (= Redis disabled), a valid URL 0, an
- * invalid one -1 with err filled. */
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
-
 /* Called for every envelope from another pod: put it in the broadcast ring. */
 typedef void (*broker_deliver_fn)(void *arg, const char *room, size_t room_len,
 				  const char *frame, size_t frame_len);

@@ -19,9 +19,7 @@
  * the adapter asks for EPOLLOUT as soon as it is attached.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +35,7 @@
 #include "conf.h"
 #include "envelope.h"
 #include "log.h"
+#include "redis_url.h"
 
 #define BROKER_BACKOFF_MIN_MS  100
 #define BROKER_BACKOFF_MAX_MS  1600  /* so a returning Redis is used within ~2 s */
@@ -129,152 +128,11 @@ struct broker {
 static void link_connect(struct link *l);
 static void link_schedule_retry(struct link *l);
 
-/* ---- URL --------------------------------------------------------------- */
-
 static int url_err(char *err, size_t errlen, const char *msg)
 {
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "%s", msg);
 	return -1;
-}
-
-static int url_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s[0..n) into out (size outsz).  0 / -1. */
-static int url_unescape(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (c == '%') {
-			if (i + 2 >= n)
-				return -1;
-			int h = url_hex(s[i + 1]), lo = url_hex(s[i + 2]);
-			if (h < 0 || lo < 0)
-				return -1;
-			c = h * 16 + lo;
-			i += 2;
-		}
-		if (c == 0 || o + 1 >= outsz)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* Decimal in [min, max]: digits only. */
-static int url_number(const char *s, size_t n, long min, long max, int *out)
-{
-	long v = 0;
-
-	if (n == 0 || n > 10)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v < min || v > max)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-/* user:password (user must be empty or "default": AUTH takes one argument
- * in this hiredis, which Redis 6 treats as the default user's password). */
-static int url_userinfo(const char *s, size_t n, struct redis_url *u, char *err, size_t errlen)
-{
-	const char *colon = memchr(s, ':', n);
-
-	if (colon == NULL)
-		return url_err(err, errlen, "redis_url: expected ':password@' before the host");
-	size_t ulen = (size_t)(colon - s);
-	if (ulen != 0 && !(ulen == 7 && memcmp(s, "default", 7) == 0))
-		return url_err(err, errlen, "redis_url: ACL user names are not supported "
-			       "(use redis://:password@host:port)");
-	if (url_unescape(colon + 1, n - ulen - 1, u->password, sizeof(u->password)) < 0)
-		return url_err(err, errlen, "redis_url: bad or too long password");
-	return 0;
-}
-
-/* host, [v6addr], then optional :port. */
-static int url_hostport(const char *s, size_t n, struct redis_url *u, char *err, size_t errlen)
-{
-	const char *h = s, *rest;
-	size_t hlen;
-
-	if (n > 0 && s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-		if (rb == NULL)
-			return url_err(err, errlen, "redis_url: missing ']' after IPv6 address");
-		h = s + 1;
-		hlen = (size_t)(rb - h);
-		rest = rb + 1;
-	} else {
-		const char *c = memchr(s, ':', n);
-		hlen = c ? (size_t)(c - s) : n;
-		rest = s + hlen;
-	}
-	if (hlen == 0 || hlen >= sizeof(u->host))
-		return url_err(err, errlen, "redis_url: missing or too long host");
-	for (size_t i = 0; i < hlen; i++) {
-		unsigned char c = (unsigned char)h[i];
-		if (!isalnum(c) && c != '.' && c != '-' && c != '_' && !(h != s && c == ':'))
-			return url_err(err, errlen, "redis_url: bad character in host");
-	}
-	memcpy(u->host, h, hlen);
-	u->host[hlen] = '\0';
-	size_t rlen = (size_t)(s + n - rest);
-	if (rlen == 0)
-		return 0;
-	if (rest[0] != ':' || url_number(rest + 1, rlen - 1, 1, 65535, &u->port) < 0)
-		return url_err(err, errlen, "redis_url: bad port (1-65535)");
-	return 0;
-}
-
-/* redis://[:password@]host[:port][/db]; port defaults to 6379, db to 0;
- * the password may be %-escaped; [v6addr] is accepted.  "off"/"" give 1.
- * Errors start with "redis_url: " so the caller can print them as is. */
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
-{
-	const char *p, *at, *slash, *end;
-
-	memset(out, 0, sizeof(*out));
-	out->port = 6379;
-	if (url == NULL || url[0] == '\0' || strcasecmp(url, "off") == 0)
-		return 1;
-	if (strncasecmp(url, "rediss://", 9) == 0)
-		return url_err(err, errlen, "redis_url: TLS (rediss://) is not supported");
-	if (strncasecmp(url, "redis://", 8) != 0)
-		return url_err(err, errlen, "redis_url: expected redis://[:password@]host[:port][/db] or off");
-	p = url + 8;
-	end = p + strlen(p);
-	if (strpbrk(p, "?# \t\r\n") != NULL)
-		return url_err(err, errlen, "redis_url: unexpected query, fragment or space");
-	slash = memchr(p, '/', (size_t)(end - p));
-	if (slash == NULL)
-		slash = end;
-	at = memrchr(p, '@', (size_t)(slash - p));
-	if (at != NULL) {
-		if (url_userinfo(p, (size_t)(at - p), out, err, errlen) < 0)
-			return -1;
-		p = at + 1;
-	}
-	if (url_hostport(p, (size_t)(slash - p), out, err, errlen) < 0)
-		return -1;
-	if (slash < end && slash + 1 < end &&
-	    url_number(slash + 1, (size_t)(end - slash - 1), 0, INT_MAX, &out->db) < 0)
-		return url_err(err, errlen, "redis_url: bad database number");
-	return 0;
 }
 
 /* ---- hiredis adapter onto mloop ------------------------------------------ */
@@ -1143,6 +1001,7 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 			  char *err, size_t errlen)
 {
 	struct broker *b;
+	char why[128];
 	int rc;
 
 	b = calloc(1, sizeof(*b));
@@ -1150,9 +1009,11 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 		url_err(err, errlen, "redis: out of memory");
 		return NULL;
 	}
-	rc = redis_url_parse(c->redis_url, &b->url, err, errlen);
+	rc = redis_url_parse(c->redis_url, &b->url, why, sizeof(why));
 	if (rc != 0 || strlen(pod_id) >= sizeof(b->pod) || pod_id[0] == '\0') {
-		if (rc == 1)
+		if (rc < 0)
+			snprintf(err, errlen, "redis_url: %s", why);
+		else if (rc == 1)
 			url_err(err, errlen, "redis_url: Redis is off");
 		else if (rc == 0)
 			url_err(err, errlen, "redis: bad pod id");
