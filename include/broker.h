@@ -1,7 +1,7 @@
 /*
  * broker.h - the master's link to Redis: publish what local clients sent,
  * subscribe by interest, deliver what other pods sent, survive Redis going
- * away.  The only module that talks to hiredis.  Master only.
+ * away (redis_link.h keeps each connection up).  Master only.
  */
 #ifndef CHATD_BROKER_H
 #define CHATD_BROKER_H
