@@ -1,7 +1,7 @@
 /*
  * broker.h - the master's link to Redis: publish what local clients sent,
  * subscribe by interest, deliver what other pods sent, survive Redis going
- * away.  The only module that talks to hiredis.  Master only.
+ * away (redis_link.h keeps each connection up).  Master only.
  */
 #ifndef CHATD_BROKER_H
 #define CHATD_BROKER_H
@@ -11,17 +11,6 @@
 #include "shm.h"
 
 struct conf;
-
-/* Parsed redis://[:password@]host:port[/db] */
-struct redis_url {
-	char host[256];
-	int  port;
-	char password[256];   /* "" = no AUTH */
-	int  db;
-};
-/* Parse url; "off" and "" give 1 (= Redis disabled), a valid URL 0, an
- * invalid one -1 with err filled. */
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
 
 /* Called for every envelope from another pod: put it in the broadcast ring. */
 typedef void (*broker_deliver_fn)(void *arg, const char *room, size_t room_len,

@@ -121,14 +121,6 @@ void conf_carry_over(struct conf *next, const struct conf *live);
  * when needed), e.g. for `chatd -t`.  Returns snprintf's count. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len);
 
-/*
- * The printable form of a redis_url value, for logs and error messages: the
- * password (whatever comes before the last '@') becomes "***", as in
- * redis://:***@host:6379/0; any text without '@' is copied as it is.  Also
- * safe on values that are not valid URLs.  Returns buf (truncated to len).
- */
-const char *conf_redis_url_masked(const char *url, char *buf, size_t len);
-
 /* Parse helpers, exposed for the tests and for other modules. 0 / -1. */
 int conf_parse_duration_ms(const char *s, long long *ms); /* "500ms" "3s" "2m" "1h" "5" (s) */
 int conf_parse_size(const char *s, long long *bytes);     /* "65536" "64k" "16m" "1g" */

@@ -30,6 +30,13 @@ enum rec_kind {
 
 enum slot_state { SLOT_FREE = 0, SLOT_RUNNING = 1, SLOT_DRAINING = 2 };
 
+/* master_stats.redis_state: the links to Redis together (redis_link_state);
+ * named by stats_redis_state_name() for the JSON and the metrics. */
+enum redis_state {
+	REDIS_STATE_OFF = 0, REDIS_STATE_CONNECTING = 1, REDIS_STATE_UP = 2, REDIS_STATE_DOWN = 3,
+	REDIS_STATE_COUNT
+};
+
 /* One per worker slot.  W: the worker in that slot (relaxed), except `state`,
  * `pid` and `generation`, written by the master around fork/reap. R: anyone.
  * `started_ms` stays 0 until the worker serves (the master waits for it). */
@@ -76,7 +83,7 @@ struct master_stats {
 	_Atomic uint64_t worker_restarts, reloads;
 	_Atomic uint64_t ring_records;     /* records put into the broadcast ring */
 	_Atomic uint64_t ring_too_big;     /* frames (from Redis) too large for a ring record */
-	_Atomic uint64_t redis_state;      /* 0 off, 1 connecting, 2 up, 3 down */
+	_Atomic uint64_t redis_state;      /* enum redis_state */
 	_Atomic uint64_t redis_reconnects;
 	_Atomic uint64_t redis_published;
 	_Atomic uint64_t redis_received;

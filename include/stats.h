@@ -28,6 +28,10 @@ const struct stats_field *stats_master_fields(size_t *n);
 /* The value of field f in a worker_stats / master_stats struct. */
 uint64_t stats_field_get(const void *st, const struct stats_field *f);
 
+/* The name of an enum redis_state value ("off", "connecting", "up",
+ * "down"; "?" out of range), for the JSON and the metrics. */
+const char *stats_redis_state_name(uint64_t st);
+
 /* Records of the broadcast ring worker slot s has not read yet. */
 uint64_t stats_ring_lag(struct shm_hdr *shm, const struct worker_stats *s);
 

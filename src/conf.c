@@ -17,6 +17,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "log.h"
+#include "redis_url.h"
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
 #define KB 1024LL
@@ -276,7 +277,7 @@ static int conf_v6_ok(const char *h, size_t n)
 /*
  * Split "host:port" or "[v6]:port" at s; the host (brackets removed) goes to
  * *h / *hn, the port text to *p, and a host name (not a bracketed address)
- * is checked.  Shared by listen and redis_url.  0 / -1
+ * is checked.  0 / -1
  */
 static int conf_split_hostport(const char *s, const char **h, size_t *hn, const char **p)
 {
@@ -298,7 +299,7 @@ static int conf_split_hostport(const char *s, const char **h, size_t *hn, const 
 	*hn = (size_t)(colon - s);
 	*p = colon + 1;
 	if (*hn == 1 && s[0] == '*')
-		return 0;      /* listen's "any"; not a valid host for redis */
+		return 0;      /* listen's "any" */
 	return *hn == 0 || conf_hostname_ok(s, *hn) ? 0 : -1;
 }
 
@@ -320,51 +321,6 @@ int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	memcpy(host, h, hn);
 	host[hn] = '\0';
 	return 0;
-}
-
-const char *conf_redis_url_masked(const char *url, char *buf, size_t len)
-{
-	const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
-	int keep = scheme != NULL && (at == NULL || scheme < at) ? (int)(scheme + 3 - url) : 0;
-
-	if (at == NULL)
-		snprintf(buf, len, "%s", url);
-	else
-		snprintf(buf, len, "%.*s:***%s", keep, url, at);
-	return buf;
-}
-
-/* redis://[:password@]host:port[/db] - the syntax only; broker.c connects. */
-static int conf_redis_url_ok(const char *s)
-{
-	char buf[CONF_STR_MAX];
-	const char *h, *p, *at;
-	char *slash;
-	size_t hn;
-	long long db;
-	int port;
-
-	if (strncmp(s, "redis://", 8) != 0)
-		return 0;
-	s += 8;
-	at = strrchr(s, '@');
-	if (at != NULL) {
-		if (s[0] != ':')
-			return 0;
-		s = at + 1;
-	}
-	if (strlen(s) >= sizeof(buf))
-		return 0;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-		if (conf_parse_int(slash + 1, &db) < 0 || db < 0 || db > INT_MAX)
-			return 0;
-	}
-	if (conf_split_hostport(buf, &h, &hn, &p) < 0 || conf_port(p, &port) < 0)
-		return 0;
-	return hn > 0 && !(hn == 1 && h[0] == '*');
 }
 
 static int conf_path_prefix_ok(const char *s)
@@ -468,7 +424,8 @@ static int conf_is_path(const struct conf_directive *d)
 static int conf_set_string(struct conf *c, const struct conf_directive *d,
 			   const char *val, struct conf_err *err)
 {
-	char *field = (char *)c + d->offset;
+	char *field = (char *)c + d->offset, why[128];
+	struct redis_url url;
 
 	if (d->type == CONF_REDIS_URL && strcmp(val, "off") == 0)
 		val = "";
@@ -476,11 +433,12 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 		conf_errf(err, "value is too long (at most %zu bytes)", d->size - 1);
 		return -1;
 	}
-	if (d->type == CONF_REDIS_URL && val[0] != '\0' && !conf_redis_url_ok(val)) {
+	if (d->type == CONF_REDIS_URL && val[0] != '\0' &&
+	    redis_url_parse(val, &url, why, sizeof(why)) < 0) {
 		char shown[CONF_STR_MAX];
 
-		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off",
-			  conf_redis_url_masked(val, shown, sizeof(shown)));
+		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
+			  redis_url_masked(val, shown, sizeof(shown)), why);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {

@@ -37,6 +37,7 @@
 #include "mloop.h"
 #include "notify.h"
 #include "preflight.h"
+#include "redis_url.h"
 #include "ring.h"
 #include "shm.h"
 #include "stats.h"
@@ -1068,7 +1069,7 @@ static int start_broker(void)
 		return -1;
 	}
 	log_notice("pod %s, redis %s", m.pod_id,
-		   conf_redis_url_masked(m.conf->redis_url, url, sizeof(url)));
+		   redis_url_masked(m.conf->redis_url, url, sizeof(url)));
 	return 0;
 }
 

@@ -95,7 +95,6 @@ static void process_metrics(FILE *o, struct shm_hdr *shm)
 
 static void master_metrics(FILE *o, struct shm_hdr *shm)
 {
-	static const char *const states[] = { "off", "connecting", "up", "down" };
 	uint64_t st = stats_get(&shm->master.redis_state);
 	const struct stats_field *t;
 	char name[128];
@@ -107,10 +106,10 @@ static void master_metrics(FILE *o, struct shm_hdr *shm)
 		fprintf(o, "%s %llu\n", name, (unsigned long long)stats_field_get(&shm->master, &t[i]));
 	}
 	head(o, "redis_state", "gauge", "State of the link to Redis: 1 for the current one.");
-	for (uint64_t i = 0; i < 4; i++)
-		fprintf(o, PFX "redis_state{state=\"%s\"} %d\n", states[i], st == i);
+	for (uint64_t i = 0; i < REDIS_STATE_COUNT; i++)
+		fprintf(o, PFX "redis_state{state=\"%s\"} %d\n", stats_redis_state_name(i), st == i);
 	head(o, "redis_up", "gauge", "1 while the link to Redis is up.");
-	fprintf(o, PFX "redis_up %d\n", st == 2);
+	fprintf(o, PFX "redis_up %d\n", st == REDIS_STATE_UP);
 }
 
 char *metrics_text(struct shm_hdr *shm, size_t *len)

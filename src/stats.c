@@ -180,11 +180,14 @@ static void master_json(struct master_stats *m, json_t *root)
 	}
 }
 
-static const char *redis_state_name(uint64_t st)
+const char *stats_redis_state_name(uint64_t st)
 {
-	static const char *const states[] = { "off", "connecting", "up", "down" };
+	static const char *const states[REDIS_STATE_COUNT] = {
+		[REDIS_STATE_OFF] = "off", [REDIS_STATE_CONNECTING] = "connecting",
+		[REDIS_STATE_UP] = "up", [REDIS_STATE_DOWN] = "down",
+	};
 
-	return st < 4 ? states[st] : "?";
+	return st < REDIS_STATE_COUNT ? states[st] : "?";
 }
 
 char *stats_json(struct shm_hdr *shm, size_t *len)
@@ -207,7 +210,7 @@ char *stats_json(struct shm_hdr *shm, size_t *len)
 	}
 	for (size_t i = 0; i < NFIELDS; i++)
 		json_object_set_new(root, worker_fields[i].name, json_integer((json_int_t)sum[i]));
-	json_object_set_new(redis, "state", json_string(redis_state_name(stats_get(&m->redis_state))));
+	json_object_set_new(redis, "state", json_string(stats_redis_state_name(stats_get(&m->redis_state))));
 	json_object_set_new(root, "redis", redis);
 	master_json(m, root);
 	json_object_set_new(root, "uptime_seconds",

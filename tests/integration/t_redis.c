@@ -882,7 +882,7 @@ static void t_restart(void)
 	/* what chatd guarantees */
 	CHECK(t_resume >= 0 && t_resume <= 2500, "cross-pod delivery resumed %lld ms after "
 	      "Redis was back (bound 2000 ms + 500 ms slack)", t_resume);
-	/* a's queue waits for every pod to be resubscribed (broker.c pub_gate),
+	/* a's queue waits for every pod to be resubscribed (redis_pub.c pub_gate),
 	 * so what was sent during the outage and right after reaches b too */
 	CHECK(got_out[R_A] == out1 - out0 && got_gap == 0, "b got %d of %d outage messages "
 	      "and lost %d sent after Redis came back (b's sub up at %lld, a's pub at %lld)",

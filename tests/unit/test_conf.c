@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "cu.h"
 #include "log.h"
+#include "redis_url.h"
 
 static void clear_env(void)
 {
@@ -623,18 +624,18 @@ static void test_redis_url_masked(void)
 
 	clear_env();
 	c = conf_load(NULL, NULL, 0, &err);
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:s3cret@h:6379/2", b, sizeof(b)),
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://:s3cret@h:6379/2", b, sizeof(b)),
 			       "redis://:***@h:6379/2");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:a@b@[::1]:1", b, sizeof(b)),
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://:a@b@[::1]:1", b, sizeof(b)),
 			       "redis://:***@[::1]:1");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://default:pw@h:1", b, sizeof(b)),
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://default:pw@h:1", b, sizeof(b)),
 			       "redis://:***@h:1");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://h:6379", b, sizeof(b)),
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://h:6379", b, sizeof(b)),
 			       "redis://h:6379");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("", b, sizeof(b)), "");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("pw@h", b, sizeof(b)), ":***@h");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("x:pw@h://y", b, sizeof(b)), ":***@h://y");
-	CU_ASSERT_STRING_EQUAL(conf_redis_url_masked("redis://:pw@h", b, 10), "redis://:");
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("", b, sizeof(b)), "");
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("pw@h", b, sizeof(b)), ":***@h");
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("x:pw@h://y", b, sizeof(b)), ":***@h://y");
+	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://:pw@h", b, 10), "redis://:");
 	/* a bad URL's error message shows it masked */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "redis://:s3cret@h:99999", &err), -1);

@@ -300,6 +300,35 @@ static void check_format(const char *text)
 	free(copy);
 }
 
+/* The JSON and the metrics name each Redis link state from one table. */
+static void test_redis_state_names(void)
+{
+	static const char *const want[REDIS_STATE_COUNT] = { "off", "connecting", "up", "down" };
+	struct shm_hdr *shm = shm_create(1 << 16, 1 << 16);
+	char line[128];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(shm);
+	for (uint64_t st = 0; st < REDIS_STATE_COUNT; st++) {
+		CU_ASSERT_STRING_EQUAL(stats_redis_state_name(st), want[st]);
+		stats_set(&shm->master.redis_state, st);
+		char *text = metrics_text(shm, NULL), *js = stats_json(shm, NULL);
+		json_t *j = json_loads(js, 0, NULL);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(j, "redis"),
+									 "state")), want[st]);
+		snprintf(line, sizeof(line), "\nchatd_redis_state{state=\"%s\"} 1\n", want[st]);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, line));
+		snprintf(line, sizeof(line), "\nchatd_redis_up %d\n", st == REDIS_STATE_UP);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, line));
+		json_decref(j);
+		free(js);
+		free(text);
+	}
+	CU_ASSERT_STRING_EQUAL(stats_redis_state_name(REDIS_STATE_COUNT), "?");
+	shm_destroy(shm);
+}
+
 static void test_metrics(void)
 {
 	struct shm_hdr *shm = shm_create(1 << 16, 1 << 16);
@@ -318,7 +347,7 @@ static void test_metrics(void)
 				  (uint64_t)(slot * 100 + (int)i + 1));
 	}
 	stats_add(&shm->retired.msgs_in, 1000);
-	stats_set(&shm->master.redis_state, 2);
+	stats_set(&shm->master.redis_state, REDIS_STATE_UP);
 	stats_set(&shm->master.redis_queued, 7);
 	stats_set(&shm->master.reloads, 3);
 	text = metrics_text(shm, &len);
@@ -417,6 +446,7 @@ static CU_TestInfo tests[] = {
 	{ "page files and prefix", test_page_load },
 	{ "shipped page is CSP-clean", test_shipped_page },
 	{ "metrics format and JSON agreement", test_metrics },
+	{ "redis link state names", test_redis_state_names },
 	{ "upgrade headers (RFC 6455 4.2.1)", test_handshake_check },
 	CU_TEST_INFO_NULL,
 };
