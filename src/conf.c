@@ -122,9 +122,6 @@ static const struct conf_directive conf_table[] = {
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
 _Static_assert(CONF_NDIRECTIVES <= CONF_MAX_DIRECTIVES, "raise CONF_MAX_DIRECTIVES");
 
-/* in the order of enum log_level */
-static const char *const conf_log_levels[] = { "error", "warn", "notice", "info", "debug" };
-#define CONF_NLEVELS (sizeof(conf_log_levels) / sizeof(conf_log_levels[0]))
 
 const struct conf_directive *conf_directives(size_t *n)
 {
@@ -464,8 +461,8 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 static int conf_set_one(struct conf *c, const struct conf_directive *d,
 			const char *val, struct conf_err *err)
 {
+	enum log_level lvl;
 	int port;
-	size_t i;
 
 	switch (d->type) {
 	case CONF_LISTEN:
@@ -476,9 +473,10 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 		c->listen_port = port;
 		return 0;
 	case CONF_LOGLEVEL:
-		for (i = 0; i < CONF_NLEVELS; i++)
-			if (strcasecmp(val, conf_log_levels[i]) == 0)
-				return *(int *)(void *)((char *)c + d->offset) = (int)i, 0;
+		if (log_level_parse(val, &lvl) == 0) {
+			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
+			return 0;
+		}
 		conf_errf(err, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
 		return -1;
 	case CONF_STRING:
@@ -762,8 +760,7 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 	case CONF_WORKERS:
 		return v == 0 ? snprintf(buf, len, "auto") : snprintf(buf, len, "%d", v);
 	case CONF_LOGLEVEL:
-		return snprintf(buf, len, "%s",
-				v >= 0 && (size_t)v < CONF_NLEVELS ? conf_log_levels[v] : "?");
+		return snprintf(buf, len, "%s", log_level_name((enum log_level)v));
 	case CONF_SIZE:
 		conf_fmt_unit(d->type, (long long)*(const size_t *)(const void *)f, num, sizeof(num));
 		return snprintf(buf, len, "%s", num);
