@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "log.h"
 #include "redis_url.h"
+#include "ring.h"
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
 #define KB 1024LL
@@ -624,8 +625,23 @@ static int conf_env(struct conf *c, struct conf_err *err)
 	return 0;
 }
 
-/* Rules between directives, checked once everything is set. */
-static int conf_check(const struct conf *c, struct conf_err *err)
+/* A message, once stamped, must fit one record of the smaller ring. */
+static int conf_check_ring_fit(const struct conf *c, struct conf_err *err)
+{
+	size_t ring_min = c->ring_size < c->uplink_size ? c->ring_size : c->uplink_size;
+	size_t rec_max = ring_payload_max(ring_min);
+
+	if (c->max_message_size + CHATD_STAMP_MAX <= rec_max)
+		return 0;
+	conf_errf(err, "max_message_size %zu does not fit a ring record: at most %zu with "
+		  "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
+		  "ring, 1m at most)", c->max_message_size,
+		  rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
+		  c->uplink_size);
+	return -1;
+}
+
+int conf_check(const struct conf *c, struct conf_err *err)
 {
 	if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
 		conf_errf(err, "auth_secret and auth_secret_file are both set; use one");
@@ -635,7 +651,7 @@ static int conf_check(const struct conf *c, struct conf_err *err)
 		conf_errf(err, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
 		return -1;
 	}
-	return 0;
+	return conf_check_ring_fit(c, err);
 }
 
 /*
