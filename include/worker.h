@@ -41,7 +41,7 @@ struct worker {
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
-	struct iplimit *iplimit;       /* connections per client address */
+	struct limit_ip *iplimit;      /* connections per client address */
 	uint64_t nconns;               /* == st->connections */
 	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */

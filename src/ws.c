@@ -215,7 +215,7 @@ static void presence(struct worker *w, struct conn *c, struct room *r, int onlin
 /* rate_limit: 0 to go on, 1 refused (an error sent), -1 to close (1008). */
 static int rate_check(struct worker *w, struct conn *c)
 {
-	if (rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
+	if (limit_rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
 		      w->conf->rate_burst))
 		return 0;
 	stats_add(&w->st->rate_limited, 1);
