@@ -35,7 +35,7 @@ int limit_rate_take(struct limit_rate *b, uint64_t now_ms, int rate, int burst)
 
 /* ---- connections per address ---------------------------------------------------------- */
 
-#define LIMIT_IP_BUCKETS 1024
+#define LIMIT_IP_BUCKETS 1024   /* a power of two: the hash is masked */
 
 struct limit_ip_entry {
 	struct limit_ip_entry *next;
@@ -52,11 +52,16 @@ struct limit_ip_hold {
 
 struct limit_ip {
 	struct limit_ip_entry *b[LIMIT_IP_BUCKETS];
+	struct hash_key key;   /* random, per table: clients choose their addresses */
 };
 
 struct limit_ip *limit_ip_new(void)
 {
-	return calloc(1, sizeof(struct limit_ip));
+	struct limit_ip *l = calloc(1, sizeof(*l));
+
+	if (l != NULL)
+		hash_key_random(&l->key, l);
+	return l;
 }
 
 void limit_ip_free(struct limit_ip *l)
@@ -79,13 +84,9 @@ static int limit_ip_key(const void *addr, size_t len, uint8_t key[16])
 	return 0;
 }
 
-static unsigned limit_ip_hash(const uint8_t key[16])
+static unsigned limit_ip_hash(const struct limit_ip *l, const uint8_t key[16])
 {
-	uint32_t h = 2166136261u;   /* FNV-1a */
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h % LIMIT_IP_BUCKETS;
+	return (unsigned)(hash_bytes(&l->key, key, 16) & (LIMIT_IP_BUCKETS - 1));
 }
 
 static struct limit_ip_entry *limit_ip_find(const struct limit_ip *l, const uint8_t key[16],
@@ -106,7 +107,7 @@ int limit_ip_count(const struct limit_ip *l, const void *addr, size_t len)
 
 	if (limit_ip_key(addr, len, key) < 0)
 		return 0;
-	e = limit_ip_find(l, key, limit_ip_hash(key));
+	e = limit_ip_find(l, key, limit_ip_hash(l, key));
 	return e ? e->count : 0;
 }
 
@@ -120,7 +121,7 @@ struct limit_ip_hold *limit_ip_acquire(struct limit_ip *l, const void *addr, siz
 
 	*full = 0;
 	limit_ip_key(addr, len, key);   /* another length: all counted as one "address" */
-	h = limit_ip_hash(key);
+	h = limit_ip_hash(l, key);
 	e = limit_ip_find(l, key, h);
 	if (e != NULL && max > 0 && e->count >= max) {
 		*full = 1;
