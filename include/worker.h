@@ -59,8 +59,9 @@ struct worker {
 void worker_main(const struct worker_args *a) __attribute__((noreturn));
 
 /* Hand a record to the master (uplink ring) and wake it if it sleeps.
- * room_len 0 = global.  0; -1 when the uplink is full (counted); -2 when
- * the record is larger than a ring record can be. */
+ * room_len 0 = global.  RING_OK; RING_FULL when the uplink is full
+ * (counted); RING_TOOBIG when the record is larger than a ring record can
+ * be (enum ring_rc). */
 int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room_len,
 		  const char *frame, size_t frame_len);
 

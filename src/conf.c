@@ -222,10 +222,10 @@ static int conf_parse_bool(const char *s, int *b)
 	static const char *const no[] = { "off", "no", "false", "0" };
 
 	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0)
-			return *b = 1, 0;
-		if (strcasecmp(s, no[i]) == 0)
-			return *b = 0, 0;
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*b = strcasecmp(s, yes[i]) == 0;
+			return 0;
+		}
 	}
 	return -1;
 }

@@ -87,7 +87,7 @@ int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room
 	if (rc != RING_OK) {
 		if (rc == RING_FULL)
 			stats_add(&w->st->uplink_full, 1);
-		return rc == RING_TOOBIG ? -2 : -1;
+		return rc;
 	}
 	if (ring_waiter_should_wake(&w->shm->master_waiter) &&
 	    write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -118,7 +118,7 @@ static void pending_flush(lws_sorted_usec_list_t *sul)
 	while (w->pending != NULL) {
 		struct pending *p = w->pending;
 
-		if (worker_uplink(w, p->kind, p->room, p->len, NULL, 0) < 0)
+		if (worker_uplink(w, p->kind, p->room, p->len, NULL, 0) != RING_OK)
 			break;
 		w->pending = p->next;
 		if (w->pending == NULL)
@@ -134,7 +134,7 @@ void worker_room_event(struct worker *w, uint32_t kind, const char *room, size_t
 {
 	struct pending *p;
 
-	if (w->pending == NULL && worker_uplink(w, kind, room, room_len, NULL, 0) == 0)
+	if (w->pending == NULL && worker_uplink(w, kind, room, room_len, NULL, 0) == RING_OK)
 		return;
 	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
 		log_error("room %s %.*s lost: the master is not reading this worker's uplink",

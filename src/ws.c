@@ -253,10 +253,12 @@ static int handle_message(struct worker *w, struct conn *c, const char *buf, siz
 		send_one(w, c, w->scratch, n);
 	} else {
 		n = msg_build(w->scratch, w->scratch_len, "chat", room, c->id, m.data);
-		rc = n == 0 ? -2 : worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
-		if (rc == -2)
+		/* n == 0: once stamped, it outgrew the scratch buffer */
+		rc = n == 0 ? RING_TOOBIG : worker_uplink(w, REC_MSG, c->room, c->room_len,
+							  w->scratch, n);
+		if (rc == RING_TOOBIG)
 			send_error(w, c, "too_large", "message too large once stamped");
-		else if (rc < 0)
+		else if (rc != RING_OK)
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
 	}
 	msg_in_clear(&m);
