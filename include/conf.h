@@ -102,6 +102,16 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 		       struct conf_err *err);
 void conf_free(struct conf *c);
 
+/*
+ * The one place that decides whether a configuration is valid as written:
+ * each directive's own rule is checked as it is set; this checks the rules
+ * between directives (one JWT secret source, a message that fits a ring
+ * record by ring.h's arithmetic).  conf_load() calls it, so -t, start and
+ * reload all do; what needs the system (users, files, the secret file's
+ * contents) is preflight_check()'s.  0, or -1 with err.  Never logs.
+ */
+int conf_check(const struct conf *c, struct conf_err *err);
+
 /* "FILE:LINE: " where directive `name` was set in the file (ready to put
  * before a message), or "" when it was not set there.  snprintf's count. */
 int conf_where(const struct conf *c, const char *name, char *buf, size_t len);

@@ -22,8 +22,14 @@ struct envelope {
 /* Append the encoded envelope to sb.  0 / -1. */
 int envelope_encode(msgpack_sbuffer *sb, const char *pod, size_t pod_len,
 		    const char *room, size_t room_len, const char *frame, size_t frame_len);
-/* Decode buf[0..len) into *e (pointers into buf).  0 on success; -1 if
- * malformed, -2 if the version is unknown. */
-int envelope_decode(const char *buf, size_t len, struct envelope *e);
+/* What envelope_decode() found. */
+enum envelope_rc {
+	ENVELOPE_OK     = 0,
+	ENVELOPE_BAD    = -1, /* not an envelope */
+	ENVELOPE_NEWER  = -2, /* "v" is not ENVELOPE_VERSION (checked first: written first) */
+};
+
+/* Decode buf[0..len) into *e (pointers into buf; zeroed unless OK). */
+enum envelope_rc envelope_decode(const char *buf, size_t len, struct envelope *e);
 
 #endif

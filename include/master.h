@@ -18,11 +18,6 @@ struct master_opts {
 	int foreground;
 };
 
-/* Check what conf_load cannot (the Redis URL in full, a usable auth
- * secret): 0, or -1 with err filled.  At start, at -t and at each reload. */
-struct conf_err;
-int master_check_conf(const struct conf *c, struct conf_err *err);
-
 /* Run the master until it stops; returns the process exit status.  Takes
  * ownership of conf. */
 int master_run(struct conf *conf, const struct master_opts *o);

@@ -9,7 +9,9 @@ struct conf;
 struct conf_err;
 
 /*
- * Does `user` exist, `group` too; can log_file be appended to?  (pid_file
+ * Is the JWT secret usable (auth_enabled: the secret file readable, the
+ * secret not empty); does `user` exist, `group` too; can log_file be
+ * appended to?  (pid_file
  * is checked when a daemon locks it, on the terminal.)  0, or -1 with err
  * "FILE:LINE: directive: why" (where the directive was set, when it came
  * from the file).  At -t, at start and at each reload, in the master.

@@ -53,6 +53,9 @@ size_t ring_footprint(size_t size);
 void ring_init(struct ring *r, size_t size);
 /* Largest payload a record can carry in this ring. */
 size_t ring_max_payload(const struct ring *r);
+/* ... in a ring of `size` data bytes (a power of two >= 4096), before it
+ * exists: for checking a configuration.  Pure. */
+size_t ring_payload_max(size_t size);
 
 /* Broadcast writer: append a record made of the gathered iov parts, overwriting
  * the oldest records if needed.  RING_OK or RING_TOOBIG. */

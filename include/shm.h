@@ -28,7 +28,9 @@ enum rec_kind {
 	REC_LEAVE = 3, /* uplink: the worker's last member of room left */
 };
 
-enum slot_state { SLOT_FREE = 0, SLOT_RUNNING = 1, SLOT_DRAINING = 2 };
+/* worker_stats.state: W: master. Named by stats_slot_state_name() for the
+ * JSON and the metrics. */
+enum slot_state { SLOT_FREE = 0, SLOT_RUNNING = 1, SLOT_DRAINING = 2, SLOT_STATE_COUNT };
 
 /* master_stats.redis_state: the links to Redis together (redis_link_state);
  * named by stats_redis_state_name() for the JSON and the metrics. */

@@ -32,6 +32,10 @@ uint64_t stats_field_get(const void *st, const struct stats_field *f);
  * "down"; "?" out of range), for the JSON and the metrics. */
 const char *stats_redis_state_name(uint64_t st);
 
+/* The name of an enum slot_state value ("free", "running", "draining";
+ * "?" out of range), for the JSON and the metrics. */
+const char *stats_slot_state_name(uint64_t st);
+
 /* Records of the broadcast ring worker slot s has not read yet. */
 uint64_t stats_ring_lag(struct shm_hdr *shm, const struct worker_stats *s);
 

@@ -41,7 +41,7 @@ struct worker {
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
-	struct iplimit *iplimit;       /* connections per client address */
+	struct limit_ip *iplimit;      /* connections per client address */
 	uint64_t nconns;               /* == st->connections */
 	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
@@ -59,8 +59,9 @@ struct worker {
 void worker_main(const struct worker_args *a) __attribute__((noreturn));
 
 /* Hand a record to the master (uplink ring) and wake it if it sleeps.
- * room_len 0 = global.  0; -1 when the uplink is full (counted); -2 when
- * the record is larger than a ring record can be. */
+ * room_len 0 = global.  RING_OK; RING_FULL when the uplink is full
+ * (counted); RING_TOOBIG when the record is larger than a ring record can
+ * be (enum ring_rc). */
 int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room_len,
 		  const char *frame, size_t frame_len);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <libwebsockets.h>
 #include "auth.h"
+#include "limit.h"
 #include "room.h"
 
 struct worker;
@@ -45,7 +46,7 @@ struct conn {
 	uint8_t  established, room_len;
 	char room[129];
 	char id[65];
-	struct rate_bucket rate;       /* rate_limit / rate_burst */
+	struct limit_rate rate;        /* rate_limit / rate_burst */
 	/* for the access log and the debug log */
 	uint64_t t0_ms, valid_ms;      /* monotonic: established, last pong */
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "log.h"
 #include "redis_url.h"
+#include "ring.h"
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
 #define KB 1024LL
@@ -122,9 +123,6 @@ static const struct conf_directive conf_table[] = {
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
 _Static_assert(CONF_NDIRECTIVES <= CONF_MAX_DIRECTIVES, "raise CONF_MAX_DIRECTIVES");
 
-/* in the order of enum log_level */
-static const char *const conf_log_levels[] = { "error", "warn", "notice", "info", "debug" };
-#define CONF_NLEVELS (sizeof(conf_log_levels) / sizeof(conf_log_levels[0]))
 
 const struct conf_directive *conf_directives(size_t *n)
 {
@@ -224,10 +222,10 @@ static int conf_parse_bool(const char *s, int *b)
 	static const char *const no[] = { "off", "no", "false", "0" };
 
 	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0)
-			return *b = 1, 0;
-		if (strcasecmp(s, no[i]) == 0)
-			return *b = 0, 0;
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*b = strcasecmp(s, yes[i]) == 0;
+			return 0;
+		}
 	}
 	return -1;
 }
@@ -464,8 +462,8 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 static int conf_set_one(struct conf *c, const struct conf_directive *d,
 			const char *val, struct conf_err *err)
 {
+	enum log_level lvl;
 	int port;
-	size_t i;
 
 	switch (d->type) {
 	case CONF_LISTEN:
@@ -476,9 +474,10 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 		c->listen_port = port;
 		return 0;
 	case CONF_LOGLEVEL:
-		for (i = 0; i < CONF_NLEVELS; i++)
-			if (strcasecmp(val, conf_log_levels[i]) == 0)
-				return *(int *)(void *)((char *)c + d->offset) = (int)i, 0;
+		if (log_level_parse(val, &lvl) == 0) {
+			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
+			return 0;
+		}
 		conf_errf(err, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
 		return -1;
 	case CONF_STRING:
@@ -626,8 +625,23 @@ static int conf_env(struct conf *c, struct conf_err *err)
 	return 0;
 }
 
-/* Rules between directives, checked once everything is set. */
-static int conf_check(const struct conf *c, struct conf_err *err)
+/* A message, once stamped, must fit one record of the smaller ring. */
+static int conf_check_ring_fit(const struct conf *c, struct conf_err *err)
+{
+	size_t ring_min = c->ring_size < c->uplink_size ? c->ring_size : c->uplink_size;
+	size_t rec_max = ring_payload_max(ring_min);
+
+	if (c->max_message_size + CHATD_STAMP_MAX <= rec_max)
+		return 0;
+	conf_errf(err, "max_message_size %zu does not fit a ring record: at most %zu with "
+		  "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
+		  "ring, 1m at most)", c->max_message_size,
+		  rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
+		  c->uplink_size);
+	return -1;
+}
+
+int conf_check(const struct conf *c, struct conf_err *err)
 {
 	if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
 		conf_errf(err, "auth_secret and auth_secret_file are both set; use one");
@@ -637,7 +651,7 @@ static int conf_check(const struct conf *c, struct conf_err *err)
 		conf_errf(err, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
 		return -1;
 	}
-	return 0;
+	return conf_check_ring_fit(c, err);
 }
 
 /*
@@ -762,8 +776,7 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 	case CONF_WORKERS:
 		return v == 0 ? snprintf(buf, len, "auto") : snprintf(buf, len, "%d", v);
 	case CONF_LOGLEVEL:
-		return snprintf(buf, len, "%s",
-				v >= 0 && (size_t)v < CONF_NLEVELS ? conf_log_levels[v] : "?");
+		return snprintf(buf, len, "%s", log_level_name((enum log_level)v));
 	case CONF_SIZE:
 		conf_fmt_unit(d->type, (long long)*(const size_t *)(const void *)f, num, sizeof(num));
 		return snprintf(buf, len, "%s", num);

@@ -137,8 +137,8 @@ static int env_map(struct env_rd *r, uint64_t *n)
 }
 
 /* One key/value pair into *e; seen collects which keys were found.
- * Returns 0, -1 (malformed) or -2 (unknown version). */
-static int env_entry(struct env_rd *r, struct envelope *e, unsigned *seen)
+ * ENVELOPE_OK, ENVELOPE_BAD or ENVELOPE_NEWER. */
+static enum envelope_rc env_entry(struct env_rd *r, struct envelope *e, unsigned *seen)
 {
 	const char *k;
 	size_t klen;
@@ -147,7 +147,7 @@ static int env_entry(struct env_rd *r, struct envelope *e, unsigned *seen)
 	int rc = 0;
 
 	if (env_bytes(r, 0, &k, &klen) < 0)
-		return -1;
+		return ENVELOPE_BAD;
 	if (klen == 1 && memcmp(k, "v", 1) == 0)
 		bit = 1;
 	else if (klen == 3 && memcmp(k, "pod", 3) == 0)
@@ -157,48 +157,51 @@ static int env_entry(struct env_rd *r, struct envelope *e, unsigned *seen)
 	else if (klen == 5 && memcmp(k, "frame", 5) == 0)
 		bit = 8;
 	else
-		return -1;
+		return ENVELOPE_BAD;
 	if (*seen & bit)
-		return -1;
+		return ENVELOPE_BAD;
 	*seen |= bit;
 	switch (bit) {
 	case 1:
 		rc = env_uint(r, &v);
 		if (rc < 0)
-			return -1;
+			return ENVELOPE_BAD;
 		if (rc == 1 || v != ENVELOPE_VERSION)
-			return -2;
+			return ENVELOPE_NEWER;
 		e->v = (unsigned)v;
-		return 0;
+		return ENVELOPE_OK;
 	case 2:
-		return env_bytes(r, 0, &e->pod, &e->pod_len);
+		rc = env_bytes(r, 0, &e->pod, &e->pod_len);
+		break;
 	case 4:
-		return env_bytes(r, 0, &e->room, &e->room_len);
+		rc = env_bytes(r, 0, &e->room, &e->room_len);
+		break;
 	default:
-		return env_bytes(r, 1, &e->frame, &e->frame_len);
+		rc = env_bytes(r, 1, &e->frame, &e->frame_len);
 	}
+	return rc < 0 ? ENVELOPE_BAD : ENVELOPE_OK;
 }
 
-int envelope_decode(const char *buf, size_t len, struct envelope *e)
+enum envelope_rc envelope_decode(const char *buf, size_t len, struct envelope *e)
 {
 	struct env_rd r = { (const unsigned char *)buf, (const unsigned char *)buf + len };
 	unsigned seen = 0;
 	uint64_t n;
-	int rc = -1;
+	enum envelope_rc rc = ENVELOPE_BAD;
 
 	memset(e, 0, sizeof(*e));
 	if (buf == NULL || env_map(&r, &n) < 0)
-		return -1;
+		return ENVELOPE_BAD;
 	/* Entries are read in order, so a later version whose shape differs
-	 * is still reported as -2 when "v" comes first (as we write it). */
+	 * is still reported as NEWER when "v" comes first (as we write it). */
 	for (uint64_t i = 0; i < n; i++) {
 		rc = env_entry(&r, e, &seen);
-		if (rc < 0)
+		if (rc != ENVELOPE_OK)
 			break;
 	}
-	if (rc == 0 && (n != 4 || seen != 15 || r.p != r.end))
-		rc = -1;
-	if (rc < 0)
+	if (rc == ENVELOPE_OK && (n != 4 || seen != 15 || r.p != r.end))
+		rc = ENVELOPE_BAD;
+	if (rc != ENVELOPE_OK)
 		memset(e, 0, sizeof(*e));
 	return rc;
 }

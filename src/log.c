@@ -15,7 +15,10 @@
 
 #include "log.h"
 
+/* in the order of enum log_level; conf.c parses and prints log_level by it */
 static const char *const level_names[] = { "error", "warn", "notice", "info", "debug" };
+_Static_assert(sizeof(level_names) / sizeof(level_names[0]) == LOG_LVL_DEBUG + 1,
+	       "a name per log level");
 static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
 
 static struct {
@@ -99,7 +102,7 @@ int log_level_parse(const char *s, enum log_level *out)
 
 const char *log_level_name(enum log_level l)
 {
-	return (unsigned)l < 5 ? level_names[l] : "?";
+	return (unsigned)l < sizeof(level_names) / sizeof(level_names[0]) ? level_names[l] : "?";
 }
 
 static void log_emit(enum log_level lvl, const char *fmt, va_list ap, int err)

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "preflight.h"
 #include "title.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/chatd/chatd.conf"
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 		o.conf_path = abs_conf;
 
 	c = conf_load(o.conf_path, o.ov, o.nov, &err);
-	if (c != NULL && master_check_conf(c, &err) < 0) {
+	if (c != NULL && preflight_check(c, &err) < 0) {
 		conf_free(c);
 		c = NULL;
 	}

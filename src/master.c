@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "alog.h"
-#include "auth.h"
 #include "broker.h"
 #include "chatd.h"
 #include "conf.h"
@@ -597,41 +596,6 @@ static void reap_children(void)
 		spawn_missing();
 }
 
-int master_check_conf(const struct conf *c, struct conf_err *err)
-{
-	struct redis_url u;
-	char msg[256];
-
-	if (redis_url_parse(c->redis_url, &u, msg, sizeof(msg)) < 0) {
-		snprintf(err->msg, sizeof(err->msg), "redis_url: %s", msg);
-		return -1;
-	}
-	/* a message, once stamped, must fit one ring record (size/4, ring.c) */
-	size_t ring_min = c->ring_size < c->uplink_size ? c->ring_size : c->uplink_size;
-	size_t rec_max = ring_min / 4 - 16 < CHATD_MAX_FRAME ? ring_min / 4 - 16 : CHATD_MAX_FRAME;
-
-	if (c->max_message_size + CHATD_STAMP_MAX > rec_max) {
-		snprintf(err->msg, sizeof(err->msg), "max_message_size %zu does not fit a ring "
-			 "record: at most %zu with ring_size %zu and uplink_size %zu (records are "
-			 "a quarter of the smaller ring, 1m at most)", c->max_message_size,
-			 rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
-			 c->uplink_size);
-		return -1;
-	}
-	if (c->auth_enabled) {   /* the secret (file) must be usable now, not at the first client */
-		struct auth *a = auth_new(c, msg, sizeof(msg));
-
-		if (a == NULL) {
-			snprintf(err->msg, sizeof(err->msg), "%s", msg);
-			preflight_where(c, c->auth_secret_file[0] ? "auth_secret_file" : "auth_secret",
-					err);
-			return -1;
-		}
-		auth_free(a);
-	}
-	return preflight_check(c, err);
-}
-
 /*
  * Raise the descriptor limit the workers inherit towards what c's
  * max_connections needs; warn when it falls short; log the budget (the
@@ -667,7 +631,7 @@ static void master_reload(void)
 	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
 	char changed[512];
 
-	if (nc != NULL && (master_check_conf(nc, &err) < 0 ||
+	if (nc != NULL && (preflight_check(nc, &err) < 0 ||
 			   alog_prepare(nc->access_log, nc->user, nc->group, err.msg,
 					sizeof(err.msg)) < 0)) {
 		conf_free(nc);

@@ -32,11 +32,6 @@ static int slot_used(struct shm_hdr *shm, int slot)
 	return stats_get(&shm->worker[slot].state) != SLOT_FREE;
 }
 
-static const char *slot_state(uint64_t st)
-{
-	return st == SLOT_RUNNING ? "running" : "draining";
-}
-
 /* One series of worker field f: per live slot, then the retired totals. */
 static void worker_series(FILE *o, struct shm_hdr *shm, const struct stats_field *f,
 			  const char *name)
@@ -89,7 +84,7 @@ static void process_metrics(FILE *o, struct shm_hdr *shm)
 			fprintf(o, PFX "worker_info{worker=\"%d\",pid=\"%llu\",generation=\"%llu\","
 				"state=\"%s\"} 1\n", slot, (unsigned long long)stats_get(&s->pid),
 				(unsigned long long)stats_get(&s->generation),
-				slot_state(stats_get(&s->state)));
+				stats_slot_state_name(stats_get(&s->state)));
 	}
 }
 

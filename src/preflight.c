@@ -1,6 +1,6 @@
 /*
  * preflight.c - the configuration against the system (see preflight.h):
- * users, groups, files.  A leaf: errors go back to the caller.
+ * the JWT secret, users, groups, files.  A leaf: errors go back to the caller.
  */
 #include <errno.h>
 #include <grp.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "preflight.h"
 
@@ -56,8 +57,26 @@ static int check_log_file(const struct conf *c, struct conf_err *err)
 	return 0;
 }
 
+/* The JWT secret (file) must be usable now, not at the first client. */
+static int check_auth_secret(const struct conf *c, struct conf_err *err)
+{
+	struct auth *a;
+
+	if (!c->auth_enabled)
+		return 0;
+	a = auth_new(c, err->msg, sizeof(err->msg));
+	if (a == NULL) {
+		preflight_where(c, c->auth_secret_file[0] ? "auth_secret_file" : "auth_secret", err);
+		return -1;
+	}
+	auth_free(a);
+	return 0;
+}
+
 int preflight_check(const struct conf *c, struct conf_err *err)
 {
+	if (check_auth_secret(c, err) < 0)
+		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)
 		return fail(c, "user", err, c->user, errno ? strerror(errno) : "no such user");

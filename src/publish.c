@@ -172,7 +172,7 @@ char *publish_handle(struct worker *w, const char *authorization, const char *bo
 	if (e == PUBLISH_OK)
 		e = publish_build(body, len, w->conf->publish_from, w->scratch, w->scratch_len, &pm);
 	if (e == PUBLISH_OK && worker_uplink(w, REC_MSG, pm.room, pm.room_len, w->scratch,
-					     pm.frame_len) < 0)
+					     pm.frame_len) != RING_OK)
 		e = PUBLISH_EBUSY;
 	stats_add(e == PUBLISH_OK ? &w->st->publishes : &w->st->publish_errors, 1);
 	*status = publish_status(e);

@@ -103,11 +103,16 @@ void ring_init(struct ring *r, size_t size)
 /* Largest payload one record may carry: a quarter of the ring minus the
  * header (so a record never displaces more than a quarter of the history and
  * a reader always has room to catch up), capped at CHATD_MAX_FRAME. */
-size_t ring_max_payload(const struct ring *r)
+size_t ring_payload_max(size_t size)
 {
-	uint64_t m = r->size / 4 - RING_HDR;
+	uint64_t m = size / 4 - RING_HDR;
 
 	return m > CHATD_MAX_FRAME ? CHATD_MAX_FRAME : (size_t)m;
+}
+
+size_t ring_max_payload(const struct ring *r)
+{
+	return ring_payload_max(r->size);
 }
 
 /* Total length of an iovec array; UINT64_MAX if it cannot be a record. */

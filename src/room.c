@@ -3,8 +3,8 @@
  *
  * The index is a chained hash table of struct room (chained by hnext) over a
  * power-of-two bucket array that doubles when the load passes 1.  Names come
- * from clients, so the hash is keyed (SipHash-1-3 with a per-index random
- * key): nobody can aim many names at one bucket.  Members are intrusive,
+ * from clients, so the hash is keyed (hash.h's SipHash-1-3 with a per-index
+ * random key): nobody can aim many names at one bucket.  Members are intrusive,
  * circular doubly-linked through the room's `head` sentinel, so join and
  * leave are O(1) and allocate nothing but the room itself.
  */
@@ -12,11 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/random.h>
 
 #include "chatd.h"
+#include "hash.h"
 #include "room.h"
 
 #define ROOM_BUCKETS_MIN 64
@@ -26,7 +24,7 @@ struct room_index {
 	struct room **buckets;
 	size_t mask;          /* buckets - 1 */
 	size_t count;         /* rooms */
-	uint64_t k0, k1;      /* hash key */
+	struct hash_key key;  /* random, per index */
 };
 
 /* 1 for the bytes a room name may hold: [A-Za-z0-9._:-]. */
@@ -50,61 +48,6 @@ int room_name_valid(const char *name, size_t len)
 	return 1;
 }
 
-/* ---- hash ---------------------------------------------------------------- */
-
-#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-static void room_sip_round(uint64_t v[4])
-{
-	v[0] += v[1]; v[1] = ROTL64(v[1], 13); v[1] ^= v[0]; v[0] = ROTL64(v[0], 32);
-	v[2] += v[3]; v[3] = ROTL64(v[3], 16); v[3] ^= v[2];
-	v[0] += v[3]; v[3] = ROTL64(v[3], 21); v[3] ^= v[0];
-	v[2] += v[1]; v[1] = ROTL64(v[1], 17); v[1] ^= v[2]; v[2] = ROTL64(v[2], 32);
-}
-
-/* SipHash-1-3 of s[0..len) under the index's key. */
-static uint64_t room_hash(const struct room_index *ix, const char *s, size_t len)
-{
-	uint64_t v[4] = { ix->k0 ^ 0x736f6d6570736575ULL, ix->k1 ^ 0x646f72616e646f6dULL,
-			  ix->k0 ^ 0x6c7967656e657261ULL, ix->k1 ^ 0x7465646279746573ULL };
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	uint64_t m;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&m, p + i, 8);   /* byte order only changes the hash values */
-		v[3] ^= m;
-		room_sip_round(v);
-		v[0] ^= m;
-	}
-	m = (uint64_t)len << 56;
-	for (size_t j = 0; i + j < len; j++)
-		m |= (uint64_t)p[i + j] << (8 * j);
-	v[3] ^= m;
-	room_sip_round(v);
-	v[0] ^= m;
-	v[2] ^= 0xff;
-	room_sip_round(v);
-	room_sip_round(v);
-	room_sip_round(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
-
-/* A random hash key; falls back to clock and pid when getrandom() fails. */
-static void room_key(struct room_index *ix)
-{
-	uint64_t k[2];
-	struct timespec ts;
-
-	if (getrandom(k, sizeof(k), GRND_NONBLOCK) != (ssize_t)sizeof(k)) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		k[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
-		k[1] = (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)ix;
-	}
-	ix->k0 = k[0];
-	ix->k1 = k[1];
-}
-
 /* ---- index ----------------------------------------------------------------- */
 
 struct room_index *room_index_new(void)
@@ -119,7 +62,7 @@ struct room_index *room_index_new(void)
 		return NULL;
 	}
 	ix->mask = ROOM_BUCKETS_MIN - 1;
-	room_key(ix);
+	hash_key_random(&ix->key, ix);
 	return ix;
 }
 
@@ -157,7 +100,7 @@ static void room_grow(struct room_index *ix)
 		struct room *r = ix->buckets[b], *next;
 
 		for (; r != NULL; r = next) {
-			size_t h = (size_t)room_hash(ix, r->name, r->len) & (n - 1);
+			size_t h = (size_t)hash_bytes(&ix->key, r->name, r->len) & (n - 1);
 
 			next = r->hnext;
 			r->hnext = nb[h];
@@ -173,7 +116,7 @@ static void room_grow(struct room_index *ix)
 static struct room *room_lookup(const struct room_index *ix, const char *name,
 				size_t len, struct room ***bucket)
 {
-	struct room **slot = &ix->buckets[room_hash(ix, name, len) & ix->mask];
+	struct room **slot = &ix->buckets[hash_bytes(&ix->key, name, len) & ix->mask];
 
 	*bucket = slot;
 	for (struct room *r = *slot; r != NULL; r = r->hnext) {

@@ -142,9 +142,13 @@ void stats_retire_slot(struct shm_hdr *shm, int slot)
 	memset(s, 0, sizeof(*s));
 }
 
-static const char *slot_state_name(uint64_t st)
+const char *stats_slot_state_name(uint64_t st)
 {
-	return st == SLOT_RUNNING ? "running" : st == SLOT_DRAINING ? "draining" : "free";
+	static const char *const states[SLOT_STATE_COUNT] = {
+		[SLOT_FREE] = "free", [SLOT_RUNNING] = "running", [SLOT_DRAINING] = "draining",
+	};
+
+	return st < SLOT_STATE_COUNT ? states[st] : "?";
 }
 
 static json_t *worker_json(struct shm_hdr *shm, struct worker_stats *s, int slot)
@@ -154,7 +158,7 @@ static json_t *worker_json(struct shm_hdr *shm, struct worker_stats *s, int slot
 	json_object_set_new(o, "slot", json_integer(slot));
 	json_object_set_new(o, "pid", json_integer((json_int_t)stats_get(&s->pid)));
 	json_object_set_new(o, "generation", json_integer((json_int_t)stats_get(&s->generation)));
-	json_object_set_new(o, "state", json_string(slot_state_name(stats_get(&s->state))));
+	json_object_set_new(o, "state", json_string(stats_slot_state_name(stats_get(&s->state))));
 	for (size_t i = 0; i < NFIELDS; i++)
 		json_object_set_new(o, worker_fields[i].name,
 				    json_integer((json_int_t)stats_get(field(s, i))));

@@ -20,6 +20,7 @@
 
 #include "alog.h"
 #include "auth.h"
+#include "limit.h"
 #include "chatd.h"
 #include "conf.h"
 #include "http.h"
@@ -86,7 +87,7 @@ int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room
 	if (rc != RING_OK) {
 		if (rc == RING_FULL)
 			stats_add(&w->st->uplink_full, 1);
-		return rc == RING_TOOBIG ? -2 : -1;
+		return rc;
 	}
 	if (ring_waiter_should_wake(&w->shm->master_waiter) &&
 	    write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -117,7 +118,7 @@ static void pending_flush(lws_sorted_usec_list_t *sul)
 	while (w->pending != NULL) {
 		struct pending *p = w->pending;
 
-		if (worker_uplink(w, p->kind, p->room, p->len, NULL, 0) < 0)
+		if (worker_uplink(w, p->kind, p->room, p->len, NULL, 0) != RING_OK)
 			break;
 		w->pending = p->next;
 		if (w->pending == NULL)
@@ -133,7 +134,7 @@ void worker_room_event(struct worker *w, uint32_t kind, const char *room, size_t
 {
 	struct pending *p;
 
-	if (w->pending == NULL && worker_uplink(w, kind, room, room_len, NULL, 0) == 0)
+	if (w->pending == NULL && worker_uplink(w, kind, room, room_len, NULL, 0) == RING_OK)
 		return;
 	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
 		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
@@ -224,15 +225,15 @@ static void accept_pause(struct worker *w, const char *why)
 	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
 }
 
-/* ---- connections per client address (auth.c's iplimit) ------------------------- */
+/* ---- connections per client address (limit.c) --------------------------------- */
 
 /* Count a new connection from ss; NULL when refused (counted). */
-static struct ip_hold *peer_hold(struct worker *w, const struct sockaddr_storage *ss)
+static struct limit_ip_hold *peer_hold(struct worker *w, const struct sockaddr_storage *ss)
 {
 	const void *a = "";
 	size_t n = 0;
 	int full;
-	struct ip_hold *h;
+	struct limit_ip_hold *h;
 
 	if (ss->ss_family == AF_INET6) {
 		a = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
@@ -241,7 +242,7 @@ static struct ip_hold *peer_hold(struct worker *w, const struct sockaddr_storage
 		a = &((const struct sockaddr_in *)(const void *)ss)->sin_addr;
 		n = 4;
 	}
-	h = iplimit_acquire(w->iplimit, a, n, w->conf->max_connections_per_ip, &full);
+	h = limit_ip_acquire(w->iplimit, a, n, w->conf->max_connections_per_ip, &full);
 	if (h == NULL)
 		stats_add(full ? &w->st->ip_limit_hits : &w->st->conn_limit_hits, 1);
 	return h;
@@ -251,18 +252,18 @@ static struct ip_hold *peer_hold(struct worker *w, const struct sockaddr_storage
  * (gone without a whole request head: a handshake failure). */
 static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
 {
-	struct ip_hold *h = lws_get_opaque_user_data(wsi);
+	struct limit_ip_hold *h = lws_get_opaque_user_data(wsi);
 
 	if (h == NULL)
 		return;
 	if (reason != LWS_CALLBACK_WSI_DESTROY) {
-		iplimit_hold_seen(h);
+		limit_ip_hold_seen(h);
 		return;
 	}
-	if (!iplimit_hold_was_seen(h))
+	if (!limit_ip_hold_was_seen(h))
 		stats_add(&worker_of(wsi)->st->handshake_failures, 1);
 	lws_set_opaque_user_data(wsi, NULL);
-	iplimit_release(h);
+	limit_ip_release(h);
 }
 
 /* Accept up to ACCEPT_BATCH connections; returns how many were taken off
@@ -275,7 +276,7 @@ static int accept_some(struct worker *w)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct ip_hold *hold;
+		struct limit_ip_hold *hold;
 		struct lws *wsi;
 
 		if (fd < 0) {
@@ -300,7 +301,7 @@ static int accept_some(struct worker *w)
 		if ((wsi = lws_adopt_socket_vhost(w->vh, fd)) == NULL) {
 			/* lws has closed fd (its contract): closing it again could
 			 * close whatever took the number since, syslog's socket say */
-			iplimit_release(hold);
+			limit_ip_release(hold);
 			log_warn("lws_adopt_socket_vhost() failed");
 		} else {
 			lws_set_opaque_user_data(wsi, hold);
@@ -531,7 +532,7 @@ static int auth_setup(struct worker *w)
 
 	if (w->conf->auth_enabled && (w->auth = auth_new(w->conf, err, sizeof(err))) == NULL)
 		log_error("auth: %s; refusing every WebSocket upgrade with 503", err);
-	w->iplimit = iplimit_new();
+	w->iplimit = limit_ip_new();
 	return w->iplimit ? 0 : -1;
 }
 
@@ -617,7 +618,7 @@ void worker_main(const struct worker_args *a)
 	lws_context_destroy(w->ctx);
 	room_index_free(w->rooms);
 	auth_free(w->auth);
-	iplimit_free(w->iplimit);
+	limit_ip_free(w->iplimit);
 	free(w->scratch);
 	free(w->cork);
 	log_info("exiting");

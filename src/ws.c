@@ -215,7 +215,7 @@ static void presence(struct worker *w, struct conn *c, struct room *r, int onlin
 /* rate_limit: 0 to go on, 1 refused (an error sent), -1 to close (1008). */
 static int rate_check(struct worker *w, struct conn *c)
 {
-	if (rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
+	if (limit_rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
 		      w->conf->rate_burst))
 		return 0;
 	stats_add(&w->st->rate_limited, 1);
@@ -253,10 +253,12 @@ static int handle_message(struct worker *w, struct conn *c, const char *buf, siz
 		send_one(w, c, w->scratch, n);
 	} else {
 		n = msg_build(w->scratch, w->scratch_len, "chat", room, c->id, m.data);
-		rc = n == 0 ? -2 : worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
-		if (rc == -2)
+		/* n == 0: once stamped, it outgrew the scratch buffer */
+		rc = n == 0 ? RING_TOOBIG : worker_uplink(w, REC_MSG, c->room, c->room_len,
+							  w->scratch, n);
+		if (rc == RING_TOOBIG)
 			send_error(w, c, "too_large", "message too large once stamped");
-		else if (rc < 0)
+		else if (rc != RING_OK)
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
 	}
 	msg_in_clear(&m);

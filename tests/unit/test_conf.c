@@ -13,6 +13,7 @@
 #include "cu.h"
 #include "log.h"
 #include "redis_url.h"
+#include "ring.h"
 
 static void clear_env(void)
 {
@@ -508,6 +509,32 @@ static void test_precedence(void)
 	unlink(path);
 }
 
+/* A stamped message must fit a record of the smaller ring: a quarter of it
+ * less the record header (ring.h), 1m at most. */
+static void test_ring_fit(void)
+{
+	struct conf_err err;
+	char most[32], over[32];
+	size_t fit = ring_payload_max(64 * 1024) - CHATD_STAMP_MAX;
+	struct conf_kv ok[] = { { "uplink_size", "64k" }, { "max_message_size", most } };
+	struct conf_kv big[] = { { "uplink_size", "64k" }, { "max_message_size", over } };
+	struct conf_kv huge[] = { { "max_message_size", "16m" } };
+	struct conf *c;
+
+	clear_env();
+	snprintf(most, sizeof(most), "%zu", fit);
+	snprintf(over, sizeof(over), "%zu", fit + 1);
+	c = conf_load(NULL, ok, 2, &err);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	conf_free(c);
+	CU_ASSERT_PTR_NULL(conf_load(NULL, big, 2, &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "does not fit a ring record"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, most));
+	CU_ASSERT_PTR_NULL(conf_load(NULL, huge, 1, &err));   /* 16m: over the 1m ceiling */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "1m at most"));
+	CU_ASSERT_EQUAL(ring_payload_max(1u << 30), CHATD_MAX_FRAME);
+}
+
 static void test_auth_rules(void)
 {
 	struct conf_err err;
@@ -837,6 +864,7 @@ static CU_TestInfo tests[] = {
 	{ "where a directive was set; absolute paths", test_where },
 	{ "precedence file < env < override", test_precedence },
 	{ "auth rules", test_auth_rules },
+	{ "a message fits a ring record", test_ring_fit },
 	{ "restart needed", test_restart_needed },
 	{ "carry over on reload", test_carry_over },
 	{ "format round trip", test_format_round_trip },

@@ -43,7 +43,7 @@ static int roundtrip(const char *pod, const char *room, const char *frame, size_
 	msgpack_sbuffer_init(&sb);
 	CU_ASSERT_EQUAL_FATAL(envelope_encode(&sb, pod, strlen(pod), room, strlen(room),
 					      frame, frame_len), 0);
-	ok = envelope_decode(sb.data, sb.size, &e) == 0 &&
+	ok = envelope_decode(sb.data, sb.size, &e) == ENVELOPE_OK &&
 	     e.v == ENVELOPE_VERSION &&
 	     e.pod_len == strlen(pod) && memcmp(e.pod, pod, e.pod_len) == 0 &&
 	     e.room_len == strlen(room) && memcmp(e.room, room, e.room_len) == 0 &&
@@ -107,7 +107,7 @@ static void test_unknown_version(void)
 		pack_s(&pk, "pod");   pack_s(&pk, "x");
 		pack_s(&pk, "room");  pack_s(&pk, "y");
 		pack_s(&pk, "frame"); pack_b(&pk, "{}");
-		CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), -2);
+		CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), ENVELOPE_NEWER);
 		msgpack_sbuffer_destroy(&sb);
 	}
 	/* A future version with another shape is still "unknown version". */
@@ -120,7 +120,7 @@ static void test_unknown_version(void)
 		msgpack_pack_map(&pk, 2);
 		pack_s(&pk, "v");     msgpack_pack_int(&pk, 2);
 		pack_s(&pk, "blob");  msgpack_pack_array(&pk, 0);
-		CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), -2);
+		CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), ENVELOPE_NEWER);
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -137,15 +137,15 @@ static void test_truncated(void)
 		/* Copy so ASan sees any read past the truncation point. */
 		char *c = malloc(n ? n : 1);
 		memcpy(c, sb.data, n);
-		CU_ASSERT_EQUAL(envelope_decode(c, n, &e), -1);
+		CU_ASSERT_EQUAL(envelope_decode(c, n, &e), ENVELOPE_BAD);
 		CU_ASSERT_PTR_NULL(e.frame);
 		free(c);
 	}
-	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), 0);
+	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), ENVELOPE_OK);
 	/* Trailing bytes are not part of any envelope. */
 	msgpack_sbuffer_write(&sb, "\xc0", 1);
-	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), -1);
-	CU_ASSERT_EQUAL(envelope_decode(NULL, 0, &e), -1);
+	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), ENVELOPE_BAD);
+	CU_ASSERT_EQUAL(envelope_decode(NULL, 0, &e), ENVELOPE_BAD);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -190,7 +190,7 @@ static void test_wrong_types(void)
 	pack_s(&pk, "p");
 	pack_s(&pk, "r");
 	pack_b(&pk, "{}");
-	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), -1);
+	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), ENVELOPE_BAD);
 	msgpack_sbuffer_destroy(&sb);
 	/* a non-string key */
 	msgpack_sbuffer_init(&sb);
@@ -198,7 +198,7 @@ static void test_wrong_types(void)
 	msgpack_pack_map(&pk, 1);
 	msgpack_pack_int(&pk, 1);
 	msgpack_pack_int(&pk, 1);
-	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), -1);
+	CU_ASSERT_EQUAL(envelope_decode(sb.data, sb.size, &e), ENVELOPE_BAD);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -257,7 +257,7 @@ static void test_wide_forms(void)
 	};
 	struct envelope e;
 
-	CU_ASSERT_EQUAL_FATAL(envelope_decode((const char *)buf, sizeof(buf), &e), 0);
+	CU_ASSERT_EQUAL_FATAL(envelope_decode((const char *)buf, sizeof(buf), &e), ENVELOPE_OK);
 	CU_ASSERT_EQUAL(e.pod_len, 2);
 	CU_ASSERT_EQUAL(memcmp(e.pod, "p1", 2), 0);
 	CU_ASSERT_EQUAL(e.room_len, 0);
