@@ -16,6 +16,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "envelope.h"
+#include "hash.h"
 #include "log.h"
 #include "redis_link.h"
 #include "redis_pub.h"
@@ -45,7 +46,8 @@ struct broker {
 	struct redis_link_handler on_sub;
 	int                       freeing;
 	uint64_t                  tick_timer;
-	/* interest table */
+	/* interest table, keyed by client-chosen room names: a keyed hash */
+	struct hash_key           hkey;
 	struct interest         **buckets;
 	size_t                    nbuckets, nrooms;
 };
@@ -54,18 +56,9 @@ static void sub_send(struct broker *b, const char *cmd, const char *chan, size_t
 
 /* ---- interest table --------------------------------------------------------- */
 
-static uint64_t room_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
 static struct interest **interest_find(struct broker *b, const char *room, size_t len)
 {
-	struct interest **pp = &b->buckets[room_hash(room, len) & (b->nbuckets - 1)];
+	struct interest **pp = &b->buckets[hash_bytes(&b->hkey, room, len) & (b->nbuckets - 1)];
 
 	for (; *pp != NULL; pp = &(*pp)->next)
 		if ((*pp)->room_len == len && memcmp((*pp)->chan + CHAN_ROOM_LEN, room, len) == 0)
@@ -84,7 +77,8 @@ static int interest_grow(struct broker *b)
 		struct interest *it = b->buckets[i], *next;
 		for (; it != NULL; it = next) {
 			next = it->next;
-			size_t h = room_hash(it->chan + CHAN_ROOM_LEN, it->room_len) & (n - 1);
+			const char *room = it->chan + CHAN_ROOM_LEN;
+			size_t h = hash_bytes(&b->hkey, room, it->room_len) & (n - 1);
 			it->next = nb[h];
 			nb[h] = it;
 		}
@@ -406,11 +400,12 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	b->st = st;
 	b->deliver = deliver;
 	b->arg = arg;
+	hash_key_random(&b->hkey, b);
 	if (broker_setup(b, c, pod_id, err, errlen) < 0) {
 		broker_free(b);
 		return NULL;
 	}
-	seed = (unsigned)(room_hash(pod_id, b->pod_len) ^ mloop_now_ms());
+	seed = (unsigned)(hash_bytes(&b->hkey, pod_id, b->pod_len) ^ mloop_now_ms());
 	b->sub = broker_link_new(b, c, "sub", 0, seed);
 	b->pub = broker_link_new(b, c, "pub", 1, seed ^ 0x5bd1e995u);
 	if (b->pub != NULL)
