@@ -260,7 +260,7 @@ static int wait_healthy(struct chatd *h, int timeout_ms)
 	while (mono_ms() < end) {
 		int st = 0;
 
-		if (http_request(h->host, h->port, "GET", "/healthz", NULL, NULL, 500,
+		if (wsc_http_request(h->host, h->port, "GET", "/healthz", NULL, NULL, 500,
 				 &st, body, sizeof(body)) >= 0 && st == 200)
 			return 0;
 		if (chatd_wait(h, 0) != -2)
@@ -372,7 +372,7 @@ json_t *stats_try(struct chatd *h, char *why, size_t cap)
 	json_t *j;
 	int st = 0;
 
-	if (http_request(HOST, h->port, "GET", "/api/chat-api/ws/stats", NULL, NULL,
+	if (wsc_http_request(HOST, h->port, "GET", "/api/chat-api/ws/stats", NULL, NULL,
 			 3000, &st, body, sizeof(body)) < 0) {
 		snprintf(why, cap, "stats: no answer");
 		return NULL;
@@ -390,7 +390,7 @@ json_t *stats_try(struct chatd *h, char *why, size_t cap)
 	return j;
 }
 
-json_t *stats_get(struct chatd *h)
+json_t *harness_stats(struct chatd *h)
 {
 	char why[300];
 	json_t *j = stats_try(h, why, sizeof(why));
@@ -415,7 +415,7 @@ long long stats_wait(struct chatd *h, const char *key, long long want, int timeo
 	long long end = mono_ms() + timeout_ms, v = -1;
 
 	do {
-		json_t *j = stats_get(h);
+		json_t *j = harness_stats(h);
 
 		if (!j)
 			return -1;

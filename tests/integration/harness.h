@@ -99,7 +99,7 @@ int chatd_log_has(const struct chatd *h, const char *s);
 int file_count(const char *path, const char *s);
 
 /* GET /api/chat-api/ws/stats, parsed; NULL with the failure recorded. */
-json_t *stats_get(struct chatd *h);
+json_t *harness_stats(struct chatd *h);
 /* Same without recording a failure: NULL with why filled. */
 json_t *stats_try(struct chatd *h, char *why, size_t cap);
 long long stats_num(json_t *o, const char *key);         /* -1 when absent */

@@ -123,7 +123,7 @@ static void t_auth_refusals(void)
 	CHECK(bearer_status(h, WS "/lobby", tok) == 403, "other room");
 	CHECK(query_status(h, WS, tok) == 403, "global with a rooms claim");
 	refused += 3;
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j, "stats");
 	long long n = stats_num(j, "auth_refused"), r = stats_num(j, "rejected_upgrades");
 	json_decref(j);
@@ -291,7 +291,7 @@ static void t_rate_limit(void)
 	      "the other client is served");
 	json_decref(j);
 	CHECK(stats_wait(h, "rate_limit_closes", 1, 2000) == 1, "rate_limit_closes");
-	j = stats_get(h);
+	j = harness_stats(h);
 	CHECK(stats_num(j, "rate_limited") >= 20, "rate_limited %lld", stats_num(j, "rate_limited"));
 	json_decref(j);
 	wsc_free(a);

@@ -691,7 +691,7 @@ static void t_sd_notify(void)
 	CHECK(notify_next(fd, msg, sizeof(msg), 10000) > 0, "no message from chatd");
 	CHECK(strncmp(msg, "READY=1", 7) == 0, "first message \"%s\", want READY=1", msg);
 	/* READY means serving: no retries */
-	CHECK(http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, body,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, body,
 			   sizeof(body)) >= 0 && st == 200, "READY=1 but /healthz answers %d", st);
 
 	kill(h->pid, SIGHUP);

@@ -148,9 +148,9 @@ static void t_bad_room(void)
 	struct wsc *c = ws_join(h, long_room, NULL, 0);
 	CHECK(c, "128-byte room refused");
 	wsc_free(c);
-	CHECK(http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, NULL, NULL, 0) >= 0,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, NULL, NULL, 0) >= 0,
 	      "server died after bad rooms");
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	long long rej = stats_num(j, "rejected_upgrades");
 	json_decref(j);
 	CHECK(rej == (long long)(sizeof(paths) / sizeof(paths[0])),
@@ -164,13 +164,13 @@ static void t_plain_http(void)
 	int st = 0;
 
 	CHECK(h, "start");
-	CHECK(http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, body,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, body,
 			   sizeof(body)) >= 0 && st == 200, "healthz HTTP %d", st);
 	CHECK(strncmp(body, "ok", 2) == 0, "healthz body '%s'", body);
 	const char *ws_paths[] = { WS, WS "/lobby" };
 	for (int i = 0; i < 2; i++) {
 		st = 0;
-		CHECK(http_request(HOST, h->port, "GET", ws_paths[i], NULL, NULL, 2000, &st,
+		CHECK(wsc_http_request(HOST, h->port, "GET", ws_paths[i], NULL, NULL, 2000, &st,
 				   body, sizeof(body)) >= 0, "%s: no answer", ws_paths[i]);
 		CHECK(st == 426 || st == 400, "plain GET %s: HTTP %d", ws_paths[i], st);
 		CHECK(strlen(body) > 0 && strlen(body) < 1024, "%s: body '%s'", ws_paths[i], body);
@@ -178,14 +178,14 @@ static void t_plain_http(void)
 	const char *nf[] = { "/nope", "/api/chat-api", "/api/chat-api/wsx", "/healthz/x" };
 	for (size_t i = 0; i < sizeof(nf) / sizeof(nf[0]); i++) {
 		st = 0;
-		CHECK(http_request(HOST, h->port, "GET", nf[i], NULL, NULL, 2000, &st, body,
+		CHECK(wsc_http_request(HOST, h->port, "GET", nf[i], NULL, NULL, 2000, &st, body,
 				   sizeof(body)) >= 0 && st == 404, "%s: HTTP %d", nf[i], st);
 	}
 	int ws404 = 0;
 	struct wsc *c = wsc_connect(HOST, h->port, "/nope", NULL, 2000, &ws404);
 	wsc_free(c);
 	CHECK(!c && ws404 == 404, "upgrade on unknown path: HTTP %d", ws404);
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j, "stats");
 	const char *keys[] = { "connections", "rooms", "messages_in", "frames_out", "bytes_out",
 			       "errors_sent", "slow_consumer_closes", "oversize_closes",
@@ -227,7 +227,7 @@ static void t_stats_connections(void)
 	for (int i = 0; i < 6; i++)
 		CHECK((c[i] = ws_join(h, i % 2 ? WS "/r1" : WS, NULL, 0)), "connect %d", i);
 	CHECK((v = stats_wait(h, "connections", 6, 2000)) == 6, "connections %lld, want 6", v);
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	int nz;
 	CHECK(j && workers_sum(j, "connections", &nz) == 6, "per-worker sum != 6");
 	CHECK(stats_num(j, "rooms") >= 1, "rooms %lld", stats_num(j, "rooms"));
@@ -254,7 +254,7 @@ static void t_workers_share(void)
 	for (int i = 0; i < 40; i++)
 		CHECK((c[i] = ws_open(h, WS "/share")), "connect %d", i);
 	CHECK(stats_wait(h, "connections", 40, 3000) == 40, "connections != 40");
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j, "stats");
 	CHECK(json_array_size(json_object_get(j, "workers")) == 2, "workers[] != 2");
 	CHECK(workers_sum(j, "connections", &nz) == 40 && nz == 2,
@@ -344,7 +344,7 @@ static void t_worker_kill(void)
 	struct chatcount cc = { nlive, got, "after-kill" };
 	CHECK(ws_pump(live, nlive, 3000, count_chat, all_got, &cc) == 0,
 	      "chat after a worker kill did not reach every surviving client");
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j && stats_num(j, "worker_restarts") >= 1, "worker_restarts not counted");
 	json_decref(j);
 	CHECK(chatd_stop(h, 5000) == 0, "exit status after a worker restart");
@@ -411,7 +411,7 @@ static void t_sighup_broken(void)
 	kill(h->pid, SIGHUP);
 	msleep(700);
 	CHECK(chatd_wait(h, 0) == -2, "chatd exited on SIGHUP with a broken config");
-	CHECK(http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, NULL, 0) >= 0 &&
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, NULL, 0) >= 0 &&
 	      st == 200, "healthz %d after a broken reload", st);
 	struct wsc *c = ws_join(h, WS "/h", NULL, 0);
 	CHECK(c, "new connection after a broken reload");
@@ -419,7 +419,7 @@ static void t_sighup_broken(void)
 	json_t *j = ws_recv_type(c, "chat", 3000);
 	CHECK(j && strcmp(js(j, "from"), id) == 0, "chat after a broken reload");
 	json_decref(j);
-	j = stats_get(h);
+	j = harness_stats(h);
 	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
 	json_decref(j);
 	wsc_free(old);

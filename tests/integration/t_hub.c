@@ -127,7 +127,7 @@ static void t_rooms_across_workers(void)
 		CHECK((c[i] = ws_join(h, i < 20 ? WS "/ra" : WS "/rb", NULL, 0)), "connect %d", i);
 	CHECK((c[40] = ws_join(h, WS, NULL, 0)), "connect global");
 	CHECK(stats_wait(h, "connections", 41, 3000) == 41, "connections");
-	json_t *j = stats_get(h), *w;
+	json_t *j = harness_stats(h), *w;
 	size_t k;
 	CHECK(j, "stats");
 	json_array_foreach(json_object_get(j, "workers"), k, w)
@@ -373,7 +373,7 @@ static void t_bad_input(void)
 	}
 	CHECK(j, "b did not get the chat");
 	json_decref(j);
-	j = stats_get(h);
+	j = harness_stats(h);
 	CHECK(stats_num(j, "errors_sent") == (long long)(sizeof(in) / sizeof(in[0])),
 	      "errors_sent %lld", stats_num(j, "errors_sent"));
 	json_decref(j);
@@ -432,7 +432,7 @@ static void t_max_size(void)
 	CHECK(j && json_object_get(json_object_get(j, "data"), "after"),
 	      "b got something else or nothing after the oversize closes");
 	json_decref(j);
-	j = stats_get(h);
+	j = harness_stats(h);
 	CHECK(stats_num(j, "oversize_closes") == 2, "oversize_closes %lld",
 	      stats_num(j, "oversize_closes"));
 	json_decref(j);
@@ -548,7 +548,7 @@ static void t_silent_client(void)
 		while (wsc_recv(live, 100, &m) > 0)
 			CHECK(m.opcode != WSC_OP_CLOSE, "the live client was closed (%d)",
 			      m.close_code);
-		json_t *j = stats_get(h);
+		json_t *j = harness_stats(h);
 		v = stats_num(j, "connections");
 		json_decref(j);
 		if (v == 1)
@@ -609,7 +609,7 @@ static void t_stats_match(void)
 		CHECK(ws_sendf(c[k % 6], "{\"type\":\"chat\",\"data\":{\"k\":%d}}", k) == 0, "send");
 	CHECK(ws_pump(c, 6, 5000, tally_chat, tally_want, &t) == 0, "chats not delivered");
 	CHECK(stats_wait(h, "messages_in", 10, 2000) == 10, "messages_in != 10");
-	json_t *j = stats_get(h), *w;
+	json_t *j = harness_stats(h), *w;
 	size_t i;
 	long long sum_in = 0, sum_conn = 0;
 	CHECK(j, "stats");
@@ -676,7 +676,7 @@ static void t_join_storm(void)
 	long long v = -1;
 	for (long long t1 = mono_ms(); mono_ms() - t1 < 10000; ) {
 		ws_pump(c, STORM, 200, storm_msg, never, &s);
-		json_t *j = stats_get(h);
+		json_t *j = harness_stats(h);
 		v = stats_num(j, "connections");
 		json_decref(j);
 		if (v == STORM)

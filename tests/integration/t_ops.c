@@ -214,7 +214,7 @@ static int healthy(int port)
 	for (long long end = mono_ms() + 5000; mono_ms() < end; msleep(20)) {
 		int st = 0;
 
-		if (http_request(HOST, port, "GET", "/healthz", NULL, NULL, 1000, &st, body,
+		if (wsc_http_request(HOST, port, "GET", "/healthz", NULL, NULL, 1000, &st, body,
 				 sizeof(body)) >= 0 && st == 200)
 			return 1;
 	}

@@ -247,7 +247,7 @@ static struct chatd *pod(struct redis *r, const char *id)
 /* stats.redis[key]; -1 if absent or no stats. */
 static long long rstat(struct chatd *h, const char *key)
 {
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	long long v = stats_num(json_object_get(j, "redis"), key);
 
 	json_decref(j);
@@ -283,7 +283,7 @@ static int wait_state(struct chatd *h, const char *want, int timeout_ms)
 /* Each worker of h has at least one connection: clients are spread. */
 static int workers_all_used(struct chatd *h)
 {
-	json_t *j = stats_get(h), *w;
+	json_t *j = harness_stats(h), *w;
 	size_t k;
 	int ok = j != NULL, n = 0;
 
@@ -1101,7 +1101,7 @@ static void no_secret_in(struct chatd *h, const char *what)
 	      what);
 	free(js_text);
 	json_decref(j);
-	CHECK(http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, text,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, text,
 			   sizeof(text)) > 0 && st == 200, "%s: metrics HTTP %d", what, st);
 	CHECK(!strstr(text, PASS_OK) && !strstr(text, PASS_BAD), "%s: password in /metrics", what);
 	CHECK(file_count(h->log_path, PASS_OK) == 0 && file_count(h->log_path, PASS_BAD) == 0,
