@@ -463,13 +463,10 @@ static void configtest_in(const char *dir)
 
 static void t_configtest(void)
 {
-	char dir[] = "/tmp/chatd-itest-XXXXXX", cmd[64];
+	char dir[] = "/tmp/chatd-itest-XXXXXX";
 
-	CHECK(mkdtemp(dir), "mkdtemp");
+	CHECK(harness_tmpdir(dir), "mkdtemp");
 	configtest_in(dir);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		itest_fail(__FILE__, __LINE__, "cannot remove %s", dir);
 }
 
 static void t_bind_in_use(void)

@@ -5,15 +5,13 @@
  *
  * The daemon tests start chatd without -f; it leaves the test's process
  * group (setsid), so every test here stops what it started itself, also
- * when it fails or times out (ops_track / ops_kill_all).
+ * when it fails or times out (daemon_track, harness_tmpdir).
  */
 #include "harness.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,117 +20,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- daemons started by these tests --------------------------------------- */
-
-#define OPS_MAX 8
-
-static _Atomic pid_t tracked[OPS_MAX];
-static _Atomic int ntracked;
-static void (*prev_alarm)(int);
-
-static void ops_kill_all(void)
-{
-	for (int i = 0; i < ntracked; i++) {
-		pid_t pid = tracked[i];   /* once: the reaper may zero it */
-
-		if (pid > 0) {
-			kill(pid, SIGKILL);   /* its workers follow (PDEATHSIG) */
-			waitpid(pid, NULL, WNOHANG);
-		}
-	}
-	ntracked = 0;
-}
-
-/* The runner's alarm ends the test with _exit(): kill our daemons first. */
-static void ops_on_alarm(int sig)
-{
-	ops_kill_all();
-	if (prev_alarm && prev_alarm != SIG_IGN && prev_alarm != SIG_DFL)
-		prev_alarm(sig);
-	_exit(3);
-}
-
-/*
- * A detached chatd is re-parented to the test process (a child subreaper):
- * reap our daemons as they exit, as init would, or they stay zombies that
- * `kill -0` still finds (and the init script's stop would wait for them).
- * A thread, not a SIGCHLD handler: a signal would interrupt the harness's
- * poll() calls.  Only tracked pids: run_capture() waits for its children.
- */
-static void *ops_reaper(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		for (int i = 0; i < ntracked; i++) {
-			pid_t pid = tracked[i];
-
-			if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
-				tracked[i] = 0;
-		}
-		msleep(10);
-	}
-	return NULL;
-}
-
-static void ops_guard(void)
-{
-	static pthread_t reaper;
-	void (*h)(int) = signal(SIGALRM, ops_on_alarm);
-
-	if (!reaper && pthread_create(&reaper, NULL, ops_reaper, NULL) != 0)
-		reaper = 0;
-
-	if (h != ops_on_alarm)
-		prev_alarm = h;
-}
-
-static void ops_track(pid_t pid)
-{
-	for (int i = 0; i < ntracked; i++)
-		if (tracked[i] == pid)
-			return;
-	if (pid > 0 && pid != getpid() && ntracked < OPS_MAX)
-		tracked[ntracked++] = pid;
-}
-
-static char dirs[OPS_MAX][64];
-static int ndirs;
-
-pid_t read_pid(const char *path);
-
-/* Kill a chatd named by a pid file in our dirs that we did not track (one
- * that wrote its pid file late, say), then remove the dirs. */
-static void ops_rm_dirs(void)
-{
-	char cmd[160], path[96], comm[32];
-
-	for (int i = 0; i < ndirs; i++) {
-		snprintf(path, sizeof(path), "%.63s/chatd.pid", dirs[i]);
-		pid_t pid = read_pid(path);
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-		FILE *f = pid > 0 && pid != getpid() ? fopen(path, "r") : NULL;
-
-		if (f && fgets(comm, sizeof(comm), f) && strncmp(comm, "chatd", 5) == 0)
-			kill(pid, SIGKILL);
-		if (f)
-			fclose(f);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%.63s'", dirs[i]);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dirs[i]);
-	}
-	ndirs = 0;
-}
-
-/* Run a test body, then stop whatever daemon it left (failed or not) and
- * remove its files. */
+/* Run a test body with the harness reaping the daemons it tracks (a
+ * detached chatd is re-parented to the test process); harness_cleanup
+ * kills what is left and removes the temp dirs. */
 #define OPS_TEST(name)                                                        \
 	static void name##_body(void);                                        \
 	static void name(void)                                                \
 	{                                                                     \
-		ops_guard();                                                  \
+		daemon_reaper_start();                                        \
 		name##_body();                                                \
-		ops_kill_all();                                               \
-		ops_rm_dirs();                                                \
 	}                                                                     \
 	static void name##_body(void)
 
@@ -143,25 +39,14 @@ struct ops_d {
 	int port;
 };
 
-static int write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
 static int ops_d_init(struct ops_d *d, const char *extra)
 {
 	char text[2048];
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/chatd-ops-XXXXXX");
-	CHECKR(mkdtemp(d->dir), -1, "mkdtemp: %s", strerror(errno));
-	if (ndirs < OPS_MAX)
-		snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s", d->dir);
+	if (!harness_tmpdir(d->dir))
+		return -1;
 	snprintf(d->conf, sizeof(d->conf), "%s/chatd.conf", d->dir);
 	snprintf(d->pid_file, sizeof(d->pid_file), "%s/chatd.pid", d->dir);
 	snprintf(d->log_file, sizeof(d->log_file), "%s/chatd.log", d->dir);
@@ -170,22 +55,8 @@ static int ops_d_init(struct ops_d *d, const char *extra)
 		 "redis_url off\nlisten 127.0.0.1:%d\nworkers 2\npid_file %s\n"
 		 "log_file %s\nlog_level info\nshutdown_timeout 2s\n%s",
 		 d->port, d->pid_file, d->log_file, extra ? extra : "");
-	CHECKR(write_text(d->conf, text) == 0, -1, "cannot write %s", d->conf);
+	CHECKR(write_file(d->conf, text) == 0, -1, "cannot write %s", d->conf);
 	return 0;
-}
-
-/* The pid in a pid file, 0 when absent or unreadable.  (t_daemon.c too.) */
-pid_t read_pid(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long pid = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return (pid_t)pid;
 }
 
 /* Wait until pid is gone (reaping it if it became our child); 1 when gone. */
@@ -219,42 +90,6 @@ static int healthy(int port)
 			return 1;
 	}
 	return 0;
-}
-
-/* Children of pid (from /proc): how many, and how many of them are zombies.
- * (t_daemon.c uses it too.) */
-int children_of(pid_t pid, int *zombies);
-int children_of(pid_t pid, int *zombies)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
-
-	*zombies = 0;
-	while (d && (e = readdir(d))) {
-		char path[64], buf[512], *p, state;
-		int ppid;
-		FILE *f;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", atoi(e->d_name));
-		if (!(f = fopen(path, "r")))
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
-			continue;
-		if (ppid == (int)pid) {
-			n++;
-			if (state == 'Z')
-				(*zombies)++;
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
 }
 
 /* ---- the init script ---------------------------------------------------------- */
@@ -304,7 +139,7 @@ static void initd_cycle(const char *use_ssd)
 	CHECK(rc == 0 && strstr(out, "successful"), "configtest: %d: %s", rc, out);
 	rc = initd("start", out, sizeof(out));
 	pid = read_pid(d.pid_file);
-	ops_track(pid);
+	daemon_track(pid);
 	CHECK(rc == 0, "start: %d: %s", rc, out);
 	CHECK(pid > 0 && pid_alive(pid), "start: no live pid in %s", d.pid_file);
 	CHECK(healthy(d.port), "not healthy on port %d after start", d.port);
@@ -348,10 +183,10 @@ static void initd_cycle(const char *use_ssd)
 	snprintf(text, sizeof(text),
 		 "redis_url off\nlisten 127.0.0.1:%d\nworkers 2\npid_file %s\nlog_file %s\n"
 		 "log_level info\nshutdown_timeout 2s\n", d.port, d.pid_file, d.log_file);
-	CHECK(write_text(d.conf, text) == 0, "rewrite %s", d.conf);
+	CHECK(write_file(d.conf, text) == 0, "rewrite %s", d.conf);
 	rc = initd("restart", out, sizeof(out));
 	pid2 = read_pid(d.pid_file);
-	ops_track(pid2);
+	daemon_track(pid2);
 	CHECK(rc == 0, "restart: %d: %s", rc, out);
 	CHECK(wait_gone(pid, 3000), "old master %d still there after restart", (int)pid);
 	CHECK(pid2 > 0 && pid2 != pid && pid_alive(pid2), "restart: pid %d -> %d", (int)pid,
@@ -402,7 +237,7 @@ static void initd_refuses(const char *line, const char *why)
 	CHECK(rc != 0 && strstr(out, where) && strstr(out, why),
 	      "configtest with \"%s\": %d: %s", line, rc, out);
 	rc = initd("start", out, sizeof(out));
-	ops_track(read_pid(d.pid_file));
+	daemon_track(read_pid(d.pid_file));
 	CHECK(rc != 0 && strstr(out, why), "start with \"%s\": %d: %s", line, rc, out);
 	CHECK(read_pid(d.pid_file) == 0 && !healthy(d.port), "a daemon runs after a failed start");
 }
@@ -449,10 +284,10 @@ OPS_TEST(t_pidfile_lock)
 		return;
 	/* a stale pid file naming a live process (us) does not stop a start */
 	snprintf(mine, sizeof(mine), "%d\n", (int)getpid());
-	CHECK(write_text(d.pid_file, mine) == 0, "write a stale pid file");
+	CHECK(write_file(d.pid_file, mine) == 0, "write a stale pid file");
 	rc = run_chatd(out, sizeof(out), d.conf, NULL);
 	pid = read_pid(d.pid_file);
-	ops_track(pid);
+	daemon_track(pid);
 	CHECK(rc == 0, "start: exit %d: %s", rc, out);
 	/* the command returned only once the pid file was written */
 	CHECK(pid > 0 && pid != getpid() && pid_alive(pid), "pid file: %d", (int)pid);
@@ -496,7 +331,7 @@ OPS_TEST(t_log_reopen)
 		return;
 	rc = run_chatd(out, sizeof(out), d.conf, NULL);
 	pid = read_pid(d.pid_file);
-	ops_track(pid);
+	daemon_track(pid);
 	CHECK(rc == 0 && pid > 0, "start: exit %d: %s", rc, out);
 	CHECK(healthy(d.port), "not healthy");
 	CHECK(file_has(d.log_file, "serving"), "no worker line in the log");

@@ -14,152 +14,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #define WS "/api/chat-api/ws"
 
-/* ---- a tiny RESP client ---------------------------------------------------- */
+/* ---- Redis, as the tests see it (the harness's RESP client) -------------------- */
 
-#define RV_MAX 4096
-
-/* A reply flattened: arrays are expanded in place, element by element. */
-struct rv {
-	int         n;
-	char        type[RV_MAX];    /* '+', '-', ':', '$', 'N' (nil) */
-	long long   num[RV_MAX];
-	const char *s[RV_MAX];
-	size_t      len[RV_MAX];
-};
-
-static char        resp_buf[1 << 20];
 static const char *resp_pass;   /* AUTH with this first (NULL: none) */
 
-static void rv_add(struct rv *v, char t, long long num, const char *s, size_t len)
-{
-	if (v->n >= RV_MAX)
-		return;
-	v->type[v->n] = t;
-	v->num[v->n] = num;
-	v->s[v->n] = s;
-	v->len[v->n] = len;
-	v->n++;
-}
-
-/* One item at *p: 1 parsed, 0 incomplete, -1 bad. */
-static int resp_item(const char *b, size_t n, size_t *p, struct rv *v)
-{
-	const char *e = *p < n ? memmem(b + *p, n - *p, "\r\n", 2) : NULL;
-	size_t le;
-	long long x;
-	char t;
-
-	if (!e)
-		return 0;
-	t = b[*p];
-	x = strtoll(b + *p + 1, NULL, 10);
-	le = (size_t)(e - b) + 2;
-	switch (t) {
-	case '+':
-	case '-':
-		rv_add(v, t, 0, b + *p + 1, (size_t)(e - b - (long)*p - 1));
-		*p = le;
-		return 1;
-	case ':':
-		rv_add(v, t, x, NULL, 0);
-		*p = le;
-		return 1;
-	case '$':
-		if (x < 0) {
-			rv_add(v, 'N', 0, NULL, 0);
-			*p = le;
-			return 1;
-		}
-		if (le + (size_t)x + 2 > n)
-			return 0;
-		rv_add(v, '$', 0, b + le, (size_t)x);
-		*p = le + (size_t)x + 2;
-		return 1;
-	case '*':
-		*p = le;
-		for (long long i = 0; i < x; i++) {
-			int r = resp_item(b, n, p, v);
-
-			if (r <= 0)
-				return r;
-		}
-		return 1;
-	default:
-		return -1;
-	}
-}
-
-/* Send one command on fd and read its whole reply into v; 0 / -1. */
-static int resp_do(int fd, int argc, const char *const argv[], const size_t lens[], struct rv *v)
-{
-	char hdr[64];
-	size_t n = 0, p;
-	long long end = mono_ms() + 3000;
-
-	snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
-	if (write(fd, hdr, strlen(hdr)) < 0)
-		return -1;
-	for (int i = 0; i < argc; i++) {
-		snprintf(hdr, sizeof(hdr), "$%zu\r\n", lens[i]);
-		if (write(fd, hdr, strlen(hdr)) < 0 ||
-		    (lens[i] && write(fd, argv[i], lens[i]) != (ssize_t)lens[i]) ||
-		    write(fd, "\r\n", 2) != 2)
-			return -1;
-	}
-	for (;;) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		long long left = end - mono_ms();
-		ssize_t r;
-		int rc;
-
-		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
-			return -1;
-		r = read(fd, resp_buf + n, sizeof(resp_buf) - n);
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		v->n = 0;
-		p = 0;
-		rc = resp_item(resp_buf, n, &p, v);
-		if (rc != 0)
-			return rc > 0 ? 0 : -1;
-		if (n == sizeof(resp_buf))
-			return -1;
-	}
-}
-
 /* A command with binary-safe arguments (lens NULL: strlen); 0 / -1. */
-static int rcall(int port, int argc, const char *const argv[], const size_t *lens, struct rv *v)
+static int rcall(int port, int argc, const char *const argv[], const size_t *lens,
+		 struct redis_reply *v)
 {
-	size_t l[8];
-	int fd = wsc_tcp_connect(HOST, port, 1000), rc = -1;
-
-	if (fd < 0 || argc > 8)
-		return fd < 0 ? -1 : (close(fd), -1);
-	for (int i = 0; i < argc; i++)
-		l[i] = lens ? lens[i] : strlen(argv[i]);
-	if (resp_pass) {
-		const char *a[2] = { "AUTH", resp_pass };
-		size_t al[2] = { 4, strlen(resp_pass) };
-
-		if (resp_do(fd, 2, a, al, v) < 0 || v->n != 1 || v->type[0] != '+') {
-			close(fd);
-			return -1;
-		}
-	}
-	rc = resp_do(fd, argc, argv, l, v);
-	close(fd);
-	return rc;
+	return redis_call(port, resp_pass, argc, argv, lens, v);
 }
 
-static struct rv rv;
+static struct redis_reply rv;
 
 /* PUBSUB NUMSUB chan: the number of subscribers, -1 on error. */
 static long long r_numsub(int port, const char *chan)
