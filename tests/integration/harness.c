@@ -707,6 +707,26 @@ int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t 
 	return 0;
 }
 
+int ws_pump_never(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+int ws_pump_now(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+void ws_free_all(struct wsc **cs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		wsc_free(cs[i]);
+		cs[i] = NULL;
+	}
+}
+
 int http_raw(const char *host, int port, const char *request, char *out, size_t cap,
 	     int timeout_ms)
 {

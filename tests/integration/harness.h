@@ -7,9 +7,10 @@
  * is a void function that uses CHECK(); helpers that can fail record the
  * failure with itest_fail() and return NULL / -1.
  *
- * Test files export a table of cases ending with { NULL }:
- *     const struct itest_case t_foundation_cases[] = { {"name", fn, 0}, ..., {NULL} };
- * itest.c knows t_foundation_cases, t_hub_cases and (weakly) t_redis_cases.
+ * A test file, t_FEATURE.c, exports a table of cases ending with { NULL }:
+ *     const struct itest_case t_chat_cases[] = { {"chat_what", fn, 0}, ..., {NULL} };
+ * and itest.c lists the tables.  A case is named FEATURE_what, lower snake
+ * case, so `itest chat_presence` runs one.
  */
 #ifndef CHATD_HARNESS_H
 #define CHATD_HARNESS_H
@@ -26,8 +27,8 @@ struct itest_case {
 	int         timeout_s;      /* 0: the default (60 s) */
 };
 
-extern const struct itest_case t_foundation_cases[];
-extern const struct itest_case t_hub_cases[];
+/* The path of the WebSocket endpoint (rooms follow: WS "/lobby"). */
+#define WS "/api/chat-api/ws"
 
 /* ---- assertions ----------------------------------------------------------- */
 
@@ -192,6 +193,13 @@ const char *js(json_t *o, const char *key);
 int ws_pump(struct wsc **cs, int n, int timeout_ms,
 	    void (*on_msg)(int i, const struct wsc_msg *m, void *arg),
 	    int (*done)(void *arg), void *arg);
+
+/* ws_pump's done() that is never true (pump until the timeout) and one that
+ * is at once (drain what is ready, then return). */
+int ws_pump_never(void *arg);
+int ws_pump_now(void *arg);
+/* wsc_free each of cs[0..n) (NULL entries are fine) and set it to NULL. */
+void ws_free_all(struct wsc **cs, int n);
 
 /*
  * Send request (a whole raw HTTP request, sent as is) to host:port - an IPv4

@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define WS "/api/chat-api/ws"
 
 static int served(struct wsc *c)
 {

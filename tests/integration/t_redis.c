@@ -18,7 +18,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define WS "/api/chat-api/ws"
 
 /* ---- Redis, as the tests see it (the harness's RESP client) -------------------- */
 
@@ -269,23 +268,9 @@ static int trk_upto_done(void *arg)
 	return 1;
 }
 
-static int never(void *arg)
-{
-	(void)arg;
-	return 0;
-}
-
 static int chat_send(struct wsc *c, int s, int q)
 {
 	return ws_sendf(c, "{\"type\":\"chat\",\"data\":{\"s\":%d,\"q\":%d}}", s, q);
-}
-
-static void free_all(struct wsc **c, int n)
-{
-	for (int i = 0; i < n; i++) {
-		wsc_free(c[i]);
-		c[i] = NULL;
-	}
 }
 
 /* ---- 1. exactly once, in order, over three pods ------------------------------ */
@@ -341,10 +326,10 @@ static void t_exactly_once(void)
 	for (int q = 0; q < X_BURST; q++) {
 		for (int s = 0; s < X_SEND; s++)
 			CHECK(chat_send(c[sender[s]], s, q) == 0, "send");
-		ws_pump(c, X_N, 0, trk_msg, never, &t);
+		ws_pump(c, X_N, 0, trk_msg, ws_pump_never, &t);
 	}
 	int done = ws_pump(c, X_N, 10000, trk_msg, trk_done, &t);
-	ws_pump(c, X_N, 500, trk_msg, never, &t);   /* late duplicates */
+	ws_pump(c, X_N, 500, trk_msg, ws_pump_never, &t);   /* late duplicates */
 	CHECK(t.errors == 0, "%d errors; first: %s", t.errors, t.first_error);
 	for (int i = 0; i < X_N; i++)
 		for (int s = 0; s < X_SEND; s++)
@@ -364,7 +349,7 @@ static void t_exactly_once(void)
 		CHECK(rstat(p[k], "subscribed_rooms") == 2, "pod %d subscribed_rooms %lld", k,
 		      rstat(p[k], "subscribed_rooms"));
 	}
-	free_all(c, X_N);
+	ws_free_all(c, X_N);
 }
 
 /* ---- 2. room isolation across pods --------------------------------------------- */
@@ -396,7 +381,7 @@ static void t_isolation(void)
 		for (int s = 0; s < 3; s++)
 			t.want[i][s] = (i % 4 == s) ? 5 : 0;
 	ws_pump(c, 8, 5000, trk_msg, trk_done, &t);
-	ws_pump(c, 8, 500, trk_msg, never, &t);
+	ws_pump(c, 8, 500, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 	for (int i = 0; i < 8; i++)
 		for (int s = 0; s < 3; s++)
@@ -404,7 +389,7 @@ static void t_isolation(void)
 			      "%s's messages, want %d", i, rooms[i % 4], i < 4 ? 'a' : 'b',
 			      t.count[i][s], rooms[s], t.want[i][s]);
 	CHECK(rstat(b, "received") == 15, "pod b received %lld", rstat(b, "received"));
-	free_all(c, 8);
+	ws_free_all(c, 8);
 }
 
 /* ---- 3. interest: a pod subscribes only to rooms it has members in ------------- */
@@ -516,7 +501,7 @@ static void t_interest(void)
 	CHECK(!j, "pod a's global client got a room message");
 
 	/* everybody leaves: every room channel goes */
-	free_all(many, nrooms);
+	ws_free_all(many, nrooms);
 	CHECK(wait_channels(r->port, "realtime:room:*", 0, 5000) == 0, "room channels after "
 	      "leaving: %d", r_channels(r->port, "realtime:room:*"));
 	CHECK(rstat(b, "subscribed_rooms") == 0, "b subscribed_rooms %lld",
@@ -603,13 +588,13 @@ static void t_garbage(void)
 		CHECK(chat_send(c[0], 2, q) == 0 && chat_send(c[2], 3, q) == 0, "send");
 	t.want[0][2] = t.want[2][2] = t.want[0][3] = t.want[2][3] = 10;
 	CHECK(ws_pump(c, 3, 3000, trk_msg, trk_done, &t) == 0, "delivery after garbage");
-	ws_pump(c, 3, 300, trk_msg, never, &t);
+	ws_pump(c, 3, 300, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 	CHECK(t.count[1][1] + t.count[1][2] + t.count[1][3] == 0, "global client got room chat");
 	CHECK(t.count[0][1] == 1 && t.count[2][1] == 1, "hand envelope delivered %d/%d times",
 	      t.count[0][1], t.count[2][1]);
 	CHECK(pid_alive(a->pid) && pid_alive(b->pid), "a pod died");
-	free_all(c, 3);
+	ws_free_all(c, 3);
 }
 
 /* ---- 5. Redis restarted mid-stream --------------------------------------------- */
@@ -679,7 +664,7 @@ static void t_restart(void)
 	for (long long end = mono_ms() + 1000; mono_ms() < end; q++) {
 		t_sent[q] = mono_ms();
 		CHECK(chat_send(c[0], 0, q) == 0, "send");
-		ws_pump(c, R_N, 10, trk_msg, never, &t);
+		ws_pump(c, R_N, 10, trk_msg, ws_pump_never, &t);
 	}
 	out1 = q;
 	for (int i = 0; i < R_A; i++)
@@ -705,7 +690,7 @@ static void t_restart(void)
 	for (long long end = t_back + 5000; mono_ms() < end && q < TQ - 1; q++) {
 		t_sent[q] = mono_ms();
 		CHECK(chat_send(c[0], 0, q) == 0, "send");
-		ws_pump(c, R_N, 20, trk_msg, never, &t);
+		ws_pump(c, R_N, 20, trk_msg, ws_pump_never, &t);
 		if (t_resume < 0 && t.last[R_A][0] >= post0)
 			t_resume = t.t_got[R_A][t.last[R_A][0]] - t_back;
 		if (stable_q < 0 && wait_state(a, "up", 0) == 0 && wait_state(b, "up", 0) == 0 &&
@@ -723,7 +708,7 @@ static void t_restart(void)
 		t.upto[i][0] = q - 1;
 	CHECK(ws_pump(c, R_N, 3000, trk_msg, trk_upto_done, &t) == 0,
 	      "after the restart: pod b at seq %d of %d", t.last[R_A][0], q - 1);
-	ws_pump(c, R_N, 300, trk_msg, never, &t);
+	ws_pump(c, R_N, 300, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 
 	/* pod a's clients: every message exactly once (order checked as they came) */
@@ -768,7 +753,7 @@ static void t_restart(void)
 	      rstat(b, "received"), t.count[R_A][0]);
 	CHECK(rstat(a, "reconnects") >= 2 && rstat(b, "reconnects") >= 2, "reconnects a %lld b %lld",
 	      rstat(a, "reconnects"), rstat(b, "reconnects"));
-	free_all(c, R_N);
+	ws_free_all(c, R_N);
 }
 
 /* ---- 6. chatd before Redis ------------------------------------------------------- */
@@ -815,7 +800,7 @@ static void t_redis_later(void)
 		msleep(20);
 	CHECK(rstat(a, "published") == 5 && rstat(a, "queued") == 0, "a published %lld queued "
 	      "%lld", rstat(a, "published"), rstat(a, "queued"));
-	ws_pump(c, 4, 300, trk_msg, never, &t);
+	ws_pump(c, 4, 300, trk_msg, ws_pump_never, &t);
 	int early = t.count[2][0];
 	/* cross-pod both ways now */
 	for (int k = 5; k < 15; k++)
@@ -825,13 +810,13 @@ static void t_redis_later(void)
 		t.upto[i][1] = 14;
 	}
 	CHECK(ws_pump(c, 4, 3000, trk_msg, trk_upto_done, &t) == 0, "cross-pod after Redis came");
-	ws_pump(c, 4, 200, trk_msg, never, &t);
+	ws_pump(c, 4, 200, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 	for (int i = 0; i < 4; i++)
 		CHECK(t.count[i][1] == 10, "client %d got %d from b", i, t.count[i][1]);
 	fprintf(stderr, "redis_later: up+subscribed %lld ms after Redis started; %d of 5 "
 		"messages queued before Redis existed reached pod b\n", t_up, early);
-	free_all(c, 4);
+	ws_free_all(c, 4);
 }
 
 /* ---- 7. Redis off ---------------------------------------------------------------- */
@@ -847,7 +832,7 @@ static void single_node_chat(struct chatd *h)
 	CHECK(chat_send(c[0], 0, 0) == 0, "send");
 	t.want[0][0] = t.want[1][0] = 1;
 	CHECK(ws_pump(c, 2, 3000, trk_msg, trk_done, &t) == 0, "single node chat");
-	free_all(c, 2);
+	ws_free_all(c, 2);
 }
 
 static void t_off(void)
@@ -946,11 +931,11 @@ static void t_auth(void)
 		      k ? "no password" : "wrong password", file_count(h->log_path, "redis "));
 	}
 	CHECK(r_numsub(r->port, "realtime:global") == 2, "a refused pod is subscribed");
-	ws_pump(c, 4, 300, trk_msg, never, &t);
+	ws_pump(c, 4, 300, trk_msg, ws_pump_never, &t);
 	CHECK(t.count[0][1] + t.count[0][2] + t.count[1][1] + t.count[1][2] == 0,
 	      "a refused pod's message crossed");
 	CHECK(pid_alive(w->pid) && pid_alive(n->pid), "a refused pod died");
-	free_all(c, 4);
+	ws_free_all(c, 4);
 	resp_pass = NULL;
 }
 

@@ -1,22 +1,19 @@
 /*
  * t_web.c - the web side: the demo page (with its CSP), GET /metrics after
  * a known workload checked against the JSON stats, the HTTP publish API
- * (errors, delivery, and across two pods through Redis), and status_allow
+ * (errors, delivery, and across two pods through Redis), status_allow
  * keeping /metrics and the stats private.
  */
 #include "harness.h"
 
-#include <arpa/inet.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#define WS      "/api/chat-api/ws"
 #define PUBLISH "/api/chat-api/publish"
 #define KEY     "k-3f9a-web-test"
 
@@ -64,7 +61,7 @@ static int publish(struct chatd *h, const char *key, const char *json, json_t **
 	return st;
 }
 
-/* ---- the page -------------------------------------------------------------- */
+/* ---- the page ------------------------------------------------------------------ */
 
 static void t_page(void)
 {
@@ -520,11 +517,11 @@ static void t_status_allow(void)
 }
 
 const struct itest_case t_web_cases[] = {
-	{ "web: the demo page and its CSP", t_page, 0 },
-	{ "web: /metrics after a known workload", t_metrics, 0 },
-	{ "web: publish API errors", t_publish_errors, 0 },
-	{ "web: publish API delivery", t_publish_delivery, 0 },
-	{ "web: publish API across two pods", t_publish_two_pods, 0 },
-	{ "web: status_allow", t_status_allow, 0 },
+	{ "web_page", t_page, 0 },
+	{ "web_metrics", t_metrics, 0 },
+	{ "web_publish_errors", t_publish_errors, 0 },
+	{ "web_publish_delivery", t_publish_delivery, 0 },
+	{ "web_publish_two_pods", t_publish_two_pods, 0 },
+	{ "web_status_allow", t_status_allow, 0 },
 	{ NULL, NULL, 0 },
 };
