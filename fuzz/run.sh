@@ -28,11 +28,11 @@ cflags="-std=gnu11 -g -O1 $san -D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" \
  -I$top/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-# every module but the two mains, once, with coverage for the fuzzer
+# every module but main, once, with coverage for the fuzzer
 objs=""
 for src in "$top"/src/*.c; do
 	name=$(basename "$src" .c)
-	case $name in main|benchmark) continue ;; esac
+	case $name in main) continue ;; esac
 	obj="$out/obj/$name.o"
 	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$top/include" -newer "$obj" -name '*.h' | head -1)" ]; then
 		# shellcheck disable=SC2086

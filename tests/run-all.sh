@@ -20,6 +20,8 @@ run_check() {  # dir, configure args...
 
 echo "== build and test"
 run_check "$top/build"
+echo "== the shape of src/: make check-style (module cycles, long functions, libraries)"
+(cd "$top/build" && make check-style)
 echo "== man pages, as built from man/*.in: mandoc -Tlint (warnings and worse)"
 mandoc -Tlint -Wwarning "$top"/build/man/*.[158]
 echo "== browser test of the demo page"; sh "$top/tests/browser/run.sh" "$top/build"

@@ -5,10 +5,12 @@
 #include "harness.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -180,28 +182,26 @@ int run_capture(char *const argv[], char *out, size_t cap, int timeout_ms)
 	return status_code(st);
 }
 
-/* Remove dir and the files in it (one level). */
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Remove dir and everything under it (no symlink is followed). */
 static void rm_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- chatd ------------------------------------------------------------------- */
 
-static int write_file(const char *path, const char *text)
+int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
 
@@ -260,7 +260,7 @@ static int wait_healthy(struct chatd *h, int timeout_ms)
 	while (mono_ms() < end) {
 		int st = 0;
 
-		if (http_request(h->host, h->port, "GET", "/healthz", NULL, NULL, 500,
+		if (wsc_http_request(h->host, h->port, "GET", "/healthz", NULL, NULL, 500,
 				 &st, body, sizeof(body)) >= 0 && st == 200)
 			return 0;
 		if (chatd_wait(h, 0) != -2)
@@ -372,7 +372,7 @@ json_t *stats_try(struct chatd *h, char *why, size_t cap)
 	json_t *j;
 	int st = 0;
 
-	if (http_request(HOST, h->port, "GET", "/api/chat-api/ws/stats", NULL, NULL,
+	if (wsc_http_request(HOST, h->port, "GET", "/api/chat-api/ws/stats", NULL, NULL,
 			 3000, &st, body, sizeof(body)) < 0) {
 		snprintf(why, cap, "stats: no answer");
 		return NULL;
@@ -390,7 +390,7 @@ json_t *stats_try(struct chatd *h, char *why, size_t cap)
 	return j;
 }
 
-json_t *stats_get(struct chatd *h)
+json_t *harness_stats(struct chatd *h)
 {
 	char why[300];
 	json_t *j = stats_try(h, why, sizeof(why));
@@ -415,7 +415,7 @@ long long stats_wait(struct chatd *h, const char *key, long long want, int timeo
 	long long end = mono_ms() + timeout_ms, v = -1;
 
 	do {
-		json_t *j = stats_get(h);
+		json_t *j = harness_stats(h);
 
 		if (!j)
 			return -1;
@@ -564,36 +564,167 @@ void redis_stop(struct redis *r)
 	r->pid = 0;
 }
 
-int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t cap)
+/* The bytes of the last reply: a reply's strings point in here. */
+static char resp_buf[1 << 20];
+
+static void reply_add(struct redis_reply *v, char t, long long num, const char *s, size_t len)
 {
-	char req[4096];
-	size_t n = 0;
-	int fd, rc = -1;
+	if (v->n >= REDIS_REPLY_MAX)
+		return;
+	v->type[v->n] = t;
+	v->num[v->n] = num;
+	v->s[v->n] = s;
+	v->len[v->n] = len;
+	v->n++;
+}
 
-	n += (size_t)snprintf(req + n, sizeof(req) - n, "*%d\r\n", argc);
-	for (int i = 0; i < argc && n < sizeof(req); i++)
-		n += (size_t)snprintf(req + n, sizeof(req) - n, "$%zu\r\n%s\r\n",
-				      strlen(argv[i]), argv[i]);
-	if (n >= sizeof(req) || (fd = wsc_tcp_connect(HOST, port, 1000)) < 0)
+/* One item at *p: 1 parsed, 0 incomplete, -1 bad. */
+static int resp_item(const char *b, size_t n, size_t *p, struct redis_reply *v)
+{
+	const char *e = *p < n ? memmem(b + *p, n - *p, "\r\n", 2) : NULL;
+	size_t le;
+	long long x;
+	char t;
+
+	if (!e)
+		return 0;
+	t = b[*p];
+	x = strtoll(b + *p + 1, NULL, 10);
+	le = (size_t)(e - b) + 2;
+	switch (t) {
+	case '+':
+	case '-':
+		reply_add(v, t, 0, b + *p + 1, (size_t)(e - b - (long)*p - 1));
+		*p = le;
+		return 1;
+	case ':':
+		reply_add(v, t, x, NULL, 0);
+		*p = le;
+		return 1;
+	case '$':
+		if (x < 0) {
+			reply_add(v, 'N', 0, NULL, 0);
+			*p = le;
+			return 1;
+		}
+		if (le + (size_t)x + 2 > n)
+			return 0;
+		reply_add(v, '$', 0, b + le, (size_t)x);
+		*p = le + (size_t)x + 2;
+		return 1;
+	case '*':
+		*p = le;
+		for (long long i = 0; i < x; i++) {
+			int r = resp_item(b, n, p, v);
+
+			if (r <= 0)
+				return r;
+		}
+		return 1;
+	default:
 		return -1;
-	if (write(fd, req, n) == (ssize_t)n) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		ssize_t r = 0;
+	}
+}
 
-		if (poll(&pf, 1, 2000) == 1 && (r = read(fd, reply, cap - 1)) > 0) {
-			reply[r] = '\0';
-			char *e = strstr(reply, "\r\n");
-			if (e && reply[0] == '$' && e[2]) {
-				memmove(reply, e + 2, strlen(e + 2) + 1);
-				e = strstr(reply, "\r\n");
-			}
-			if (e)
-				*e = '\0';
-			rc = 0;
+/* Send one command on fd and read its whole reply into v; 0 / -1. */
+static int resp_do(int fd, int argc, const char *const argv[], const size_t lens[],
+		   struct redis_reply *v)
+{
+	char hdr[64];
+	size_t n = 0, p;
+	long long end = mono_ms() + 3000;
+
+	snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
+	if (write(fd, hdr, strlen(hdr)) < 0)
+		return -1;
+	for (int i = 0; i < argc; i++) {
+		snprintf(hdr, sizeof(hdr), "$%zu\r\n", lens[i]);
+		if (write(fd, hdr, strlen(hdr)) < 0 ||
+		    (lens[i] && write(fd, argv[i], lens[i]) != (ssize_t)lens[i]) ||
+		    write(fd, "\r\n", 2) != 2)
+			return -1;
+	}
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		long long left = end - mono_ms();
+		ssize_t r;
+		int rc;
+
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			return -1;
+		r = read(fd, resp_buf + n, sizeof(resp_buf) - n);
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		v->n = 0;
+		p = 0;
+		rc = resp_item(resp_buf, n, &p, v);
+		if (rc != 0)
+			return rc > 0 ? 0 : -1;
+		if (n == sizeof(resp_buf))
+			return -1;
+	}
+}
+
+int redis_call(int port, const char *password, int argc, const char *const argv[],
+	       const size_t *lens, struct redis_reply *v)
+{
+	size_t l[8];
+	int fd = wsc_tcp_connect(HOST, port, 1000), rc = -1;
+
+	if (fd < 0 || argc > 8)
+		return fd < 0 ? -1 : (close(fd), -1);
+	for (int i = 0; i < argc; i++)
+		l[i] = lens ? lens[i] : strlen(argv[i]);
+	if (password) {
+		const char *a[2] = { "AUTH", password };
+		size_t al[2] = { 4, strlen(password) };
+
+		if (resp_do(fd, 2, a, al, v) < 0 || v->n != 1 || v->type[0] != '+') {
+			close(fd);
+			return -1;
 		}
 	}
+	rc = resp_do(fd, argc, argv, l, v);
 	close(fd);
 	return rc;
+}
+
+int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t cap)
+{
+	static struct redis_reply v;
+
+	if (redis_call(port, NULL, argc, argv, NULL, &v) < 0 || v.n < 1)
+		return -1;
+	if (v.type[0] == ':')
+		snprintf(reply, cap, ":%lld", v.num[0]);
+	else if (v.type[0] == '$')
+		snprintf(reply, cap, "%.*s", (int)v.len[0], v.s[0]);
+	else if (v.type[0] == 'N')
+		snprintf(reply, cap, "$-1");
+	else
+		snprintf(reply, cap, "%c%.*s", v.type[0], (int)v.len[0], v.s[0]);
+	return 0;
+}
+
+int ws_pump_never(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+int ws_pump_now(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+void ws_free_all(struct wsc **cs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		wsc_free(cs[i]);
+		cs[i] = NULL;
+	}
 }
 
 int http_raw(const char *host, int port, const char *request, char *out, size_t cap,
@@ -790,6 +921,160 @@ int ws_pump(struct wsc **cs, int n, int timeout_ms,
 	return rc;
 }
 
+/* ---- detached daemons and their temp dirs ------------------------------------- */
+
+#define MAX_DAEMONS 8
+
+/* Tracked pids; the reaper thread zeroes one it reaped. */
+static _Atomic pid_t daemons[MAX_DAEMONS];
+static _Atomic int   ndaemons;
+static char tmpdirs[MAX_INST][128];
+static int  ntmpdirs;
+
+void daemon_track(pid_t pid)
+{
+	for (int i = 0; i < ndaemons; i++)
+		if (daemons[i] == pid)
+			return;
+	if (pid > 0 && pid != getpid() && ndaemons < MAX_DAEMONS)
+		daemons[ndaemons++] = pid;
+}
+
+/*
+ * A detached chatd is re-parented to the test process (a child subreaper):
+ * reap our daemons as they exit, as init would, or they stay zombies that
+ * `kill -0` still finds (and the init script's stop would wait for them).
+ * A thread, not a SIGCHLD handler: a signal would interrupt the harness's
+ * poll() calls.  Only tracked pids: run_capture() waits for its children.
+ */
+static void *daemon_reaper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		for (int i = 0; i < ndaemons; i++) {
+			pid_t pid = daemons[i];
+
+			if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+				daemons[i] = 0;
+		}
+		msleep(10);
+	}
+	return NULL;
+}
+
+void daemon_reaper_start(void)
+{
+	static pthread_t reaper;
+
+	if (!reaper && pthread_create(&reaper, NULL, daemon_reaper, NULL) != 0)
+		reaper = 0;
+}
+
+/* SIGKILL pid and its process group (a detached chatd leads its own session,
+ * with workers that may be deaf to PDEATHSIG), then reap it if it is ours. */
+static void daemon_kill_pid(pid_t pid)
+{
+	int st;
+
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	wait_pid(pid, 2000, &st);
+}
+
+/* The chatd whose pid is in dir/chatd.pid, if that process is a chatd. */
+static pid_t chatd_of_dir(const char *dir)
+{
+	char path[200], comm[32];
+	pid_t pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%.150s/chatd.pid", dir);
+	pid = read_pid(path);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = pid > 0 && pid != getpid() ? fopen(path, "r") : NULL;
+	if (!f)
+		return 0;
+	if (!fgets(comm, sizeof(comm), f) || strncmp(comm, "chatd", 5) != 0)
+		pid = 0;
+	fclose(f);
+	return pid;
+}
+
+char *harness_tmpdir(char *tmpl)
+{
+	CHECKR(ntmpdirs < MAX_INST, NULL, "too many temp dirs");
+	CHECKR(mkdtemp(tmpl), NULL, "mkdtemp %s: %s", tmpl, strerror(errno));
+	snprintf(tmpdirs[ntmpdirs++], sizeof(tmpdirs[0]), "%s", tmpl);
+	return tmpl;
+}
+
+/* Kill the tracked daemons and any chatd named by a pid file in our temp
+ * dirs (one that wrote its pid file late, say), then remove the dirs. */
+static void daemons_cleanup(void)
+{
+	for (int i = 0; i < ndaemons; i++) {
+		pid_t pid = daemons[i];   /* once: the reaper may zero it */
+
+		if (pid > 0)
+			daemon_kill_pid(pid);
+	}
+	ndaemons = 0;
+	for (int i = 0; i < ntmpdirs; i++) {
+		pid_t pid = chatd_of_dir(tmpdirs[i]);
+
+		if (pid > 0)
+			daemon_kill_pid(pid);
+		rm_dir(tmpdirs[i]);
+	}
+	ntmpdirs = 0;
+}
+
+pid_t read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+int children_of(pid_t pid, int *zombies)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	*zombies = 0;
+	while (d && (e = readdir(d))) {
+		char path[64], buf[512], *p, state;
+		int ppid;
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", atoi(e->d_name));
+		if (!(f = fopen(path, "r")))
+			continue;
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+			continue;
+		if (ppid == (int)pid) {
+			n++;
+			if (state == 'Z')
+				(*zombies)++;
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* ---- cleanup ------------------------------------------------------------------- */
 
 void harness_cleanup(void)
@@ -816,6 +1101,7 @@ void harness_cleanup(void)
 		free(redises[i]);
 	}
 	nredis = 0;
+	daemons_cleanup();
 }
 
 int file_count(const char *path, const char *s)

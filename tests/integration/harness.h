@@ -7,9 +7,10 @@
  * is a void function that uses CHECK(); helpers that can fail record the
  * failure with itest_fail() and return NULL / -1.
  *
- * Test files export a table of cases ending with { NULL }:
- *     const struct itest_case t_foundation_cases[] = { {"name", fn, 0}, ..., {NULL} };
- * itest.c knows t_foundation_cases, t_hub_cases and (weakly) t_redis_cases.
+ * A test file, t_FEATURE.c, exports a table of cases ending with { NULL }:
+ *     const struct itest_case t_chat_cases[] = { {"chat_what", fn, 0}, ..., {NULL} };
+ * and itest.c lists the tables.  A case is named FEATURE_what, lower snake
+ * case, so `itest chat_presence` runs one.
  */
 #ifndef CHATD_HARNESS_H
 #define CHATD_HARNESS_H
@@ -26,8 +27,8 @@ struct itest_case {
 	int         timeout_s;      /* 0: the default (60 s) */
 };
 
-extern const struct itest_case t_foundation_cases[];
-extern const struct itest_case t_hub_cases[];
+/* The path of the WebSocket endpoint (rooms follow: WS "/lobby"). */
+#define WS "/api/chat-api/ws"
 
 /* ---- assertions ----------------------------------------------------------- */
 
@@ -99,7 +100,7 @@ int chatd_log_has(const struct chatd *h, const char *s);
 int file_count(const char *path, const char *s);
 
 /* GET /api/chat-api/ws/stats, parsed; NULL with the failure recorded. */
-json_t *stats_get(struct chatd *h);
+json_t *harness_stats(struct chatd *h);
 /* Same without recording a failure: NULL with why filled. */
 json_t *stats_try(struct chatd *h, char *why, size_t cap);
 long long stats_num(json_t *o, const char *key);         /* -1 when absent */
@@ -141,9 +142,27 @@ struct redis *redis_start(void);          /* NULL with the failure recorded */
  * Returns once it answers PING (or NOAUTH).  NULL with the failure recorded. */
 struct redis *redis_start_port(int port, const char *password);
 void redis_stop(struct redis *r);
-/* Send one command (argv), read one reply line into reply (type char first,
- * e.g. "+PONG", ":1", "$5 hello" is given as the bulk text); 0 / -1. */
+/* Send one command (argv), the reply as one line into reply (type char
+ * first, e.g. "+PONG", "-NOAUTH ...", ":1"; a bulk string is given as its
+ * text, nil as "$-1", an array as its first element); 0 / -1. */
 int redis_cmd(int port, int argc, const char *const argv[], char *reply, size_t cap);
+
+#define REDIS_REPLY_MAX 4096
+
+/* A reply flattened: arrays are expanded in place, element by element. */
+struct redis_reply {
+	int         n;
+	char        type[REDIS_REPLY_MAX];   /* '+', '-', ':', '$', 'N' (nil) */
+	long long   num[REDIS_REPLY_MAX];    /* ':' */
+	const char *s[REDIS_REPLY_MAX];      /* '+', '-', '$': valid until the next call */
+	size_t      len[REDIS_REPLY_MAX];
+};
+/* The RESP client: one command (at most 8 binary-safe arguments; lens NULL:
+ * strlen each) on a new connection to the redis-server on port, after AUTH
+ * password unless it is NULL; the whole reply into v.  0 / -1 (no answer in
+ * 3 s, a bad reply, AUTH refused). */
+int redis_call(int port, const char *password, int argc, const char *const argv[],
+	       const size_t *lens, struct redis_reply *v);
 
 /* ---- WebSocket helpers ------------------------------------------------------- */
 
@@ -175,6 +194,13 @@ int ws_pump(struct wsc **cs, int n, int timeout_ms,
 	    void (*on_msg)(int i, const struct wsc_msg *m, void *arg),
 	    int (*done)(void *arg), void *arg);
 
+/* ws_pump's done() that is never true (pump until the timeout) and one that
+ * is at once (drain what is ready, then return). */
+int ws_pump_never(void *arg);
+int ws_pump_now(void *arg);
+/* wsc_free each of cs[0..n) (NULL entries are fine) and set it to NULL. */
+void ws_free_all(struct wsc **cs, int n);
+
 /*
  * Send request (a whole raw HTTP request, sent as is) to host:port - an IPv4
  * or IPv6 address - and read the response until the server closes or
@@ -188,8 +214,30 @@ int http_raw(const char *host, int port, const char *request, char *out, size_t 
 void msleep(int ms);
 long long mono_ms(void);
 
+/* ---- detached daemons, files ------------------------------------------------ */
+
+/* A chatd started without -f leaves the test's process group (setsid), so the
+ * runner's sweep misses it: a tracked pid is SIGKILLed with its group by
+ * harness_cleanup (after the test, also when it failed or timed out). */
+void daemon_track(pid_t pid);
+/* Reap tracked daemons as they exit, in a thread (they are re-parented to
+ * the test process, a subreaper), or they stay zombies that kill -0 finds.
+ * Not for a test that waits for a daemon's exit status itself. */
+void daemon_reaper_start(void);
+/* mkdtemp(tmpl) for this test: harness_cleanup kills the chatd named by
+ * tmpl/chatd.pid (a daemon not tracked) and removes the dir and everything
+ * in it.  tmpl, or NULL with the failure recorded. */
+char *harness_tmpdir(char *tmpl);
+/* The pid in a pid file, 0 when absent or unreadable. */
+pid_t read_pid(const char *path);
+/* Children of pid (from /proc): how many, and how many of them are zombies. */
+int children_of(pid_t pid, int *zombies);
+/* Write text to path (created or truncated); 0 / -1. */
+int write_file(const char *path, const char *text);
+
 /* Called by itest.c in the test child after the test: stop every chatd and
- * redis still running, check logs for sanitizer reports, remove temp dirs. */
+ * redis still running (and the tracked daemons), check logs for sanitizer
+ * reports, remove temp dirs. */
 void harness_cleanup(void);
 
 #endif

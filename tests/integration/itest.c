@@ -1,9 +1,10 @@
 /*
  * itest.c - the integration test runner.
  *
- * Runs every case of every t_*.c table (or those named on the command line),
- * each in a forked child in its own process group with an alarm, so a test
- * that hangs or crashes cannot take the suite with it.  After each test the
+ * Runs every case of every t_*.c table (or those named on the command line;
+ * --list prints the names), each in a forked child in its own process group
+ * with an alarm, so a test that hangs or crashes cannot take the suite with
+ * it.  After each test the
  * group is killed and every descendant reaped (this process is a child
  * subreaper), so no chatd or redis-server is left behind.
  *
@@ -23,16 +24,36 @@
 
 #define DEFAULT_TIMEOUT 60
 
-extern const struct itest_case t_redis_cases[] __attribute__((weak));
-extern const struct itest_case t_bench_cases[] __attribute__((weak));
-extern const struct itest_case t_auth_cases[] __attribute__((weak));
-extern const struct itest_case t_abuse_cases[] __attribute__((weak));
-extern const struct itest_case t_web_cases[] __attribute__((weak));
-extern const struct itest_case t_ops_cases[] __attribute__((weak));
-extern const struct itest_case t_alog_cases[] __attribute__((weak));
-extern const struct itest_case t_daemon_cases[] __attribute__((weak));
+extern const struct itest_case t_chat_cases[];
+extern const struct itest_case t_slow_cases[];
+extern const struct itest_case t_signals_cases[];
+extern const struct itest_case t_ops_cases[];
+extern const struct itest_case t_daemon_cases[];
+extern const struct itest_case t_redis_cases[];
+extern const struct itest_case t_auth_cases[];
+extern const struct itest_case t_limits_cases[];
+extern const struct itest_case t_abuse_cases[];
+extern const struct itest_case t_web_cases[];
+extern const struct itest_case t_http_cases[];
+extern const struct itest_case t_alog_cases[];
+extern const struct itest_case t_bench_cases[];
 
-static const struct itest_case *tables[10];
+/* Every table, in the order they run. */
+static const struct itest_case *const tables[] = {
+	t_chat_cases,
+	t_slow_cases,
+	t_signals_cases,
+	t_ops_cases,
+	t_daemon_cases,
+	t_redis_cases,
+	t_auth_cases,
+	t_limits_cases,
+	t_abuse_cases,
+	t_web_cases,
+	t_http_cases,
+	t_alog_cases,
+	t_bench_cases,
+};
 
 static int reason_fd = -1;
 
@@ -134,16 +155,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
-	tables[0] = t_foundation_cases;
-	tables[1] = t_hub_cases;
-	tables[2] = t_redis_cases; /* weak: NULL until t_redis.c defines it */
-	tables[3] = t_bench_cases; /* weak, like t_redis_cases */
-	tables[4] = t_web_cases;
-	tables[5] = t_auth_cases;
-	tables[6] = t_abuse_cases;
-	tables[7] = t_ops_cases;
-	tables[8] = t_alog_cases;
-	tables[9] = t_daemon_cases;
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+			for (const struct itest_case *tc = tables[t]; tc->name; tc++)
+				printf("%s\n", tc->name);
+		return 0;
+	}
 	if (access(chatd_bin(), X_OK) != 0) {
 		printf("FAIL setup: CHATD_BIN %s is not executable\n0 passed, 1 failed\n",
 		       chatd_bin());

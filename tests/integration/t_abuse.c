@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define WS "/api/chat-api/ws"
 
 static int served(struct wsc *c)
 {
@@ -250,7 +249,7 @@ static void t_abuse_handshake(void)
 	struct wsc *ok = wsc_connect(HOST, h->port, WS "/hs", NULL, 3000, NULL);
 	CHECK(ok, "a valid upgrade after the refusals");
 	wsc_free(ok);
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j, "stats");
 	for (size_t i = 0; i < n; i++) {
 		long long want = 0;
@@ -265,7 +264,7 @@ static void t_abuse_handshake(void)
 	json_decref(j);
 	int st = 0;
 	static char metrics[1 << 18];
-	CHECK(http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, metrics,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, metrics,
 			   sizeof(metrics)) > 0 && st == 200, "metrics HTTP %d", st);
 	CHECK(strstr(metrics, "chatd_handshakes_refused_total{worker=\"0\",reason=\"bad_key\"} 3\n"),
 	      "metrics: no bad_key 3");

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WS     "/api/chat-api/ws"
 #define SECRET "alog-secret-77"
 
 /* A HS256 token for sub, expiring in exp_in seconds (0: no exp). */
@@ -95,14 +94,6 @@ static int closes_with(struct wsc **cs, int n, int code, int ms)
 	return k;
 }
 
-static void free_all(struct wsc **cs, int n)
-{
-	for (int i = 0; i < n; i++) {
-		wsc_free(cs[i]);
-		cs[i] = NULL;
-	}
-}
-
 /* ---- 100 sessions ended in 7 ways, and 10 refused upgrades ------------------ */
 
 struct way { const char *match; int want; };
@@ -134,7 +125,7 @@ static void end_by_client(struct chatd *h, const char *alog)
 		CHECK(wsc_close(cs[i], 1000) == 0, "close");
 	}
 	CHECK(closes_with(cs, 20, 1000, 3000) == 20, "close echoes");
-	free_all(cs, 20);
+	ws_free_all(cs, 20);
 	for (int i = 0; i < 15; i++) {
 		snprintf(sub, sizeof(sub), "vanisher%d", i);
 		CHECK((cs[i] = join_as(h, "lobby", sub, 0)), "join %d", i);
@@ -157,7 +148,7 @@ static void end_by_policy(struct chatd *h)
 			ws_sendf(cs[i], "{\"type\":\"chat\",\"data\":{}}");
 	}
 	CHECK(closes_with(cs, 15, 1008, 5000) == 15, "rate limit closes");
-	free_all(cs, 15);
+	ws_free_all(cs, 15);
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	for (int i = 0; i < 15; i++) {
@@ -166,13 +157,13 @@ static void end_by_policy(struct chatd *h)
 		CHECK(wsc_send_text(cs[i], big, strlen(big)) == 0, "send big");
 	}
 	CHECK(closes_with(cs, 15, 1009, 5000) == 15, "oversize closes");
-	free_all(cs, 15);
+	ws_free_all(cs, 15);
 	for (int i = 0; i < 10; i++) {
 		snprintf(sub, sizeof(sub), "expiring%d", i);
 		CHECK((cs[i] = join_as(h, "lobby", sub, 2)), "join %d", i);
 	}
 	CHECK(closes_with(cs, 10, 1008, 8000) == 10, "token expiry closes");
-	free_all(cs, 10);
+	ws_free_all(cs, 10);
 }
 
 /* 10 clients drained by a reload (1012), then 15 stopped by SIGTERM (1001). */
@@ -187,14 +178,14 @@ static void end_by_server(struct chatd *h)
 	}
 	CHECK(kill(h->pid, SIGHUP) == 0, "SIGHUP");
 	CHECK(closes_with(cs, 10, 1012, 8000) == 10, "drain closes");
-	free_all(cs, 10);
+	ws_free_all(cs, 10);
 	for (int i = 0; i < 15; i++) {
 		snprintf(sub, sizeof(sub), "stopped%d", i);
 		CHECK((cs[i] = join_as(h, "lobby", sub, 0)), "join %d", i);
 	}
 	CHECK(kill(h->pid, SIGTERM) == 0, "SIGTERM");
 	CHECK(closes_with(cs, 15, 1001, 8000) == 15, "shutdown closes");
-	free_all(cs, 15);
+	ws_free_all(cs, 15);
 	CHECK(chatd_wait(h, 10000) == 0, "chatd exit status 0");
 }
 
@@ -558,6 +549,6 @@ const struct itest_case t_alog_cases[] = {
 	{ "alog_reopen", t_alog_reopen, 60 },
 	{ "alog_reload", t_alog_reload, 60 },
 	{ "alog_conf", t_alog_conf, 30 },
-	{ "log_debug", t_log_debug, 30 },
+	{ "alog_log_debug", t_log_debug, 30 },
 	{ NULL, NULL, 0 },
 };

@@ -1,9 +1,8 @@
 /*
- * t_auth.c - authentication and limits against the real binary: tokens in
- * the header and the query (valid, expired, not yet valid, forged, alg none,
- * other algorithms, wrong room), the secret file, a token expiring while
- * connected, the Origin allow-list, the message rate, connections per
- * address and per worker, the handshake timeout and the header size.
+ * t_auth.c - authentication against the real binary: tokens in the header
+ * and the query (valid, expired, not yet valid, forged, alg none, other
+ * algorithms, wrong room), the secret file, a token expiring while
+ * connected, and the Origin allow-list.
  */
 #include "harness.h"
 
@@ -11,11 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define WS     "/api/chat-api/ws"
 #define SECRET "itest-secret-4b1d"
 
 /* A token over claims signed with alg and key (NULL claims: {}).  The
@@ -123,7 +120,7 @@ static void t_auth_refusals(void)
 	CHECK(bearer_status(h, WS "/lobby", tok) == 403, "other room");
 	CHECK(query_status(h, WS, tok) == 403, "global with a rooms claim");
 	refused += 3;
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j, "stats");
 	long long n = stats_num(j, "auth_refused"), r = stats_num(j, "rejected_upgrades");
 	json_decref(j);
@@ -252,173 +249,11 @@ static void t_origin(void)
 	CHECK(stats_wait(h, "origin_refused", 3, 2000) == 3, "origin_refused");
 }
 
-/* ---- limits ------------------------------------------------------------------------ */
-
-static void t_rate_limit(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){
-		.conf = "rate_limit 5\nrate_burst 5\n" });
-	struct wsc *a, *b;
-	char reason[128] = "";
-	int chats = 0, errors = 0, code;
-	json_t *j;
-
-	CHECK(h, "start");
-	CHECK((a = ws_join(h, WS "/r", NULL, 0)) && (b = ws_join(h, WS "/r", NULL, 0)), "join");
-	for (int i = 0; i < 7; i++)
-		CHECK(ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"i\":%d}}", i) == 0, "send");
-	while ((j = ws_recv_json(a, 1000)) != NULL) {
-		if (strcmp(js(j, "type"), "chat") == 0)
-			chats++;
-		else if (strcmp(js(j, "type"), "error") == 0 &&
-			 strcmp(js(json_object_get(j, "data"), "code"), "rate_limited") == 0)
-			errors++;
-		json_decref(j);
-		if (chats + errors == 7)
-			break;
-	}
-	CHECK(chats == 5 && errors == 2, "burst: %d chats, %d rate_limited", chats, errors);
-	msleep(1100);                          /* 5 tokens back */
-	CHECK(ws_sendf(a, "{\"type\":\"chat\"}") == 0 && (j = ws_recv_type(a, "chat", 2000)),
-	      "allowed again after a pause");
-	json_decref(j);
-	for (int i = 0; i < 40; i++)           /* keep going: closed */
-		if (ws_sendf(a, "{\"type\":\"chat\"}") < 0)
-			break;
-	code = ws_wait_close(a, 3000, reason, sizeof(reason));
-	CHECK(code == 1008 && strcmp(reason, "rate limit") == 0, "close %d \"%s\"", code, reason);
-	CHECK(ws_sendf(b, "{\"type\":\"ping\"}") == 0 && (j = ws_recv_type(b, "pong", 2000)),
-	      "the other client is served");
-	json_decref(j);
-	CHECK(stats_wait(h, "rate_limit_closes", 1, 2000) == 1, "rate_limit_closes");
-	j = stats_get(h);
-	CHECK(stats_num(j, "rate_limited") >= 20, "rate_limited %lld", stats_num(j, "rate_limited"));
-	json_decref(j);
-	wsc_free(a);
-	wsc_free(b);
-}
-
-/* Wait for key >= want on a server whose limits may refuse the stats
- * request itself for a while (every connection counts, and each refused
- * one counts as a hit): key's last value, or -1. */
-static long long stats_when_admitted(struct chatd *h, const char *key, long long want, int ms)
-{
-	long long v = -1;
-	char why[256];
-
-	for (long long t0 = mono_ms(); v < want && mono_ms() - t0 < ms; msleep(50)) {
-		json_t *j = stats_try(h, why, sizeof(why));
-
-		if (j != NULL)
-			v = stats_num(j, key);
-		json_decref(j);
-	}
-	return v;
-}
-
-/* Every connection counts, the stats request too: query stats with a place free. */
-static void t_ip_limit(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "max_connections_per_ip 3\n" });
-	struct wsc *c[4];
-	int st = -1;
-
-	CHECK(h, "start");
-	for (int i = 0; i < 3; i++)
-		CHECK((c[i] = ws_join(h, WS "/ip", NULL, 0)), "connection %d", i);
-	c[3] = wsc_connect(HOST, h->port, WS "/ip", NULL, 2000, &st);
-	CHECK(c[3] == NULL && st == 0, "a 4th connection from the address: HTTP %d", st);
-	CHECK(ws_sendf(c[0], "{\"type\":\"ping\"}") == 0 && ws_recv_type(c[0], "pong", 2000),
-	      "the first three are served");
-	wsc_close(c[0], 1000);
-	wsc_free(c[0]);
-	CHECK(stats_when_admitted(h, "ip_limit_hits", 1, 3000) >= 1, "ip_limit_hits");
-	c[0] = NULL;                           /* the stats request may hold the place a moment */
-	for (long long t0 = mono_ms(); !c[0] && mono_ms() - t0 < 3000; msleep(50))
-		c[0] = wsc_connect(HOST, h->port, WS "/ip", NULL, 2000, NULL);
-	CHECK(c[0], "a place is free again");
-	for (int i = 0; i < 3; i++)
-		wsc_free(c[i]);
-}
-
-/* max_connections counts WebSocket connections; at the limit, new sockets
- * (HTTP ones too) are closed at accept. */
-static void t_connection_limit(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "max_connections 2\n" });
-	struct wsc *c[3];
-	int st = -1;
-
-	CHECK(h, "start");
-	CHECK((c[0] = ws_join(h, WS, NULL, 0)) && (c[1] = ws_join(h, WS, NULL, 0)), "join");
-	c[2] = wsc_connect(HOST, h->port, WS, NULL, 2000, &st);
-	CHECK(c[2] == NULL, "a 3rd connection: HTTP %d", st);
-	CHECK(ws_sendf(c[0], "{\"type\":\"ping\"}") == 0 && ws_recv_type(c[0], "pong", 2000),
-	      "the others are served");
-	wsc_free(c[0]);
-	CHECK(stats_when_admitted(h, "connection_limit_hits", 1, 3000) >= 1,
-	      "connection_limit_hits");
-	wsc_free(c[1]);
-}
-
-/* A request head sent one byte a second is cut at handshake_timeout. */
-static void t_handshake_timeout(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "handshake_timeout 2s\n" });
-	const char *req = "GET /api/chat-api/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n";
-	struct wsc *ok;
-	char ch;
-	int fd, closed = 0;
-
-	CHECK(h, "start");
-	CHECK((fd = wsc_tcp_connect(HOST, h->port, 2000)) >= 0, "connect");
-	long long t0 = mono_ms();
-	for (size_t i = 0; i < strlen(req) && mono_ms() - t0 < 6000; i++) {
-		if (send(fd, req + i, 1, MSG_NOSIGNAL) < 0 ||
-		    (recv(fd, &ch, 1, MSG_DONTWAIT) == 0)) {
-			closed = 1;
-			break;
-		}
-		msleep(500);
-	}
-	long long took = mono_ms() - t0;
-	close(fd);
-	CHECK(closed && took >= 1500 && took <= 4500, "slow request closed %d after %lld ms",
-	      closed, took);
-	CHECK((ok = ws_join(h, WS, NULL, 0)), "others connect");
-	wsc_free(ok);
-	CHECK(stats_wait(h, "handshake_failures", 1, 2000) >= 1, "handshake_failures");
-}
-
-static void t_header_size(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "max_header_size 1024\n" });
-	char big[1600];
-	struct wsc *c;
-	int st = -1;
-
-	CHECK(h, "start");
-	memset(big, 'a', sizeof(big));
-	memcpy(big, "X-Big: ", 7);
-	memcpy(big + sizeof(big) - 3, "\r\n", 3);
-	c = wsc_connect(HOST, h->port, WS, big, 2000, &st);
-	CHECK(c == NULL && st != 101, "a 1.6 KB header: HTTP %d", st);
-	CHECK((c = wsc_connect(HOST, h->port, WS, "X-Small: 1\r\n", 2000, &st)), "small: HTTP %d",
-	      st);
-	wsc_free(c);
-	CHECK(stats_wait(h, "handshake_failures", 1, 3000) == 1, "handshake_failures");
-}
-
 const struct itest_case t_auth_cases[] = {
 	{ "auth_refusals", t_auth_refusals, 0 },
 	{ "auth_identity", t_auth_identity, 0 },
 	{ "auth_secret_file", t_auth_secret_file, 0 },
 	{ "auth_expiry", t_auth_expiry, 0 },
-	{ "origin", t_origin, 0 },
-	{ "rate_limit", t_rate_limit, 0 },
-	{ "ip_limit", t_ip_limit, 0 },
-	{ "connection_limit", t_connection_limit, 0 },
-	{ "handshake_timeout", t_handshake_timeout, 0 },
-	{ "header_size", t_header_size, 0 },
+	{ "auth_origin", t_origin, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -2,13 +2,13 @@
  * t_bench.c - chatd-benchmark against a real chatd: a short fanout run must
  * count every delivery exactly (nothing lost, duplicated or reordered), a
  * tiny connections run must open, hold and ping every connection, and the
- * command line must behave.  No speed is checked here.
+ * command line must behave.  No speed is checked here.  And the WebSocket
+ * client library it is built on (tools/wsc.c), without a daemon.
  */
 #include "harness.h"
 
 #include <libgen.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -158,10 +158,90 @@ static void t_bench_version(void)
 	      strcmp(out, "chatd-benchmark " PACKAGE_VERSION "\n") == 0, "--version: %s", out);
 }
 
+/* ---- the client library (no daemon) -------------------------------------- */
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void t_wsc_pure(void)
+{
+	uint8_t dig[20], buf[70000], payload[66000];
+	char hx[41], acc[WSC_ACCEPT_LEN + 1], b64[16];
+	const char *s56 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	size_t lens[] = { 0, 1, 125, 126, 65535, 65536 };
+	struct wsc_frame f;
+
+	wsc_sha1("abc", 3, dig);
+	hex(dig, 20, hx);
+	CHECK(strcmp(hx, "a9993e364706816aba3e25717850c26c9cd0d89d") == 0, "sha1(abc) %s", hx);
+	wsc_sha1("", 0, dig);
+	hex(dig, 20, hx);
+	CHECK(strcmp(hx, "da39a3ee5e6b4b0d3255bfef95601890afd80709") == 0, "sha1('') %s", hx);
+	wsc_sha1(s56, strlen(s56), dig);
+	hex(dig, 20, hx);
+	CHECK(strcmp(hx, "84983e441c3bd26ebaae4aa1f95129e5e54670f1") == 0, "sha1(56) %s", hx);
+	wsc_accept_for_key("dGhlIHNhbXBsZSBub25jZQ==", acc);
+	CHECK(strcmp(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0, "accept %s", acc);
+	CHECK(wsc_base64((const uint8_t *)"fo", 2, b64, sizeof(b64)) == 4 &&
+	      strcmp(b64, "Zm8=") == 0, "base64(fo) %s", b64);
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		ssize_t n = wsc_frame_encode(buf, sizeof(buf), WSC_OP_BINARY, 1, 0, 0,
+					     payload, lens[k]);
+
+		CHECK(n > 0, "encode %zu", lens[k]);
+		CHECK(wsc_frame_parse(buf, (size_t)n - 1, &f) == 0, "partial %zu", lens[k]);
+		CHECK(wsc_frame_parse(buf, (size_t)n, &f) == n, "parse %zu", lens[k]);
+		CHECK(f.len == lens[k] && f.opcode == WSC_OP_BINARY && f.fin &&
+		      memcmp(f.payload, payload, lens[k]) == 0, "round trip %zu", lens[k]);
+	}
+	/* masked frames carry the payload xored with the key in the header */
+	ssize_t n = wsc_frame_encode(buf, sizeof(buf), WSC_OP_TEXT, 1, 1, 0, "hello", 5);
+	CHECK(n == 2 + 4 + 5 && (buf[1] & 0x80) && buf[1 + 0] != 0, "masked len %zd", n);
+	wsc_mask(buf + 6, 5, buf + 2, 0);
+	CHECK(memcmp(buf + 6, "hello", 5) == 0, "unmask");
+	CHECK(wsc_frame_parse(buf, (size_t)n, &f) == -1, "masked server frame accepted");
+	n = wsc_frame_encode(buf, sizeof(buf), WSC_OP_TEXT, 1, 0, WSC_RSV1, "x", 1);
+	CHECK(wsc_frame_parse(buf, (size_t)n, &f) == -1, "rsv1 accepted");
+	n = wsc_frame_encode(buf, sizeof(buf), 0x3, 1, 0, 0, "x", 1);
+	CHECK(wsc_frame_parse(buf, (size_t)n, &f) == -1, "opcode 3 accepted");
+	n = wsc_frame_encode(buf, sizeof(buf), WSC_OP_PING, 0, 0, 0, "x", 1);
+	CHECK(wsc_frame_parse(buf, (size_t)n, &f) == -1, "fragmented ping accepted");
+	CHECK(wsc_frame_header_raw(buf, sizeof(buf), WSC_OP_TEXT, 1, 0, 0,
+				   1ULL << 40, NULL) == 10 && buf[1] == 127 && buf[4] == 1,
+	      "raw 64-bit length header");
+	CHECK(wsc_frame_encode(buf, 10, WSC_OP_TEXT, 1, 1, 0, payload, 100) == -1, "cap");
+
+	char req[1024], key[WSC_KEY_LEN + 1], resp[512];
+	struct wsc_http_head h;
+	CHECK(wsc_handshake_request(req, sizeof(req), "h", 1, "/p", "X-A: b\r\n", key) > 0 &&
+	      strlen(key) == WSC_KEY_LEN && strstr(req, "X-A: b\r\n\r\n"), "request");
+	wsc_accept_for_key(key, acc);
+	int rl = snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\n"
+			  "upgrade: WebSocket\r\nConnection: Upgrade\r\n"
+			  "Sec-WebSocket-Accept: %s\r\n\r\n\x81", acc);
+	CHECK(wsc_handshake_parse(resp, (size_t)rl - 3, key, &h) == 0, "incomplete head");
+	CHECK(wsc_handshake_parse(resp, (size_t)rl, key, &h) == rl - 1 && h.status == 101 &&
+	      h.accept_ok, "101 head");
+	resp[rl - 6] ^= 1;
+	CHECK(wsc_handshake_parse(resp, (size_t)rl, key, &h) == rl - 1 && !h.accept_ok,
+	      "wrong accept taken");
+	rl = snprintf(resp, sizeof(resp), "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!");
+	CHECK(wsc_handshake_parse(resp, (size_t)rl, key, &h) == rl - 3 && h.status == 404 &&
+	      h.content_length == 3 && !h.accept_ok, "404 head");
+	CHECK(wsc_handshake_parse("garbage\r\n\r\n", 11, key, &h) == -1, "garbage head");
+}
+
 const struct itest_case t_bench_cases[] = {
 	{ "bench_fanout_exact", t_bench_fanout_exact, 90 },
 	{ "bench_connections", t_bench_connections, 90 },
 	{ "bench_cli", t_bench_cli, 60 },
 	{ "bench_version", t_bench_version, 30 },
-	{ NULL, NULL, 0 }
+	{ "bench_wsc_pure", t_wsc_pure, 10 },
+	{ NULL, NULL, 0 },
 };

@@ -27,11 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* from t_ops.c: children of pid, and how many of them are zombies; the pid
- * in a pid file (0 when none) */
-int children_of(pid_t pid, int *zombies);
-pid_t read_pid(const char *path);
-
 #define ROOM_PATH "/api/chat-api/ws/lobby"
 
 /* ---- a unix datagram listener (syslog, NOTIFY_SOCKET) ------------------------ */
@@ -208,7 +203,6 @@ static int private_dev_log(const char *dir)
 /* ---- a detached chatd we wait for ourselves ------------------------------------ */
 
 static pid_t daemon_pid;            /* killed at the end, failed or not */
-static void (*prev_alarm)(int);
 
 static void daemon_kill(void)
 {
@@ -219,17 +213,6 @@ static void daemon_kill(void)
 		waitpid(daemon_pid, NULL, 0);
 		daemon_pid = 0;
 	}
-}
-
-static void daemon_on_alarm(int sig)
-{
-	if (daemon_pid > 0) {
-		kill(-daemon_pid, SIGKILL);
-		kill(daemon_pid, SIGKILL);
-	}
-	if (prev_alarm && prev_alarm != SIG_IGN && prev_alarm != SIG_DFL)
-		prev_alarm(sig);
-	_exit(3);
 }
 
 /* The master's exit code (128 + signal when killed), or -1 after timeout_ms.
@@ -296,20 +279,19 @@ static int wait_children(pid_t pid, int want, const pid_t *old, int nold, int ti
 
 /*
  * Run body(dir) in a new temp dir made from tmpl, then kill the detached
- * daemon it may have left (it is not in the runner's process group) and
- * remove the dir, whatever happened.
+ * daemon it may have left (it is not in the runner's process group).  The
+ * harness removes the dir, and kills the daemon named by its pid file when
+ * the test fails or times out before this.
  */
 static void in_tmpdir(const char *tmpl, void (*body)(const char *dir))
 {
-	char dir[64], cmd[96];
+	char dir[64];
 
 	snprintf(dir, sizeof(dir), "%s", tmpl);
-	CHECK(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	if (!harness_tmpdir(dir))
+		return;
 	body(dir);
 	daemon_kill();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
 }
 
 /* Write a config file for a detached chatd into dir (conf, pidf: its
@@ -325,7 +307,6 @@ static int daemon_conf(const char *dir, const char *extra, char *conf, char *pid
 		 "pid_file %s\n%s", port, pidf, extra);
 	f = fopen(conf, "w");
 	CHECKR(f && fputs(text, f) >= 0 && fclose(f) == 0, -1, "write %s", conf);
-	prev_alarm = signal(SIGALRM, daemon_on_alarm);
 	return 0;
 }
 
@@ -691,7 +672,7 @@ static void t_sd_notify(void)
 	CHECK(notify_next(fd, msg, sizeof(msg), 10000) > 0, "no message from chatd");
 	CHECK(strncmp(msg, "READY=1", 7) == 0, "first message \"%s\", want READY=1", msg);
 	/* READY means serving: no retries */
-	CHECK(http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, body,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st, body,
 			   sizeof(body)) >= 0 && st == 200, "READY=1 but /healthz answers %d", st);
 
 	kill(h->pid, SIGHUP);

@@ -1,138 +1,34 @@
 /*
- * t_ops.c - chatd as a Unix daemon: detaching, the locked pid file, the
- * init script, log reopening, and reloads (generations, drain, 1012, an
- * invalid configuration, many reloads in a row).
+ * t_ops.c - chatd as operators run it: the init script, detaching and the
+ * locked pid file, log reopening, -v, -t, and a listen address in use.
  *
  * The daemon tests start chatd without -f; it leaves the test's process
- * group (setsid), so every test here stops what it started itself, also
- * when it fails or times out (ops_track / ops_kill_all).
+ * group (setsid), so the harness stops what each test started, also when
+ * it fails or times out (daemon_track, harness_tmpdir).
  */
 #include "harness.h"
 
-#include <dirent.h>
+#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- daemons started by these tests --------------------------------------- */
-
-#define OPS_MAX 8
-
-static _Atomic pid_t tracked[OPS_MAX];
-static _Atomic int ntracked;
-static void (*prev_alarm)(int);
-
-static void ops_kill_all(void)
-{
-	for (int i = 0; i < ntracked; i++) {
-		pid_t pid = tracked[i];   /* once: the reaper may zero it */
-
-		if (pid > 0) {
-			kill(pid, SIGKILL);   /* its workers follow (PDEATHSIG) */
-			waitpid(pid, NULL, WNOHANG);
-		}
-	}
-	ntracked = 0;
-}
-
-/* The runner's alarm ends the test with _exit(): kill our daemons first. */
-static void ops_on_alarm(int sig)
-{
-	ops_kill_all();
-	if (prev_alarm && prev_alarm != SIG_IGN && prev_alarm != SIG_DFL)
-		prev_alarm(sig);
-	_exit(3);
-}
-
-/*
- * A detached chatd is re-parented to the test process (a child subreaper):
- * reap our daemons as they exit, as init would, or they stay zombies that
- * `kill -0` still finds (and the init script's stop would wait for them).
- * A thread, not a SIGCHLD handler: a signal would interrupt the harness's
- * poll() calls.  Only tracked pids: run_capture() waits for its children.
- */
-static void *ops_reaper(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		for (int i = 0; i < ntracked; i++) {
-			pid_t pid = tracked[i];
-
-			if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
-				tracked[i] = 0;
-		}
-		msleep(10);
-	}
-	return NULL;
-}
-
-static void ops_guard(void)
-{
-	static pthread_t reaper;
-	void (*h)(int) = signal(SIGALRM, ops_on_alarm);
-
-	if (!reaper && pthread_create(&reaper, NULL, ops_reaper, NULL) != 0)
-		reaper = 0;
-
-	if (h != ops_on_alarm)
-		prev_alarm = h;
-}
-
-static void ops_track(pid_t pid)
-{
-	for (int i = 0; i < ntracked; i++)
-		if (tracked[i] == pid)
-			return;
-	if (pid > 0 && pid != getpid() && ntracked < OPS_MAX)
-		tracked[ntracked++] = pid;
-}
-
-static char dirs[OPS_MAX][64];
-static int ndirs;
-
-pid_t read_pid(const char *path);
-
-/* Kill a chatd named by a pid file in our dirs that we did not track (one
- * that wrote its pid file late, say), then remove the dirs. */
-static void ops_rm_dirs(void)
-{
-	char cmd[160], path[96], comm[32];
-
-	for (int i = 0; i < ndirs; i++) {
-		snprintf(path, sizeof(path), "%.63s/chatd.pid", dirs[i]);
-		pid_t pid = read_pid(path);
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-		FILE *f = pid > 0 && pid != getpid() ? fopen(path, "r") : NULL;
-
-		if (f && fgets(comm, sizeof(comm), f) && strncmp(comm, "chatd", 5) == 0)
-			kill(pid, SIGKILL);
-		if (f)
-			fclose(f);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%.63s'", dirs[i]);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dirs[i]);
-	}
-	ndirs = 0;
-}
-
-/* Run a test body, then stop whatever daemon it left (failed or not) and
- * remove its files. */
+/* Run a test body with the harness reaping the daemons it tracks (a
+ * detached chatd is re-parented to the test process); harness_cleanup
+ * kills what is left and removes the temp dirs. */
 #define OPS_TEST(name)                                                        \
 	static void name##_body(void);                                        \
 	static void name(void)                                                \
 	{                                                                     \
-		ops_guard();                                                  \
+		daemon_reaper_start();                                        \
 		name##_body();                                                \
-		ops_kill_all();                                               \
-		ops_rm_dirs();                                                \
 	}                                                                     \
 	static void name##_body(void)
 
@@ -143,25 +39,14 @@ struct ops_d {
 	int port;
 };
 
-static int write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
 static int ops_d_init(struct ops_d *d, const char *extra)
 {
 	char text[2048];
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/chatd-ops-XXXXXX");
-	CHECKR(mkdtemp(d->dir), -1, "mkdtemp: %s", strerror(errno));
-	if (ndirs < OPS_MAX)
-		snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s", d->dir);
+	if (!harness_tmpdir(d->dir))
+		return -1;
 	snprintf(d->conf, sizeof(d->conf), "%s/chatd.conf", d->dir);
 	snprintf(d->pid_file, sizeof(d->pid_file), "%s/chatd.pid", d->dir);
 	snprintf(d->log_file, sizeof(d->log_file), "%s/chatd.log", d->dir);
@@ -170,22 +55,8 @@ static int ops_d_init(struct ops_d *d, const char *extra)
 		 "redis_url off\nlisten 127.0.0.1:%d\nworkers 2\npid_file %s\n"
 		 "log_file %s\nlog_level info\nshutdown_timeout 2s\n%s",
 		 d->port, d->pid_file, d->log_file, extra ? extra : "");
-	CHECKR(write_text(d->conf, text) == 0, -1, "cannot write %s", d->conf);
+	CHECKR(write_file(d->conf, text) == 0, -1, "cannot write %s", d->conf);
 	return 0;
-}
-
-/* The pid in a pid file, 0 when absent or unreadable.  (t_daemon.c too.) */
-pid_t read_pid(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long pid = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return (pid_t)pid;
 }
 
 /* Wait until pid is gone (reaping it if it became our child); 1 when gone. */
@@ -198,7 +69,6 @@ static int wait_gone(pid_t pid, int timeout_ms)
 	}
 	return 0;
 }
-
 
 static int file_has(const char *path, const char *s)
 {
@@ -214,50 +84,14 @@ static int healthy(int port)
 	for (long long end = mono_ms() + 5000; mono_ms() < end; msleep(20)) {
 		int st = 0;
 
-		if (http_request(HOST, port, "GET", "/healthz", NULL, NULL, 1000, &st, body,
+		if (wsc_http_request(HOST, port, "GET", "/healthz", NULL, NULL, 1000, &st, body,
 				 sizeof(body)) >= 0 && st == 200)
 			return 1;
 	}
 	return 0;
 }
 
-/* Children of pid (from /proc): how many, and how many of them are zombies.
- * (t_daemon.c uses it too.) */
-int children_of(pid_t pid, int *zombies);
-int children_of(pid_t pid, int *zombies)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
-
-	*zombies = 0;
-	while (d && (e = readdir(d))) {
-		char path[64], buf[512], *p, state;
-		int ppid;
-		FILE *f;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", atoi(e->d_name));
-		if (!(f = fopen(path, "r")))
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
-			continue;
-		if (ppid == (int)pid) {
-			n++;
-			if (state == 'Z')
-				(*zombies)++;
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-/* ---- the init script ---------------------------------------------------------- */
+/* ---- the init script ----------------------------------------------------------- */
 
 /* The init script made by the build, next to CHATD_BIN. */
 static const char *initd_path(void)
@@ -304,7 +138,7 @@ static void initd_cycle(const char *use_ssd)
 	CHECK(rc == 0 && strstr(out, "successful"), "configtest: %d: %s", rc, out);
 	rc = initd("start", out, sizeof(out));
 	pid = read_pid(d.pid_file);
-	ops_track(pid);
+	daemon_track(pid);
 	CHECK(rc == 0, "start: %d: %s", rc, out);
 	CHECK(pid > 0 && pid_alive(pid), "start: no live pid in %s", d.pid_file);
 	CHECK(healthy(d.port), "not healthy on port %d after start", d.port);
@@ -348,10 +182,10 @@ static void initd_cycle(const char *use_ssd)
 	snprintf(text, sizeof(text),
 		 "redis_url off\nlisten 127.0.0.1:%d\nworkers 2\npid_file %s\nlog_file %s\n"
 		 "log_level info\nshutdown_timeout 2s\n", d.port, d.pid_file, d.log_file);
-	CHECK(write_text(d.conf, text) == 0, "rewrite %s", d.conf);
+	CHECK(write_file(d.conf, text) == 0, "rewrite %s", d.conf);
 	rc = initd("restart", out, sizeof(out));
 	pid2 = read_pid(d.pid_file);
-	ops_track(pid2);
+	daemon_track(pid2);
 	CHECK(rc == 0, "restart: %d: %s", rc, out);
 	CHECK(wait_gone(pid, 3000), "old master %d still there after restart", (int)pid);
 	CHECK(pid2 > 0 && pid2 != pid && pid_alive(pid2), "restart: pid %d -> %d", (int)pid,
@@ -402,7 +236,7 @@ static void initd_refuses(const char *line, const char *why)
 	CHECK(rc != 0 && strstr(out, where) && strstr(out, why),
 	      "configtest with \"%s\": %d: %s", line, rc, out);
 	rc = initd("start", out, sizeof(out));
-	ops_track(read_pid(d.pid_file));
+	daemon_track(read_pid(d.pid_file));
 	CHECK(rc != 0 && strstr(out, why), "start with \"%s\": %d: %s", line, rc, out);
 	CHECK(read_pid(d.pid_file) == 0 && !healthy(d.port), "a daemon runs after a failed start");
 }
@@ -449,10 +283,10 @@ OPS_TEST(t_pidfile_lock)
 		return;
 	/* a stale pid file naming a live process (us) does not stop a start */
 	snprintf(mine, sizeof(mine), "%d\n", (int)getpid());
-	CHECK(write_text(d.pid_file, mine) == 0, "write a stale pid file");
+	CHECK(write_file(d.pid_file, mine) == 0, "write a stale pid file");
 	rc = run_chatd(out, sizeof(out), d.conf, NULL);
 	pid = read_pid(d.pid_file);
-	ops_track(pid);
+	daemon_track(pid);
 	CHECK(rc == 0, "start: exit %d: %s", rc, out);
 	/* the command returned only once the pid file was written */
 	CHECK(pid > 0 && pid != getpid() && pid_alive(pid), "pid file: %d", (int)pid);
@@ -496,7 +330,7 @@ OPS_TEST(t_log_reopen)
 		return;
 	rc = run_chatd(out, sizeof(out), d.conf, NULL);
 	pid = read_pid(d.pid_file);
-	ops_track(pid);
+	daemon_track(pid);
 	CHECK(rc == 0 && pid > 0, "start: exit %d: %s", rc, out);
 	CHECK(healthy(d.port), "not healthy");
 	CHECK(file_has(d.log_file, "serving"), "no worker line in the log");
@@ -524,273 +358,6 @@ OPS_TEST(t_log_reopen)
 	CHECK(wait_gone(pid, 5000), "master still there after SIGTERM");
 }
 
-/* ---- reloads under traffic -------------------------------------------------------- */
-
-#define OLD_N    4
-#define MSGS     12
-
-/* Workers of generation gen in stats: how many, and their connections. */
-static int gen_workers(struct chatd *h, int gen, long long *conns)
-{
-	char why[300];
-	json_t *j = NULL, *w;
-	size_t i;
-	int n = 0;
-
-	*conns = 0;
-	/* a request can be reset while workers come and go: ask up to 3 times */
-	for (int t = 0; t < 3 && (j = stats_try(h, why, sizeof(why))) == NULL; t++)
-		msleep(100);
-	if (!j) {
-		fprintf(stderr, "gen_workers: %s\n", why);
-		return -1;
-	}
-	json_array_foreach(json_object_get(j, "workers"), i, w)
-		if (stats_num(w, "generation") == gen) {
-			n++;
-			*conns += stats_num(w, "connections");
-		}
-	json_decref(j);
-	return n;
-}
-
-/* Read c until its close frame: counts "chat" messages whose content starts
- * with prefix; returns the close code (0 EOF, -1 timeout). */
-static int read_until_close(struct wsc *c, const char *prefix, int *seen, int timeout_ms)
-{
-	struct wsc_msg m;
-
-	*seen = 0;
-	for (long long end = mono_ms() + timeout_ms;;) {
-		long long left = end - mono_ms();
-		int r = wsc_recv(c, left > 0 ? (int)left : 0, &m);
-
-		if (r < 0)
-			return 0;
-		if (r == 0)
-			return -1;
-		if (m.opcode == WSC_OP_CLOSE)
-			return m.close_code;
-		if (m.opcode != WSC_OP_TEXT)
-			continue;
-		json_t *j = json_loadb(m.data, m.len, 0, NULL);
-		const char *content = js(json_object_get(j, "data"), "content");
-
-		if (strcmp(js(j, "type"), "chat") == 0 && strncmp(content, prefix, strlen(prefix)) == 0)
-			(*seen)++;
-		json_decref(j);
-	}
-}
-
-/* A chat message of about `size` bytes of JSON. */
-static int send_sized(struct wsc *c, size_t size)
-{
-	char *pad = malloc(size);
-	int rc;
-
-	if (!pad)
-		return -1;
-	memset(pad, 'x', size - 40);
-	pad[size - 40] = '\0';
-	rc = ws_sendf(c, "{\"type\":\"chat\",\"data\":{\"content\":\"big-%s\"}}", pad);
-	free(pad);
-	return rc;
-}
-
-OPS_TEST(t_reload_traffic)
-{
-	struct chatd_opts o = { .workers = 2,
-		.conf = "drain_timeout 2s\nmax_message_size 1000\n" };
-	struct chatd *h = chatd_start(&o);
-	struct wsc *old[OLD_N], *big_old, *nw[2];
-	char text[1024];
-	long long conns, hup_ms;
-	int seen, code;
-
-	if (!h)
-		return;
-	for (int i = 0; i < OLD_N; i++)
-		CHECK((old[i] = ws_join(h, "/api/chat-api/ws/r1", NULL, 0)), "old client %d", i);
-	CHECK((big_old = ws_join(h, "/api/chat-api/ws/r2", NULL, 0)), "old big client");
-	CHECK(gen_workers(h, 1, &conns) == 2 && conns == OLD_N + 1, "generation 1: %lld conns",
-	      conns);
-
-	snprintf(text, sizeof(text),
-		 "redis_url off\npid_file %s/chatd.pid\nlog_level info\nshutdown_timeout 3s\n"
-		 "drain_timeout 2s\nmax_message_size 4000\n", h->dir);
-	CHECK(chatd_write_conf(h, text) == 0, "rewrite the config");
-	kill(h->pid, SIGHUP);
-	hup_ms = mono_ms();
-	/* the old workers have stopped accepting once they log "draining" */
-	for (long long end = mono_ms() + 3000; mono_ms() < end; msleep(20))
-		if (gen_workers(h, 2, &conns) == 2 && file_count(h->log_path, "draining") == 2)
-			break;
-	CHECK(gen_workers(h, 2, &conns) == 2, "no 2 workers of generation 2");
-	CHECK(file_count(h->log_path, "draining") == 2, "the old workers are not draining");
-
-	/* new clients land on generation 2 and have the new limit */
-	for (int i = 0; i < 2; i++)
-		CHECK((nw[i] = ws_join(h, "/api/chat-api/ws/r1", NULL, 0)), "new client %d", i);
-	CHECK(gen_workers(h, 2, &conns) == 2 && conns == 2, "generation 2 has %lld connections (want the 2 new ones)", conns);
-	/* an old worker that held none of them has exited already (nothing
-	 * to drain): one or two of generation 1 remain, holding all five */
-	int n1 = gen_workers(h, 1, &conns);
-	CHECK(n1 >= 1 && n1 <= 2 && conns == OLD_N + 1,
-	      "generation 1 has %lld connections (want %d)", conns, OLD_N + 1);
-	CHECK(send_sized(nw[1], 2000) == 0, "send 2000 bytes on a new connection");
-	json_t *j = ws_recv_type(nw[1], "chat", 3000);
-	CHECK(j && strncmp(js(json_object_get(j, "data"), "content"), "big-", 4) == 0,
-	      "a 2000-byte message was not accepted under max_message_size 4000");
-	json_decref(j);
-	/* ... and the old connections keep the old one */
-	CHECK(send_sized(big_old, 2000) == 0, "send 2000 bytes on an old connection");
-	code = ws_wait_close(big_old, 3000, NULL, 0);
-	CHECK(code == 1009, "old connection, 2000 bytes over the old 1000: close %d", code);
-
-	/* messages sent after the HUP reach the old clients until the drain ends */
-	for (int k = 0; k < MSGS; k++) {
-		CHECK(ws_sendf(nw[0], "{\"type\":\"chat\",\"data\":{\"content\":\"after-%d\"}}", k)
-		      == 0, "send %d", k);
-		msleep(30);
-	}
-	CHECK(ws_sendf(old[0], "{\"type\":\"chat\",\"data\":{\"content\":\"from-old\"}}") == 0,
-	      "an old client sends");
-	j = ws_recv_type(nw[0], "chat", 3000);
-	while (j && strcmp(js(json_object_get(j, "data"), "content"), "from-old") != 0) {
-		json_decref(j);
-		j = ws_recv_type(nw[0], "chat", 3000);
-	}
-	CHECK(j, "a new client did not get an old client's message");
-	json_decref(j);
-	CHECK(mono_ms() - hup_ms < 1800, "too slow: the drain may be over already");
-	for (int i = 0; i < OLD_N; i++) {
-		code = read_until_close(old[i], "after-", &seen, 6000);
-		CHECK(seen == MSGS, "old client %d got %d of %d messages", i, seen, MSGS);
-		CHECK(code == 1012, "old client %d: close code %d (want 1012)", i, code);
-	}
-	CHECK(mono_ms() - hup_ms >= 1900, "closed %lld ms after the HUP (drain_timeout 2s)",
-	      mono_ms() - hup_ms);
-	/* the old generation is gone; the new clients are still served */
-	for (long long end = mono_ms() + 3000; mono_ms() < end; msleep(50))
-		if (gen_workers(h, 1, &conns) == 0)
-			break;
-	CHECK(gen_workers(h, 1, &conns) == 0, "generation 1 workers still there");
-	CHECK(ws_sendf(nw[1], "{\"type\":\"ping\"}") == 0, "ping");
-	j = ws_recv_type(nw[1], "pong", 3000);
-	CHECK(j, "a new client is not served after the drain");
-	json_decref(j);
-	for (int i = 0; i < OLD_N; i++)
-		wsc_free(old[i]);
-	wsc_free(big_old);
-	wsc_free(nw[0]);
-	wsc_free(nw[1]);
-	CHECK(chatd_stop(h, 8000) == 0, "exit status after SIGTERM");
-}
-
-OPS_TEST(t_reload_invalid)
-{
-	struct chatd_opts o = { .workers = 2, .conf = "drain_timeout 1s\n" };
-	struct chatd *h = chatd_start(&o);
-	pid_t before[8], after[8];
-	struct wsc *c;
-	long long conns;
-	int nb, na;
-
-	if (!h)
-		return;
-	CHECK((c = ws_join(h, "/api/chat-api/ws/r", NULL, 0)), "client");
-	nb = stats_worker_pids(h, before, 8);
-	CHECK(nb == 2, "%d workers", nb);
-	CHECK(chatd_write_conf(h, "redis_url off\nmax_message_size lots\n") == 0, "rewrite");
-	kill(h->pid, SIGHUP);
-	for (long long end = mono_ms() + 3000; mono_ms() < end; msleep(50))
-		if (chatd_log_has(h, "keeping the running configuration"))
-			break;
-	CHECK(chatd_log_has(h, "chatd.conf:2:"), "no file:line in the log");
-	CHECK(chatd_log_has(h, "keeping the running configuration"), "no reload error logged");
-	msleep(300);
-	na = stats_worker_pids(h, after, 8);
-	CHECK(na == nb && after[0] == before[0] && after[1] == before[1],
-	      "the workers changed after an invalid reload");
-	CHECK(stats_wait(h, "reloads", 0, 100) == 0, "reloads counted");
-	CHECK(gen_workers(h, 2, &conns) == 0, "a generation 2 started");
-	CHECK(ws_sendf(c, "{\"type\":\"ping\"}") == 0, "ping");
-	json_t *j = ws_recv_type(c, "pong", 3000);
-	CHECK(j, "the client is not served after an invalid reload");
-	json_decref(j);
-	wsc_free(c);
-	CHECK(chatd_stop(h, 8000) == 0, "exit status");
-}
-
-/* VmRSS of pid in kB, -1 if unknown. */
-static long vm_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-OPS_TEST(t_reload_many)
-{
-	struct chatd_opts o = { .workers = 3, .conf = "drain_timeout 1s\n" };
-	struct chatd *h = chatd_start(&o);
-	struct wsc *c[3];
-	long long conns;
-	int n = 0, z = 0;
-
-	if (!h)
-		return;
-	for (int i = 0; i < 3; i++)
-		CHECK((c[i] = ws_join(h, "/api/chat-api/ws/r", NULL, 0)), "client %d", i);
-	for (int i = 0; i < 5; i++) {
-		kill(h->pid, SIGHUP);
-		msleep(100);
-		if (i == 1) { /* a client on a middle generation */
-			wsc_free(c[1]);
-			CHECK((c[1] = ws_join(h, "/api/chat-api/ws/r", NULL, 0)),
-			      "client during reloads");
-		}
-	}
-	CHECK(stats_wait(h, "reloads", 5, 3000) == 5, "reloads != 5");
-	/* after drain_timeout every old worker is gone */
-	for (long long end = mono_ms() + 6000; mono_ms() < end; msleep(100)) {
-		n = children_of(h->pid, &z);
-		if (n == 3 && z == 0 && gen_workers(h, 6, &conns) == 3)
-			break;
-	}
-	CHECK(n == 3, "%d worker processes after 5 reloads (want 3)", n);
-	CHECK(z == 0, "%d zombies", z);
-	CHECK(gen_workers(h, 6, &conns) == 3, "not 3 workers of generation 6");
-	msleep(500);
-	n = children_of(h->pid, &z);
-	CHECK(n == 3 && z == 0, "later: %d children, %d zombies", n, z);
-	/* ten more reloads: the master's memory does not grow with them */
-	long rss0 = vm_rss_kb(h->pid);
-	for (int i = 0; i < 10; i++) {
-		kill(h->pid, SIGHUP);
-		msleep(100);
-	}
-	CHECK(stats_wait(h, "reloads", 15, 3000) == 15, "reloads != 15");
-	for (long long end = mono_ms() + 6000; mono_ms() < end; msleep(100))
-		if (children_of(h->pid, &z) == 3 && z == 0)
-			break;
-	long rss1 = vm_rss_kb(h->pid);
-	CHECK(rss0 > 0 && rss1 - rss0 < 512, "master RSS %ld kB -> %ld kB over 10 reloads",
-	      rss0, rss1);
-	for (int i = 0; i < 3; i++)
-		wsc_free(c[i]);
-	CHECK(chatd_stop(h, 8000) == 0, "exit status");
-}
-
 /* chatd -v and --version print "chatd VERSION" (configure.ac's), exit 0. */
 static void t_version(void)
 {
@@ -806,15 +373,82 @@ static void t_version(void)
 	}
 }
 
+/* ---- -t and the listen address ------------------------------------------- */
+
+static void configtest_in(const char *dir)
+{
+	char good[128], bad[128], out[8192], want[200];
+	char *argv[] = { (char *)chatd_bin(), "-t", "-c", good, NULL };
+	FILE *f;
+	int rc;
+
+	snprintf(good, sizeof(good), "%s/good.conf", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
+	f = fopen(good, "w");
+	CHECK(f, "fopen");
+	fprintf(f, "# good\nredis_url off\nworkers 2\nmax_message_size 64k\n"
+		   "ping_interval 30s\nshutdown_timeout 2500ms\npresence on\n");
+	fclose(f);
+	f = fopen(bad, "w");
+	CHECK(f, "fopen");
+	fprintf(f, "# bad\nredis_url off\nno_such_directive 1\n");
+	fclose(f);
+	rc = run_capture(argv, out, sizeof(out), 5000);
+	snprintf(want, sizeof(want), "configuration file %s test is successful", good);
+	CHECK(rc == 0, "-t on a good file: exit %d: %s", rc, out);
+	CHECK(strstr(out, want), "-t output '%s'", out);
+	argv[3] = bad;
+	rc = run_capture(argv, out, sizeof(out), 5000);
+	snprintf(want, sizeof(want), "%s:3", bad);
+	CHECK(rc == 1, "-t on a bad file: exit %d: %s", rc, out);
+	CHECK(strstr(out, want), "-t error does not name %s: '%s'", want, out);
+	f = fopen(bad, "w");
+	CHECK(f, "fopen");
+	fprintf(f, "redis_url off\n\nsend_queue -5\n");
+	fclose(f);
+	rc = run_capture(argv, out, sizeof(out), 5000);
+	CHECK(rc == 1 && strstr(out, want), "bad value: exit %d: '%s'", rc, out);
+}
+
+static void t_configtest(void)
+{
+	char dir[] = "/tmp/chatd-itest-XXXXXX";
+
+	CHECK(harness_tmpdir(dir), "mkdtemp");
+	configtest_in(dir);
+}
+
+static void t_bind_in_use(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	char want[64];
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 8) == 0,
+	      "bind a blocker");
+	(void)one;
+	socklen_t al = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .port = ntohs(a.sin_port),
+							    .no_wait = 1 });
+	CHECK(h, "spawn");
+	int st = chatd_wait(h, 3000);
+	close(fd);
+	CHECK(st != -2, "chatd still running 3 s after a bind failure");
+	CHECK(st != 0, "exit status 0 after a bind failure");
+	snprintf(want, sizeof(want), "%d", h->port);
+	CHECK(chatd_log_has(h, want), "error message does not name port %s", want);
+}
+
 const struct itest_case t_ops_cases[] = {
 	{ "ops_initd_ssd", t_initd_ssd, 90 },
 	{ "ops_initd_plain_sh", t_initd_plain_sh, 90 },
 	{ "ops_initd_refuses", t_initd_refuses, 90 },
 	{ "ops_pidfile_lock", t_pidfile_lock, 60 },
 	{ "ops_log_reopen", t_log_reopen, 60 },
-	{ "ops_reload_traffic", t_reload_traffic, 60 },
-	{ "ops_reload_invalid", t_reload_invalid, 60 },
-	{ "ops_reload_many", t_reload_many, 60 },
 	{ "ops_version", t_version, 30 },
-	{ NULL, NULL, 0 }
+	{ "ops_configtest", t_configtest, 0 },
+	{ "ops_bind_in_use", t_bind_in_use, 0 },
+	{ NULL, NULL, 0 },
 };

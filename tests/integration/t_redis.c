@@ -14,152 +14,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define WS "/api/chat-api/ws"
 
-/* ---- a tiny RESP client ---------------------------------------------------- */
+/* ---- Redis, as the tests see it (the harness's RESP client) -------------------- */
 
-#define RV_MAX 4096
-
-/* A reply flattened: arrays are expanded in place, element by element. */
-struct rv {
-	int         n;
-	char        type[RV_MAX];    /* '+', '-', ':', '$', 'N' (nil) */
-	long long   num[RV_MAX];
-	const char *s[RV_MAX];
-	size_t      len[RV_MAX];
-};
-
-static char        resp_buf[1 << 20];
 static const char *resp_pass;   /* AUTH with this first (NULL: none) */
 
-static void rv_add(struct rv *v, char t, long long num, const char *s, size_t len)
-{
-	if (v->n >= RV_MAX)
-		return;
-	v->type[v->n] = t;
-	v->num[v->n] = num;
-	v->s[v->n] = s;
-	v->len[v->n] = len;
-	v->n++;
-}
-
-/* One item at *p: 1 parsed, 0 incomplete, -1 bad. */
-static int resp_item(const char *b, size_t n, size_t *p, struct rv *v)
-{
-	const char *e = *p < n ? memmem(b + *p, n - *p, "\r\n", 2) : NULL;
-	size_t le;
-	long long x;
-	char t;
-
-	if (!e)
-		return 0;
-	t = b[*p];
-	x = strtoll(b + *p + 1, NULL, 10);
-	le = (size_t)(e - b) + 2;
-	switch (t) {
-	case '+':
-	case '-':
-		rv_add(v, t, 0, b + *p + 1, (size_t)(e - b - (long)*p - 1));
-		*p = le;
-		return 1;
-	case ':':
-		rv_add(v, t, x, NULL, 0);
-		*p = le;
-		return 1;
-	case '$':
-		if (x < 0) {
-			rv_add(v, 'N', 0, NULL, 0);
-			*p = le;
-			return 1;
-		}
-		if (le + (size_t)x + 2 > n)
-			return 0;
-		rv_add(v, '$', 0, b + le, (size_t)x);
-		*p = le + (size_t)x + 2;
-		return 1;
-	case '*':
-		*p = le;
-		for (long long i = 0; i < x; i++) {
-			int r = resp_item(b, n, p, v);
-
-			if (r <= 0)
-				return r;
-		}
-		return 1;
-	default:
-		return -1;
-	}
-}
-
-/* Send one command on fd and read its whole reply into v; 0 / -1. */
-static int resp_do(int fd, int argc, const char *const argv[], const size_t lens[], struct rv *v)
-{
-	char hdr[64];
-	size_t n = 0, p;
-	long long end = mono_ms() + 3000;
-
-	snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
-	if (write(fd, hdr, strlen(hdr)) < 0)
-		return -1;
-	for (int i = 0; i < argc; i++) {
-		snprintf(hdr, sizeof(hdr), "$%zu\r\n", lens[i]);
-		if (write(fd, hdr, strlen(hdr)) < 0 ||
-		    (lens[i] && write(fd, argv[i], lens[i]) != (ssize_t)lens[i]) ||
-		    write(fd, "\r\n", 2) != 2)
-			return -1;
-	}
-	for (;;) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		long long left = end - mono_ms();
-		ssize_t r;
-		int rc;
-
-		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
-			return -1;
-		r = read(fd, resp_buf + n, sizeof(resp_buf) - n);
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		v->n = 0;
-		p = 0;
-		rc = resp_item(resp_buf, n, &p, v);
-		if (rc != 0)
-			return rc > 0 ? 0 : -1;
-		if (n == sizeof(resp_buf))
-			return -1;
-	}
-}
-
 /* A command with binary-safe arguments (lens NULL: strlen); 0 / -1. */
-static int rcall(int port, int argc, const char *const argv[], const size_t *lens, struct rv *v)
+static int rcall(int port, int argc, const char *const argv[], const size_t *lens,
+		 struct redis_reply *v)
 {
-	size_t l[8];
-	int fd = wsc_tcp_connect(HOST, port, 1000), rc = -1;
-
-	if (fd < 0 || argc > 8)
-		return fd < 0 ? -1 : (close(fd), -1);
-	for (int i = 0; i < argc; i++)
-		l[i] = lens ? lens[i] : strlen(argv[i]);
-	if (resp_pass) {
-		const char *a[2] = { "AUTH", resp_pass };
-		size_t al[2] = { 4, strlen(resp_pass) };
-
-		if (resp_do(fd, 2, a, al, v) < 0 || v->n != 1 || v->type[0] != '+') {
-			close(fd);
-			return -1;
-		}
-	}
-	rc = resp_do(fd, argc, argv, l, v);
-	close(fd);
-	return rc;
+	return redis_call(port, resp_pass, argc, argv, lens, v);
 }
 
-static struct rv rv;
+static struct redis_reply rv;
 
 /* PUBSUB NUMSUB chan: the number of subscribers, -1 on error. */
 static long long r_numsub(int port, const char *chan)
@@ -247,7 +118,7 @@ static struct chatd *pod(struct redis *r, const char *id)
 /* stats.redis[key]; -1 if absent or no stats. */
 static long long rstat(struct chatd *h, const char *key)
 {
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	long long v = stats_num(json_object_get(j, "redis"), key);
 
 	json_decref(j);
@@ -283,7 +154,7 @@ static int wait_state(struct chatd *h, const char *want, int timeout_ms)
 /* Each worker of h has at least one connection: clients are spread. */
 static int workers_all_used(struct chatd *h)
 {
-	json_t *j = stats_get(h), *w;
+	json_t *j = harness_stats(h), *w;
 	size_t k;
 	int ok = j != NULL, n = 0;
 
@@ -397,23 +268,9 @@ static int trk_upto_done(void *arg)
 	return 1;
 }
 
-static int never(void *arg)
-{
-	(void)arg;
-	return 0;
-}
-
 static int chat_send(struct wsc *c, int s, int q)
 {
 	return ws_sendf(c, "{\"type\":\"chat\",\"data\":{\"s\":%d,\"q\":%d}}", s, q);
-}
-
-static void free_all(struct wsc **c, int n)
-{
-	for (int i = 0; i < n; i++) {
-		wsc_free(c[i]);
-		c[i] = NULL;
-	}
 }
 
 /* ---- 1. exactly once, in order, over three pods ------------------------------ */
@@ -469,10 +326,10 @@ static void t_exactly_once(void)
 	for (int q = 0; q < X_BURST; q++) {
 		for (int s = 0; s < X_SEND; s++)
 			CHECK(chat_send(c[sender[s]], s, q) == 0, "send");
-		ws_pump(c, X_N, 0, trk_msg, never, &t);
+		ws_pump(c, X_N, 0, trk_msg, ws_pump_never, &t);
 	}
 	int done = ws_pump(c, X_N, 10000, trk_msg, trk_done, &t);
-	ws_pump(c, X_N, 500, trk_msg, never, &t);   /* late duplicates */
+	ws_pump(c, X_N, 500, trk_msg, ws_pump_never, &t);   /* late duplicates */
 	CHECK(t.errors == 0, "%d errors; first: %s", t.errors, t.first_error);
 	for (int i = 0; i < X_N; i++)
 		for (int s = 0; s < X_SEND; s++)
@@ -492,7 +349,7 @@ static void t_exactly_once(void)
 		CHECK(rstat(p[k], "subscribed_rooms") == 2, "pod %d subscribed_rooms %lld", k,
 		      rstat(p[k], "subscribed_rooms"));
 	}
-	free_all(c, X_N);
+	ws_free_all(c, X_N);
 }
 
 /* ---- 2. room isolation across pods --------------------------------------------- */
@@ -524,7 +381,7 @@ static void t_isolation(void)
 		for (int s = 0; s < 3; s++)
 			t.want[i][s] = (i % 4 == s) ? 5 : 0;
 	ws_pump(c, 8, 5000, trk_msg, trk_done, &t);
-	ws_pump(c, 8, 500, trk_msg, never, &t);
+	ws_pump(c, 8, 500, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 	for (int i = 0; i < 8; i++)
 		for (int s = 0; s < 3; s++)
@@ -532,7 +389,7 @@ static void t_isolation(void)
 			      "%s's messages, want %d", i, rooms[i % 4], i < 4 ? 'a' : 'b',
 			      t.count[i][s], rooms[s], t.want[i][s]);
 	CHECK(rstat(b, "received") == 15, "pod b received %lld", rstat(b, "received"));
-	free_all(c, 8);
+	ws_free_all(c, 8);
 }
 
 /* ---- 3. interest: a pod subscribes only to rooms it has members in ------------- */
@@ -644,7 +501,7 @@ static void t_interest(void)
 	CHECK(!j, "pod a's global client got a room message");
 
 	/* everybody leaves: every room channel goes */
-	free_all(many, nrooms);
+	ws_free_all(many, nrooms);
 	CHECK(wait_channels(r->port, "realtime:room:*", 0, 5000) == 0, "room channels after "
 	      "leaving: %d", r_channels(r->port, "realtime:room:*"));
 	CHECK(rstat(b, "subscribed_rooms") == 0, "b subscribed_rooms %lld",
@@ -731,13 +588,13 @@ static void t_garbage(void)
 		CHECK(chat_send(c[0], 2, q) == 0 && chat_send(c[2], 3, q) == 0, "send");
 	t.want[0][2] = t.want[2][2] = t.want[0][3] = t.want[2][3] = 10;
 	CHECK(ws_pump(c, 3, 3000, trk_msg, trk_done, &t) == 0, "delivery after garbage");
-	ws_pump(c, 3, 300, trk_msg, never, &t);
+	ws_pump(c, 3, 300, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 	CHECK(t.count[1][1] + t.count[1][2] + t.count[1][3] == 0, "global client got room chat");
 	CHECK(t.count[0][1] == 1 && t.count[2][1] == 1, "hand envelope delivered %d/%d times",
 	      t.count[0][1], t.count[2][1]);
 	CHECK(pid_alive(a->pid) && pid_alive(b->pid), "a pod died");
-	free_all(c, 3);
+	ws_free_all(c, 3);
 }
 
 /* ---- 5. Redis restarted mid-stream --------------------------------------------- */
@@ -807,7 +664,7 @@ static void t_restart(void)
 	for (long long end = mono_ms() + 1000; mono_ms() < end; q++) {
 		t_sent[q] = mono_ms();
 		CHECK(chat_send(c[0], 0, q) == 0, "send");
-		ws_pump(c, R_N, 10, trk_msg, never, &t);
+		ws_pump(c, R_N, 10, trk_msg, ws_pump_never, &t);
 	}
 	out1 = q;
 	for (int i = 0; i < R_A; i++)
@@ -833,7 +690,7 @@ static void t_restart(void)
 	for (long long end = t_back + 5000; mono_ms() < end && q < TQ - 1; q++) {
 		t_sent[q] = mono_ms();
 		CHECK(chat_send(c[0], 0, q) == 0, "send");
-		ws_pump(c, R_N, 20, trk_msg, never, &t);
+		ws_pump(c, R_N, 20, trk_msg, ws_pump_never, &t);
 		if (t_resume < 0 && t.last[R_A][0] >= post0)
 			t_resume = t.t_got[R_A][t.last[R_A][0]] - t_back;
 		if (stable_q < 0 && wait_state(a, "up", 0) == 0 && wait_state(b, "up", 0) == 0 &&
@@ -851,7 +708,7 @@ static void t_restart(void)
 		t.upto[i][0] = q - 1;
 	CHECK(ws_pump(c, R_N, 3000, trk_msg, trk_upto_done, &t) == 0,
 	      "after the restart: pod b at seq %d of %d", t.last[R_A][0], q - 1);
-	ws_pump(c, R_N, 300, trk_msg, never, &t);
+	ws_pump(c, R_N, 300, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 
 	/* pod a's clients: every message exactly once (order checked as they came) */
@@ -896,7 +753,7 @@ static void t_restart(void)
 	      rstat(b, "received"), t.count[R_A][0]);
 	CHECK(rstat(a, "reconnects") >= 2 && rstat(b, "reconnects") >= 2, "reconnects a %lld b %lld",
 	      rstat(a, "reconnects"), rstat(b, "reconnects"));
-	free_all(c, R_N);
+	ws_free_all(c, R_N);
 }
 
 /* ---- 6. chatd before Redis ------------------------------------------------------- */
@@ -943,7 +800,7 @@ static void t_redis_later(void)
 		msleep(20);
 	CHECK(rstat(a, "published") == 5 && rstat(a, "queued") == 0, "a published %lld queued "
 	      "%lld", rstat(a, "published"), rstat(a, "queued"));
-	ws_pump(c, 4, 300, trk_msg, never, &t);
+	ws_pump(c, 4, 300, trk_msg, ws_pump_never, &t);
 	int early = t.count[2][0];
 	/* cross-pod both ways now */
 	for (int k = 5; k < 15; k++)
@@ -953,13 +810,13 @@ static void t_redis_later(void)
 		t.upto[i][1] = 14;
 	}
 	CHECK(ws_pump(c, 4, 3000, trk_msg, trk_upto_done, &t) == 0, "cross-pod after Redis came");
-	ws_pump(c, 4, 200, trk_msg, never, &t);
+	ws_pump(c, 4, 200, trk_msg, ws_pump_never, &t);
 	CHECK(t.errors == 0, "%s", t.first_error);
 	for (int i = 0; i < 4; i++)
 		CHECK(t.count[i][1] == 10, "client %d got %d from b", i, t.count[i][1]);
 	fprintf(stderr, "redis_later: up+subscribed %lld ms after Redis started; %d of 5 "
 		"messages queued before Redis existed reached pod b\n", t_up, early);
-	free_all(c, 4);
+	ws_free_all(c, 4);
 }
 
 /* ---- 7. Redis off ---------------------------------------------------------------- */
@@ -975,7 +832,7 @@ static void single_node_chat(struct chatd *h)
 	CHECK(chat_send(c[0], 0, 0) == 0, "send");
 	t.want[0][0] = t.want[1][0] = 1;
 	CHECK(ws_pump(c, 2, 3000, trk_msg, trk_done, &t) == 0, "single node chat");
-	free_all(c, 2);
+	ws_free_all(c, 2);
 }
 
 static void t_off(void)
@@ -1074,11 +931,11 @@ static void t_auth(void)
 		      k ? "no password" : "wrong password", file_count(h->log_path, "redis "));
 	}
 	CHECK(r_numsub(r->port, "realtime:global") == 2, "a refused pod is subscribed");
-	ws_pump(c, 4, 300, trk_msg, never, &t);
+	ws_pump(c, 4, 300, trk_msg, ws_pump_never, &t);
 	CHECK(t.count[0][1] + t.count[0][2] + t.count[1][1] + t.count[1][2] == 0,
 	      "a refused pod's message crossed");
 	CHECK(pid_alive(w->pid) && pid_alive(n->pid), "a refused pod died");
-	free_all(c, 4);
+	ws_free_all(c, 4);
 	resp_pass = NULL;
 }
 
@@ -1101,7 +958,7 @@ static void no_secret_in(struct chatd *h, const char *what)
 	      what);
 	free(js_text);
 	json_decref(j);
-	CHECK(http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, text,
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/metrics", NULL, NULL, 3000, &st, text,
 			   sizeof(text)) > 0 && st == 200, "%s: metrics HTTP %d", what, st);
 	CHECK(!strstr(text, PASS_OK) && !strstr(text, PASS_BAD), "%s: password in /metrics", what);
 	CHECK(file_count(h->log_path, PASS_OK) == 0 && file_count(h->log_path, PASS_BAD) == 0,

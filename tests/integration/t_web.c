@@ -1,22 +1,19 @@
 /*
  * t_web.c - the web side: the demo page (with its CSP), GET /metrics after
  * a known workload checked against the JSON stats, the HTTP publish API
- * (errors, delivery, and across two pods through Redis), and status_allow
+ * (errors, delivery, and across two pods through Redis), status_allow
  * keeping /metrics and the stats private.
  */
 #include "harness.h"
 
-#include <arpa/inet.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#define WS      "/api/chat-api/ws"
 #define PUBLISH "/api/chat-api/publish"
 #define KEY     "k-3f9a-web-test"
 
@@ -42,7 +39,7 @@ static int get(struct chatd *h, const char *path)
 {
 	int st = 0;
 
-	if (http_request(HOST, h->port, "GET", path, NULL, NULL, 3000, &st, body, sizeof(body)) < 0)
+	if (wsc_http_request(HOST, h->port, "GET", path, NULL, NULL, 3000, &st, body, sizeof(body)) < 0)
 		return -1;
 	return st;
 }
@@ -56,7 +53,7 @@ static int publish(struct chatd *h, const char *key, const char *json, json_t **
 
 	if (key)
 		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", key);
-	if (http_request(HOST, h->port, "POST", PUBLISH, hdr, json, 3000, &st, body,
+	if (wsc_http_request(HOST, h->port, "POST", PUBLISH, hdr, json, 3000, &st, body,
 			 sizeof(body)) < 0)
 		return -1;
 	if (ans)
@@ -64,7 +61,7 @@ static int publish(struct chatd *h, const char *key, const char *json, json_t **
 	return st;
 }
 
-/* ---- the page -------------------------------------------------------------- */
+/* ---- the page ------------------------------------------------------------------ */
 
 static void t_page(void)
 {
@@ -240,7 +237,7 @@ static void t_metrics(void)
 
 	CHECK(get(h, "/metrics") == 200, "GET /metrics");
 	char *text = strdup(body);
-	s = stats_get(h);
+	s = harness_stats(h);
 	CHECK(s, "stats");
 	CHECK(check_exposition(text, why, sizeof(why)), "%s", why);
 	CHECK(strstr(text, "\nchatd_info{version=\"" PACKAGE_VERSION "\"} 1\n"),
@@ -386,7 +383,7 @@ static void t_publish_two_pods(void)
 	CHECK(ca && cb, "join");
 	/* both pods subscribed to the room before publishing */
 	for (end = mono_ms() + 5000; mono_ms() < end; msleep(50)) {
-		json_t *sa = stats_get(a), *sb = stats_get(b);
+		json_t *sa = harness_stats(a), *sb = harness_stats(b);
 		long long na = stats_num(json_object_get(sa, "redis"), "subscribed_rooms");
 		long long nb = stats_num(json_object_get(sb, "redis"), "subscribed_rooms");
 
@@ -409,7 +406,7 @@ static void t_publish_two_pods(void)
 	CHECK(ws_recv_type(ca, "notification", 500) == NULL, "pod a delivered it twice");
 	CHECK(ws_recv_type(cb, "notification", 500) == NULL, "pod b delivered it twice");
 	json_decref(ans);
-	m = stats_get(a);
+	m = harness_stats(a);
 	CHECK(stats_num(m, "publishes") == 1, "pod a counted %lld publishes", stats_num(m, "publishes"));
 	json_decref(m);
 	wsc_free(ca);
@@ -426,7 +423,7 @@ static int get_at(struct chatd *h, const char *path)
 	int st = 0;
 
 	body[0] = '\0';
-	if (http_request(h->host, h->port, "GET", path, NULL, NULL, 3000, &st, body,
+	if (wsc_http_request(h->host, h->port, "GET", path, NULL, NULL, 3000, &st, body,
 			 sizeof(body)) < 0)
 		return -1;
 	return st;
@@ -489,7 +486,7 @@ static void t_status_allow(void)
 		msleep(50);
 	CHECK(st == 200 && strstr(body, "chatd_status_refused_total"), "after the reload: "
 	      "/metrics HTTP %d", st);
-	json_t *j = stats_get(h);
+	json_t *j = harness_stats(h);
 	CHECK(j, "stats after the reload");
 	CHECK(stats_num(j, "status_refused") == refused, "status_refused %lld, want %d",
 	      stats_num(j, "status_refused"), refused);
@@ -520,11 +517,11 @@ static void t_status_allow(void)
 }
 
 const struct itest_case t_web_cases[] = {
-	{ "web: the demo page and its CSP", t_page, 0 },
-	{ "web: /metrics after a known workload", t_metrics, 0 },
-	{ "web: publish API errors", t_publish_errors, 0 },
-	{ "web: publish API delivery", t_publish_delivery, 0 },
-	{ "web: publish API across two pods", t_publish_two_pods, 0 },
-	{ "web: status_allow", t_status_allow, 0 },
+	{ "web_page", t_page, 0 },
+	{ "web_metrics", t_metrics, 0 },
+	{ "web_publish_errors", t_publish_errors, 0 },
+	{ "web_publish_delivery", t_publish_delivery, 0 },
+	{ "web_publish_two_pods", t_publish_two_pods, 0 },
+	{ "web_status_allow", t_status_allow, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -1,7 +1,8 @@
 /*
- * t_hub.c - the message hub: rooms across workers, exactly-once delivery and
- * order, global, ping, presence, bad input, limits, slow consumers,
- * heartbeat, stats, and a presence join storm.
+ * t_chat.c - the chat protocol through the real daemon: the welcome, the
+ * forms of the URL and bad room names, rooms across workers, exactly-once
+ * delivery in order, ping, presence, bad input, the message size limit,
+ * invalid UTF-8, stats that match the traffic, and a presence join storm.
  */
 #include "harness.h"
 
@@ -9,10 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#define WS "/api/chat-api/ws"
 
 static int is_uuid(const char *s)
 {
@@ -42,13 +39,7 @@ static int is_rfc3339_ms(const char *s)
 	return 1;
 }
 
-static void free_all(struct wsc **c, int n)
-{
-	for (int i = 0; i < n; i++)
-		wsc_free(c[i]);
-}
-
-/* ---- message shapes -------------------------------------------------------- */
+/* ---- message shapes ------------------------------------------------------------ */
 
 static void t_welcome_fields(void)
 {
@@ -87,7 +78,70 @@ static void t_welcome_fields(void)
 	CHECK(chatd_stop(h, 5000) == 0, "exit status");
 }
 
-/* ---- rooms across workers ---------------------------------------------------- */
+/* ---- the URL and the room ------------------------------------------------ */
+
+static void t_url_forms(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
+	const char *paths[] = { WS, WS "/lobby", WS "?room=lobby" };
+	const char *rooms[] = { NULL, "lobby", "lobby" };
+
+	CHECK(h, "start");
+	for (int i = 0; i < 3; i++) {
+		int st = 0;
+		struct wsc *c = wsc_connect(HOST, h->port, paths[i], NULL, 3000, &st);
+		json_t *j, *d;
+
+		CHECK(c && st == 101, "%s: HTTP %d", paths[i], st);
+		j = ws_recv_json(c, 3000);
+		d = json_object_get(j, "data");
+		CHECK(j && strcmp(js(d, "event"), "welcome") == 0, "%s: no welcome", paths[i]);
+		if (rooms[i])
+			CHECK(strcmp(js(j, "room"), rooms[i]) == 0 &&
+			      strcmp(js(d, "room"), rooms[i]) == 0, "%s: room", paths[i]);
+		else
+			CHECK(!json_is_string(json_object_get(j, "room")), "%s: global has room",
+			      paths[i]);
+		json_decref(j);
+		wsc_free(c);
+	}
+}
+
+static void t_bad_room(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
+	char long_room[sizeof(WS) + 140], long_arg[sizeof(WS) + 160], long_q[sizeof(WS) + 1300];
+	const char *paths[] = { WS "/bad%20room", long_room, WS "?room=a/b", WS "/stats",
+				WS "/a$b", WS "?room=", long_arg, long_q };
+
+	CHECK(h, "start");
+	snprintf(long_room, sizeof(long_room), WS "/%0129d", 7);
+	/* a ?room= longer than lws's argument buffer, or a long argument before
+	 * it, must not quietly mean the global channel */
+	snprintf(long_arg, sizeof(long_arg), WS "?room=%0140d", 7);
+	snprintf(long_q, sizeof(long_q), WS "?x=%01200d&room=lobby", 7);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int st = 0;
+		struct wsc *c = wsc_connect(HOST, h->port, paths[i], NULL, 3000, &st);
+
+		wsc_free(c);
+		CHECK(!c && st == 400, "%s: HTTP %d, want 400", paths[i], st);
+	}
+	/* 128 bytes is still a room */
+	snprintf(long_room, sizeof(long_room), WS "/%0128d", 7);
+	struct wsc *c = ws_join(h, long_room, NULL, 0);
+	CHECK(c, "128-byte room refused");
+	wsc_free(c);
+	CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, NULL, NULL, 0) >= 0,
+	      "server died after bad rooms");
+	json_t *j = harness_stats(h);
+	long long rej = stats_num(j, "rejected_upgrades");
+	json_decref(j);
+	CHECK(rej == (long long)(sizeof(paths) / sizeof(paths[0])),
+	      "rejected_upgrades %lld, want %zu", rej, sizeof(paths) / sizeof(paths[0]));
+}
+
+/* ---- rooms across workers ------------------------------------------------------ */
 
 struct tally { int n; int *chat; int *other_room; const char *room_of_marker; };
 
@@ -109,11 +163,6 @@ static int tally_want(void *arg)
 	return 1;
 }
 
-static int never(void *arg)
-{
-	return 0;
-}
-
 static void t_rooms_across_workers(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
@@ -127,7 +176,7 @@ static void t_rooms_across_workers(void)
 		CHECK((c[i] = ws_join(h, i < 20 ? WS "/ra" : WS "/rb", NULL, 0)), "connect %d", i);
 	CHECK((c[40] = ws_join(h, WS, NULL, 0)), "connect global");
 	CHECK(stats_wait(h, "connections", 41, 3000) == 41, "connections");
-	json_t *j = stats_get(h), *w;
+	json_t *j = harness_stats(h), *w;
 	size_t k;
 	CHECK(j, "stats");
 	json_array_foreach(json_object_get(j, "workers"), k, w)
@@ -140,7 +189,7 @@ static void t_rooms_across_workers(void)
 	for (int i = 0; i < 20; i++)
 		want[i] = 1;
 	CHECK(ws_pump(c, 41, 3000, tally_chat, tally_want, &t) == 0, "room a not reached");
-	ws_pump(c, 41, 400, tally_chat, never, &t);
+	ws_pump(c, 41, 400, tally_chat, ws_pump_never, &t);
 	for (int i = 0; i < 41; i++)
 		CHECK(chat[i] == want[i], "client %d (%s) got %d chats, want %d", i,
 		      i < 20 ? "a" : i < 40 ? "b" : "global", chat[i], want[i]);
@@ -150,11 +199,11 @@ static void t_rooms_across_workers(void)
 	for (int i = 0; i < 41; i++)
 		want[i]++;
 	CHECK(ws_pump(c, 41, 3000, tally_chat, tally_want, &t) == 0, "global not reached");
-	ws_pump(c, 41, 400, tally_chat, never, &t);
+	ws_pump(c, 41, 400, tally_chat, ws_pump_never, &t);
 	for (int i = 0; i < 41; i++)
 		CHECK(chat[i] == want[i], "after global: client %d got %d chats, want %d",
 		      i, chat[i], want[i]);
-	free_all(c, 41);
+	ws_free_all(c, 41);
 }
 
 /* ---- exactly once, in order ---------------------------------------------------- */
@@ -221,11 +270,6 @@ static int eo_done(void *arg)
 	return 1;
 }
 
-static int now_true(void *arg)
-{
-	return 1;
-}
-
 static void t_exactly_once_order(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2 });
@@ -247,12 +291,12 @@ static void t_exactly_once_order(void)
 		for (int s = 0; s < EO_SENDERS; s++)
 			CHECK(ws_sendf(c[senders[s]], "{\"type\":\"chat\",\"data\":{\"s\":%d,\"q\":%d,"
 				       "\"pad\":\"0123456789abcdef\"}}", s, q) == 0, "send");
-		ws_pump(c, EO_CLIENTS, 0, eo_msg, now_true, &e);
+		ws_pump(c, EO_CLIENTS, 0, eo_msg, ws_pump_now, &e);
 	}
 	int r = ws_pump(c, EO_CLIENTS, 15000, eo_msg, eo_done, &e);
 	CHECK(e.errors == 0, "%d errors, first: %s", e.errors, e.first_error);
 	CHECK(r == 0, "not every message arrived within 15 s");
-	ws_pump(c, EO_CLIENTS, 500, eo_msg, never, &e);
+	ws_pump(c, EO_CLIENTS, 500, eo_msg, ws_pump_never, &e);
 	CHECK(e.errors == 0, "late: %d errors, first: %s", e.errors, e.first_error);
 	for (int i = 0; i < EO_CLIENTS; i++)
 		for (int s = 0; s < EO_SENDERS; s++)
@@ -262,7 +306,7 @@ static void t_exactly_once_order(void)
 	long long in = stats_wait(h, "messages_in", EO_SENDERS * EO_BURST, 2000);
 	CHECK(in == EO_SENDERS * EO_BURST, "messages_in %lld, want %d", in,
 	      EO_SENDERS * EO_BURST);
-	free_all(c, EO_CLIENTS);
+	ws_free_all(c, EO_CLIENTS);
 }
 
 /* ---- ping, presence, bad input -------------------------------------------------- */
@@ -373,7 +417,7 @@ static void t_bad_input(void)
 	}
 	CHECK(j, "b did not get the chat");
 	json_decref(j);
-	j = stats_get(h);
+	j = harness_stats(h);
 	CHECK(stats_num(j, "errors_sent") == (long long)(sizeof(in) / sizeof(in[0])),
 	      "errors_sent %lld", stats_num(j, "errors_sent"));
 	json_decref(j);
@@ -381,7 +425,7 @@ static void t_bad_input(void)
 	wsc_free(b);
 }
 
-/* ---- limits ---------------------------------------------------------------------- */
+/* ---- limits -------------------------------------------------------------- */
 
 /* A chat message of exactly size bytes. */
 #define CHAT_PRE  "{\"type\":\"chat\",\"data\":{\"p\":\""
@@ -432,7 +476,7 @@ static void t_max_size(void)
 	CHECK(j && json_object_get(json_object_get(j, "data"), "after"),
 	      "b got something else or nothing after the oversize closes");
 	json_decref(j);
-	j = stats_get(h);
+	j = harness_stats(h);
 	CHECK(stats_num(j, "oversize_closes") == 2, "oversize_closes %lld",
 	      stats_num(j, "oversize_closes"));
 	json_decref(j);
@@ -441,131 +485,6 @@ static void t_max_size(void)
 	wsc_free(a);
 	wsc_free(b);
 	wsc_free(c);
-}
-
-#define SC_MSGS   2000
-#define SC_PAD    16000
-#define SC_READERS 4
-#define SC_WINDOW 4
-
-struct sc { int next[SC_READERS]; int errors; int ended; };
-
-static void sc_msg(int i, const struct wsc_msg *m, void *arg)
-{
-	struct sc *s = arg;
-	const char *q;
-
-	if (!m || m->opcode == WSC_OP_CLOSE) {
-		s->ended++;
-		return;
-	}
-	if (m->opcode != WSC_OP_TEXT || !strstr(m->data, "\"type\":\"chat\""))
-		return;
-	q = strstr(m->data, "\"q\":");
-	if (!q || atoi(q + 4) != s->next[i])
-		s->errors++;
-	s->next[i] = q ? atoi(q + 4) + 1 : s->next[i];
-}
-
-static int sc_min(const struct sc *s)
-{
-	int m = s->next[0];
-
-	for (int i = 1; i < SC_READERS; i++)
-		if (s->next[i] < m)
-			m = s->next[i];
-	return m;
-}
-
-static int sc_done(void *arg)
-{
-	struct sc *s = arg;
-
-	for (int i = 0; i < SC_READERS; i++)
-		if (s->next[i] < SC_MSGS)
-			return 0;
-	return 1;
-}
-
-static void t_slow_consumer(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
-		.conf = "send_queue 16\npresence off\n"
-			/* one sender pushes 2,000 messages as fast as readers take them */
-			"rate_limit 1000000\nrate_burst 1000000\n" });
-	struct wsc *r[SC_READERS], *slow;
-	static char pad[SC_PAD + 1];
-	struct sc s = { { 0 }, 0, 0 };
-	char reason[128] = "";
-
-	CHECK(h, "start");
-	memset(pad, 'y', SC_PAD);
-	CHECK((slow = ws_join(h, WS "/slow", NULL, 0)), "connect slow");
-	for (int i = 0; i < SC_READERS; i++)
-		CHECK((r[i] = ws_join(h, WS "/slow", NULL, 0)), "connect %d", i);
-	long rss0 = chatd_rss_kb(h);
-	for (int q = 0; q < SC_MSGS; q++) {
-		/* at most SC_WINDOW messages in flight: healthy readers keep up */
-		while (sc_min(&s) < q - SC_WINDOW && s.ended == 0)
-			ws_pump(r, SC_READERS, 100, sc_msg, now_true, &s);
-		CHECK(ws_sendf(r[0], "{\"type\":\"chat\",\"data\":{\"q\":%d,\"p\":\"%s\"}}", q, pad) == 0,
-		      "send %d", q);
-		ws_pump(r, SC_READERS, 0, sc_msg, now_true, &s);
-	}
-	CHECK(ws_pump(r, SC_READERS, 20000, sc_msg, sc_done, &s) == 0 && s.errors == 0 &&
-	      s.ended == 0, "readers: %d errors, %d ended, got %d/%d/%d/%d", s.errors, s.ended,
-	      s.next[0], s.next[1], s.next[2], s.next[3]);
-	long rss1 = chatd_rss_kb(h);
-	long bound = chatd_has_asan(h) ? 400 * 1024 : 24 * 1024;
-	CHECK(rss1 - rss0 < bound, "chatd RSS grew by %ld kB (bound %ld kB) for %d MB sent",
-	      rss1 - rss0, bound, SC_MSGS * SC_PAD / 1000000);
-	long long closes = stats_wait(h, "slow_consumer_closes", 1, 3000);
-	CHECK(closes == 1, "slow_consumer_closes %lld, want 1", closes);
-	/* the slow client finds its backlog and then the end (a 1008 close if it fits) */
-	long long conns = stats_wait(h, "connections", SC_READERS, 5000);
-	CHECK(conns == SC_READERS, "connections %lld: the slow consumer is still there", conns);
-	int code = ws_wait_close(slow, 15000, reason, sizeof(reason));
-	CHECK(code == 1008 || code == 0, "slow client: close %d, want 1008 or EOF", code);
-	if (code == 1008)
-		CHECK(strstr(reason, "slow consumer"), "close reason '%s'", reason);
-	wsc_free(slow);
-	free_all(r, SC_READERS);
-}
-
-static void t_silent_client(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
-		.conf = "ping_interval 1\npong_timeout 2\n" });
-	struct wsc *silent, *live;
-	struct wsc_msg m;
-
-	CHECK(h, "start");
-	CHECK((silent = ws_open(h, WS "/quiet")) && (live = ws_join(h, WS "/quiet", NULL, 0)),
-	      "connect");
-	CHECK(stats_wait(h, "connections", 2, 2000) == 2, "connections");
-	long long t0 = mono_ms(), v = 2;
-	while (mono_ms() - t0 < 7000) {
-		while (wsc_recv(live, 100, &m) > 0)
-			CHECK(m.opcode != WSC_OP_CLOSE, "the live client was closed (%d)",
-			      m.close_code);
-		json_t *j = stats_get(h);
-		v = stats_num(j, "connections");
-		json_decref(j);
-		if (v == 1)
-			break;
-	}
-	CHECK(v == 1, "silent client not dropped within 7 s (connections %lld)", v);
-	CHECK(mono_ms() - t0 >= 1500, "dropped after %lld ms: before pong_timeout",
-	      mono_ms() - t0);
-	CHECK(wsc_pings_answered(live) >= 1, "the server never pinged the live client");
-	int code = ws_wait_close(silent, 2000, NULL, 0);
-	CHECK(code != -1, "silent client's socket still open");
-	CHECK(ws_sendf(live, "{\"type\":\"ping\"}") == 0, "send");
-	json_t *j = ws_recv_type(live, "pong", 3000);
-	CHECK(j, "live client unusable");
-	json_decref(j);
-	wsc_free(silent);
-	wsc_free(live);
 }
 
 static void t_invalid_utf8(void)
@@ -609,7 +528,7 @@ static void t_stats_match(void)
 		CHECK(ws_sendf(c[k % 6], "{\"type\":\"chat\",\"data\":{\"k\":%d}}", k) == 0, "send");
 	CHECK(ws_pump(c, 6, 5000, tally_chat, tally_want, &t) == 0, "chats not delivered");
 	CHECK(stats_wait(h, "messages_in", 10, 2000) == 10, "messages_in != 10");
-	json_t *j = stats_get(h), *w;
+	json_t *j = harness_stats(h), *w;
 	size_t i;
 	long long sum_in = 0, sum_conn = 0;
 	CHECK(j, "stats");
@@ -625,7 +544,7 @@ static void t_stats_match(void)
 	}
 	CHECK(sum_in == 10 && sum_conn == 6, "per-worker sums %lld/%lld", sum_in, sum_conn);
 	json_decref(j);
-	free_all(c, 6);
+	ws_free_all(c, 6);
 }
 
 /* ---- presence join storm ----------------------------------------------------------- */
@@ -671,12 +590,12 @@ static void t_join_storm(void)
 			msleep((int)ahead);
 		CHECK((c[i] = ws_open(h, WS "/storm")), "connect %d", i);
 		if (i % 100 == 99)
-			ws_pump(c, i + 1, 0, storm_msg, now_true, &s);
+			ws_pump(c, i + 1, 0, storm_msg, ws_pump_now, &s);
 	}
 	long long v = -1;
 	for (long long t1 = mono_ms(); mono_ms() - t1 < 10000; ) {
-		ws_pump(c, STORM, 200, storm_msg, never, &s);
-		json_t *j = stats_get(h);
+		ws_pump(c, STORM, 200, storm_msg, ws_pump_never, &s);
+		json_t *j = harness_stats(h);
 		v = stats_num(j, "connections");
 		json_decref(j);
 		if (v == STORM)
@@ -692,21 +611,21 @@ static void t_join_storm(void)
 		missing += chat[i] == 0;
 	CHECK(r == 0, "%d of %d clients did not get the chat (%d ended)", missing, STORM, s.ended);
 	CHECK(s.ended == 0, "%d clients were disconnected", s.ended);
-	free_all(c, STORM);
+	ws_free_all(c, STORM);
 }
 
-const struct itest_case t_hub_cases[] = {
-	{ "welcome_fields", t_welcome_fields, 0 },
-	{ "rooms_across_workers", t_rooms_across_workers, 0 },
-	{ "exactly_once_order", t_exactly_once_order, 0 },
-	{ "ping_pong", t_ping_pong, 0 },
-	{ "presence", t_presence, 0 },
-	{ "bad_input", t_bad_input, 0 },
-	{ "max_size", t_max_size, 0 },
-	{ "slow_consumer", t_slow_consumer, 90 },
-	{ "silent_client", t_silent_client, 0 },
-	{ "invalid_utf8", t_invalid_utf8, 0 },
-	{ "stats_match", t_stats_match, 0 },
-	{ "join_storm", t_join_storm, 120 },
-	{ NULL, NULL, 0 }
+const struct itest_case t_chat_cases[] = {
+	{ "chat_welcome_fields", t_welcome_fields, 0 },
+	{ "chat_url_forms", t_url_forms, 0 },
+	{ "chat_bad_room", t_bad_room, 0 },
+	{ "chat_rooms_across_workers", t_rooms_across_workers, 0 },
+	{ "chat_exactly_once_order", t_exactly_once_order, 0 },
+	{ "chat_ping_pong", t_ping_pong, 0 },
+	{ "chat_presence", t_presence, 0 },
+	{ "chat_bad_input", t_bad_input, 0 },
+	{ "chat_max_size", t_max_size, 0 },
+	{ "chat_invalid_utf8", t_invalid_utf8, 0 },
+	{ "chat_stats_match", t_stats_match, 0 },
+	{ "chat_join_storm", t_join_storm, 120 },
+	{ NULL, NULL, 0 },
 };

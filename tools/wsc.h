@@ -182,8 +182,8 @@ unsigned wsc_pings_answered(const struct wsc *c);
  * truncated to cap - 1).  Returns the body length stored, with *status set,
  * or -1 on a connection/protocol failure or timeout.
  */
-int http_request(const char *host, int port, const char *method, const char *path,
-		 const char *headers, const char *body, int timeout_ms,
-		 int *status, char *body_out, size_t cap);
+int wsc_http_request(const char *host, int port, const char *method, const char *path,
+		     const char *headers, const char *body, int timeout_ms,
+		     int *status, char *body_out, size_t cap);
 
 #endif

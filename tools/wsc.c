@@ -784,9 +784,9 @@ static long read_body(struct wsc *c, const struct wsc_http_head *h, size_t hl,
 	}
 }
 
-int http_request(const char *host, int port, const char *method, const char *path,
-		 const char *headers, const char *body, int timeout_ms,
-		 int *status, char *body_out, size_t cap)
+int wsc_http_request(const char *host, int port, const char *method, const char *path,
+		     const char *headers, const char *body, int timeout_ms,
+		     int *status, char *body_out, size_t cap)
 {
 	long long deadline = now_ms() + timeout_ms;
 	size_t bl = body ? strlen(body) : 0;

@@ -1,0 +1,140 @@
+/*
+ * t_slow.c - clients that do not keep up: a reader that stops reading is
+ * dropped (the others lose nothing), and a client that stops answering
+ * pings is closed after pong_timeout while a live one stays.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SC_MSGS   2000
+#define SC_PAD    16000
+#define SC_READERS 4
+#define SC_WINDOW 4
+
+struct sc { int next[SC_READERS]; int errors; int ended; };
+
+static void sc_msg(int i, const struct wsc_msg *m, void *arg)
+{
+	struct sc *s = arg;
+	const char *q;
+
+	if (!m || m->opcode == WSC_OP_CLOSE) {
+		s->ended++;
+		return;
+	}
+	if (m->opcode != WSC_OP_TEXT || !strstr(m->data, "\"type\":\"chat\""))
+		return;
+	q = strstr(m->data, "\"q\":");
+	if (!q || atoi(q + 4) != s->next[i])
+		s->errors++;
+	s->next[i] = q ? atoi(q + 4) + 1 : s->next[i];
+}
+
+static int sc_min(const struct sc *s)
+{
+	int m = s->next[0];
+
+	for (int i = 1; i < SC_READERS; i++)
+		if (s->next[i] < m)
+			m = s->next[i];
+	return m;
+}
+
+static int sc_done(void *arg)
+{
+	struct sc *s = arg;
+
+	for (int i = 0; i < SC_READERS; i++)
+		if (s->next[i] < SC_MSGS)
+			return 0;
+	return 1;
+}
+
+static void t_slow_consumer(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		.conf = "send_queue 16\npresence off\n"
+			/* one sender pushes 2,000 messages as fast as readers take them */
+			"rate_limit 1000000\nrate_burst 1000000\n" });
+	struct wsc *r[SC_READERS], *slow;
+	static char pad[SC_PAD + 1];
+	struct sc s = { { 0 }, 0, 0 };
+	char reason[128] = "";
+
+	CHECK(h, "start");
+	memset(pad, 'y', SC_PAD);
+	CHECK((slow = ws_join(h, WS "/slow", NULL, 0)), "connect slow");
+	for (int i = 0; i < SC_READERS; i++)
+		CHECK((r[i] = ws_join(h, WS "/slow", NULL, 0)), "connect %d", i);
+	long rss0 = chatd_rss_kb(h);
+	for (int q = 0; q < SC_MSGS; q++) {
+		/* at most SC_WINDOW messages in flight: healthy readers keep up */
+		while (sc_min(&s) < q - SC_WINDOW && s.ended == 0)
+			ws_pump(r, SC_READERS, 100, sc_msg, ws_pump_now, &s);
+		CHECK(ws_sendf(r[0], "{\"type\":\"chat\",\"data\":{\"q\":%d,\"p\":\"%s\"}}", q, pad) == 0,
+		      "send %d", q);
+		ws_pump(r, SC_READERS, 0, sc_msg, ws_pump_now, &s);
+	}
+	CHECK(ws_pump(r, SC_READERS, 20000, sc_msg, sc_done, &s) == 0 && s.errors == 0 &&
+	      s.ended == 0, "readers: %d errors, %d ended, got %d/%d/%d/%d", s.errors, s.ended,
+	      s.next[0], s.next[1], s.next[2], s.next[3]);
+	long rss1 = chatd_rss_kb(h);
+	long bound = chatd_has_asan(h) ? 400 * 1024 : 24 * 1024;
+	CHECK(rss1 - rss0 < bound, "chatd RSS grew by %ld kB (bound %ld kB) for %d MB sent",
+	      rss1 - rss0, bound, SC_MSGS * SC_PAD / 1000000);
+	long long closes = stats_wait(h, "slow_consumer_closes", 1, 3000);
+	CHECK(closes == 1, "slow_consumer_closes %lld, want 1", closes);
+	/* the slow client finds its backlog and then the end (a 1008 close if it fits) */
+	long long conns = stats_wait(h, "connections", SC_READERS, 5000);
+	CHECK(conns == SC_READERS, "connections %lld: the slow consumer is still there", conns);
+	int code = ws_wait_close(slow, 15000, reason, sizeof(reason));
+	CHECK(code == 1008 || code == 0, "slow client: close %d, want 1008 or EOF", code);
+	if (code == 1008)
+		CHECK(strstr(reason, "slow consumer"), "close reason '%s'", reason);
+	wsc_free(slow);
+	ws_free_all(r, SC_READERS);
+}
+
+static void t_silent_client(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		.conf = "ping_interval 1\npong_timeout 2\n" });
+	struct wsc *silent, *live;
+	struct wsc_msg m;
+
+	CHECK(h, "start");
+	CHECK((silent = ws_open(h, WS "/quiet")) && (live = ws_join(h, WS "/quiet", NULL, 0)),
+	      "connect");
+	CHECK(stats_wait(h, "connections", 2, 2000) == 2, "connections");
+	long long t0 = mono_ms(), v = 2;
+	while (mono_ms() - t0 < 7000) {
+		while (wsc_recv(live, 100, &m) > 0)
+			CHECK(m.opcode != WSC_OP_CLOSE, "the live client was closed (%d)",
+			      m.close_code);
+		json_t *j = harness_stats(h);
+		v = stats_num(j, "connections");
+		json_decref(j);
+		if (v == 1)
+			break;
+	}
+	CHECK(v == 1, "silent client not dropped within 7 s (connections %lld)", v);
+	CHECK(mono_ms() - t0 >= 1500, "dropped after %lld ms: before pong_timeout",
+	      mono_ms() - t0);
+	CHECK(wsc_pings_answered(live) >= 1, "the server never pinged the live client");
+	int code = ws_wait_close(silent, 2000, NULL, 0);
+	CHECK(code != -1, "silent client's socket still open");
+	CHECK(ws_sendf(live, "{\"type\":\"ping\"}") == 0, "send");
+	json_t *j = ws_recv_type(live, "pong", 3000);
+	CHECK(j, "live client unusable");
+	json_decref(j);
+	wsc_free(silent);
+	wsc_free(live);
+}
+
+const struct itest_case t_slow_cases[] = {
+	{ "slow_consumer", t_slow_consumer, 90 },
+	{ "slow_silent_client", t_silent_client, 0 },
+	{ NULL, NULL, 0 },
+};
