@@ -31,6 +31,15 @@ struct msg_in {
  * or an error code. Chat without "data" gets an empty object. */
 enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out);
 void msg_in_clear(struct msg_in *m);
+
+/* Is buf[0..len), which came from another pod, a frame chatd may deliver?
+ * Checked as strictly as a client's (UTF-8 JSON object, no duplicate keys,
+ * a "type" string) and more: a type pods exchange (chat, notification,
+ * presence with status online/offline; system only from publish_from, as
+ * the publish API sends it), a "from" string, "data" an object when present,
+ * and "room" exactly room[0..room_len) (absent when room_len is 0).  1 or 0. */
+int msg_peer_valid(const char *buf, size_t len, const char *room, size_t room_len,
+		   const char *publish_from);
 const char *msg_err_code(enum msg_err e);     /* "invalid_json", ... */
 const char *msg_err_text(enum msg_err e);     /* a sentence for data.message */
 

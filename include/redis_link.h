@@ -60,6 +60,10 @@ int redis_link_command(struct redis_link *l, struct redis_link_handler *h,
 		       int argc, const char **argv, const size_t *argl);
 /* Drop the connection (it is retried); for a link the owner cannot use. */
 void redis_link_drop(struct redis_link *l);
+/* Close the connection at once, its pending replies forgotten (a Redis that
+ * stopped answering), and retry; the owner hears DOWN with why in the log.
+ * Not from a reply handler. */
+void redis_link_fail(struct redis_link *l, const char *why);
 /* Bytes hiredis holds unsent (a Redis that reads slowly); 0 when down. */
 size_t redis_link_unsent(const struct redis_link *l);
 

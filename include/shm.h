@@ -95,8 +95,10 @@ struct master_stats {
 	_Atomic uint64_t redis_queue_expired;
 	_Atomic uint64_t redis_queue_overflow;
 	_Atomic uint64_t redis_subscribed_rooms;
+	_Atomic uint64_t redis_timeouts;   /* links dropped: no answer within redis_timeout */
+	_Atomic uint64_t redis_sub_gaps;   /* subscriber link lost while up */
 	_Atomic uint64_t stopping;         /* 1 once a graceful stop began */
-	_Atomic uint64_t pad[15];
+	_Atomic uint64_t pad[13];
 };
 
 struct shm_hdr {

@@ -30,6 +30,27 @@ static int msg_kind_of(const char *type)
 	return -1;
 }
 
+/* The part of validation every frame shares, whoever sent it: buf is one
+ * JSON object (UTF-8, no duplicate keys) with a "type" string.  MSG_OK with
+ * *root (release it) and *type, or an error with nothing to release. */
+static enum msg_err msg_load(const char *buf, size_t len, json_t **root, const char **type)
+{
+	json_t *t;
+
+	*root = buf != NULL ? json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	if (!json_is_object(*root)) {
+		json_decref(*root);
+		return MSG_EJSON;
+	}
+	t = json_object_get(*root, "type");
+	if (!json_is_string(t)) {
+		json_decref(*root);
+		return MSG_ENOTYPE;
+	}
+	*type = json_string_value(t);
+	return MSG_OK;
+}
+
 /*
  * Client "id", "from", "timestamp" and "room" are ignored: only "type" and
  * "data" are read.  Duplicate keys are invalid JSON.  jansson bounds nesting
@@ -37,26 +58,16 @@ static int msg_kind_of(const char *type)
  */
 enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 {
-	json_t *root, *type, *data;
-	json_error_t err;
+	json_t *root, *data;
+	const char *type;
+	enum msg_err e;
 	int kind;
 
 	out->data = NULL;
-	if (buf == NULL)
-		return MSG_EJSON;
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
-	if (root == NULL)
-		return MSG_EJSON;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return MSG_EJSON;
-	}
-	type = json_object_get(root, "type");
-	if (!json_is_string(type)) {
-		json_decref(root);
-		return MSG_ENOTYPE;
-	}
-	kind = msg_kind_of(json_string_value(type));
+	e = msg_load(buf, len, &root, &type);
+	if (e != MSG_OK)
+		return e;
+	kind = msg_kind_of(type);
 	if (kind < 0) {
 		json_decref(root);
 		return MSG_EBADTYPE;
@@ -73,6 +84,50 @@ enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 	if (kind == MSG_CHAT && out->data == NULL)
 		return MSG_EJSON;   /* ENOMEM making {}: refuse rather than crash */
 	return MSG_OK;
+}
+
+static int msg_str_is(const json_t *j, const char *s, size_t n)
+{
+	return json_is_string(j) && json_string_length(j) == n &&
+	       memcmp(json_string_value(j), s, n) == 0;
+}
+
+/* What another pod may send: the types it publishes, with the fields
+ * msg_build sets; `system` only as the publish API makes it. */
+static int msg_peer_ok(const json_t *root, const char *type, const char *room,
+		       size_t room_len, const char *publish_from)
+{
+	/* data is an object when present: a client's would be refused otherwise */
+	const json_t *from = json_object_get(root, "from"), *data = json_object_get(root, "data");
+	const json_t *r = json_object_get(root, "room");
+	const char *st;
+
+	if (!json_is_string(from) || (data != NULL && !json_is_object(data)))
+		return 0;
+	if (room_len == 0 ? r != NULL : !msg_str_is(r, room, room_len))
+		return 0;
+	if (strcmp(type, "chat") == 0 || strcmp(type, "notification") == 0)
+		return 1;
+	if (strcmp(type, "system") == 0)
+		return publish_from != NULL && strcmp(json_string_value(from), publish_from) == 0;
+	if (strcmp(type, "presence") != 0)
+		return 0;
+	st = json_string_value(json_object_get(data, "status"));
+	return st != NULL && (strcmp(st, "online") == 0 || strcmp(st, "offline") == 0);
+}
+
+int msg_peer_valid(const char *buf, size_t len, const char *room, size_t room_len,
+		   const char *publish_from)
+{
+	json_t *root;
+	const char *type;
+	int ok;
+
+	if (msg_load(buf, len, &root, &type) != MSG_OK)
+		return 0;
+	ok = msg_peer_ok(root, type, room, room_len, publish_from);
+	json_decref(root);
+	return ok;
 }
 
 void msg_in_clear(struct msg_in *m)

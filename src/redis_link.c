@@ -505,6 +505,19 @@ void redis_link_drop(struct redis_link *l)
 		redisAsyncDisconnect(l->ac);
 }
 
+void redis_link_fail(struct redis_link *l, const char *why)
+{
+	redisAsyncContext *ac = l->ac;
+
+	if (ac == NULL || l->closing)
+		return;
+	/* redisAsyncDisconnect would wait for the replies a frozen Redis never
+	 * sends: free the context now, and our callbacks must not see it again. */
+	ac->data = NULL;
+	link_lost(l, why);
+	redisAsyncFree(ac);
+}
+
 size_t redis_link_unsent(const struct redis_link *l)
 {
 	return l->ac != NULL ? sdslen(l->ac->c.obuf) : 0;

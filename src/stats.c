@@ -99,6 +99,11 @@ static const struct stats_field master_fields[] = {
 	  "Queued publishes dropped beyond redis_queue_max."),
 	M("subscribed_rooms", "redis", redis_subscribed_rooms, 0, "redis_subscribed_rooms",
 	  "Rooms this pod is subscribed to in Redis."),
+	M("timeouts", "redis", redis_timeouts, 1, "redis_timeouts",
+	  "Links to Redis dropped because Redis did not answer within redis_timeout."),
+	M("sub_gaps", "redis", redis_sub_gaps, 1, "redis_sub_gaps",
+	  "Times the subscriber link was lost while up: what other pods published "
+	  "until it was back was lost for this pod."),
 };
 #undef M
 #define NMASTER (sizeof(master_fields) / sizeof(master_fields[0]))
