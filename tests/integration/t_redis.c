@@ -1134,6 +1134,206 @@ static void t_queue_bytes(void)
 	wsc_free(c);
 }
 
+/* ---- Redis faults (issue 13) and frames from other pods --------------------------- */
+
+/* A pod like pod()'s with extra config lines. */
+static struct chatd *pod_extra(struct redis *r, const char *id, const char *extra)
+{
+	char conf[512];
+
+	snprintf(conf, sizeof(conf), "pod_id %s\npresence off\n%s", id, extra);
+	return chatd_start(&(struct chatd_opts){ .workers = 2, .redis_port = r->port,
+						 .conf = conf });
+}
+
+/* n chats from c[from] (sender s, seqs q0..), then each of c[to] gets them all. */
+static int flows(struct wsc **c, int nc, int from, int s, int q0, int n, struct trk *t)
+{
+	for (int q = q0; q < q0 + n; q++)
+		if (chat_send(c[from], s, q) != 0)
+			return -1;
+	for (int i = 0; i < nc; i++)
+		t->upto[i][s] = q0 + n - 1;
+	return ws_pump(c, nc, 5000, trk_msg, trk_upto_done, t);
+}
+
+/* Pods a and b on r, pod ids id-a / id-b, a client of each in room id,
+ * both up and subscribed; 0 / -1 with the failure recorded. */
+static int two_pods(struct redis *r, const char *id, struct chatd **p, struct wsc **c)
+{
+	char name[2][32], path[64], chan[64];
+
+	snprintf(name[0], sizeof(name[0]), "%s-a", id);
+	snprintf(name[1], sizeof(name[1]), "%s-b", id);
+	snprintf(path, sizeof(path), WS "/%s", id);
+	snprintf(chan, sizeof(chan), "realtime:room:%s", id);
+	CHECKR((p[0] = pod(r, name[0])) && (p[1] = pod(r, name[1])), -1, "pods");
+	CHECKR((c[0] = ws_join(p[0], path, NULL, 0)) && (c[1] = ws_join(p[1], path, NULL, 0)),
+	       -1, "clients");
+	CHECKR(wait_state(p[0], "up", 3000) == 0 && wait_state(p[1], "up", 3000) == 0, -1, "up");
+	CHECKR(wait_numsub(r->port, chan, 2, 3000) == 2, -1, "NUMSUB");
+	return 0;
+}
+
+/* Redis frozen (SIGSTOP: a hung server, a partition without RST): with the
+ * default redis_health_interval 1s and redis_timeout 3s the state leaves
+ * up within about 4 s, each link dropped counts in redis.timeouts, and once
+ * Redis runs again both pods are back up and messages cross again. */
+static void t_frozen(void)
+{
+	static struct trk t;
+	struct redis *r;
+	struct chatd *p[2];
+	struct wsc *c[2];
+	long long t0, took[2] = { -1, -1 };
+	char st[32];
+
+	env_clean();
+	trk_init(&t);
+	CHECK((r = redis_start()), "redis");
+	if (two_pods(r, "fz", p, c) < 0)
+		return;
+	CHECK(flows(c, 2, 0, 0, 0, 5, &t) == 0, "before the freeze");
+
+	kill(r->pid, SIGSTOP);
+	t0 = mono_ms();
+	/* the bound: redis_timeout + redis_health_interval, and 3 s of slack for a loaded box */
+	for (long long end = t0 + 3000 + 1000 + 3000; mono_ms() < end &&
+	     (took[0] < 0 || took[1] < 0); msleep(50))
+		for (int k = 0; k < 2; k++)
+			if (took[k] < 0 && strcmp(rstate(p[k], st, sizeof(st)), "up") != 0)
+				took[k] = mono_ms() - t0;
+	kill(r->pid, SIGCONT);
+	fprintf(stderr, "frozen: state left up after %lld / %lld ms\n", took[0], took[1]);
+	CHECK(took[0] >= 0 && took[1] >= 0, "a frozen Redis went unnoticed: state still up "
+	      "after 7 s (a %lld ms, b %lld ms)", took[0], took[1]);
+	for (int k = 0; k < 2; k++)
+		CHECK(rstat(p[k], "timeouts") >= 1, "pod %c: redis.timeouts %lld", 'a' + k,
+		      rstat(p[k], "timeouts"));
+	CHECK(wait_state(p[0], "up", 10000) == 0 && wait_state(p[1], "up", 10000) == 0,
+	      "not up again after SIGCONT (a %s)", rstate(p[0], st, sizeof(st)));
+	CHECK(wait_numsub(r->port, "realtime:room:fz", 2, 5000) == 2, "NUMSUB after SIGCONT");
+	CHECK(flows(c, 2, 0, 0, 100, 10, &t) == 0, "a to b after the freeze");
+	CHECK(flows(c, 2, 1, 1, 0, 10, &t) == 0, "b to a after the freeze");
+	CHECK(t.errors == 0, "%s", t.first_error);
+	ws_free_all(c, 2);
+}
+
+/* Redis drops the subscribers (CLIENT KILL TYPE pubsub): each pod counts
+ * the window in redis.sub_gaps, resubscribes, and messages cross again. */
+static void t_sub_gap(void)
+{
+	static struct trk t;
+	const char *kill_sub[] = { "CLIENT", "KILL", "TYPE", "pubsub" };
+	struct redis *r;
+	struct chatd *p[2];
+	struct wsc *c[2];
+
+	env_clean();
+	trk_init(&t);
+	CHECK((r = redis_start()), "redis");
+	if (two_pods(r, "sg", p, c) < 0)
+		return;
+	CHECK(rstat(p[0], "sub_gaps") == 0 && rstat(p[1], "sub_gaps") == 0,
+	      "redis.sub_gaps before: %lld", rstat(p[0], "sub_gaps"));
+	for (int round = 1; round <= 2; round++) {
+		CHECK(rcall(r->port, 4, kill_sub, NULL, &rv) == 0 && rv.type[0] == ':' &&
+		      rv.num[0] == 2, "CLIENT KILL TYPE pubsub: %c%lld", rv.type[0], rv.num[0]);
+		for (int k = 0; k < 2; k++) {
+			long long end = mono_ms() + 3000;
+
+			while (rstat(p[k], "sub_gaps") < round && mono_ms() < end)
+				msleep(20);
+			CHECK(rstat(p[k], "sub_gaps") == round, "pod %c: redis.sub_gaps %lld after "
+			      "%d kills", 'a' + k, rstat(p[k], "sub_gaps"), round);
+		}
+		CHECK(wait_numsub(r->port, "realtime:room:sg", 2, 5000) == 2, "not resubscribed");
+		CHECK(wait_state(p[0], "up", 5000) == 0 && wait_state(p[1], "up", 5000) == 0, "up");
+		CHECK(flows(c, 2, 0, 0, round * 10, 10, &t) == 0, "a to b after kill %d", round);
+		CHECK(flows(c, 2, 1, 1, round * 10, 10, &t) == 0, "b to a after kill %d", round);
+	}
+	CHECK(t.errors == 0, "%s", t.first_error);
+	ws_free_all(c, 2);
+}
+
+/* Frames PUBLISHed straight into Redis in well-formed envelopes from
+ * another pod id, checked like a client's: none of the bad ones reaches a
+ * client, each counts in redis.malformed, the good ones pass. */
+static void t_peer_frames(void)
+{
+	static const char *const bad[] = {
+		"{\"type\":\"chat\",\"room\":\"pv\",\"from\":\"x\",\"data\":{\"bad\":\"\xff\xfe\"}}",
+		"bad: not JSON",
+		"[\"bad\"]",
+		"{\"type\":\"chat\",\"room\":\"pv\",\"from\":\"x\",\"data\":{\"bad\":1},\"data\":{}}",
+		"{\"room\":\"pv\",\"from\":\"x\",\"data\":{\"bad\":1}}",
+		"{\"type\":\"chat\",\"room\":\"pv\",\"from\":\"x\",\"data\":\"bad\"}",
+		"{\"type\":\"system\",\"room\":\"pv\",\"from\":\"server\",\"data\":{\"bad\":1}}",
+		"{\"type\":\"error\",\"room\":\"pv\",\"from\":\"server\",\"data\":{\"bad\":1}}",
+		"{\"type\":\"pong\",\"room\":\"pv\",\"from\":\"server\",\"data\":{\"bad\":1}}",
+		"{\"type\":\"chat\",\"room\":\"elsewhere\",\"from\":\"x\",\"data\":{\"bad\":1}}",
+		"{\"type\":\"chat\",\"from\":\"x\",\"data\":{\"bad\":1}}",
+		"{\"type\":\"presence\",\"room\":\"pv\",\"from\":\"x\",\"data\":{\"status\":\"bad\"}}",
+	};
+	static const char *const good[] = {
+		"{\"type\":\"chat\",\"room\":\"pv\",\"from\":\"x\",\"data\":{\"good\":1}}",
+		"{\"type\":\"notification\",\"room\":\"pv\",\"from\":\"x\",\"data\":{\"good\":2}}",
+		"{\"type\":\"system\",\"room\":\"pv\",\"from\":\"ops-bot\",\"data\":{\"good\":3}}",
+		"{\"type\":\"presence\",\"room\":\"pv\",\"from\":\"x\",\"data\":{\"status\":\"online\",\"good\":4}}",
+	};
+	const size_t nbad = sizeof(bad) / sizeof(bad[0]), ngood = sizeof(good) / sizeof(good[0]);
+	struct redis *r;
+	struct chatd *h;
+	struct wsc *c;
+	unsigned char buf[512];
+	struct wsc_msg m;
+	int got = 0, leaked = 0;
+	size_t n;
+
+	env_clean();
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = pod_extra(r, "pv-a", "publish_from ops-bot\n")), "pod");
+	CHECK((c = ws_join(h, WS "/pv", NULL, 0)), "client");
+	CHECK(wait_state(h, "up", 3000) == 0, "up");
+	CHECK(wait_numsub(r->port, "realtime:room:pv", 1, 3000) == 1, "NUMSUB");
+	for (size_t i = 0; i < nbad; i++) {
+		n = hand_envelope(buf, 1, "evil", "pv", bad[i]);
+		CHECK(r_publish(r->port, "realtime:room:pv", buf, n) == 1, "publish bad %zu", i);
+	}
+	/* a room message on the global channel's envelope (room "") */
+	n = hand_envelope(buf, 1, "evil", "", "{\"type\":\"chat\",\"room\":\"pv\",\"from\":\"x\","
+			  "\"data\":{\"bad\":1}}");
+	CHECK(r_publish(r->port, "realtime:global", buf, n) == 1, "publish bad global");
+	for (size_t i = 0; i < ngood; i++) {
+		n = hand_envelope(buf, 1, "evil", "pv", good[i]);
+		CHECK(r_publish(r->port, "realtime:room:pv", buf, n) == 1, "publish good %zu", i);
+	}
+	/* the good ones arrive; then nothing else for a while */
+	for (long long end = mono_ms() + 3000; mono_ms() < end;) {
+		if (wsc_recv(c, 100, &m) <= 0 || m.opcode == WSC_OP_CLOSE) {
+			if (got == (int)ngood)
+				break;
+			continue;
+		}
+		if (m.opcode != WSC_OP_TEXT)
+			continue;
+		if (memmem(m.data, m.len, "\"good\"", 6))
+			got++;
+		else
+			leaked++;
+	}
+	CHECK(leaked == 0, "%d bad frames from Redis reached the client", leaked);
+	CHECK(got == (int)ngood, "%d of %zu good frames arrived", got, ngood);
+	for (long long end = mono_ms() + 2000; mono_ms() < end &&
+	     rstat(h, "malformed") < (long long)nbad + 1;)
+		msleep(20);
+	CHECK(rstat(h, "malformed") == (long long)nbad + 1, "redis.malformed %lld, want %zu",
+	      rstat(h, "malformed"), nbad + 1);
+	CHECK(rstat(h, "received") == (long long)ngood, "redis.received %lld, want %zu",
+	      rstat(h, "received"), ngood);
+	wsc_free(c);
+}
+
 const struct itest_case t_redis_cases[] = {
 	{ "redis_exactly_once", t_exactly_once, 0 },
 	{ "redis_isolation", t_isolation, 0 },
@@ -1147,5 +1347,8 @@ const struct itest_case t_redis_cases[] = {
 	{ "redis_bad_url", t_bad_url, 0 },
 	{ "redis_join_backlog", t_join_backlog, 0 },
 	{ "redis_queue_bytes", t_queue_bytes, 0 },
+	{ "redis_frozen", t_frozen, 0 },
+	{ "redis_sub_gap", t_sub_gap, 0 },
+	{ "redis_peer_frames", t_peer_frames, 0 },
 	{ NULL, NULL, 0 }
 };
