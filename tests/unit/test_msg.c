@@ -552,6 +552,43 @@ static void test_build_unique_ids(void)
 	CU_ASSERT_NOT_EQUAL(memcmp(a + 7, b + 7, 36), 0);
 }
 
+static int peer(const char *s, const char *room)
+{
+	return msg_peer_valid(s, strlen(s), room, strlen(room), "ops");
+}
+
+/* Frames from other pods: what msg_build makes passes, the rest does not. */
+static void test_peer_valid(void)
+{
+	char buf[512];
+	size_t n;
+
+	n = msg_build(buf, sizeof(buf), "chat", "r", "c1", NULL);
+	CU_ASSERT_TRUE(msg_peer_valid(buf, n, "r", 1, "ops"));
+	CU_ASSERT_FALSE(msg_peer_valid(buf, n, "s", 1, "ops"));      /* not its room */
+	CU_ASSERT_FALSE(msg_peer_valid(buf, n, "", 0, "ops"));       /* room on global */
+	CU_ASSERT_FALSE(msg_peer_valid(buf, n - 1, "r", 1, "ops"));  /* truncated */
+	n = msg_build_presence(buf, sizeof(buf), "r", "c1", 0);
+	CU_ASSERT_TRUE(msg_peer_valid(buf, n, "r", 1, "ops"));
+	n = msg_build(buf, sizeof(buf), "notification", NULL, "x", NULL);
+	CU_ASSERT_TRUE(msg_peer_valid(buf, n, "", 0, "ops"));
+	CU_ASSERT_TRUE(peer("{\"type\":\"system\",\"from\":\"ops\"}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"system\",\"from\":\"server\"}", ""));
+	n = msg_build(buf, sizeof(buf), "system", NULL, "ops", NULL);
+	CU_ASSERT_FALSE(msg_peer_valid(buf, n, "", 0, NULL));      /* no publish_from */
+	CU_ASSERT_FALSE(peer("{\"type\":\"error\",\"from\":\"x\"}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"pong\",\"from\":\"x\"}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"presence\",\"from\":\"x\"}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"presence\",\"from\":\"x\",\"data\":{\"status\":\"away\"}}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"chat\"}", ""));                 /* no from */
+	CU_ASSERT_FALSE(peer("{\"type\":\"chat\",\"from\":\"x\",\"data\":1}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"chat\",\"from\":\"x\",\"from\":\"y\"}", ""));
+	CU_ASSERT_FALSE(peer("{\"type\":\"chat\",\"from\":\"\xff\"}", ""));
+	CU_ASSERT_FALSE(peer("[]", ""));
+	CU_ASSERT_FALSE(peer("chat", ""));
+	CU_ASSERT_FALSE(msg_peer_valid(NULL, 0, "", 0, "ops"));
+}
+
 static CU_TestInfo tests[] = {
 	{ "parse: chat", test_parse_chat },
 	{ "parse: client fields ignored", test_parse_ignored_fields },
@@ -575,6 +612,7 @@ static CU_TestInfo tests[] = {
 	{ "build: presence", test_build_presence },
 	{ "build: welcome", test_build_welcome },
 	{ "build: unique ids", test_build_unique_ids },
+	{ "peer frames: checked like a client's", test_peer_valid },
 	CU_TEST_INFO_NULL,
 };
 
