@@ -72,6 +72,8 @@ static void test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(c->user, "");
 	CU_ASSERT_STRING_EQUAL(c->group, "");
 	CU_ASSERT_EQUAL(c->redis_connect_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c->redis_health_interval_ms, 1000);
+	CU_ASSERT_EQUAL(c->redis_timeout_ms, 3000);
 	CU_ASSERT_EQUAL(c->redis_queue_max, 10000);
 	CU_ASSERT_EQUAL(c->redis_queue_age_ms, 30000);
 	conf_free(c);
@@ -234,7 +236,7 @@ static void test_ranges(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "out of range"));
 		}
 	}
-	CU_ASSERT_EQUAL(checked, 20);   /* 8 ints, 4 sizes, 8 durations */
+	CU_ASSERT_EQUAL(checked, 22);   /* 8 ints, 4 sizes, 10 durations */
 	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.msg, "send_queue: \"70000\" is out of range (1..65536)");
 	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", &err), -1);
