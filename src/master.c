@@ -40,6 +40,7 @@
 #include "redis_url.h"
 #include "ring.h"
 #include "shm.h"
+#include "signals.h"
 #include "stats.h"
 #include "title.h"
 #include "worker.h"
@@ -88,21 +89,6 @@ static struct master {
 	size_t scratch_len;
 	struct slot slots[CHATD_SLOTS];
 } m;
-
-/*
- * The signals the master takes (through a signalfd; sig_cb acts on them).
- * chatd(8)'s SIGNALS section mirrors this table.
- */
-static const int handled_signals[] = {
-	SIGTERM,   /* graceful stop: workers close every client with 1001, exit 0 */
-	SIGINT,    /* the same */
-	SIGQUIT,   /* the same */
-	SIGHUP,    /* reload: a new generation of workers, the old ones drain (1012) */
-	SIGCHLD,   /* reap; a worker that died unasked for is replaced at once */
-	SIGUSR1,   /* reopen the log file (after logrotate), in every process */
-	SIGUSR2,   /* not the master's: blocked so that a new worker starts with its
-	              signals blocked until its own signalfd takes them */
-};
 
 static int workers_wanted(const struct conf *c)
 {
@@ -795,17 +781,10 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 
 /* ---- start-up ----------------------------------------------------------------- */
 
+/* The master's signals (signals.c's table), read by sig_cb. */
 static int setup_signals(void)
 {
-	sigset_t set;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
-		sigaddset(&set, handled_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	m.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	m.sig_fd = signals_open(SIGNALS_MASTER);
 	return m.sig_fd < 0 ? -1 : 0;
 }
 

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "http.h"
 #include "log.h"
+#include "signals.h"
 #include "title.h"
 #include "worker.h"
 #include "ws.h"
@@ -535,19 +536,6 @@ static int auth_setup(struct worker *w)
 	return w->iplimit ? 0 : -1;
 }
 
-static int make_signalfd(struct worker *w)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP };
-	sigset_t set;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	w->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return w->sig_fd;
-}
 
 /* Tell the master we serve: it waits for every worker of a generation
  * before it reports the start (or a reload) done. */
@@ -587,7 +575,8 @@ void worker_main(const struct worker_args *a)
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
-	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || make_signalfd(w) < 0 ||
+	w->sig_fd = signals_open(SIGNALS_WORKER);
+	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||
 	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
 	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_fd(w, w->listen_fd, &w->listen_wsi) < 0) {
 		log_error("worker set-up failed");
