@@ -566,7 +566,7 @@ void worker_main(const struct worker_args *a)
 	w->listen_fd = a->listen_fd;
 	w->efd = a->efd;
 	w->master_efd = a->master_efd;
-	w->scratch_len = w->conf->max_message_size + 4096;
+	w->scratch_len = w->conf->max_message_size + CHATD_STAMP_MAX;
 	w->scratch = malloc(w->scratch_len);
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
