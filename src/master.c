@@ -37,6 +37,7 @@
 #include "mloop.h"
 #include "notify.h"
 #include "preflight.h"
+#include "record.h"
 #include "redis_url.h"
 #include "ring.h"
 #include "shm.h"
@@ -299,26 +300,12 @@ static void wake_workers(void)
 			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
 }
 
-/* Payload layout (shm.h): frame, room, room length byte. */
-static void split_payload(const unsigned char *p, size_t len, const char **room,
-			  size_t *room_len, size_t *frame_len)
-{
-	size_t rl = len ? p[len - 1] : 0;
-
-	if (rl + 1 > len)
-		rl = 0, len = 1;   /* malformed: treat as an empty global record */
-	*room_len = rl;
-	*room = (const char *)p + len - 1 - rl;
-	*frame_len = len - 1 - rl;
-}
-
 static void bcast_put(const char *frame, size_t frame_len, const char *room, size_t room_len)
 {
-	unsigned char rl = (unsigned char)room_len;
-	struct iovec iov[3] = {
-		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
+	struct record rec;
 
-	if (ring_put(m.bcast, REC_MSG, iov, 3) == RING_OK) {
+	record_pack(&rec, frame, frame_len, room, room_len);
+	if (ring_put(m.bcast, REC_MSG, rec.iov, RECORD_NIOV) == RING_OK) {
 		stats_add(&m.shm->master.ring_records, 1);
 		m.put_bytes += frame_len + room_len + 1;
 	} else {
@@ -332,7 +319,10 @@ static void uplink_record(int slot, uint32_t kind, const unsigned char *p, size_
 	const char *room;
 	size_t room_len, frame_len;
 
-	split_payload(p, len, &room, &room_len, &frame_len);
+	if (record_unpack(p, len, &frame_len, &room, &room_len) < 0) {
+		room = (const char *)p;   /* malformed: treat as an empty global record */
+		room_len = frame_len = 0;
+	}
 	switch (kind) {
 	case REC_MSG:
 		bcast_put((const char *)p, frame_len, room, room_len);
