@@ -49,8 +49,12 @@ struct wctx {
 	size_t scratch_len;
 };
 
-/* The worker context of a wsi's lws context. */
-struct wctx *wctx_of(struct lws *wsi);
+/* The worker context of a wsi's lws context.  Inline: every callback of
+ * every connection asks, WRITEABLE on the fan-out path included. */
+static inline struct wctx *wctx_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
 
 /* Hand a record (record.h) to the master on the uplink ring, and wake it if
  * it sleeps.  room_len 0 = global.  RING_OK; RING_FULL when the uplink is

@@ -18,11 +18,6 @@
 #define PENDING_MAX   100000 /* room joins/leaves waiting for uplink space */
 #define PENDING_RETRY (5 * LWS_US_PER_MS)
 
-struct wctx *wctx_of(struct lws *wsi)
-{
-	return lws_context_user(lws_get_context(wsi));
-}
-
 enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
 			 const char *frame, size_t frame_len)
 {
