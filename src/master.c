@@ -36,9 +36,11 @@
 #include "mloop.h"
 #include "notify.h"
 #include "preflight.h"
+#include "record.h"
 #include "redis_url.h"
 #include "ring.h"
 #include "shm.h"
+#include "signals.h"
 #include "stats.h"
 #include "title.h"
 #include "worker.h"
@@ -87,21 +89,6 @@ static struct master {
 	size_t scratch_len;
 	struct slot slots[CHATD_SLOTS];
 } m;
-
-/*
- * The signals the master takes (through a signalfd; sig_cb acts on them).
- * chatd(8)'s SIGNALS section mirrors this table.
- */
-static const int handled_signals[] = {
-	SIGTERM,   /* graceful stop: workers close every client with 1001, exit 0 */
-	SIGINT,    /* the same */
-	SIGQUIT,   /* the same */
-	SIGHUP,    /* reload: a new generation of workers, the old ones drain (1012) */
-	SIGCHLD,   /* reap; a worker that died unasked for is replaced at once */
-	SIGUSR1,   /* reopen the log file (after logrotate), in every process */
-	SIGUSR2,   /* not the master's: blocked so that a new worker starts with its
-	              signals blocked until its own signalfd takes them */
-};
 
 static int workers_wanted(const struct conf *c)
 {
@@ -312,26 +299,12 @@ static void wake_workers(void)
 			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
 }
 
-/* Payload layout (shm.h): frame, room, room length byte. */
-static void split_payload(const unsigned char *p, size_t len, const char **room,
-			  size_t *room_len, size_t *frame_len)
-{
-	size_t rl = len ? p[len - 1] : 0;
-
-	if (rl + 1 > len)
-		rl = 0, len = 1;   /* malformed: treat as an empty global record */
-	*room_len = rl;
-	*room = (const char *)p + len - 1 - rl;
-	*frame_len = len - 1 - rl;
-}
-
 static void bcast_put(const char *frame, size_t frame_len, const char *room, size_t room_len)
 {
-	unsigned char rl = (unsigned char)room_len;
-	struct iovec iov[3] = {
-		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
+	struct record rec;
 
-	if (ring_put(m.bcast, REC_MSG, iov, 3) == RING_OK) {
+	record_pack(&rec, frame, frame_len, room, room_len);
+	if (ring_put(m.bcast, REC_MSG, rec.iov, RECORD_NIOV) == RING_OK) {
 		stats_add(&m.shm->master.ring_records, 1);
 		m.put_bytes += frame_len + room_len + 1;
 	} else {
@@ -345,7 +318,10 @@ static void uplink_record(int slot, uint32_t kind, const unsigned char *p, size_
 	const char *room;
 	size_t room_len, frame_len;
 
-	split_payload(p, len, &room, &room_len, &frame_len);
+	if (record_unpack(p, len, &frame_len, &room, &room_len) < 0) {
+		room = (const char *)p;   /* malformed: treat as an empty global record */
+		room_len = frame_len = 0;
+	}
 	switch (kind) {
 	case REC_MSG:
 		bcast_put((const char *)p, frame_len, room, room_len);
@@ -759,17 +735,10 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 
 /* ---- start-up ----------------------------------------------------------------- */
 
+/* The master's signals (signals.c's table), read by sig_cb. */
 static int setup_signals(void)
 {
-	sigset_t set;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
-		sigaddset(&set, handled_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	m.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	m.sig_fd = signals_open(SIGNALS_MASTER);
 	return m.sig_fd < 0 ? -1 : 0;
 }
 

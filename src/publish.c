@@ -1,6 +1,6 @@
 /*
  * publish.c - the HTTP publish API: key check, body validation, the frame
- * built with msg_build, and the hand-off to the uplink (worker_uplink), the
+ * built with msg_build, and the hand-off to the uplink (wctx_uplink), the
  * same path a client's chat message takes, so every pod delivers it.
  */
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "publish.h"
 #include "room.h"
 #include "shm.h"
-#include "worker.h"
+#include "wctx.h"
 
 static const struct {
 	int status;
@@ -161,7 +161,7 @@ char *publish_answer(enum publish_err e, const char *frame, size_t frame_len, si
 	return s;
 }
 
-char *publish_handle(struct worker *w, const char *authorization, const char *body,
+char *publish_handle(struct wctx *w, const char *authorization, const char *body,
 		     size_t len, int *status, size_t *alen)
 {
 	struct publish_msg pm;
@@ -171,8 +171,8 @@ char *publish_handle(struct worker *w, const char *authorization, const char *bo
 		e = PUBLISH_ETOOBIG;
 	if (e == PUBLISH_OK)
 		e = publish_build(body, len, w->conf->publish_from, w->scratch, w->scratch_len, &pm);
-	if (e == PUBLISH_OK && worker_uplink(w, REC_MSG, pm.room, pm.room_len, w->scratch,
-					     pm.frame_len) != RING_OK)
+	if (e == PUBLISH_OK && wctx_uplink(w, REC_MSG, pm.room, pm.room_len, w->scratch,
+					   pm.frame_len) != RING_OK)
 		e = PUBLISH_EBUSY;
 	stats_add(e == PUBLISH_OK ? &w->st->publishes : &w->st->publish_errors, 1);
 	*status = publish_status(e);
