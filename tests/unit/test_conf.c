@@ -10,6 +10,7 @@
 
 #include "chatd.h"
 #include "conf.h"
+#include "confval.h"
 #include "cu.h"
 #include "log.h"
 #include "redis_url.h"
@@ -115,11 +116,11 @@ static void test_duration(void)
 	long long v;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = -1;
-		CU_ASSERT_EQUAL(conf_parse_duration_ms(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(confval_parse_duration_ms(good[i].s, &v), 0);
 		CU_ASSERT_EQUAL(v, good[i].ms);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CU_ASSERT_EQUAL(conf_parse_duration_ms(bad[i], &v), -1);
+		CU_ASSERT_EQUAL(confval_parse_duration_ms(bad[i], &v), -1);
 }
 
 static void test_size(void)
@@ -134,11 +135,11 @@ static void test_size(void)
 	long long v;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = -1;
-		CU_ASSERT_EQUAL(conf_parse_size(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(confval_parse_size(good[i].s, &v), 0);
 		CU_ASSERT_EQUAL(v, good[i].b);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CU_ASSERT_EQUAL(conf_parse_size(bad[i], &v), -1);
+		CU_ASSERT_EQUAL(confval_parse_size(bad[i], &v), -1);
 }
 
 static void test_listen(void)
@@ -157,13 +158,13 @@ static void test_listen(void)
 	int port;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		port = -1;
-		CU_ASSERT_EQUAL(conf_parse_listen(good[i].s, host, sizeof(host), &port), 0);
+		CU_ASSERT_EQUAL(confval_parse_listen(good[i].s, host, sizeof(host), &port), 0);
 		CU_ASSERT_STRING_EQUAL(host, good[i].host);
 		CU_ASSERT_EQUAL(port, good[i].port);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CU_ASSERT_EQUAL(conf_parse_listen(bad[i], host, sizeof(host), &port), -1);
-	CU_ASSERT_EQUAL(conf_parse_listen("localhost:80", host, 5, &port), -1);
+		CU_ASSERT_EQUAL(confval_parse_listen(bad[i], host, sizeof(host), &port), -1);
+	CU_ASSERT_EQUAL(confval_parse_listen("localhost:80", host, 5, &port), -1);
 }
 
 static struct conf *defaults(void)
