@@ -59,6 +59,7 @@ struct slot {
 	int drain_sent;        /* ... told to drain (once the new one serves) */
 	uint64_t started_ms;
 	struct ring_cursor cur; /* our read position in its uplink */
+	int lidx;              /* its listening socket: m.lfd[lidx] */
 };
 
 static struct master {
@@ -88,6 +89,11 @@ static struct master {
 	unsigned char *scratch;
 	size_t scratch_len;
 	struct slot slots[CHATD_SLOTS];
+	/* The SO_REUSEPORT listening sockets, one per worker of a generation
+	 * (-1: not open).  Kept here across reloads and respawns: a socket never
+	 * leaves the group while a generation changes, so what the kernel queued
+	 * on it is accepted by the next worker holding it instead of reset. */
+	int lfd[CHATD_MAX_WORKERS];
 } m;
 
 static int workers_wanted(const struct conf *c)
@@ -161,6 +167,40 @@ static int listen_open(const struct conf *c, int reuseport, char *err, size_t er
 	return fd;
 }
 
+/* The listening socket for a new worker of the current generation: the
+ * first that no current worker holds, opened when it is not yet.  Its index
+ * in m.lfd; -1 with err filled when it cannot be opened. */
+static int listener_pick(char *err, size_t errlen)
+{
+	int want = workers_wanted(m.conf);
+
+	for (int i = 0; i < want; i++) {
+		int held = 0;
+
+		for (int s = 0; s < CHATD_SLOTS && !held; s++)
+			held = m.slots[s].pid > 0 && !m.slots[s].draining && m.slots[s].lidx == i;
+		if (held)
+			continue;
+		if (m.lfd[i] < 0)
+			m.lfd[i] = listen_open(m.conf, 1, err, errlen);
+		return m.lfd[i] < 0 ? -1 : i;
+	}
+	snprintf(err, errlen, "every listening socket has a worker");
+	return -1;
+}
+
+/* A reload lowered `workers`: the sockets beyond it are shut down (for their
+ * old holders too, now draining), so the kernel stops queueing on them. */
+static void listener_trim(void)
+{
+	for (int i = workers_wanted(m.conf); i < CHATD_MAX_WORKERS; i++)
+		if (m.lfd[i] >= 0) {
+			shutdown(m.lfd[i], SHUT_RDWR);
+			close(m.lfd[i]);
+			m.lfd[i] = -1;
+		}
+}
+
 /* ---- workers --------------------------------------------------------------- */
 
 /* In a new worker: close every inherited fd but the ones it needs. */
@@ -198,22 +238,22 @@ static int spawn_worker(void)
 	struct worker_args a;
 	struct ring_cursor cur;
 	char err[256] = "";
-	int slot = free_slot(), lfd, efd;
+	int slot = free_slot(), lidx, lfd, efd;
 	pid_t pid;
 
 	if (slot < 0) {
 		log_error("no free worker slot (%d in use)", CHATD_SLOTS);
 		return -1;
 	}
-	lfd = listen_open(m.conf, 1, err, sizeof(err));
-	if (lfd < 0) {
+	lidx = listener_pick(err, sizeof(err));
+	if (lidx < 0) {
 		log_error("%s", err);
 		return -1;
 	}
+	lfd = m.lfd[lidx];
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0) {
 		log_errno(LOG_LVL_ERROR, "eventfd()");
-		close(lfd);
 		return -1;
 	}
 	/* our cursor starts before the worker exists: nothing it pushes is skipped */
@@ -226,7 +266,6 @@ static int spawn_worker(void)
 	if (pid < 0) {
 		log_errno(LOG_LVL_ERROR, "fork()");
 		stats_set(&m.shm->worker[slot].state, SLOT_FREE);
-		close(lfd);
 		close(efd);
 		return -1;
 	}
@@ -244,9 +283,8 @@ static int spawn_worker(void)
 		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
 		worker_main(&a);
 	}
-	close(lfd);
 	m.slots[slot] = (struct slot){ .pid = pid, .efd = efd, .generation = m.generation,
-				       .started_ms = mloop_now_ms(), .cur = cur };
+				       .started_ms = mloop_now_ms(), .cur = cur, .lidx = lidx };
 	stats_set(&m.shm->worker[slot].pid, (uint64_t)pid);
 	log_info("worker %d started (pid %d, generation %d)", slot, (int)pid, m.generation);
 	return slot;
@@ -484,6 +522,7 @@ static void start_failed(int status)
 /* Old generations that waited for the new one: drain them now. */
 static void drain_old_generations(void)
 {
+	listener_trim();
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		struct slot *s = &m.slots[i];
 
@@ -971,6 +1010,8 @@ static int start(void)
 	m.bcast = shm_bcast(m.shm);
 	m.scratch_len = ring_max_payload(shm_uplink(m.shm, 0));
 	m.scratch = malloc(m.scratch_len);
+	for (int i = 0; i < CHATD_MAX_WORKERS; i++)
+		m.lfd[i] = -1;
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	m.loop = mloop_new();
 	if (m.scratch == NULL || m.efd < 0 || m.loop == NULL || setup_signals() < 0) {

@@ -229,18 +229,23 @@ static int accept_some(struct wctx *w)
 	return i;
 }
 
-/* Stop accepting for good (drain or stop): take what is queued, then leave
- * the SO_REUSEPORT group so the kernel sends new connections elsewhere. */
-static void accept_stop(struct wctx *w)
+/*
+ * Stop accepting for good.  The listening socket is shared: the master keeps
+ * it across reloads and respawns and gives it to this worker's successor, so
+ * on a drain what is queued there is left for the successor to accept (no
+ * connection is reset by a reload).  When the whole server stops (shut), the
+ * queue is taken and the socket shut down for every holder, so the kernel
+ * refuses new connections at once.
+ */
+static void accept_stop(struct wctx *w, int shut)
 {
 	if (w->listen_wsi == NULL)
 		return;
-	/* take everything already queued (bounded): what is left is reset by
-	 * the kernel when the socket leaves the group */
-	for (int i = 0; i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
+	for (int i = 0; shut && i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
 		;
 	lws_rx_flow_control(w->listen_wsi, 0);
-	shutdown(w->listen_fd, SHUT_RDWR);
+	if (shut)
+		shutdown(w->listen_fd, SHUT_RDWR);
 	w->listen_wsi = NULL;
 	lws_sul_cancel(&sul_accept);
 }
@@ -273,7 +278,7 @@ static void worker_stop(struct wctx *w)
 		return;
 	w->stopping = 1;
 	title_set("worker process (shutting down)");
-	accept_stop(w);
+	accept_stop(w, stats_get(&w->shm->master.stopping) != 0);
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
 			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
@@ -288,7 +293,7 @@ static void worker_drain(struct wctx *w)
 	w->draining = 1;
 	stats_set(&w->st->state, SLOT_DRAINING);
 	title_set("worker process (draining)");
-	accept_stop(w);
+	accept_stop(w, 0);
 	log_info("draining %llu connections (drain_timeout %d ms)",
 		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
