@@ -631,6 +631,9 @@ static void test_raw_position(void)
 	/* duplicates stay refused, spelt alike or not */
 	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{},\"data\":{\"a\":1}}"), MSG_EJSON);
 	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{},\"d\\u0061ta\":{}}"), MSG_EJSON);
+	/* still refused, as the README says */
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{\"a\":\"\\u0000\"}}"), MSG_EJSON);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{\"a\":1e400}}"), MSG_EJSON);
 	/* a ping has no raw data */
 	struct msg_in m;
 
