@@ -737,7 +737,7 @@ static void log_file_give_to_user(const struct conf *c)
 	    strcmp(c->log_file, "syslog") == 0 || (pw = getpwnam(c->user)) == NULL)
 		return;
 	gr = c->group[0] ? getgrnam(c->group) : NULL;
-	if (chown(c->log_file, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
+	if (log_chown(pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
 		log_errno(LOG_LVL_WARN, "chown(%s)", c->log_file);
 }
 

@@ -1,10 +1,12 @@
 /*
  * msg.c - the chat protocol (SPEC.md section 3).
  *
- * Parsing uses jansson.  Building writes the envelope by hand, with only
- * `data` serialised by jansson straight into the caller's buffer: this runs
+ * Parsing uses jansson.  Building writes the envelope by hand: this runs
  * once per message in the whole cluster, so no JSON object is made for the
- * envelope itself.  The id PRNG and the timestamp cache are thread-local,
+ * envelope itself.  A client's `data` goes out as the client wrote it (its
+ * bytes, found by a small scanner over the text jansson accepted), never
+ * re-encoded: jansson would turn 0.1 into 0.10000000000000001 and 1e-400
+ * into 0.0.  Server-made data is serialised by jansson into the buffer.  The id PRNG and the timestamp cache are thread-local,
  * so any process or thread may call everything here.
  */
 #include <pthread.h>
@@ -16,6 +18,194 @@
 #include <sys/random.h>
 
 #include "msg.h"
+
+/* ---- the client's text of "data" ------------------------------------------------ */
+
+/*
+ * A cursor over JSON text that jansson has already accepted: the scanner
+ * only finds where values start and end, in one pass, O(len).  Each step
+ * still checks its bound and any surprise ends the scan with -1, so a
+ * mistake here refuses a message rather than read outside the buffer.
+ */
+struct msg_scan {
+	const char *p, *end;
+};
+
+static int msg_scan_is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void msg_scan_ws(struct msg_scan *s)
+{
+	while (s->p < s->end && msg_scan_is_ws(*s->p))
+		s->p++;
+}
+
+/* Past the string whose opening quote is at s->p. */
+static int msg_scan_string(struct msg_scan *s)
+{
+	const char *p = s->p + 1;
+
+	while (p < s->end) {
+		if (*p == '"') {
+			s->p = p + 1;
+			return 0;
+		}
+		if (*p == '\\') {
+			if (s->end - p < 2)
+				return -1;
+			p++;
+		}
+		p++;
+	}
+	return -1;
+}
+
+/* Past the value at s->p: a string, an object or array (whole, brackets
+ * counted outside strings) or a scalar (up to , } ] or whitespace). */
+static int msg_scan_value(struct msg_scan *s)
+{
+	size_t depth = 0;
+
+	while (s->p < s->end) {
+		char c = *s->p;
+
+		if (c == '"') {
+			if (msg_scan_string(s) < 0)
+				return -1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+			s->p++;
+			continue;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return 0;   /* a scalar ended by its container */
+			depth--;
+			s->p++;
+		} else if (depth == 0 && (c == ',' || msg_scan_is_ws(c))) {
+			return 0;
+		} else {
+			s->p++;
+			continue;
+		}
+		if (depth == 0)
+			return 0;
+	}
+	return depth == 0 ? 0 : -1;
+}
+
+/* The value of four hex digits at p, or -1. */
+static long msg_hex4(const char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * Whether the string body [p, end) (between its quotes, escapes as written)
+ * spells the ASCII word w.  Why decode: "d\u0061ta" is "data" to jansson,
+ * so it must be here too.
+ */
+static int msg_key_is(const char *p, const char *end, const char *w)
+{
+	while (p < end) {
+		long c = (unsigned char)*p++;
+
+		if (c == '\\' && p < end) {
+			c = (unsigned char)*p++;
+			switch (c) {
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				c = end - p >= 4 ? msg_hex4(p) : -1;
+				p += c < 0 ? 0 : 4;
+				break;
+			}
+		}
+		if (*w == '\0' || c != (unsigned char)*w)
+			return 0;
+		w++;
+	}
+	return *w == '\0';
+}
+
+/* The text of the top-level member key of the object text buf[0..len):
+ * 1 with *val and *vlen, 0 when absent, -1 when the scan fails.  The first
+ * match is the only one: jansson refused duplicate keys. */
+static int msg_member_raw(const char *buf, size_t len, const char *key,
+			  const char **val, size_t *vlen)
+{
+	struct msg_scan s = { buf, buf + len };
+
+	msg_scan_ws(&s);
+	if (s.p >= s.end || *s.p++ != '{')
+		return -1;
+	for (;;) {
+		msg_scan_ws(&s);
+		if (s.p < s.end && *s.p == '}')
+			return 0;
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			msg_scan_ws(&s);
+		}
+		if (s.p >= s.end || *s.p != '"')
+			return -1;
+		const char *k = s.p;
+
+		if (msg_scan_string(&s) < 0)
+			return -1;
+		int match = msg_key_is(k + 1, s.p - 1, key);
+
+		msg_scan_ws(&s);
+		if (s.p >= s.end || *s.p++ != ':')
+			return -1;
+		msg_scan_ws(&s);
+		const char *v = s.p;
+
+		if (msg_scan_value(&s) < 0 || s.p == v)
+			return -1;
+		if (match) {
+			*val = v;
+			*vlen = (size_t)(s.p - v);
+			return 1;
+		}
+	}
+}
+
+/* out->raw: the client's "data" object as written, or "{}" without one. */
+static int msg_data_raw(const char *buf, size_t len, int present, struct msg_in *out)
+{
+	if (!present) {
+		out->raw = "{}";
+		out->raw_len = 2;
+		return 0;
+	}
+	if (msg_member_raw(buf, len, "data", &out->raw, &out->raw_len) != 1 ||
+	    out->raw_len < 2 || out->raw[0] != '{' || out->raw[out->raw_len - 1] != '}') {
+		out->raw = NULL;
+		out->raw_len = 0;
+		return -1;
+	}
+	return 0;
+}
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -32,7 +222,8 @@ static int msg_kind_of(const char *type)
 
 /*
  * Client "id", "from", "timestamp" and "room" are ignored: only "type" and
- * "data" are read.  Duplicate keys are invalid JSON.  jansson bounds nesting
+ * "data" are read.  Duplicate keys are invalid JSON.  Numbers in data are
+ * read as reals (m->data is for checks; m->raw is what goes out).  jansson bounds nesting
  * itself (JSON_PARSER_MAX_DEPTH, 2048 in 2.14) and the caller bounds size.
  */
 enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
@@ -42,9 +233,13 @@ enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 	int kind;
 
 	out->data = NULL;
+	out->raw = NULL;
+	out->raw_len = 0;
 	if (buf == NULL)
 		return MSG_EJSON;
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	/* INT_AS_REAL: an integer past 64 bits is valid JSON, and data is sent
+	 * on as written, so jansson's int64 limit must not refuse it */
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
 	if (root == NULL)
 		return MSG_EJSON;
 	if (!json_is_object(root)) {
@@ -67,6 +262,10 @@ enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 		return MSG_EDATA;
 	}
 	out->kind = (enum msg_kind)kind;
+	if (kind == MSG_CHAT && msg_data_raw(buf, len, data != NULL, out) < 0) {
+		json_decref(root);
+		return MSG_EJSON;   /* cannot happen on what jansson accepted */
+	}
 	if (kind == MSG_CHAT)
 		out->data = data != NULL ? json_incref(data) : json_object();
 	json_decref(root);
@@ -81,6 +280,8 @@ void msg_in_clear(struct msg_in *m)
 		return;
 	json_decref(m->data);
 	m->data = NULL;
+	m->raw = NULL;
+	m->raw_len = 0;
 }
 
 const char *msg_err_code(enum msg_err e)
@@ -222,12 +423,10 @@ static int msg_put_json(struct msg_out *o, const json_t *data)
 	return 0;
 }
 
-/*
- * Also returns 0 when type or from is NULL, when a string is not valid UTF-8,
- * or when data cannot be serialised.  Any process may call it.
- */
-size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
-		 const char *from, const json_t *data)
+/* The frame around data: jansson's data, or raw text when raw != NULL. */
+static size_t msg_build_frame(char *buf, size_t cap, const char *type, const char *room,
+			      const char *from, const json_t *data, const char *raw,
+			      size_t raw_len)
 {
 	struct msg_out o = { buf, cap, 0 };
 	char id[37], ts[25];
@@ -250,12 +449,33 @@ size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
 	if (msg_put_str(&o, from) < 0)
 		return 0;
 	MSG_PUTS(&o, ",\"data\":");
-	if (msg_put_json(&o, data) < 0)
+	if (raw != NULL)
+		msg_put(&o, raw, raw_len);
+	else if (msg_put_json(&o, data) < 0)
 		return 0;
 	MSG_PUTS(&o, ",\"timestamp\":\"");
 	msg_put(&o, ts, 24);
 	MSG_PUTS(&o, "\"}");
 	return o.pos <= o.cap ? o.pos : 0;
+}
+
+/*
+ * Also returns 0 when type or from is NULL, when a string is not valid UTF-8,
+ * or when data cannot be serialised.  Any process may call it.
+ */
+size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
+		 const char *from, const json_t *data)
+{
+	return msg_build_frame(buf, cap, type, room, from, data, NULL, 0);
+}
+
+/* data NULL = {}.  The text is not checked here: msg_parse() did. */
+size_t msg_build_raw(char *buf, size_t cap, const char *type, const char *room,
+		     const char *from, const char *data, size_t data_len)
+{
+	if (data == NULL)
+		return msg_build_frame(buf, cap, type, room, from, NULL, NULL, 0);
+	return msg_build_frame(buf, cap, type, room, from, NULL, data, data_len);
 }
 
 /* Server-made messages are rare: their data is made with jansson. */

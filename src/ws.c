@@ -253,7 +253,8 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
 		send_one(w, c, w->scratch, n);
 	} else {
-		n = msg_build(w->scratch, w->scratch_len, "chat", room, c->id, m.data);
+		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
+		/* n == 0: once stamped, it outgrew the scratch buffer */
 		up = n == 0 ? RING_TOOBIG
 			    : wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 		if (up == RING_TOOBIG)
