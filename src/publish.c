@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "jspan.h"
 #include "msg.h"
 #include "publish.h"
 #include "room.h"
@@ -114,7 +115,11 @@ static enum publish_err check_room(json_t *r, struct publish_msg *out)
 enum publish_err publish_build(const char *body, size_t len, const char *from,
 			       char *buf, size_t cap, struct publish_msg *out)
 {
-	json_t *root = json_loadb(body, len, 0, NULL), *data;
+	/* as msg_parse() reads a client's message: data goes on as written */
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+				  NULL), *data;
+	const char *raw = NULL;
+	size_t raw_len = 0;
 	enum publish_err e;
 	const char *type = NULL;
 
@@ -126,11 +131,12 @@ enum publish_err publish_build(const char *body, size_t len, const char *from,
 	e = check_room(json_object_get(root, "room"), out);
 	if (e == PUBLISH_OK)
 		e = check_type(json_object_get(root, "type"), &type);
-	if (e == PUBLISH_OK && data != NULL && !json_is_object(data))
+	if (e == PUBLISH_OK && data != NULL &&
+	    (!json_is_object(data) || jspan_member(body, len, "data", &raw, &raw_len) != 1))
 		e = PUBLISH_EDATA;
 	if (e == PUBLISH_OK) {
-		out->frame_len = msg_build(buf, cap, type, out->room_len ? out->room : NULL,
-					   from && *from ? from : "server", data);
+		out->frame_len = msg_build_raw(buf, cap, type, out->room_len ? out->room : NULL,
+					       from && *from ? from : "server", raw, raw_len);
 		if (out->frame_len == 0)
 			e = PUBLISH_ETOOBIG;
 	}
