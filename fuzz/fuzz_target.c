@@ -1,6 +1,6 @@
 /*
  * fuzz_target.c - libFuzzer target: which room an upgrade asks for,
- * http_ws_target_of(), on any decoded path and ?room= value (the input is
+ * admit_target_of(), on any decoded path and ?room= value (the input is
  * "path", or "path" NUL "room value").  An accepted room must be valid.
  */
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include "chatd.h"
 #include "conf.h"
-#include "http.h"
+#include "admit.h"
 #include "room.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = strlen(in);
 	if (n < size)
 		arg = in + n + 1;
-	if (http_ws_target_of(c, in, arg, room, &rl) == 0 && rl > 0 &&
+	if (admit_target_of(c, in, arg, room, &rl) == 0 && rl > 0 &&
 	    (rl != strlen(room) || !room_name_valid(room, rl)))
 		abort();
 	free(in);

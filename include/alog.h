@@ -54,7 +54,8 @@ int alog_dest_valid(const char *dest);
  * create the access log file if it is missing and, when root and user is
  * set, give it to user:group (group "" = user's group), so that a worker
  * that dropped privileges can reopen it after SIGUSR1.  "off"/"syslog":
- * nothing to do.  0, or -1 with err filled.
+ * nothing to do.  A symbolic link at dest is refused (O_NOFOLLOW).  0, or
+ * -1 with err filled.
  */
 int alog_prepare(const char *dest, const char *user, const char *group, char *err, size_t cap);
 

@@ -133,9 +133,6 @@ void conf_carry_over(struct conf *next, const struct conf *live);
  * when needed), e.g. for `chatd -t`.  Returns snprintf's count. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len);
 
-/* Parse helpers, exposed for the tests and for other modules. 0 / -1. */
-int conf_parse_duration_ms(const char *s, long long *ms); /* "500ms" "3s" "2m" "1h" "5" (s) */
-int conf_parse_size(const char *s, long long *bytes);     /* "65536" "64k" "16m" "1g" */
-int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+/* The parsers of single values (durations, sizes, listen) are confval.h's. */
 
 #endif

@@ -21,14 +21,22 @@ enum msg_err {
 	MSG_EDATA,      /* "invalid_data": "data" present but not an object */
 };
 
-/* A parsed client message.  data is owned by the struct (NULL for ping). */
+/*
+ * A parsed client message.  data is owned by the struct (NULL for ping).
+ * raw/raw_len is the client's own JSON text of "data" (chat only; "{}" when
+ * absent), pointing into the parsed buffer: it is what msg_build_raw() sends
+ * on, byte for byte, so numbers and escapes arrive as they were written.
+ */
 struct msg_in {
 	enum msg_kind kind;
 	json_t *data;
+	const char *raw;
+	size_t raw_len;
 };
 
-/* Parse buf[0..len).  MSG_OK with *out filled (release with msg_in_clear),
- * or an error code. Chat without "data" gets an empty object. */
+/* Parse buf[0..len).  MSG_OK with *out filled (release with msg_in_clear;
+ * raw stays valid as long as buf), or an error code. Chat without "data"
+ * gets an empty object. */
 enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out);
 void msg_in_clear(struct msg_in *m);
 
@@ -51,6 +59,13 @@ const char *msg_err_text(enum msg_err e);     /* a sentence for data.message */
  */
 size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
 		 const char *from, const json_t *data);
+
+/*
+ * msg_build() with data given as JSON text, copied verbatim (the client's
+ * bytes, as msg_parse() found them: it must be a valid JSON object).
+ */
+size_t msg_build_raw(char *buf, size_t cap, const char *type, const char *room,
+		     const char *from, const char *data, size_t data_len);
 
 /* Convenience builders over msg_build for server-made messages. */
 size_t msg_build_error(char *buf, size_t cap, const char *room, const char *code,

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include "chatd.h"
 
-struct worker;
+struct wctx;
 
 /* Why a publish request was refused; each has an HTTP status and a code. */
 enum publish_err {
@@ -60,7 +60,7 @@ char *publish_answer(enum publish_err e, const char *frame, size_t frame_len, si
  * frame up the uplink, count it.  *status gets the HTTP status; returns the
  * malloc'd JSON answer (NULL on ENOMEM), length in *len.
  */
-char *publish_handle(struct worker *w, const char *authorization, const char *body,
+char *publish_handle(struct wctx *w, const char *authorization, const char *body,
 		     size_t len, int *status, size_t *alen);
 
 #endif

@@ -18,10 +18,8 @@
 #define SHM_MAGIC   0x63686174u /* "chat" */
 #define SHM_VERSION 1u
 
-/* Ring record kinds.  Payload of every kind: the serialised JSON frame
- * (REC_MSG only; empty otherwise), then the room bytes, then one byte with
- * the room's length (0 = global).  The room trails the frame so a reader can
- * copy the payload once, straight behind LWS_PRE headroom. */
+/* Ring record kinds.  The payload of every kind is record.h's: the frame
+ * (REC_MSG only; empty otherwise), the room, the room's length byte. */
 enum rec_kind {
 	REC_MSG   = 1, /* uplink and broadcast: a frame to deliver */
 	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */

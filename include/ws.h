@@ -12,7 +12,7 @@
 #include "limit.h"
 #include "room.h"
 
-struct worker;
+struct wctx;
 
 /* A frame shared by every recipient in this worker: one copy per message
  * per worker.  refs = queue entries pointing at it; freed at 0. */
@@ -57,11 +57,11 @@ struct conn {
 /* Deliver one frame (from the broadcast ring) to the local members of
  * room (room_len 0 = every connection).  Takes the frame: frees it when
  * nobody here wants it. */
-void ws_deliver(struct worker *w, struct frame *f, const char *room, size_t room_len);
+void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_len);
 
 /* Close every connection with code (1001 stop, 1012 drain), after what is
  * queued has been flushed. */
-void ws_close_all(struct worker *w, uint16_t code);
+void ws_close_all(struct wctx *w, uint16_t code);
 
 /* The protocol callback for WebSocket reasons (worker.c dispatches). */
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

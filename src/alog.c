@@ -182,16 +182,37 @@ static int is_file(const char *dest)
 	return dest[0] == '/';
 }
 
+/* O_NOFOLLOW: the master opens (and chowns) it as root; a symlink planted
+ * where the worker user can write must not redirect that to another file. */
 static int open_file(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+/* As root with user set: give the open fd to user:group (fchown, not a
+ * chown of the path, which could have been swapped since the open). */
+static int give_to_user(int fd, const char *dest, const char *user, const char *group,
+			char *err, size_t cap)
+{
+	struct passwd *pw;
+	struct group *gr = NULL;
+
+	if (geteuid() != 0 || user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL || (group[0] && (gr = getgrnam(group)) == NULL)) {
+		snprintf(err, cap, "access_log %s: unknown user or group %s:%s", dest, user, group);
+		return -1;
+	}
+	if (fchown(fd, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0) {
+		snprintf(err, cap, "chown(%s): %s", dest, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int alog_prepare(const char *dest, const char *user, const char *group, char *err, size_t cap)
 {
-	struct passwd *pw;
-	struct group *gr = NULL;
-	int fd;
+	int fd, rc;
 
 	if (!is_file(dest))
 		return 0;
@@ -199,18 +220,9 @@ int alog_prepare(const char *dest, const char *user, const char *group, char *er
 		snprintf(err, cap, "access_log %s: %s", dest, strerror(errno));
 		return -1;
 	}
+	rc = give_to_user(fd, dest, user, group, err, cap);
 	close(fd);
-	if (geteuid() != 0 || user[0] == '\0')
-		return 0;
-	if ((pw = getpwnam(user)) == NULL || (group[0] && (gr = getgrnam(group)) == NULL)) {
-		snprintf(err, cap, "access_log %s: unknown user or group %s:%s", dest, user, group);
-		return -1;
-	}
-	if (chown(dest, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0) {
-		snprintf(err, cap, "chown(%s): %s", dest, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 int alog_open(const char *dest, char *err, size_t cap)

@@ -3,30 +3,31 @@
  * directive with its type, field, default, range and whether SIGHUP applies
  * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
  * all read it.  A leaf module: errors go back to the caller, nothing logs.
+ * The text of single values (durations, sizes, addresses) is confval.c's.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "alog.h"
 #include "chatd.h"
 #include "conf.h"
+#include "confval.h"
 #include "log.h"
 #include "redis_url.h"
 #include "ring.h"
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
-#define KB 1024LL
-#define MB (1024LL * KB)
-#define GB (1024LL * MB)
-#define SEC 1000LL
-#define MIN (60 * SEC)
-#define HOUR (60 * MIN)
+/* short names for the units in the table's rows */
+#define KB CONFVAL_KB
+#define MB CONFVAL_MB
+#define GB CONFVAL_GB
+#define SEC CONFVAL_SEC
+#define MIN CONFVAL_MIN
+#define HOUR CONFVAL_HOUR
 
 /* listen's "field" is the host and the port together, so code that copies
  * or compares a row's bytes (offset, size) handles both. */
@@ -156,203 +157,14 @@ static void conf_errf(struct conf_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- value parsers ------------------------------------------------------ */
-
-/* Digits then an optional suffix; *rest points at the suffix.  0 / -1. */
-static int conf_parse_digits(const char *s, long long *v, const char **rest)
-{
-	long long n = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		if (n > (LLONG_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	*v = n;
-	*rest = s;
-	return 0;
-}
-
-static int conf_scale(long long n, long long unit, long long *out)
-{
-	if (n > LLONG_MAX / unit)
-		return -1;
-	*out = n * unit;
-	return 0;
-}
-
-/* Parse "500ms" "3s" "2m" "1h" or a bare number of seconds into ms. 0 / -1 */
-int conf_parse_duration_ms(const char *s, long long *ms)
-{
-	static const struct { const char *suffix; long long unit; } units[] = {
-		{ "", SEC }, { "ms", 1 }, { "s", SEC }, { "m", MIN }, { "h", HOUR },
-	};
-	const char *rest;
-	long long n;
-
-	if (conf_parse_digits(s, &n, &rest) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(rest, units[i].suffix) == 0)
-			return conf_scale(n, units[i].unit, ms);
-	return -1;
-}
-
-/* Parse "65536" "64k" "16m" "1g" (1024-based, either case) into bytes. 0 / -1 */
-int conf_parse_size(const char *s, long long *bytes)
-{
-	const char *rest;
-	long long n, unit;
-
-	if (conf_parse_digits(s, &n, &rest) < 0)
-		return -1;
-	switch (tolower((unsigned char)rest[0])) {
-	case '\0': unit = 1; break;
-	case 'k': unit = KB; break;
-	case 'm': unit = MB; break;
-	case 'g': unit = GB; break;
-	default: return -1;
-	}
-	if (rest[0] != '\0' && rest[1] != '\0')
-		return -1;
-	return conf_scale(n, unit, bytes);
-}
-
-static int conf_parse_bool(const char *s, int *b)
-{
-	static const char *const yes[] = { "on", "yes", "true", "1" };
-	static const char *const no[] = { "off", "no", "false", "0" };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
-			*b = strcasecmp(s, yes[i]) == 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int conf_parse_int(const char *s, long long *v)
-{
-	const char *rest;
-
-	if (*s == '-') {
-		if (conf_parse_digits(s + 1, v, &rest) < 0 || *rest != '\0')
-			return -1;
-		*v = -*v;
-		return 0;
-	}
-	return conf_parse_digits(s, v, &rest) < 0 || *rest != '\0' ? -1 : 0;
-}
-
-static int conf_port(const char *s, int *port)
-{
-	long long p;
-	const char *rest;
-
-	if (conf_parse_digits(s, &p, &rest) < 0 || *rest != '\0' || p < 1 || p > 65535)
-		return -1;
-	*port = (int)p;
-	return 0;
-}
-
-static int conf_hostname_ok(const char *h, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != '_')
-			return 0;
-	return n > 0;
-}
-
-static int conf_v6_ok(const char *h, size_t n)
-{
-	if (memchr(h, ':', n) == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)h[i]) && h[i] != ':' && h[i] != '.')
-			return 0;
-	return 1;
-}
-
-/*
- * Split "host:port" or "[v6]:port" at s; the host (brackets removed) goes to
- * *h / *hn, the port text to *p, and a host name (not a bracketed address)
- * is checked.  0 / -1
- */
-static int conf_split_hostport(const char *s, const char **h, size_t *hn, const char **p)
-{
-	const char *colon;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':' || !conf_v6_ok(s + 1, (size_t)(close - s - 1)))
-			return -1;
-		*h = s + 1;
-		*hn = (size_t)(close - s - 1);
-		*p = close + 2;
-		return 0;
-	}
-	colon = strrchr(s, ':');
-	if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-		return -1;     /* no port, or a bare IPv6 address without [] */
-	*h = s;
-	*hn = (size_t)(colon - s);
-	*p = colon + 1;
-	if (*hn == 1 && s[0] == '*')
-		return 0;      /* listen's "any" */
-	return *hn == 0 || conf_hostname_ok(s, *hn) ? 0 : -1;
-}
-
-/*
- * Parse `listen`: "ADDR:PORT", "[V6]:PORT", ":PORT" or "*:PORT".  The host
- * goes to host without brackets, "" for any address.  0 / -1
- */
-int conf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
-{
-	const char *h, *p;
-	size_t hn;
-
-	if (conf_split_hostport(s, &h, &hn, &p) < 0 || conf_port(p, port) < 0)
-		return -1;
-	if (hn == 1 && h[0] == '*')
-		hn = 0;
-	if (hn >= hostlen)
-		return -1;
-	memcpy(host, h, hn);
-	host[hn] = '\0';
-	return 0;
-}
-
-static int conf_path_prefix_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 2 || s[0] != '/' || s[n - 1] == '/' || strstr(s, "//") != NULL)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("/-._~", s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
 /* ---- setting one directive ------------------------------------------------ */
 
 /* Writes a number back in the units a user would write: "16m", "54s". */
-static void conf_fmt_unit(enum conf_type t, long long v, char *buf, size_t len)
+static int conf_fmt_unit(enum conf_type t, long long v, char *buf, size_t len)
 {
-	static const struct conf_unit { long long unit; const char *sfx; }
-	sizes[] = { { GB, "g" }, { MB, "m" }, { KB, "k" }, { 1, "" } },
-	durs[] = { { HOUR, "h" }, { MIN, "m" }, { SEC, "s" }, { 1, "ms" } },
-	plain[] = { { 1, "" } };
-	const struct conf_unit *u = t == CONF_SIZE ? sizes : t == CONF_DURATION ? durs : plain;
-
-	if (v == 0)
-		u = plain;
-	while (v % u->unit != 0)
-		u++;
-	snprintf(buf, len, "%lld%s", v / u->unit, u->sfx);
+	return t == CONF_SIZE ? confval_format_size(v, buf, len)
+	       : t == CONF_DURATION ? confval_format_duration(v, buf, len)
+	       : snprintf(buf, len, "%lld", v);
 }
 
 /* ring_size and uplink_size: the ring code masks its indexes. */
@@ -384,16 +196,16 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 	int b;
 
 	if (d->type == CONF_BOOL) {
-		if (conf_parse_bool(val, &b) < 0) {
+		if (confval_parse_bool(val, &b) < 0) {
 			conf_errf(err, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
 			return -1;
 		}
 		v = b;
 	} else if (d->type == CONF_WORKERS && strcmp(val, "auto") == 0) {
 		v = 0;
-	} else if (d->type == CONF_DURATION ? conf_parse_duration_ms(val, &v) < 0
-		   : d->type == CONF_SIZE ? conf_parse_size(val, &v) < 0
-		   : conf_parse_int(val, &v) < 0) {
+	} else if (d->type == CONF_DURATION ? confval_parse_duration_ms(val, &v) < 0
+		   : d->type == CONF_SIZE ? confval_parse_size(val, &v) < 0
+		   : confval_parse_int(val, &v) < 0) {
 		conf_errf(err, "\"%s\" is not %s", val,
 			  d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
 			  : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
@@ -443,7 +255,7 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 			  redis_url_masked(val, shown, sizeof(shown)), why);
 		return -1;
 	}
-	if (d->offset == offsetof(struct conf, path_prefix) && !conf_path_prefix_ok(val)) {
+	if (d->offset == offsetof(struct conf, path_prefix) && !confval_path_prefix_ok(val)) {
 		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
 			  "and hold only letters, digits and / - . _ ~", val);
 		return -1;
@@ -471,7 +283,7 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		if (conf_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
+		if (confval_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
 			conf_errf(err, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
 			return -1;
 		}
@@ -733,30 +545,6 @@ void conf_carry_over(struct conf *next, const struct conf *live)
 			       (const char *)live + conf_table[i].offset, conf_table[i].size);
 }
 
-/* A string as a file value: quoted when empty or holding blanks or '#'. */
-static int conf_format_string(const char *s, char *buf, size_t len)
-{
-	int quote = s[0] == '\0' || strpbrk(s, " \t#") != NULL;
-
-	return snprintf(buf, len, quote ? "\"%s\"" : "%s", s);
-}
-
-/* A list of ranges as one line: "A/n B/m" (never empty: "all" is 2 ranges). */
-static int conf_format_cidrs(const struct cidr_list *l, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	if (len > 0)
-		buf[0] = '\0';
-	for (int i = 0; i < l->n && used < len; i++) {
-		if (i > 0)
-			used += (size_t)snprintf(buf + used, len - used, " ");
-		if (used < len)
-			used += (size_t)cidr_format(&l->v[i], buf + used, len - used);
-	}
-	return (int)used;
-}
-
 /* Directive d's value in c, as it would be written in a file. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len)
 {
@@ -770,11 +558,11 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 		return snprintf(buf, len, strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d",
 				c->listen_host, c->listen_port);
 	case CONF_STRING:
-		return conf_format_string(f, buf, len);
+		return confval_format_string(f, buf, len);
 	case CONF_REDIS_URL:
 		return snprintf(buf, len, "%s", f[0] ? f : "off");
 	case CONF_CIDRS:
-		return conf_format_cidrs((const struct cidr_list *)(const void *)f, buf, len);
+		return confval_format_cidrs((const struct cidr_list *)(const void *)f, buf, len);
 	case CONF_BOOL:
 		return snprintf(buf, len, "%s", v ? "on" : "off");
 	case CONF_WORKERS:

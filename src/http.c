@@ -1,7 +1,8 @@
 /*
- * http.c - the HTTP side of a worker: which room an upgrade asks for (or why
- * it is refused), /healthz, the stats endpoints (for status_allow's
- * clients), 426 for a plain GET on a WebSocket path, 404 for the rest.
+ * http.c - the HTTP side of a worker: upgrades refused (their own headers,
+ * admit.c's room and token, the Origin), /healthz, the stats endpoints (for
+ * status_allow's clients), the demo page, POST {prefix}/publish, 426 for a
+ * plain GET on a WebSocket path, 404 for the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include <libwebsockets.h>
 
+#include "admit.h"
 #include "alog.h"
 #include "auth.h"
 #include "chatd.h"
@@ -25,101 +27,8 @@
 #include "room.h"
 #include "shm.h"
 #include "stats.h"
-#include "worker.h"
+#include "wctx.h"
 #include "ws.h"
-
-#define URI_MAX 1024
-
-/* Where a decoded path points, relative to path_prefix + "/ws". */
-enum route { ROUTE_NONE, ROUTE_WS_GLOBAL, ROUTE_WS_ROOM, ROUTE_STATS, ROUTE_HEALTH,
-	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE };
-
-/* web: "/" NAME or {prefix}/ NAME (NAME without '/', "" = the index): a
- * file of the demo page; *rest gets NAME. */
-static int page_path(const char *prefix, size_t pl, const char *uri, const char **rest)
-{
-	if (strncmp(uri, prefix, pl) == 0 && uri[pl] == '/' && strchr(uri + pl + 1, '/') == NULL &&
-	    strcmp(uri + pl + 1, "ws") != 0) {
-		*rest = uri + pl + 1;
-		return 1;
-	}
-	if (uri[0] == '/' && strchr(uri + 1, '/') == NULL) {
-		*rest = uri + 1;
-		return 1;
-	}
-	return 0;
-}
-
-static enum route route_of(const struct conf *c, const char *uri, const char **rest)
-{
-	size_t pl = strlen(c->path_prefix);
-
-	if (strcmp(uri, "/healthz") == 0)
-		return ROUTE_HEALTH;
-	if (strcmp(uri, "/metrics") == 0)
-		return ROUTE_METRICS;
-	if (strncmp(uri, c->path_prefix, pl) == 0 && strcmp(uri + pl, "/publish") == 0)
-		return ROUTE_PUBLISH;
-	if (page_path(c->path_prefix, pl, uri, rest))
-		return ROUTE_PAGE;
-	if (strncmp(uri, c->path_prefix, pl) != 0 || strncmp(uri + pl, "/ws", 3) != 0)
-		return ROUTE_NONE;
-	uri += pl + 3;
-	if (*uri == '\0')
-		return ROUTE_WS_GLOBAL;
-	if (*uri != '/')
-		return ROUTE_NONE;
-	*rest = uri + 1;
-	return strcmp(*rest, "stats") == 0 ? ROUTE_STATS : ROUTE_WS_ROOM;
-}
-
-int http_ws_target(struct worker *w, struct lws *wsi, char *room, size_t *room_len)
-{
-	char uri[URI_MAX], arg[URI_MAX];
-
-	*room_len = 0;
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
-		return 400;
-	/*
-	 * lws_get_urlarg_by_name() stops at the first query argument that does
-	 * not fit its buffer and then answers "not found": a long ?room= (or a
-	 * long argument before it) would silently mean the global channel.  A
-	 * query that may not fit is refused instead.
-	 */
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= (int)sizeof(arg) - 1)
-		return 400;
-	/* the value follows "room=" in arg; longer than a room name: refused below */
-	return http_ws_target_of(w->conf, uri, lws_get_urlarg_by_name(wsi, "room=", arg,
-								      (int)sizeof(arg)),
-				 room, room_len);
-}
-
-int http_ws_target_of(const struct conf *c, const char *uri, const char *room_arg, char *room,
-		      size_t *room_len)
-{
-	const char *rest = NULL;
-	int n;
-
-	*room_len = 0;
-	switch (route_of(c, uri, &rest)) {
-	case ROUTE_WS_GLOBAL:
-		rest = room_arg;
-		if (rest == NULL)
-			return 0;           /* no ?room=: the global channel */
-		break;
-	case ROUTE_WS_ROOM:
-	case ROUTE_STATS:           /* "stats" is reserved: refused below */
-		break;
-	default:
-		return 404;
-	}
-	n = (int)strlen(rest);
-	if (!room_name_valid(rest, (size_t)n))
-		return 400;
-	memcpy(room, rest, (size_t)n + 1);
-	*room_len = (size_t)n;
-	return 0;
-}
 
 /* Send a complete response (status, headers, body) on an HTTP transaction;
  * hdrs: NULL or extra "name:", "value" pairs ending with NULL. */
@@ -163,11 +72,11 @@ static int respond(struct lws *wsi, int status, const char *ctype, const char *b
 
 /* A refused upgrade in the access log and the debug log (cheap when both
  * are off). */
-static void upgrade_log(struct worker *w, struct lws *wsi, int status, const char *reason)
+static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char *reason)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char addr[ALOG_ADDR_MAX] = "-", uri[URI_MAX] = "", line[ALOG_LINE_MAX];
+	char addr[ALOG_ADDR_MAX] = "-", uri[ADMIT_URI_MAX] = "", line[ALOG_LINE_MAX];
 	static int warned;   /* once per worker, like ws.c's session lines */
 	struct timespec ts;
 	size_t n;
@@ -192,7 +101,7 @@ static void upgrade_log(struct worker *w, struct lws *wsi, int status, const cha
  * the connection then closes.  reason names the refusal in one word
  * (bad_key, origin, auth...).  Returns 1.
  */
-static int upgrade_refuse(struct worker *w, struct lws *wsi, int status, const char *reason,
+static int upgrade_refuse(struct wctx *w, struct lws *wsi, int status, const char *reason,
 			  const char *ctype, const char *const *hdrs, const char *body)
 {
 	stats_add(&w->st->rejected_upgrades, 1);
@@ -201,7 +110,7 @@ static int upgrade_refuse(struct worker *w, struct lws *wsi, int status, const c
 	return 1;
 }
 
-static int refuse_text(struct worker *w, struct lws *wsi, int status, const char *reason,
+static int refuse_text(struct wctx *w, struct lws *wsi, int status, const char *reason,
 		       const char *body)
 {
 	return upgrade_refuse(w, wsi, status, reason, "text/plain", NULL, body);
@@ -209,7 +118,7 @@ static int refuse_text(struct worker *w, struct lws *wsi, int status, const char
 
 /* Not shutting down.  A worker draining after a reload still serves (its
  * clients get 1012 at drain_timeout): healthz stays 200 through a reload. */
-static int serving(struct worker *w)
+static int serving(struct wctx *w)
 {
 	return !w->stopping && !stats_get(&w->shm->master.stopping);
 }
@@ -217,7 +126,7 @@ static int serving(struct worker *w)
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
 
 /* Refuse an upgrade with {"error":..,"message":..}; why holds no quotes. */
-static int refuse_json(struct worker *w, struct lws *wsi, int status, const char *reason,
+static int refuse_json(struct wctx *w, struct lws *wsi, int status, const char *reason,
 		       const char *why)
 {
 	char body[256];
@@ -227,26 +136,8 @@ static int refuse_json(struct worker *w, struct lws *wsi, int status, const char
 	return upgrade_refuse(w, wsi, status, reason, "application/json", NULL, body);
 }
 
-int http_ws_identify(struct worker *w, struct lws *wsi, const char *room,
-		     struct auth_identity *id, const char **why)
-{
-	char buf[AUTH_TOKEN_MAX + 16];
-	const char *tok = NULL;
-
-	memset(id, 0, sizeof(*id));
-	if (!w->conf->auth_enabled)
-		return 0;
-	if (w->auth == NULL)
-		return *why = "authentication is not available (see the server log)", 503;
-	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
-		tok = auth_bearer(buf);
-	if (tok == NULL)   /* browsers cannot set headers on a WebSocket: ?token= */
-		tok = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof(buf));
-	return auth_verify(w->auth, tok, room, time(NULL), id, why);
-}
-
 /* The Origin allow-list, then the token: 0 to go on, 1 when refused. */
-static int http_ws_admit(struct worker *w, struct lws *wsi, const char *room)
+static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 {
 	char origin[512];
 	struct auth_identity id;
@@ -259,7 +150,7 @@ static int http_ws_admit(struct worker *w, struct lws *wsi, const char *room)
 		stats_add(&w->st->origin_refused, 1);
 		return refuse_json(w, wsi, 403, "origin", "origin not allowed");
 	}
-	st = http_ws_identify(w, wsi, room, &id, &why);
+	st = admit_identify(w, wsi, room, &id, &why);
 	if (st == 0)
 		return 0;
 	stats_add(&w->st->auth_refused, 1);
@@ -339,7 +230,7 @@ static const char *header(struct lws *wsi, enum lws_token_indexes tok, char *buf
 }
 
 /* Refuse an upgrade whose own headers are wrong: 1, or 0 when they are right. */
-static int handshake_refuse(struct worker *w, struct lws *wsi)
+static int handshake_refuse(struct wctx *w, struct lws *wsi)
 {
 	static const char *const v13[] = { "sec-websocket-version:", "13", NULL };
 	char up[64], conn[256], key[64], ver[16];
@@ -366,7 +257,7 @@ static int handshake_refuse(struct worker *w, struct lws *wsi)
  */
 int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_body)
 {
-	struct worker *w = worker_of(wsi);
+	struct wctx *w = wctx_of(wsi);
 	char up[64], body[64];
 
 	(void)html_body;
@@ -380,7 +271,7 @@ int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_
 	return respond(wsi, (int)code, "text/plain", body, strlen(body)) < 0;
 }
 
-static int on_upgrade(struct worker *w, struct lws *wsi)
+static int on_upgrade(struct wctx *w, struct lws *wsi)
 {
 	char room[CHATD_ROOM_MAX + 1];
 	size_t rl;
@@ -390,7 +281,7 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 		return 1;
 	if (!serving(w))
 		return refuse_text(w, wsi, 503, "stopping", "shutting down\n");
-	st = http_ws_target(w, wsi, room, &rl);
+	st = admit_target(w->conf, wsi, room, &rl);
 	if (st == 400)
 		return refuse_text(w, wsi, 400, "bad_room",
 				   "bad room name: 1-128 bytes of A-Z a-z 0-9 . _ : -\n");
@@ -401,7 +292,7 @@ static int on_upgrade(struct worker *w, struct lws *wsi)
 
 /* ---- web: the demo page, /metrics, POST {prefix}/publish ---------------- */
 
-static int serve_page(struct worker *w, struct lws *wsi, const char *name)
+static int serve_page(struct wctx *w, struct lws *wsi, const char *name)
 {
 	const char *dir = page_dir(w->conf->static_dir), *ctype, *msg;
 	char *body, hint[512];
@@ -424,7 +315,7 @@ static int serve_page(struct worker *w, struct lws *wsi, const char *name)
 }
 
 /* Is the client in status_allow?  The TCP peer's address decides. */
-static int status_allowed(struct worker *w, struct lws *wsi)
+static int status_allowed(struct wctx *w, struct lws *wsi)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -435,7 +326,7 @@ static int status_allowed(struct worker *w, struct lws *wsi)
 
 /* /metrics (Prometheus text) or {prefix}/ws/stats (JSON), for the clients
  * status_allow lets in; 403 for the others. */
-static int serve_status(struct worker *w, struct lws *wsi, int metrics)
+static int serve_status(struct wctx *w, struct lws *wsi, int metrics)
 {
 	static const char refused[] = "403 Forbidden: address not in status_allow\n";
 	size_t len;
@@ -455,7 +346,7 @@ static int serve_status(struct worker *w, struct lws *wsi, int metrics)
 }
 
 /* Answer a publish request with e's JSON error. */
-static int publish_refuse(struct worker *w, struct lws *wsi, enum publish_err e)
+static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 {
 	static const char *const allow[] = { "allow:", "POST", NULL };
 	size_t len;
@@ -472,7 +363,7 @@ static int publish_refuse(struct worker *w, struct lws *wsi, enum publish_err e)
 }
 
 /* The body is complete (c->rx, or empty): answer, then end the transaction. */
-static int publish_finish(struct worker *w, struct lws *wsi, struct conn *c)
+static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 {
 	static const char *const bearer[] = { "www-authenticate:", "Bearer", NULL };
 	char auth[4200], *json;
@@ -495,14 +386,14 @@ static int publish_finish(struct worker *w, struct lws *wsi, struct conn *c)
 /* POST: only {prefix}/publish.  The body is gathered in the connection's rx
  * buffer, bounded by max_message_size; refusals before it close the
  * connection, as its body is not read. */
-static int on_post(struct worker *w, struct lws *wsi, struct conn *c, const char *uri)
+static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *uri)
 {
 	const char *rest = NULL;
 	char cl[32];
 	long long n;
 
 	stats_add(&w->st->http_requests, 1);
-	if (route_of(w->conf, uri, &rest) != ROUTE_PUBLISH) {
+	if (admit_route(w->conf, uri, &rest) != ROUTE_PUBLISH) {
 		respond(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
 		return -1;
 	}
@@ -535,14 +426,14 @@ static int on_body(struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
-static int on_request(struct worker *w, struct lws *wsi, const char *uri)
+static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
 	enum route route;
 	int rc, st;
 
 	stats_add(&w->st->http_requests, 1);
-	switch ((route = route_of(w->conf, uri, &rest))) {
+	switch ((route = admit_route(w->conf, uri, &rest))) {
 	case ROUTE_HEALTH:
 		st = serving(w) ? 200 : 503;
 		msg = st == 200 ? "ok\n" : "stopping\n";
@@ -576,7 +467,7 @@ static int on_request(struct worker *w, struct lws *wsi, const char *uri)
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len)
 {
-	struct worker *w = worker_of(wsi);
+	struct wctx *w = wctx_of(wsi);
 
 	(void)user; (void)len;
 	switch (reason) {

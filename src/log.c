@@ -59,13 +59,23 @@ int log_reopen(void)
 	}
 	if (lg.path[0] == '\0')
 		return 0;
-	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* O_NOFOLLOW: the master opens it as root, in a directory the worker
+	 * user may be able to write; a symlink planted there must not send root's
+	 * writes (and log_chown) to another file */
+	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return -1;
 	if (lg.fd > 2)
 		close(lg.fd);
 	lg.fd = fd;
 	return 0;
+}
+
+int log_chown(uid_t uid, gid_t gid)
+{
+	if (lg.use_syslog || lg.path[0] == '\0' || lg.fd <= 2)
+		return 0;
+	return fchown(lg.fd, uid, gid);
 }
 
 void log_close_syslog(void)

@@ -36,9 +36,11 @@
 #include "mloop.h"
 #include "notify.h"
 #include "preflight.h"
+#include "record.h"
 #include "redis_url.h"
 #include "ring.h"
 #include "shm.h"
+#include "signals.h"
 #include "stats.h"
 #include "title.h"
 #include "worker.h"
@@ -57,6 +59,7 @@ struct slot {
 	int drain_sent;        /* ... told to drain (once the new one serves) */
 	uint64_t started_ms;
 	struct ring_cursor cur; /* our read position in its uplink */
+	int lidx;              /* its listening socket: m.lfd[lidx] */
 };
 
 static struct master {
@@ -86,22 +89,12 @@ static struct master {
 	unsigned char *scratch;
 	size_t scratch_len;
 	struct slot slots[CHATD_SLOTS];
+	/* The SO_REUSEPORT listening sockets, one per worker of a generation
+	 * (-1: not open).  Kept here across reloads and respawns: a socket never
+	 * leaves the group while a generation changes, so what the kernel queued
+	 * on it is accepted by the next worker holding it instead of reset. */
+	int lfd[CHATD_MAX_WORKERS];
 } m;
-
-/*
- * The signals the master takes (through a signalfd; sig_cb acts on them).
- * chatd(8)'s SIGNALS section mirrors this table.
- */
-static const int handled_signals[] = {
-	SIGTERM,   /* graceful stop: workers close every client with 1001, exit 0 */
-	SIGINT,    /* the same */
-	SIGQUIT,   /* the same */
-	SIGHUP,    /* reload: a new generation of workers, the old ones drain (1012) */
-	SIGCHLD,   /* reap; a worker that died unasked for is replaced at once */
-	SIGUSR1,   /* reopen the log file (after logrotate), in every process */
-	SIGUSR2,   /* not the master's: blocked so that a new worker starts with its
-	              signals blocked until its own signalfd takes them */
-};
 
 static int workers_wanted(const struct conf *c)
 {
@@ -174,6 +167,40 @@ static int listen_open(const struct conf *c, int reuseport, char *err, size_t er
 	return fd;
 }
 
+/* The listening socket for a new worker of the current generation: the
+ * first that no current worker holds, opened when it is not yet.  Its index
+ * in m.lfd; -1 with err filled when it cannot be opened. */
+static int listener_pick(char *err, size_t errlen)
+{
+	int want = workers_wanted(m.conf);
+
+	for (int i = 0; i < want; i++) {
+		int held = 0;
+
+		for (int s = 0; s < CHATD_SLOTS && !held; s++)
+			held = m.slots[s].pid > 0 && !m.slots[s].draining && m.slots[s].lidx == i;
+		if (held)
+			continue;
+		if (m.lfd[i] < 0)
+			m.lfd[i] = listen_open(m.conf, 1, err, errlen);
+		return m.lfd[i] < 0 ? -1 : i;
+	}
+	snprintf(err, errlen, "every listening socket has a worker");
+	return -1;
+}
+
+/* A reload lowered `workers`: the sockets beyond it are shut down (for their
+ * old holders too, now draining), so the kernel stops queueing on them. */
+static void listener_trim(void)
+{
+	for (int i = workers_wanted(m.conf); i < CHATD_MAX_WORKERS; i++)
+		if (m.lfd[i] >= 0) {
+			shutdown(m.lfd[i], SHUT_RDWR);
+			close(m.lfd[i]);
+			m.lfd[i] = -1;
+		}
+}
+
 /* ---- workers --------------------------------------------------------------- */
 
 /* In a new worker: close every inherited fd but the ones it needs. */
@@ -211,22 +238,22 @@ static int spawn_worker(void)
 	struct worker_args a;
 	struct ring_cursor cur;
 	char err[256] = "";
-	int slot = free_slot(), lfd, efd;
+	int slot = free_slot(), lidx, lfd, efd;
 	pid_t pid;
 
 	if (slot < 0) {
 		log_error("no free worker slot (%d in use)", CHATD_SLOTS);
 		return -1;
 	}
-	lfd = listen_open(m.conf, 1, err, sizeof(err));
-	if (lfd < 0) {
+	lidx = listener_pick(err, sizeof(err));
+	if (lidx < 0) {
 		log_error("%s", err);
 		return -1;
 	}
+	lfd = m.lfd[lidx];
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0) {
 		log_errno(LOG_LVL_ERROR, "eventfd()");
-		close(lfd);
 		return -1;
 	}
 	/* our cursor starts before the worker exists: nothing it pushes is skipped */
@@ -239,7 +266,6 @@ static int spawn_worker(void)
 	if (pid < 0) {
 		log_errno(LOG_LVL_ERROR, "fork()");
 		stats_set(&m.shm->worker[slot].state, SLOT_FREE);
-		close(lfd);
 		close(efd);
 		return -1;
 	}
@@ -257,9 +283,8 @@ static int spawn_worker(void)
 		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
 		worker_main(&a);
 	}
-	close(lfd);
 	m.slots[slot] = (struct slot){ .pid = pid, .efd = efd, .generation = m.generation,
-				       .started_ms = mloop_now_ms(), .cur = cur };
+				       .started_ms = mloop_now_ms(), .cur = cur, .lidx = lidx };
 	stats_set(&m.shm->worker[slot].pid, (uint64_t)pid);
 	log_info("worker %d started (pid %d, generation %d)", slot, (int)pid, m.generation);
 	return slot;
@@ -312,26 +337,12 @@ static void wake_workers(void)
 			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
 }
 
-/* Payload layout (shm.h): frame, room, room length byte. */
-static void split_payload(const unsigned char *p, size_t len, const char **room,
-			  size_t *room_len, size_t *frame_len)
-{
-	size_t rl = len ? p[len - 1] : 0;
-
-	if (rl + 1 > len)
-		rl = 0, len = 1;   /* malformed: treat as an empty global record */
-	*room_len = rl;
-	*room = (const char *)p + len - 1 - rl;
-	*frame_len = len - 1 - rl;
-}
-
 static void bcast_put(const char *frame, size_t frame_len, const char *room, size_t room_len)
 {
-	unsigned char rl = (unsigned char)room_len;
-	struct iovec iov[3] = {
-		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
+	struct record rec;
 
-	if (ring_put(m.bcast, REC_MSG, iov, 3) == RING_OK) {
+	record_pack(&rec, frame, frame_len, room, room_len);
+	if (ring_put(m.bcast, REC_MSG, rec.iov, RECORD_NIOV) == RING_OK) {
 		stats_add(&m.shm->master.ring_records, 1);
 		m.put_bytes += frame_len + room_len + 1;
 	} else {
@@ -345,7 +356,10 @@ static void uplink_record(int slot, uint32_t kind, const unsigned char *p, size_
 	const char *room;
 	size_t room_len, frame_len;
 
-	split_payload(p, len, &room, &room_len, &frame_len);
+	if (record_unpack(p, len, &frame_len, &room, &room_len) < 0) {
+		room = (const char *)p;   /* malformed: treat as an empty global record */
+		room_len = frame_len = 0;
+	}
 	switch (kind) {
 	case REC_MSG:
 		bcast_put((const char *)p, frame_len, room, room_len);
@@ -508,6 +522,7 @@ static void start_failed(int status)
 /* Old generations that waited for the new one: drain them now. */
 static void drain_old_generations(void)
 {
+	listener_trim();
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		struct slot *s = &m.slots[i];
 
@@ -722,7 +737,7 @@ static void log_file_give_to_user(const struct conf *c)
 	    strcmp(c->log_file, "syslog") == 0 || (pw = getpwnam(c->user)) == NULL)
 		return;
 	gr = c->group[0] ? getgrnam(c->group) : NULL;
-	if (chown(c->log_file, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
+	if (log_chown(pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
 		log_errno(LOG_LVL_WARN, "chown(%s)", c->log_file);
 }
 
@@ -759,17 +774,10 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 
 /* ---- start-up ----------------------------------------------------------------- */
 
+/* The master's signals (signals.c's table), read by sig_cb. */
 static int setup_signals(void)
 {
-	sigset_t set;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
-		sigaddset(&set, handled_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	m.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	m.sig_fd = signals_open(SIGNALS_MASTER);
 	return m.sig_fd < 0 ? -1 : 0;
 }
 
@@ -1002,6 +1010,8 @@ static int start(void)
 	m.bcast = shm_bcast(m.shm);
 	m.scratch_len = ring_max_payload(shm_uplink(m.shm, 0));
 	m.scratch = malloc(m.scratch_len);
+	for (int i = 0; i < CHATD_MAX_WORKERS; i++)
+		m.lfd[i] = -1;
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	m.loop = mloop_new();
 	if (m.scratch == NULL || m.efd < 0 || m.loop == NULL || setup_signals() < 0) {

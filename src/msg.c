@@ -1,10 +1,12 @@
 /*
  * msg.c - the chat protocol (SPEC.md section 3).
  *
- * Parsing uses jansson.  Building writes the envelope by hand, with only
- * `data` serialised by jansson straight into the caller's buffer: this runs
+ * Parsing uses jansson.  Building writes the envelope by hand: this runs
  * once per message in the whole cluster, so no JSON object is made for the
- * envelope itself.  The id PRNG and the timestamp cache are thread-local,
+ * envelope itself.  A client's `data` goes out as the client wrote it (its
+ * bytes, found by a small scanner over the text jansson accepted), never
+ * re-encoded: jansson would turn 0.1 into 0.10000000000000001 and 1e-400
+ * into 0.0.  Server-made data is serialised by jansson into the buffer.  The id PRNG and the timestamp cache are thread-local,
  * so any process or thread may call everything here.
  */
 #include <pthread.h>
@@ -15,7 +17,25 @@
 #include <unistd.h>
 #include <sys/random.h>
 
+#include "jspan.h"
 #include "msg.h"
+
+/* out->raw: the client's "data" object as written, or "{}" without one. */
+static int msg_data_raw(const char *buf, size_t len, int present, struct msg_in *out)
+{
+	if (!present) {
+		out->raw = "{}";
+		out->raw_len = 2;
+		return 0;
+	}
+	if (jspan_member(buf, len, "data", &out->raw, &out->raw_len) != 1 ||
+	    out->raw_len < 2 || out->raw[0] != '{' || out->raw[out->raw_len - 1] != '}') {
+		out->raw = NULL;
+		out->raw_len = 0;
+		return -1;
+	}
+	return 0;
+}
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -37,7 +57,10 @@ static enum msg_err msg_load(const char *buf, size_t len, json_t **root, const c
 {
 	json_t *t;
 
-	*root = buf != NULL ? json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	/* INT_AS_REAL: an integer past 64 bits is valid JSON, and data is sent
+	 * on as written, so jansson's int64 limit must not refuse it */
+	*root = buf != NULL ? json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+					 NULL) : NULL;
 	if (!json_is_object(*root)) {
 		json_decref(*root);
 		return MSG_EJSON;
@@ -53,7 +76,8 @@ static enum msg_err msg_load(const char *buf, size_t len, json_t **root, const c
 
 /*
  * Client "id", "from", "timestamp" and "room" are ignored: only "type" and
- * "data" are read.  Duplicate keys are invalid JSON.  jansson bounds nesting
+ * "data" are read.  Duplicate keys are invalid JSON.  Numbers in data are
+ * read as reals (m->data is for checks; m->raw is what goes out).  jansson bounds nesting
  * itself (JSON_PARSER_MAX_DEPTH, 2048 in 2.14) and the caller bounds size.
  */
 enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
@@ -64,6 +88,8 @@ enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 	int kind;
 
 	out->data = NULL;
+	out->raw = NULL;
+	out->raw_len = 0;
 	e = msg_load(buf, len, &root, &type);
 	if (e != MSG_OK)
 		return e;
@@ -78,6 +104,10 @@ enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 		return MSG_EDATA;
 	}
 	out->kind = (enum msg_kind)kind;
+	if (kind == MSG_CHAT && msg_data_raw(buf, len, data != NULL, out) < 0) {
+		json_decref(root);
+		return MSG_EJSON;   /* cannot happen on what jansson accepted */
+	}
 	if (kind == MSG_CHAT)
 		out->data = data != NULL ? json_incref(data) : json_object();
 	json_decref(root);
@@ -136,6 +166,8 @@ void msg_in_clear(struct msg_in *m)
 		return;
 	json_decref(m->data);
 	m->data = NULL;
+	m->raw = NULL;
+	m->raw_len = 0;
 }
 
 const char *msg_err_code(enum msg_err e)
@@ -277,12 +309,10 @@ static int msg_put_json(struct msg_out *o, const json_t *data)
 	return 0;
 }
 
-/*
- * Also returns 0 when type or from is NULL, when a string is not valid UTF-8,
- * or when data cannot be serialised.  Any process may call it.
- */
-size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
-		 const char *from, const json_t *data)
+/* The frame around data: jansson's data, or raw text when raw != NULL. */
+static size_t msg_build_frame(char *buf, size_t cap, const char *type, const char *room,
+			      const char *from, const json_t *data, const char *raw,
+			      size_t raw_len)
 {
 	struct msg_out o = { buf, cap, 0 };
 	char id[37], ts[25];
@@ -305,12 +335,33 @@ size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
 	if (msg_put_str(&o, from) < 0)
 		return 0;
 	MSG_PUTS(&o, ",\"data\":");
-	if (msg_put_json(&o, data) < 0)
+	if (raw != NULL)
+		msg_put(&o, raw, raw_len);
+	else if (msg_put_json(&o, data) < 0)
 		return 0;
 	MSG_PUTS(&o, ",\"timestamp\":\"");
 	msg_put(&o, ts, 24);
 	MSG_PUTS(&o, "\"}");
 	return o.pos <= o.cap ? o.pos : 0;
+}
+
+/*
+ * Also returns 0 when type or from is NULL, when a string is not valid UTF-8,
+ * or when data cannot be serialised.  Any process may call it.
+ */
+size_t msg_build(char *buf, size_t cap, const char *type, const char *room,
+		 const char *from, const json_t *data)
+{
+	return msg_build_frame(buf, cap, type, room, from, data, NULL, 0);
+}
+
+/* data NULL = {}.  The text is not checked here: msg_parse() did. */
+size_t msg_build_raw(char *buf, size_t cap, const char *type, const char *room,
+		     const char *from, const char *data, size_t data_len)
+{
+	if (data == NULL)
+		return msg_build_frame(buf, cap, type, room, from, NULL, NULL, 0);
+	return msg_build_frame(buf, cap, type, room, from, NULL, data, data_len);
 }
 
 /* Server-made messages are rare: their data is made with jansson. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "conf.h"
@@ -45,9 +46,12 @@ static int check_log_file(const struct conf *c, struct conf_err *err)
 {
 	const char *f = c->log_file;
 	char dir[PATH_MAX];
+	struct stat st;
 
 	if (f[0] == '\0' || strcmp(f, "syslog") == 0)
 		return 0;
+	if (lstat(f, &st) == 0 && S_ISLNK(st.st_mode))
+		return fail(c, "log_file", err, f, "a symbolic link: refused");
 	if (access(f, F_OK) == 0)
 		return access(f, W_OK) == 0 ? 0 : fail(c, "log_file", err, f, strerror(errno));
 	dir_of(f, dir, sizeof(dir));

@@ -1,6 +1,6 @@
 /*
  * publish.c - the HTTP publish API: key check, body validation, the frame
- * built with msg_build, and the hand-off to the uplink (worker_uplink), the
+ * built with msg_build, and the hand-off to the uplink (wctx_uplink), the
  * same path a client's chat message takes, so every pod delivers it.
  */
 #include <stdlib.h>
@@ -10,11 +10,12 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "jspan.h"
 #include "msg.h"
 #include "publish.h"
 #include "room.h"
 #include "shm.h"
-#include "worker.h"
+#include "wctx.h"
 
 static const struct {
 	int status;
@@ -114,7 +115,11 @@ static enum publish_err check_room(json_t *r, struct publish_msg *out)
 enum publish_err publish_build(const char *body, size_t len, const char *from,
 			       char *buf, size_t cap, struct publish_msg *out)
 {
-	json_t *root = json_loadb(body, len, 0, NULL), *data;
+	/* as msg_parse() reads a client's message: data goes on as written */
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+				  NULL), *data;
+	const char *raw = NULL;
+	size_t raw_len = 0;
 	enum publish_err e;
 	const char *type = NULL;
 
@@ -126,11 +131,12 @@ enum publish_err publish_build(const char *body, size_t len, const char *from,
 	e = check_room(json_object_get(root, "room"), out);
 	if (e == PUBLISH_OK)
 		e = check_type(json_object_get(root, "type"), &type);
-	if (e == PUBLISH_OK && data != NULL && !json_is_object(data))
+	if (e == PUBLISH_OK && data != NULL &&
+	    (!json_is_object(data) || jspan_member(body, len, "data", &raw, &raw_len) != 1))
 		e = PUBLISH_EDATA;
 	if (e == PUBLISH_OK) {
-		out->frame_len = msg_build(buf, cap, type, out->room_len ? out->room : NULL,
-					   from && *from ? from : "server", data);
+		out->frame_len = msg_build_raw(buf, cap, type, out->room_len ? out->room : NULL,
+					       from && *from ? from : "server", raw, raw_len);
 		if (out->frame_len == 0)
 			e = PUBLISH_ETOOBIG;
 	}
@@ -161,7 +167,7 @@ char *publish_answer(enum publish_err e, const char *frame, size_t frame_len, si
 	return s;
 }
 
-char *publish_handle(struct worker *w, const char *authorization, const char *body,
+char *publish_handle(struct wctx *w, const char *authorization, const char *body,
 		     size_t len, int *status, size_t *alen)
 {
 	struct publish_msg pm;
@@ -171,8 +177,8 @@ char *publish_handle(struct worker *w, const char *authorization, const char *bo
 		e = PUBLISH_ETOOBIG;
 	if (e == PUBLISH_OK)
 		e = publish_build(body, len, w->conf->publish_from, w->scratch, w->scratch_len, &pm);
-	if (e == PUBLISH_OK && worker_uplink(w, REC_MSG, pm.room, pm.room_len, w->scratch,
-					     pm.frame_len) != RING_OK)
+	if (e == PUBLISH_OK && wctx_uplink(w, REC_MSG, pm.room, pm.room_len, w->scratch,
+					   pm.frame_len) != RING_OK)
 		e = PUBLISH_EBUSY;
 	stats_add(e == PUBLISH_OK ? &w->st->publishes : &w->st->publish_errors, 1);
 	*status = publish_status(e);

@@ -25,13 +25,15 @@
 #include "conf.h"
 #include "http.h"
 #include "log.h"
+#include "record.h"
+#include "signals.h"
 #include "title.h"
+#include "wctx.h"
 #include "worker.h"
 #include "ws.h"
 
 #define ACCEPT_BATCH 64
 #define RING_BATCH   64   /* broadcast records delivered per wake */
-#define PENDING_MAX  100000 /* room joins/leaves waiting for uplink space */
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len);
@@ -56,13 +58,8 @@ static const struct lws_protocols protocols[] = {
 
 static lws_retry_bo_t retry_policy;
 static lws_sorted_usec_list_t sul_accept, sul_deadline;
-static struct worker *the_worker;  /* this process's worker, for the sul callbacks */
-static int accept_some(struct worker *w);
-
-struct worker *worker_of(struct lws *wsi)
-{
-	return lws_context_user(lws_get_context(wsi));
-}
+static struct wctx *the_worker;  /* this process's worker, for the sul callbacks */
+static int accept_some(struct wctx *w);
 
 static void lws_log_emit(int level, const char *line)
 {
@@ -73,87 +70,6 @@ static void lws_log_emit(int level, const char *line)
 	log_msg(level == LLL_ERR ? LOG_LVL_ERROR : LOG_LVL_WARN, "lws: %.*s", (int)n, line);
 }
 
-/* ---- the uplink ----------------------------------------------------------- */
-
-int worker_uplink(struct worker *w, uint32_t kind, const char *room, size_t room_len,
-		  const char *frame, size_t frame_len)
-{
-	unsigned char rl = (unsigned char)room_len;
-	struct iovec iov[3] = {
-		{ (void *)frame, frame_len }, { (void *)room, room_len }, { &rl, 1 } };
-	uint64_t one = 1;
-	int rc = ring_push(w->uplink, kind, iov, 3);
-
-	if (rc != RING_OK) {
-		if (rc == RING_FULL)
-			stats_add(&w->st->uplink_full, 1);
-		return rc;
-	}
-	if (ring_waiter_should_wake(&w->shm->master_waiter) &&
-	    write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_errno(LOG_LVL_WARN, "write(master eventfd)");
-	return 0;
-}
-
-/*
- * Room joins and leaves must reach the master (they decide the Redis
- * subscriptions), so one that finds the uplink full waits here, in order,
- * and is retried every few milliseconds.  Bounded: beyond PENDING_MAX the
- * worker is hopelessly behind and says so.
- */
-struct pending {
-	struct pending *next;
-	uint32_t kind;
-	uint8_t len;
-	char room[CHATD_ROOM_MAX];
-};
-
-static lws_sorted_usec_list_t sul_pending;
-
-static void pending_flush(lws_sorted_usec_list_t *sul)
-{
-	struct worker *w = the_worker;
-
-	(void)sul;
-	while (w->pending != NULL) {
-		struct pending *p = w->pending;
-
-		if (worker_uplink(w, p->kind, p->room, p->len, NULL, 0) != RING_OK)
-			break;
-		w->pending = p->next;
-		if (w->pending == NULL)
-			w->pending_tail = NULL;
-		w->npending--;
-		free(p);
-	}
-	if (w->pending != NULL)
-		lws_sul_schedule(w->ctx, 0, &sul_pending, pending_flush, 5 * LWS_US_PER_MS);
-}
-
-void worker_room_event(struct worker *w, uint32_t kind, const char *room, size_t room_len)
-{
-	struct pending *p;
-
-	if (w->pending == NULL && worker_uplink(w, kind, room, room_len, NULL, 0) == RING_OK)
-		return;
-	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
-		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
-			  kind == REC_JOIN ? "join" : "leave", (int)room_len, room);
-		return;
-	}
-	p->next = NULL;
-	p->kind = kind;
-	p->len = (uint8_t)room_len;
-	memcpy(p->room, room, room_len);
-	if (w->pending_tail)
-		w->pending_tail->next = p;
-	else
-		w->pending = p;
-	w->pending_tail = p;
-	w->npending++;
-	lws_sul_schedule(w->ctx, 0, &sul_pending, pending_flush, 5 * LWS_US_PER_MS);
-}
-
 /* ---- the broadcast ring ------------------------------------------------------ */
 
 /*
@@ -162,12 +78,13 @@ void worker_room_event(struct worker *w, uint32_t kind, const char *room, size_t
  * a burst does not land on the send queues all at once.  When records are
  * left, we wake ourselves to come back after those writes.
  */
-static void drain_ring(struct worker *w)
+static void drain_ring(struct wctx *w)
 {
 	for (int n = 0;; n++) {
 		struct frame *f;
+		const char *room;
+		size_t len, rl;
 		int rc;
-		size_t rl;
 
 		if (n == RING_BATCH) {
 			uint64_t one = 1;
@@ -186,17 +103,13 @@ static void drain_ring(struct worker *w)
 			log_error("out of memory for a %u byte frame", w->cur.len);
 			break;
 		}
-		if (ring_copy(w->bcast, &w->cur, f->data + LWS_PRE) != RING_OK || w->cur.len == 0) {
+		if (ring_copy(w->bcast, &w->cur, f->data + LWS_PRE) != RING_OK ||
+		    record_unpack(f->data + LWS_PRE, f->len, &len, &room, &rl) < 0) {
 			free(f);
 			continue;
 		}
-		rl = f->data[LWS_PRE + f->len - 1];
-		if (rl + 1 > f->len) {
-			free(f);
-			continue;
-		}
-		f->len -= (uint32_t)(rl + 1);
-		ws_deliver(w, f, (const char *)f->data + LWS_PRE + f->len, rl);
+		f->len = (uint32_t)len;
+		ws_deliver(w, f, room, rl);
 	}
 	stats_set(&w->st->ring_lost, w->cur.lost);
 	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
@@ -206,7 +119,7 @@ static void drain_ring(struct worker *w)
 
 static void accept_resume(lws_sorted_usec_list_t *sul)
 {
-	struct worker *w = the_worker;
+	struct wctx *w = the_worker;
 
 	(void)sul;
 	w->accept_paused = 0;
@@ -216,7 +129,7 @@ static void accept_resume(lws_sorted_usec_list_t *sul)
 	}
 }
 
-static void accept_pause(struct worker *w, const char *why)
+static void accept_pause(struct wctx *w, const char *why)
 {
 	if (!w->accept_paused)
 		log_warn("not accepting for a second: %s", why);
@@ -228,7 +141,7 @@ static void accept_pause(struct worker *w, const char *why)
 /* ---- connections per client address (limit.c) --------------------------------- */
 
 /* Count a new connection from ss; NULL when refused (counted). */
-static struct limit_ip_hold *peer_hold(struct worker *w, const struct sockaddr_storage *ss)
+static struct limit_ip_hold *peer_hold(struct wctx *w, const struct sockaddr_storage *ss)
 {
 	const void *a = "";
 	size_t n = 0;
@@ -261,14 +174,14 @@ static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
 		return;
 	}
 	if (!limit_ip_hold_was_seen(h))
-		stats_add(&worker_of(wsi)->st->handshake_failures, 1);
+		stats_add(&wctx_of(wsi)->st->handshake_failures, 1);
 	lws_set_opaque_user_data(wsi, NULL);
 	limit_ip_release(h);
 }
 
 /* Accept up to ACCEPT_BATCH connections; returns how many were taken off
  * the queue (ACCEPT_BATCH: there may be more). */
-static int accept_some(struct worker *w)
+static int accept_some(struct wctx *w)
 {
 	int one = 1, i;
 
@@ -316,18 +229,23 @@ static int accept_some(struct worker *w)
 	return i;
 }
 
-/* Stop accepting for good (drain or stop): take what is queued, then leave
- * the SO_REUSEPORT group so the kernel sends new connections elsewhere. */
-static void accept_stop(struct worker *w)
+/*
+ * Stop accepting for good.  The listening socket is shared: the master keeps
+ * it across reloads and respawns and gives it to this worker's successor, so
+ * on a drain what is queued there is left for the successor to accept (no
+ * connection is reset by a reload).  When the whole server stops (shut), the
+ * queue is taken and the socket shut down for every holder, so the kernel
+ * refuses new connections at once.
+ */
+static void accept_stop(struct wctx *w, int shut)
 {
 	if (w->listen_wsi == NULL)
 		return;
-	/* take everything already queued (bounded): what is left is reset by
-	 * the kernel when the socket leaves the group */
-	for (int i = 0; i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
+	for (int i = 0; shut && i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
 		;
 	lws_rx_flow_control(w->listen_wsi, 0);
-	shutdown(w->listen_fd, SHUT_RDWR);
+	if (shut)
+		shutdown(w->listen_fd, SHUT_RDWR);
 	w->listen_wsi = NULL;
 	lws_sul_cancel(&sul_accept);
 }
@@ -336,7 +254,7 @@ static void accept_stop(struct worker *w)
 
 static void deadline_cb(lws_sorted_usec_list_t *sul)
 {
-	struct worker *w = the_worker;
+	struct wctx *w = the_worker;
 
 	(void)sul;
 	if (w->stopping) {
@@ -354,13 +272,13 @@ static void deadline_cb(lws_sorted_usec_list_t *sul)
 			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
 }
 
-static void worker_stop(struct worker *w)
+static void worker_stop(struct wctx *w)
 {
 	if (w->stopping)
 		return;
 	w->stopping = 1;
 	title_set("worker process (shutting down)");
-	accept_stop(w);
+	accept_stop(w, stats_get(&w->shm->master.stopping) != 0);
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
 			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
@@ -368,14 +286,14 @@ static void worker_stop(struct worker *w)
 		w->quit = 1;
 }
 
-static void worker_drain(struct worker *w)
+static void worker_drain(struct wctx *w)
 {
 	if (w->draining || w->stopping)
 		return;
 	w->draining = 1;
 	stats_set(&w->st->state, SLOT_DRAINING);
 	title_set("worker process (draining)");
-	accept_stop(w);
+	accept_stop(w, 0);
 	log_info("draining %llu connections (drain_timeout %d ms)",
 		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
@@ -384,7 +302,7 @@ static void worker_drain(struct worker *w)
 		w->quit = 1;
 }
 
-static void on_signal(struct worker *w)
+static void on_signal(struct wctx *w)
 {
 	struct signalfd_siginfo si;
 
@@ -407,7 +325,7 @@ static void on_signal(struct worker *w)
 static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			void *in, size_t len)
 {
-	struct worker *w = worker_of(wsi);
+	struct wctx *w = wctx_of(wsi);
 	int fd;
 
 	/* a client naming this internal protocol in Sec-WebSocket-Protocol
@@ -478,7 +396,7 @@ static void drop_privileges(const struct conf *c)
 	}
 }
 
-static int adopt_fd(struct worker *w, int fd, struct lws **out)
+static int adopt_fd(struct wctx *w, int fd, struct lws **out)
 {
 	lws_sock_file_fd_type u;
 	struct lws *l;
@@ -494,7 +412,7 @@ static int adopt_fd(struct worker *w, int fd, struct lws **out)
 	return 0;
 }
 
-static int make_context(struct worker *w)
+static int make_context(struct wctx *w)
 {
 	struct lws_context_creation_info info;
 
@@ -526,7 +444,7 @@ static int make_context(struct worker *w)
 /* auth.c's state of this worker.  The secret file is read here, before
  * privileges are dropped; a bad one refuses every upgrade (503) rather than
  * failing the worker (and having it respawned in a loop).  0 / -1 (ENOMEM). */
-static int auth_setup(struct worker *w)
+static int auth_setup(struct wctx *w)
 {
 	char err[512];
 
@@ -536,23 +454,10 @@ static int auth_setup(struct worker *w)
 	return w->iplimit ? 0 : -1;
 }
 
-static int make_signalfd(struct worker *w)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP };
-	sigset_t set;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	w->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return w->sig_fd;
-}
 
 /* Tell the master we serve: it waits for every worker of a generation
  * before it reports the start (or a reload) done. */
-static void serving(struct worker *w)
+static void serving(struct wctx *w)
 {
 	uint64_t one = 1;
 
@@ -564,8 +469,8 @@ static void serving(struct worker *w)
 
 void worker_main(const struct worker_args *a)
 {
-	static struct worker wk;
-	struct worker *w = &wk;
+	static struct wctx wk;
+	struct wctx *w = &wk;
 	char err[512];
 
 	log_set_role("worker", a->slot);
@@ -579,7 +484,7 @@ void worker_main(const struct worker_args *a)
 	w->listen_fd = a->listen_fd;
 	w->efd = a->efd;
 	w->master_efd = a->master_efd;
-	w->scratch_len = w->conf->max_message_size + 4096;
+	w->scratch_len = w->conf->max_message_size + CHATD_STAMP_MAX;
 	w->scratch = malloc(w->scratch_len);
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
@@ -588,7 +493,8 @@ void worker_main(const struct worker_args *a)
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
-	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || make_signalfd(w) < 0 ||
+	w->sig_fd = signals_open(SIGNALS_WORKER);
+	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||
 	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
 	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_fd(w, w->listen_fd, &w->listen_wsi) < 0) {
 		log_error("worker set-up failed");
@@ -608,13 +514,7 @@ void worker_main(const struct worker_args *a)
 		;
 	lws_sul_cancel(&sul_deadline);
 	lws_sul_cancel(&sul_accept);
-	lws_sul_cancel(&sul_pending);
-	while (w->pending != NULL) {
-		struct pending *p = w->pending;
-
-		w->pending = p->next;
-		free(p);
-	}
+	wctx_pending_free(w);
 	lws_context_destroy(w->ctx);
 	room_index_free(w->rooms);
 	auth_free(w->auth);

@@ -14,14 +14,14 @@
 
 #include <libwebsockets.h>
 
+#include "admit.h"
 #include "alog.h"
 #include "chatd.h"
 #include "conf.h"
-#include "http.h"
 #include "log.h"
 #include "msg.h"
 #include "shm.h"
-#include "worker.h"
+#include "wctx.h"
 #include "ws.h"
 
 #define QUEUE_MIN       4
@@ -117,7 +117,7 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 }
 
 /* Queue a reference to f on c.  A full queue makes c a slow consumer. */
-static void queue_push(struct worker *w, struct conn *c, struct frame *f)
+static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
 {
 	/* closing: what was queued is flushed (1001/1012), nothing more joins */
 	if (c->close_code)
@@ -141,7 +141,7 @@ static void queue_push(struct worker *w, struct conn *c, struct frame *f)
 }
 
 /* Queue a frame for c alone (welcome, pong, errors). */
-static void send_one(struct worker *w, struct conn *c, const char *buf, size_t len)
+static void send_one(struct wctx *w, struct conn *c, const char *buf, size_t len)
 {
 	struct frame *f;
 
@@ -153,7 +153,7 @@ static void send_one(struct worker *w, struct conn *c, const char *buf, size_t l
 		free(f);
 }
 
-static void send_error(struct worker *w, struct conn *c, const char *code, const char *text)
+static void send_error(struct wctx *w, struct conn *c, const char *code, const char *text)
 {
 	size_t n = msg_build_error(w->scratch, w->scratch_len, c->room_len ? c->room : NULL,
 				   code, text);
@@ -162,7 +162,7 @@ static void send_error(struct worker *w, struct conn *c, const char *code, const
 	send_one(w, c, w->scratch, n);
 }
 
-void ws_deliver(struct worker *w, struct frame *f, const char *room, size_t room_len)
+void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_len)
 {
 	struct room_member *head, *it;
 	struct room *r;
@@ -179,7 +179,7 @@ void ws_deliver(struct worker *w, struct frame *f, const char *room, size_t room
 		free(f);
 }
 
-void ws_close_all(struct worker *w, uint16_t code)
+void ws_close_all(struct wctx *w, uint16_t code)
 {
 	struct room_member *it;
 
@@ -197,7 +197,7 @@ void ws_close_all(struct worker *w, uint16_t code)
 
 /* ---- receiving ---------------------------------------------------------------- */
 
-static void presence(struct worker *w, struct conn *c, struct room *r, int online)
+static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 {
 	size_t n;
 
@@ -209,11 +209,11 @@ static void presence(struct worker *w, struct conn *c, struct room *r, int onlin
 	}
 	n = msg_build_presence(w->scratch, w->scratch_len, c->room, c->id, online);
 	if (n > 0)
-		worker_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
+		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
 /* rate_limit: 0 to go on, 1 refused (an error sent), -1 to close (1008). */
-static int rate_check(struct worker *w, struct conn *c)
+static int rate_check(struct wctx *w, struct conn *c)
 {
 	if (limit_rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
 		      w->conf->rate_burst))
@@ -230,11 +230,12 @@ static int rate_check(struct worker *w, struct conn *c)
 }
 
 /* One whole client message.  0, or -1 to close the connection. */
-static int handle_message(struct worker *w, struct conn *c, const char *buf, size_t len)
+static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_t len)
 {
 	const char *room = c->room_len ? c->room : NULL;
 	struct msg_in m;
 	enum msg_err e;
+	enum ring_rc up;
 	size_t n;
 	int rc;
 
@@ -252,20 +253,20 @@ static int handle_message(struct worker *w, struct conn *c, const char *buf, siz
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
 		send_one(w, c, w->scratch, n);
 	} else {
-		n = msg_build(w->scratch, w->scratch_len, "chat", room, c->id, m.data);
+		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
 		/* n == 0: once stamped, it outgrew the scratch buffer */
-		rc = n == 0 ? RING_TOOBIG : worker_uplink(w, REC_MSG, c->room, c->room_len,
-							  w->scratch, n);
-		if (rc == RING_TOOBIG)
+		up = n == 0 ? RING_TOOBIG
+			    : wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
+		if (up == RING_TOOBIG)
 			send_error(w, c, "too_large", "message too large once stamped");
-		else if (rc != RING_OK)
+		else if (up != RING_OK)
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
 	}
 	msg_in_clear(&m);
 	return 0;
 }
 
-static int on_receive(struct worker *w, struct conn *c, const char *in, size_t len)
+static int on_receive(struct wctx *w, struct conn *c, const char *in, size_t len)
 {
 	size_t remaining = lws_remaining_packet_payload(c->wsi);
 	int final = lws_is_final_fragment(c->wsi);
@@ -310,29 +311,6 @@ static int on_receive(struct worker *w, struct conn *c, const char *in, size_t l
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
-/* The client id: the token's sub when auth is on (with a timer for its
- * expiry: LWS_CALLBACK_TIMER closes), else a new UUID.  0 / -1. */
-static int ws_identify(struct worker *w, struct conn *c, struct lws *wsi)
-{
-	struct auth_identity id;
-	const char *why = "";
-	time_t now = time(NULL);
-
-	if (!w->conf->auth_enabled) {
-		msg_uuid(c->id);
-		return 0;
-	}
-	/* checked at the upgrade already; only the clock can have moved */
-	if (http_ws_identify(w, wsi, c->room_len ? c->room : NULL, &id, &why) != 0) {
-		log_info("token refused after the upgrade: %s", why);
-		return -1;
-	}
-	memcpy(c->id, id.sub, sizeof(c->id));
-	if (id.expires > 0)
-		lws_set_timer_usecs(wsi, (lws_usec_t)(id.expires - now + 1) * LWS_US_PER_SEC);
-	return 0;
-}
-
 /* The client's address, for the access log and debug lines only. */
 static void conn_addr(struct conn *c, struct lws *wsi)
 {
@@ -345,28 +323,33 @@ static void conn_addr(struct conn *c, struct lws *wsi)
 		alog_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
 }
 
-static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
+static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 {
 	size_t rl = 0, n;
 	struct room *r = NULL;
 	int created = 0;
+	time_t now = time(NULL), expires;
+	const char *why;
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
 	c->t0_ms = c->valid_ms = now_ms();
 	conn_addr(c, wsi);
-	if (http_ws_target(w, wsi, c->room, &rl) != 0)
+	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, &why) != 0) {
+		if (why != NULL)   /* checked at the upgrade: only the clock can have moved */
+			log_info("token refused after the upgrade: %s", why);
 		return -1;
+	}
 	c->room_len = (uint8_t)rl;
-	if (ws_identify(w, c, wsi) < 0)
-		return -1;
+	if (expires > 0)           /* LWS_CALLBACK_TIMER closes */
+		lws_set_timer_usecs(wsi, (lws_usec_t)(expires - now + 1) * LWS_US_PER_SEC);
 	if (rl > 0) {
 		r = room_join(w->rooms, c->room, rl, &c->member, &created);
 		if (r == NULL)
 			return -1;
 		if (created) {
 			log_debug("room %s: first member on this worker", c->room);
-			worker_room_event(w, REC_JOIN, c->room, rl);
+			wctx_room_event(w, REC_JOIN, c->room, rl);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
 		}
 	}
@@ -389,7 +372,7 @@ static int on_established(struct worker *w, struct conn *c, struct lws *wsi)
  * close frame at all (1006): lws dropping a client that stopped answering
  * pings, when none came for that long, or the client vanishing.
  */
-static void close_verdict(struct worker *w, struct conn *c, struct alog_session *s)
+static void close_verdict(struct wctx *w, struct conn *c, struct alog_session *s)
 {
 	s->by_server = 1;
 	s->reason = NULL;
@@ -413,7 +396,7 @@ static void close_verdict(struct worker *w, struct conn *c, struct alog_session 
 }
 
 /* The end of a session: its access log line, and a debug line. */
-static void session_end(struct worker *w, struct conn *c)
+static void session_end(struct wctx *w, struct conn *c)
 {
 	struct alog_session s = {
 		.addr = c->addr, .worker = w->slot, .room = c->room, .id = c->id,
@@ -439,7 +422,7 @@ static void session_end(struct worker *w, struct conn *c)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
-static void on_closed(struct worker *w, struct conn *c)
+static void on_closed(struct wctx *w, struct conn *c)
 {
 	char last[CHATD_ROOM_MAX + 1];
 
@@ -455,7 +438,7 @@ static void on_closed(struct worker *w, struct conn *c)
 		presence(w, c, c->member.room, 0);
 		if (room_leave(w->rooms, &c->member, last)) {
 			log_debug("room %s: last member left this worker", c->room);
-			worker_room_event(w, REC_LEAVE, c->room, c->room_len);
+			wctx_room_event(w, REC_LEAVE, c->room, c->room_len);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
 		}
 	}
@@ -493,7 +476,7 @@ static size_t frame_header(unsigned char *h, size_t len)
  * kernel in one write - one system call for several deliveries.  Returns the
  * number of frames sent, 0 when the head frame does not fit, -1 on error.
  */
-static int write_corked(struct worker *w, struct conn *c)
+static int write_corked(struct wctx *w, struct conn *c)
 {
 	unsigned char *start = w->cork + LWS_PRE, *p = start, *end = start + CHATD_CORK_MAX;
 	int n = 0;
@@ -525,7 +508,7 @@ static int write_corked(struct worker *w, struct conn *c)
 }
 
 /* One write: several frames corked together, or the head frame alone. */
-static int write_one(struct worker *w, struct conn *c)
+static int write_one(struct wctx *w, struct conn *c)
 {
 	struct frame *f;
 	int n = c->qlen > 1 ? write_corked(w, c) : 0;
@@ -552,7 +535,7 @@ static int write_one(struct worker *w, struct conn *c)
  * most WRITES_PER_CALLBACK times for fairness.  A reader that keeps up thus
  * never sees a burst pile up on its queue and count against send_queue.
  */
-static int on_writeable(struct worker *w, struct conn *c)
+static int on_writeable(struct wctx *w, struct conn *c)
 {
 	if (c->qlen == 0) {
 		if (c->close_code) {
@@ -581,7 +564,7 @@ static int on_writeable(struct worker *w, struct conn *c)
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		size_t len)
 {
-	struct worker *w = worker_of(wsi);
+	struct wctx *w = wctx_of(wsi);
 	struct conn *c = user;
 
 	switch (reason) {
@@ -600,7 +583,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 							     ((unsigned char *)in)[1])
 						: LWS_CLOSE_STATUS_NO_STATUS;
 		return 0;
-	case LWS_CALLBACK_TIMER:               /* only ws_identify() sets one */
+	case LWS_CALLBACK_TIMER:               /* only on_established() sets one */
 		stats_add(&w->st->token_expired_closes, 1);
 		log_debug("client %s: token expired; closing", c->id);
 		c->close_code = CHATD_CLOSE_POLICY;

@@ -338,6 +338,57 @@ static void t_ping_pong(void)
 	wsc_free(b);
 }
 
+/* Next text frame on c that contains s, NUL-terminated in buf; 0, or -1 on
+ * timeout or close. */
+static int recv_text_with(struct wsc *c, const char *s, char *buf, size_t cap, int timeout_ms)
+{
+	long long end = mono_ms() + timeout_ms;
+	struct wsc_msg m;
+
+	while (mono_ms() < end) {
+		if (wsc_recv(c, (int)(end - mono_ms()), &m) <= 0 || m.opcode == WSC_OP_CLOSE)
+			return -1;
+		if (m.opcode != WSC_OP_TEXT)
+			continue;
+		snprintf(buf, cap, "%.*s", (int)m.len, m.data);
+		if (strstr(buf, s) != NULL)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * data reaches the room byte for byte as the client wrote it, as the Go
+ * service's json.RawMessage passes it: no re-encoding of numbers (0.1,
+ * 1e-400, an integer past 64 bits, -0, 1.0), escapes or spacing.
+ */
+static void t_data_verbatim(void)
+{
+	static const char *const data[] = {
+		"{\"n\":0.1,\"m\":1e-400}",
+		"{\"big\":12345678901234567890,\"z\":-0,\"one\":1.0,\"s\":\"\\u00e9\","
+		" \"o\" : {\"x\":[2E+3,\"}\"]}}",
+	};
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2 });
+	struct wsc *a, *b;
+	char want[256], got[1024];
+
+	CHECK(h, "start");
+	CHECK((a = ws_join(h, WS "/verbatim", NULL, 0)) && (b = ws_join(h, WS "/verbatim", NULL, 0)),
+	      "connect");
+	for (size_t i = 0; i < sizeof(data) / sizeof(data[0]) && !itest_failed(); i++) {
+		CHECK(ws_sendf(a, "{\"type\":\"chat\",\"data\":%s}", data[i]) == 0, "send");
+		snprintf(want, sizeof(want), ",\"data\":%s,\"timestamp\":\"", data[i]);
+		if (recv_text_with(b, "\"type\":\"chat\"", got, sizeof(got), 5000) < 0)
+			itest_fail(__FILE__, __LINE__, "no chat frame arrived for %s", data[i]);
+		else if (strstr(got, want) == NULL)
+			itest_fail(__FILE__, __LINE__, "data changed on the way: sent %s, got %s",
+				   data[i], got);
+	}
+	wsc_free(a);
+	wsc_free(b);
+}
+
 /* Next presence frame on c: its status and from, or -1 on timeout. */
 static int next_presence(struct wsc *c, char *from, char *status, int timeout_ms)
 {
@@ -621,6 +672,7 @@ const struct itest_case t_chat_cases[] = {
 	{ "chat_rooms_across_workers", t_rooms_across_workers, 0 },
 	{ "chat_exactly_once_order", t_exactly_once_order, 0 },
 	{ "chat_ping_pong", t_ping_pong, 0 },
+	{ "chat_data_verbatim", t_data_verbatim, 0 },
 	{ "chat_presence", t_presence, 0 },
 	{ "chat_bad_input", t_bad_input, 0 },
 	{ "chat_max_size", t_max_size, 0 },

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,10 +40,21 @@ struct ops_d {
 	int port;
 };
 
-static int ops_d_init(struct ops_d *d, const char *extra)
+/* (Re)write d's config file with extra lines appended; 0 / -1 (recorded). */
+static int ops_d_conf(struct ops_d *d, const char *extra)
 {
 	char text[2048];
 
+	snprintf(text, sizeof(text),
+		 "redis_url off\nlisten 127.0.0.1:%d\nworkers 2\npid_file %s\n"
+		 "log_file %s\nlog_level info\nshutdown_timeout 2s\n%s",
+		 d->port, d->pid_file, d->log_file, extra ? extra : "");
+	CHECKR(write_file(d->conf, text) == 0, -1, "cannot write %s", d->conf);
+	return 0;
+}
+
+static int ops_d_init(struct ops_d *d, const char *extra)
+{
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/chatd-ops-XXXXXX");
 	if (!harness_tmpdir(d->dir))
@@ -51,12 +63,7 @@ static int ops_d_init(struct ops_d *d, const char *extra)
 	snprintf(d->pid_file, sizeof(d->pid_file), "%s/chatd.pid", d->dir);
 	snprintf(d->log_file, sizeof(d->log_file), "%s/chatd.log", d->dir);
 	d->port = free_port();
-	snprintf(text, sizeof(text),
-		 "redis_url off\nlisten 127.0.0.1:%d\nworkers 2\npid_file %s\n"
-		 "log_file %s\nlog_level info\nshutdown_timeout 2s\n%s",
-		 d->port, d->pid_file, d->log_file, extra ? extra : "");
-	CHECKR(write_file(d->conf, text) == 0, -1, "cannot write %s", d->conf);
-	return 0;
+	return ops_d_conf(d, extra);
 }
 
 /* Wait until pid is gone (reaping it if it became our child); 1 when gone. */
@@ -318,6 +325,125 @@ OPS_TEST(t_pidfile_lock)
 	CHECK(rc == 2, "unknown option: exit %d (want 2)", rc);
 }
 
+/* ---- a log file that is a symbolic link ------------------------------------------- */
+
+#define PRECIOUS "precious\n"
+
+/* A file holding PRECIOUS, and link -> it; 0 / -1 (recorded). */
+static int plant_symlink(const char *link, const char *target)
+{
+	CHECKR(write_file(target, PRECIOUS) == 0, -1, "write %s", target);
+	CHECKR(symlink(target, link) == 0, -1, "symlink %s: %s", link, strerror(errno));
+	return 0;
+}
+
+/* target still holds PRECIOUS only: nothing was written through the link. */
+static int untouched(const char *target)
+{
+	struct stat st;
+
+	return stat(target, &st) == 0 && st.st_size == (off_t)strlen(PRECIOUS);
+}
+
+/* The master runs as root: a symlink at log_file (or access_log) would send
+ * its writes, and its chown, to whatever the link names.  Start refuses. */
+OPS_TEST(t_log_symlink_start)
+{
+	static const char *const which[] = { "log_file", "access_log" };
+
+	for (size_t i = 0; i < 2 && !itest_failed(); i++) {
+		char out[2048], extra[256], link[160], target[160];
+		struct ops_d d;
+		pid_t pid;
+		int rc;
+
+		if (ops_d_init(&d, NULL) < 0)
+			return;
+		snprintf(target, sizeof(target), "%s/target", d.dir);
+		snprintf(link, sizeof(link), "%s/access.log", d.dir);
+		if (i == 0)
+			snprintf(link, sizeof(link), "%s", d.log_file);
+		snprintf(extra, sizeof(extra), "access_log %s/access.log\n", d.dir);
+		if ((i == 1 && ops_d_conf(&d, extra) < 0) || plant_symlink(link, target) < 0)
+			return;
+		rc = run_chatd(out, sizeof(out), d.conf, NULL);
+		pid = read_pid(d.pid_file);
+		if (pid > 0)
+			daemon_track(pid);
+		CHECK(rc != 0 && pid <= 0, "%s a symlink: started anyway (exit %d)", which[i], rc);
+		CHECK(strstr(out, "symbolic link") != NULL, "%s: no reason given: %s", which[i],
+		      out);
+		CHECK(untouched(target), "%s: written through the symlink", which[i]);
+	}
+}
+
+/*
+ * The log file (alog: the access_log) rotated and a symlink put in its
+ * place, then SIGUSR1: the reopen is refused and logged, lines go on to the
+ * file already open, a reload is refused, nothing reaches what the link names.
+ */
+static void symlink_reopen(int alog)
+{
+	struct ops_d d;
+	char out[2048], extra[256], path[128], rotated[160], target[160], log[160], body[64];
+	pid_t pid;
+	int rc, st = 0;
+
+	if (ops_d_init(&d, NULL) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/access.log", d.dir);
+	snprintf(extra, sizeof(extra), "drain_timeout 1s\n%s%s\n", alog ? "access_log " : "",
+		 alog ? path : "");
+	if (ops_d_conf(&d, extra) < 0)
+		return;
+	if (!alog)
+		snprintf(path, sizeof(path), "%s", d.log_file);
+	rc = run_chatd(out, sizeof(out), d.conf, NULL);
+	pid = read_pid(d.pid_file);
+	daemon_track(pid);
+	CHECK(rc == 0 && pid > 0, "start: exit %d: %s", rc, out);
+	CHECK(healthy(d.port), "not healthy");
+
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	snprintf(target, sizeof(target), "%s/target", d.dir);
+	/* where the refusals are logged: the log file, or the one still open */
+	snprintf(log, sizeof(log), "%s", alog ? d.log_file : rotated);
+	CHECK(rename(path, rotated) == 0, "rename: %s", strerror(errno));
+	if (plant_symlink(path, target) < 0)
+		return;
+	kill(pid, SIGUSR1);
+	for (long long end = mono_ms() + 5000; mono_ms() < end; msleep(50))
+		if (file_has(log, "ymbolic link") || !untouched(target))
+			break;
+	CHECK(untouched(target), "the reopen followed the symlink: lines written through it");
+	if (alog)
+		CHECK(file_has(log, "reopening access_log"), "the workers' refusal is not logged");
+	else
+		CHECK(file_has(log, "reopening the log file: Too many levels of symbolic links"),
+		      "the master's refusal is not logged");
+	/* more lines: a request, and a reload (refused: its config names a symlink) */
+	wsc_http_request(HOST, d.port, "GET", "/healthz", NULL, NULL, 1000, &st, body,
+			 sizeof(body));
+	kill(pid, SIGHUP);
+	for (long long end = mono_ms() + 5000; mono_ms() < end; msleep(50))
+		if (file_has(log, "keeping the running configuration"))
+			break;
+	CHECK(file_has(log, "keeping the running configuration"), "the reload was not refused");
+	CHECK(untouched(target), "lines written through the symlink");
+	kill(pid, SIGTERM);
+	CHECK(wait_gone(pid, 5000), "master still there after SIGTERM");
+}
+
+OPS_TEST(t_log_symlink_reopen)
+{
+	symlink_reopen(0);
+}
+
+OPS_TEST(t_alog_symlink_reopen)
+{
+	symlink_reopen(1);
+}
+
 /* SIGUSR1 after renaming the log: master and workers write to a new file. */
 OPS_TEST(t_log_reopen)
 {
@@ -447,6 +573,9 @@ const struct itest_case t_ops_cases[] = {
 	{ "ops_initd_refuses", t_initd_refuses, 90 },
 	{ "ops_pidfile_lock", t_pidfile_lock, 60 },
 	{ "ops_log_reopen", t_log_reopen, 60 },
+	{ "ops_log_symlink_start", t_log_symlink_start, 60 },
+	{ "ops_log_symlink_reopen", t_log_symlink_reopen, 60 },
+	{ "ops_alog_symlink_reopen", t_alog_symlink_reopen, 60 },
 	{ "ops_version", t_version, 30 },
 	{ "ops_configtest", t_configtest, 0 },
 	{ "ops_bind_in_use", t_bind_in_use, 0 },

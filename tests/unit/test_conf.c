@@ -10,6 +10,7 @@
 
 #include "chatd.h"
 #include "conf.h"
+#include "confval.h"
 #include "cu.h"
 #include "log.h"
 #include "redis_url.h"
@@ -117,11 +118,11 @@ static void test_duration(void)
 	long long v;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = -1;
-		CU_ASSERT_EQUAL(conf_parse_duration_ms(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(confval_parse_duration_ms(good[i].s, &v), 0);
 		CU_ASSERT_EQUAL(v, good[i].ms);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CU_ASSERT_EQUAL(conf_parse_duration_ms(bad[i], &v), -1);
+		CU_ASSERT_EQUAL(confval_parse_duration_ms(bad[i], &v), -1);
 }
 
 static void test_size(void)
@@ -136,11 +137,11 @@ static void test_size(void)
 	long long v;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = -1;
-		CU_ASSERT_EQUAL(conf_parse_size(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(confval_parse_size(good[i].s, &v), 0);
 		CU_ASSERT_EQUAL(v, good[i].b);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CU_ASSERT_EQUAL(conf_parse_size(bad[i], &v), -1);
+		CU_ASSERT_EQUAL(confval_parse_size(bad[i], &v), -1);
 }
 
 static void test_listen(void)
@@ -159,13 +160,62 @@ static void test_listen(void)
 	int port;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		port = -1;
-		CU_ASSERT_EQUAL(conf_parse_listen(good[i].s, host, sizeof(host), &port), 0);
+		CU_ASSERT_EQUAL(confval_parse_listen(good[i].s, host, sizeof(host), &port), 0);
 		CU_ASSERT_STRING_EQUAL(host, good[i].host);
 		CU_ASSERT_EQUAL(port, good[i].port);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CU_ASSERT_EQUAL(conf_parse_listen(bad[i], host, sizeof(host), &port), -1);
-	CU_ASSERT_EQUAL(conf_parse_listen("localhost:80", host, 5, &port), -1);
+		CU_ASSERT_EQUAL(confval_parse_listen(bad[i], host, sizeof(host), &port), -1);
+	CU_ASSERT_EQUAL(confval_parse_listen("localhost:80", host, 5, &port), -1);
+}
+
+/* confval's other values, directly: numbers, booleans, the prefix, and the
+ * text written back (largest exact unit, 0 bare, quotes when needed). */
+static void test_confval(void)
+{
+	static const struct { long long v; const char *size, *dur; } units[] = {
+		{ 0, "0", "0" }, { 1, "1", "1ms" }, { 1000, "1000", "1s" },
+		{ 1024, "1k", "1024ms" }, { 16LL << 20, "16m", "16777216ms" },
+		{ 1LL << 30, "1g", "1073741824ms" }, { 90000, "90000", "90s" },
+		{ 7200000, "7200000", "2h" }, { 1536, "1536", "1536ms" },
+	};
+	struct cidr_list l = { 0 };
+	char buf[64], err[128];
+	long long v;
+	int b;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		CU_ASSERT_EQUAL(confval_format_size(units[i].v, buf, sizeof(buf)),
+				(int)strlen(units[i].size));
+		CU_ASSERT_STRING_EQUAL(buf, units[i].size);
+		CU_ASSERT(confval_parse_size(buf, &v) == 0 && v == units[i].v);
+		CU_ASSERT_EQUAL(confval_format_duration(units[i].v, buf, sizeof(buf)),
+				(int)strlen(units[i].dur));
+		CU_ASSERT_STRING_EQUAL(buf, units[i].dur);
+		CU_ASSERT(confval_parse_duration_ms(buf, &v) == 0 && v == units[i].v);
+	}
+	CU_ASSERT(confval_parse_int("-42", &v) == 0 && v == -42);
+	CU_ASSERT(confval_parse_int("7", &v) == 0 && v == 7);
+	CU_ASSERT_EQUAL(confval_parse_int("7k", &v), -1);
+	CU_ASSERT_EQUAL(confval_parse_int("--7", &v), -1);
+	CU_ASSERT_EQUAL(confval_parse_int("", &v), -1);
+	CU_ASSERT(confval_parse_bool("YES", &b) == 0 && b == 1);
+	CU_ASSERT(confval_parse_bool("False", &b) == 0 && b == 0);
+	CU_ASSERT_EQUAL(confval_parse_bool("2", &b), -1);
+	CU_ASSERT(confval_path_prefix_ok("/api/chat-api"));
+	CU_ASSERT(!confval_path_prefix_ok("/"));
+	CU_ASSERT(!confval_path_prefix_ok("/a b"));
+	confval_format_string("a b", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "\"a b\"");
+	confval_format_string("", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "\"\"");
+	confval_format_string("plain", buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "plain");
+	CU_ASSERT_EQUAL_FATAL(cidr_list_add(&l, "10.0.0.0/8 ::1", err, sizeof(err)), 0);
+	CU_ASSERT(confval_format_cidrs(&l, buf, sizeof(buf)) < (int)sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "10.0.0.0/8 ::1/128");
+	CU_ASSERT(confval_format_cidrs(&l, buf, 5) >= 5);
+	CU_ASSERT_EQUAL(strlen(buf), 4);
 }
 
 static struct conf *defaults(void)
@@ -852,6 +902,7 @@ static CU_TestInfo tests[] = {
 	{ "durations", test_duration },
 	{ "sizes", test_size },
 	{ "listen", test_listen },
+	{ "confval: numbers, booleans, prefix, text back", test_confval },
 	{ "booleans", test_bool },
 	{ "ranges of every number", test_ranges },
 	{ "numbers and units", test_numbers },

@@ -20,7 +20,7 @@ static enum msg_err parse_s(const char *s, struct msg_in *m)
 /* The error for s; also checks that no data is left to release. */
 static enum msg_err parse_err(const char *s)
 {
-	struct msg_in m = { MSG_PING, NULL };
+	struct msg_in m = { MSG_PING, NULL, NULL, 0 };
 	enum msg_err e = parse_s(s, &m);
 
 	if (e != MSG_OK)
@@ -55,7 +55,7 @@ static void test_parse_ignored_fields(void)
 	CU_ASSERT_EQUAL_FATAL(parse_s(s, &m), MSG_OK);
 	CU_ASSERT_EQUAL(m.kind, MSG_CHAT);
 	CU_ASSERT_EQUAL(json_object_size(m.data), 1);
-	CU_ASSERT_EQUAL(json_integer_value(json_object_get(m.data, "a")), 1);
+	CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(m.data, "a")), 1.0, 0.0);
 	CU_ASSERT_PTR_NULL(json_object_get(m.data, "from"));
 	msg_in_clear(&m);
 }
@@ -584,9 +584,115 @@ static void test_peer_valid(void)
 	CU_ASSERT_FALSE(peer("{\"type\":\"chat\",\"from\":\"x\",\"data\":1}", ""));
 	CU_ASSERT_FALSE(peer("{\"type\":\"chat\",\"from\":\"x\",\"from\":\"y\"}", ""));
 	CU_ASSERT_FALSE(peer("{\"type\":\"chat\",\"from\":\"\xff\"}", ""));
+	/* data is passed on verbatim: a number past 64 bits is fine */
+	CU_ASSERT_TRUE(peer("{\"type\":\"chat\",\"from\":\"x\",\"data\":{\"n\":123456789012345678901234567890}}", ""));
 	CU_ASSERT_FALSE(peer("[]", ""));
 	CU_ASSERT_FALSE(peer("chat", ""));
 	CU_ASSERT_FALSE(msg_peer_valid(NULL, 0, "", 0, "ops"));
+}
+
+/* Parse {"type":"chat","data":<text>}: MSG_OK, raw is text byte for byte,
+ * and the frame built from it carries that text between "data": and the
+ * timestamp. */
+static int raw_roundtrip(const char *text)
+{
+	char in[512], frame[1024], want[600];
+	struct msg_in m;
+	json_t *root;
+	size_t n;
+	int ok;
+
+	snprintf(in, sizeof(in), "{\"type\":\"chat\",\"data\":%s}", text);
+	if (msg_parse(in, strlen(in), &m) != MSG_OK)
+		return 0;
+	ok = m.raw_len == strlen(text) && memcmp(m.raw, text, m.raw_len) == 0;
+	n = msg_build_raw(frame, sizeof(frame) - 1, "chat", "r", "me", m.raw, m.raw_len);
+	msg_in_clear(&m);
+	if (n == 0)
+		return 0;
+	frame[n] = '\0';
+	snprintf(want, sizeof(want), ",\"data\":%s,\"timestamp\":\"", text);
+	root = json_loads(frame, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL);
+	ok = ok && root != NULL && strstr(frame, want) != NULL;
+	json_decref(root);
+	return ok;
+}
+
+/* data leaves as the client wrote it: jansson would have rewritten these. */
+static void test_raw_verbatim(void)
+{
+	static const char *const texts[] = {
+		"{\"n\":0.1}", "{\"n\":1e-400}", "{\"n\":1.0}", "{\"n\":-0}",
+		"{\"n\":12345678901234567890}", "{\"n\":-0.0,\"m\":1E+2,\"k\":2e-0}",
+		"{\"s\":\"\\u00e9\"}", "{\"s\":\"\\u00E9\\/\\ud83d\\ude00\"}",
+		"{\"a\":{\"b\":[1.10,{\"c\":2E+3,\"d\":[]}],\"e\":{}},\"f\":\"x}]\\\"{[\"}",
+		"{ \"n\" : 0.1 ,\n\t\"m\" : [ 1 , 2 ] }", "{}", "{\"data\":{\"data\":1}}",
+	};
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (!raw_roundtrip(texts[i])) {
+			fprintf(stderr, "not verbatim: %s\n", texts[i]);
+			bad++;
+		}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* The raw text of the top-level "data", wherever it sits. */
+static const char *raw_of(const char *in, char *buf, size_t cap)
+{
+	struct msg_in m;
+
+	if (msg_parse(in, strlen(in), &m) != MSG_OK || m.raw == NULL)
+		return "(refused)";
+	snprintf(buf, cap, "%.*s", (int)m.raw_len, m.raw);
+	msg_in_clear(&m);
+	return buf;
+}
+
+static void test_raw_position(void)
+{
+	char b[256];
+
+	CU_ASSERT_STRING_EQUAL(raw_of("{\"data\":{\"x\":0.1},\"type\":\"chat\"}", b, sizeof(b)),
+			       "{\"x\":0.1}");
+	CU_ASSERT_STRING_EQUAL(raw_of(" \r\n{ \"x\":{\"data\":{\"no\":1}}, \"da\\\"ta\":1,"
+				      "\"data\" :\t{\"yes\":1.50} , \"type\":\"chat\" } \n",
+				      b, sizeof(b)), "{\"yes\":1.50}");
+	/* an escaped key is still "data" (as jansson reads it) */
+	CU_ASSERT_STRING_EQUAL(raw_of("{\"type\":\"chat\",\"datax\":{},\"dat\":{},"
+				      "\"d\\u0061ta\":{\"v\":1e5}}", b, sizeof(b)), "{\"v\":1e5}");
+	CU_ASSERT_STRING_EQUAL(raw_of("{\"type\":\"chat\",\"\\u0064\\u0061\\u0074\\u0061\":{}}",
+				      b, sizeof(b)), "{}");
+	/* no data: an empty object, as before */
+	CU_ASSERT_STRING_EQUAL(raw_of("{\"type\":\"chat\",\"x\":[\"data\",{\"data\":2}]}", b,
+				      sizeof(b)), "{}");
+	/* duplicates stay refused, spelt alike or not */
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{},\"data\":{\"a\":1}}"), MSG_EJSON);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{},\"d\\u0061ta\":{}}"), MSG_EJSON);
+	/* still refused, as the README says */
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{\"a\":\"\\u0000\"}}"), MSG_EJSON);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"chat\",\"data\":{\"a\":1e400}}"), MSG_EJSON);
+	/* a ping has no raw data */
+	struct msg_in m;
+
+	CU_ASSERT_EQUAL_FATAL(parse_s("{\"type\":\"ping\",\"data\":{\"t\":0.1}}", &m), MSG_OK);
+	CU_ASSERT_PTR_NULL(m.raw);
+	msg_in_clear(&m);
+}
+
+/* msg_build_raw: NULL data is {}, a too-small cap is 0. */
+static void test_build_raw(void)
+{
+	char small[64];
+	size_t n = msg_build_raw(out, sizeof(out) - 1, "chat", NULL, "bob", NULL, 0);
+
+	CU_ASSERT_TRUE_FATAL(n > 0);
+	out[n] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, ",\"data\":{},\"timestamp\":\""));
+	CU_ASSERT_EQUAL(msg_build_raw(small, sizeof(small), "chat", NULL, "bob",
+				      "{\"n\":0.1}", 9), 0);
+	CU_ASSERT_EQUAL(msg_build_raw(out, sizeof(out), "chat", NULL, NULL, "{}", 2), 0);
 }
 
 static CU_TestInfo tests[] = {
@@ -612,6 +718,9 @@ static CU_TestInfo tests[] = {
 	{ "build: presence", test_build_presence },
 	{ "build: welcome", test_build_welcome },
 	{ "build: unique ids", test_build_unique_ids },
+	{ "raw data: verbatim numbers, escapes, nesting", test_raw_verbatim },
+	{ "raw data: found wherever it sits, escaped key", test_raw_position },
+	{ "raw data: build", test_build_raw },
 	{ "peer frames: checked like a client's", test_peer_valid },
 	CU_TEST_INFO_NULL,
 };

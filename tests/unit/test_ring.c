@@ -1,6 +1,6 @@
 /*
  * test_ring.c - unit tests of the shared-memory rings (ring.c, shm.c),
- * in one process and across fork().
+ * in one process and across fork(), and of the record format (record.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cu.h"
+#include "record.h"
 #include "ring.h"
 #include "shm.h"
 
@@ -637,6 +638,63 @@ static void test_xproc_waiter(void)
 	shm_destroy(h);
 }
 
+/* ---- the record format (record.h) ----------------------------------------- */
+
+/* Pack frame and room, push them through a ring, unpack what comes out. */
+static void record_through(struct ring *r, const char *frame, size_t frame_len,
+			   const char *room, size_t room_len)
+{
+	struct ring_cursor c;
+	struct record rec;
+	unsigned char buf[512];
+	const char *got_room = NULL;
+	size_t got_frame = 99, got_rl = 99;
+
+	ring_cursor_init(r, &c);
+	record_pack(&rec, frame, frame_len, room, room_len);
+	CU_ASSERT_EQUAL_FATAL(ring_push(r, REC_MSG, rec.iov, RECORD_NIOV), RING_OK);
+	CU_ASSERT_EQUAL_FATAL(ring_next(r, &c), RING_OK);
+	CU_ASSERT_EQUAL(c.len, frame_len + room_len + 1);
+	CU_ASSERT_EQUAL_FATAL(ring_copy(r, &c, buf), RING_OK);
+	ring_release(r, &c);
+	CU_ASSERT_EQUAL_FATAL(record_unpack(buf, c.len, &got_frame, &got_room, &got_rl), 0);
+	CU_ASSERT_EQUAL(got_frame, frame_len);
+	CU_ASSERT_EQUAL(got_rl, room_len);
+	CU_ASSERT(frame_len == 0 || memcmp(buf, frame, frame_len) == 0);
+	CU_ASSERT(got_room == (const char *)buf + frame_len);  /* in place, behind the frame */
+	CU_ASSERT(room_len == 0 || memcmp(got_room, room, room_len) == 0);
+}
+
+static void test_record_roundtrip(void)
+{
+	struct ring *r = ring_new(4096);
+	char room[CHATD_ROOM_MAX];
+
+	CU_ASSERT_FATAL(r != NULL);
+	memset(room, 'r', sizeof(room));
+	record_through(r, "{\"a\":1}", 7, "lobby", 5);     /* a room */
+	record_through(r, "{\"a\":1}", 7, NULL, 0);        /* global */
+	record_through(r, NULL, 0, "lobby", 5);             /* REC_JOIN/REC_LEAVE: no frame */
+	record_through(r, NULL, 0, NULL, 0);                /* nothing at all: one byte */
+	record_through(r, "x", 1, room, sizeof(room));      /* the longest room name */
+	free(r);
+}
+
+static void test_record_malformed(void)
+{
+	const unsigned char ok[] = { 'f', 'r', 1 }, bad[] = { 'f', 'r', 3 }, edge[] = { 'r', 1 };
+	const char *room = NULL;
+	size_t fl = 99, rl = 99;
+
+	CU_ASSERT_EQUAL(record_unpack(ok, 0, &fl, &room, &rl), -1);    /* empty */
+	CU_ASSERT_EQUAL(record_unpack(bad, 3, &fl, &room, &rl), -1);   /* room > payload */
+	CU_ASSERT(room == NULL && fl == 99 && rl == 99);               /* untouched */
+	CU_ASSERT_EQUAL(record_unpack(edge, 2, &fl, &room, &rl), 0);   /* room, no frame */
+	CU_ASSERT(fl == 0 && rl == 1 && room == (const char *)edge);
+	CU_ASSERT_EQUAL(record_unpack(ok, 3, &fl, &room, &rl), 0);
+	CU_ASSERT(fl == 1 && rl == 1 && room == (const char *)ok + 1);
+}
+
 static CU_TestInfo tests[] = {
 	{ "basic put/next/copy", test_basic },
 	{ "max payload and TOOBIG", test_max_payload_and_toobig },
@@ -651,6 +709,8 @@ static CU_TestInfo tests[] = {
 	{ "cross-process broadcast", test_xproc_bcast },
 	{ "cross-process uplink", test_xproc_uplink },
 	{ "cross-process wake-up", test_xproc_waiter },
+	{ "record pack/unpack through a ring", test_record_roundtrip },
+	{ "record malformed", test_record_malformed },
 	CU_TEST_INFO_NULL
 };
 

@@ -82,6 +82,27 @@ static void test_build_ok(void)
 	json_decref(f);
 }
 
+/* data goes on as the publisher wrote it, as a client's does (msg.c) */
+static void test_build_verbatim(void)
+{
+	static const char body[] =
+		"{\"data\" : {\"n\":0.1, \"m\":1e-400,\"big\":12345678901234567890,"
+		"\"s\":\"\\u00e9\"}, \"room\":\"r\"}";
+	static const char want[] =
+		",\"data\":{\"n\":0.1, \"m\":1e-400,\"big\":12345678901234567890,"
+		"\"s\":\"\\u00e9\"},";
+	char buf[512];
+	struct publish_msg pm;
+
+	CU_ASSERT_EQUAL_FATAL(publish_build(body, strlen(body), "ops", buf, sizeof(buf), &pm),
+			      PUBLISH_OK);
+	buf[pm.frame_len] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, want));
+	/* duplicate keys are refused, as from clients: which one would go on? */
+	CU_ASSERT_EQUAL(publish_build("{\"data\":{},\"data\":{\"a\":1}}", 26, "ops", buf,
+				      sizeof(buf), &pm), PUBLISH_EJSON);
+}
+
 static void test_build_errors(void)
 {
 	static const struct { const char *body; enum publish_err e; } cases[] = {
@@ -440,6 +461,7 @@ static void test_handshake_check(void)
 static CU_TestInfo tests[] = {
 	{ "publish key", test_auth },
 	{ "publish builds frames", test_build_ok },
+	{ "publish passes data through verbatim", test_build_verbatim },
 	{ "publish refuses bad bodies", test_build_errors },
 	{ "publish answers", test_answer },
 	{ "page names and types", test_page_names },

@@ -1,0 +1,64 @@
+/*
+ * confval.h - the values of configuration directives, as written in a file:
+ * durations, sizes, booleans, numbers, listen addresses and the path prefix
+ * read from text, and numbers, strings and address ranges written back.
+ *
+ * A leaf below conf.c: pure functions of their arguments, no state.  Parsers
+ * return 0, or -1 when the text is not a valid value (the caller words the
+ * error); nothing here logs.  Any process may call them.
+ */
+#ifndef CHATD_CONFVAL_H
+#define CHATD_CONFVAL_H
+
+#include <stddef.h>
+
+#include "cidr.h"
+
+/* The units values are written in: sizes are kept in bytes (1024-based),
+ * durations in milliseconds. */
+#define CONFVAL_KB   1024LL
+#define CONFVAL_MB   (1024LL * CONFVAL_KB)
+#define CONFVAL_GB   (1024LL * CONFVAL_MB)
+#define CONFVAL_SEC  1000LL
+#define CONFVAL_MIN  (60 * CONFVAL_SEC)
+#define CONFVAL_HOUR (60 * CONFVAL_MIN)
+
+/* "500ms" "3s" "2m" "1h", or a bare number of seconds, into *ms. 0 / -1 */
+int confval_parse_duration_ms(const char *s, long long *ms);
+
+/* "65536" "64k" "16m" "1g" (either case) into *bytes. 0 / -1 */
+int confval_parse_size(const char *s, long long *bytes);
+
+/* on/off, yes/no, true/false, 1/0 (any case) into *b as 1 or 0. 0 / -1 */
+int confval_parse_bool(const char *s, int *b);
+
+/* A decimal integer, optionally negative, nothing after it. 0 / -1 */
+int confval_parse_int(const char *s, long long *v);
+
+/*
+ * `listen`: "ADDR:PORT", "[V6]:PORT", ":PORT" or "*:PORT".  The host goes to
+ * host (hostlen bytes) without brackets, "" for any address; -1 also when it
+ * does not fit.  0 / -1
+ */
+int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+/* 1 when s is a URL path prefix: starts with '/', does not end with one, no
+ * "//", only letters, digits and / - . _ ~; else 0. */
+int confval_path_prefix_ok(const char *s);
+
+/* A size in the largest unit that divides it exactly ("16m", "1000", "0");
+ * snprintf's count. */
+int confval_format_size(long long bytes, char *buf, size_t len);
+
+/* A duration likewise ("54s", "500ms", "2h", "0"); snprintf's count. */
+int confval_format_duration(long long ms, char *buf, size_t len);
+
+/* A string as a file value: quoted when empty or holding blanks or '#'.
+ * snprintf's count. */
+int confval_format_string(const char *s, char *buf, size_t len);
+
+/* A list of ranges as one line, "A/n B/m".  Returns a count below len when
+ * the whole line fit, len or more when it was cut short. */
+int confval_format_cidrs(const struct cidr_list *l, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * jspan.h - the exact text of a member of a JSON object (see jspan.c).
+ */
+#ifndef CHATD_JSPAN_H
+#define CHATD_JSPAN_H
+
+#include <stddef.h>
+
+/*
+ * The text of the top-level member `key` (an ASCII word; escapes in the
+ * member names are decoded, so "d\u0061ta" is "data") of the object text
+ * buf[0..len), which jansson has accepted: 1 with *val pointing into buf and
+ * *vlen its length, 0 when absent, -1 when the scan fails (refuse the
+ * message).  The first match is returned: jansson refuses duplicate keys.
+ * O(len), one pass, every read bounded by buf + len.
+ */
+int jspan_member(const char *buf, size_t len, const char *key, const char **val,
+		 size_t *vlen);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * wctx.h - the worker's context: the one struct wctx of a worker process
+ * (the lws context's user data), how a callback finds it, and the way up to
+ * the master: records pushed on the uplink ring, and the room joins and
+ * leaves that wait for uplink space.  The bottom of the worker side:
+ * worker.c, ws.c, http.c, publish.c and admit.c call it; it calls none of
+ * them.
+ */
+#ifndef CHATD_WCTX_H
+#define CHATD_WCTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libwebsockets.h>
+#include "ring.h"
+#include "room.h"
+#include "shm.h"
+
+struct conf;
+struct wctx_pending;
+
+/* One per worker process, made by worker_main() (worker.c). */
+struct wctx {
+	const struct conf *conf;
+	struct shm_hdr *shm;
+	struct worker_stats *st;
+	struct ring *bcast, *uplink;
+	struct ring_cursor cur;
+	int slot, listen_fd, efd, master_efd, sig_fd;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct lws *listen_wsi;
+	struct room_index *rooms;
+	struct room_member all;        /* every WebSocket connection */
+	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
+	struct limit_ip *iplimit;      /* connections per client address */
+	uint64_t nconns;               /* == st->connections */
+	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
+	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
+	int quit;                      /* leave the service loop */
+	int accept_paused;             /* EMFILE / max_connections */
+	int hangup_ms;                 /* lws drops a client without a pong for this long */
+	/* room joins/leaves waiting for the uplink (wctx_room_event) */
+	struct wctx_pending *pending, *pending_tail;
+	size_t npending;
+	lws_sorted_usec_list_t sul_pending;
+	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
+	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
+	size_t scratch_len;
+};
+
+/* The worker context of a wsi's lws context.  Inline: every callback of
+ * every connection asks, WRITEABLE on the fan-out path included. */
+static inline struct wctx *wctx_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* Hand a record (record.h) to the master on the uplink ring, and wake it if
+ * it sleeps.  room_len 0 = global.  RING_OK; RING_FULL when the uplink is
+ * full (counted in uplink_full); RING_TOOBIG when the record is larger than
+ * a ring record can be. */
+enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
+			 const char *frame, size_t frame_len);
+
+/* A room's first local member joined (REC_JOIN) or its last left
+ * (REC_LEAVE): tell the master, in order, even when the uplink is full for
+ * a moment (kept and retried from the lws loop). */
+void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len);
+
+/* At exit: cancel the retry and drop the joins/leaves still waiting. */
+void wctx_pending_free(struct wctx *w);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * wctx.c - the worker's context and its way up to the master: the uplink
+ * push, and the room joins and leaves queued while the uplink is full.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "chatd.h"
+#include "log.h"
+#include "record.h"
+#include "stats.h"
+#include "wctx.h"
+
+#define PENDING_MAX   100000 /* room joins/leaves waiting for uplink space */
+#define PENDING_RETRY (5 * LWS_US_PER_MS)
+
+enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
+			 const char *frame, size_t frame_len)
+{
+	struct record rec;
+	uint64_t one = 1;
+	int rc;
+
+	record_pack(&rec, frame, frame_len, room, room_len);
+	rc = ring_push(w->uplink, kind, rec.iov, RECORD_NIOV);
+	if (rc != RING_OK) {
+		if (rc == RING_FULL)
+			stats_add(&w->st->uplink_full, 1);
+		return (enum ring_rc)rc;
+	}
+	if (ring_waiter_should_wake(&w->shm->master_waiter) &&
+	    write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "write(master eventfd)");
+	return RING_OK;
+}
+
+/*
+ * Room joins and leaves must reach the master (they decide the Redis
+ * subscriptions), so one that finds the uplink full waits here, in order,
+ * and is retried every few milliseconds.  Bounded: beyond PENDING_MAX the
+ * worker is hopelessly behind and says so.
+ */
+struct wctx_pending {
+	struct wctx_pending *next;
+	uint32_t kind;
+	uint8_t len;
+	char room[CHATD_ROOM_MAX];
+};
+
+static void pending_flush(lws_sorted_usec_list_t *sul)
+{
+	struct wctx *w = lws_container_of(sul, struct wctx, sul_pending);
+
+	while (w->pending != NULL) {
+		struct wctx_pending *p = w->pending;
+
+		if (wctx_uplink(w, p->kind, p->room, p->len, NULL, 0) != RING_OK)
+			break;
+		w->pending = p->next;
+		if (w->pending == NULL)
+			w->pending_tail = NULL;
+		w->npending--;
+		free(p);
+	}
+	if (w->pending != NULL)
+		lws_sul_schedule(w->ctx, 0, &w->sul_pending, pending_flush, PENDING_RETRY);
+}
+
+void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len)
+{
+	struct wctx_pending *p;
+
+	if (w->pending == NULL && wctx_uplink(w, kind, room, room_len, NULL, 0) == RING_OK)
+		return;
+	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
+		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
+			  kind == REC_JOIN ? "join" : "leave", (int)room_len, room);
+		return;
+	}
+	p->next = NULL;
+	p->kind = kind;
+	p->len = (uint8_t)room_len;
+	memcpy(p->room, room, room_len);
+	if (w->pending_tail)
+		w->pending_tail->next = p;
+	else
+		w->pending = p;
+	w->pending_tail = p;
+	w->npending++;
+	lws_sul_schedule(w->ctx, 0, &w->sul_pending, pending_flush, PENDING_RETRY);
+}
+
+void wctx_pending_free(struct wctx *w)
+{
+	lws_sul_cancel(&w->sul_pending);
+	while (w->pending != NULL) {
+		struct wctx_pending *p = w->pending;
+
+		w->pending = p->next;
+		free(p);
+	}
+	w->pending_tail = NULL;
+	w->npending = 0;
+}
