@@ -1,18 +1,26 @@
 /*
- * daemon.c - becoming a daemon: the pid file and its lock, detaching from
- * the terminal, and the ready pipe to the parent waiting in
- * daemon_detach().  Errors go to stderr: this runs while the terminal is
- * still there.
+ * daemon.c - the master as a Unix daemon: the pid file and its lock,
+ * detaching from the terminal, the ready pipe to the parent waiting in
+ * daemon_detach(), the log files' ownership and reopening, the descriptor
+ * limit, and the descriptors a new worker must not inherit.  Errors at
+ * start-up go to stderr (the terminal is still there); later ones to the log.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alog.h"
+#include "conf.h"
 #include "daemon.h"
+#include "fdlimit.h"
+#include "log.h"
 
 /*
  * The pid file.  Its fd holds an open-file-description lock (F_OFD_SETLK:
@@ -176,3 +184,83 @@ void daemon_ready(int *ready_fd, const char *fail)
 	*ready_fd = -1;
 }
 
+int daemon_log_file_check(const struct conf *c)
+{
+	const char *f = c->log_file;
+
+	if (f[0] == '\0' || strcmp(f, "syslog") == 0 || log_get_fd() > 2 || log_reopen() == 0)
+		return 0;
+	fprintf(stderr, "chatd: cannot open log file %s: %s\n", f, strerror(errno));
+	return -1;
+}
+
+void daemon_log_file_give(const struct conf *c)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0 || c->user[0] == '\0' || c->log_file[0] == '\0' ||
+	    strcmp(c->log_file, "syslog") == 0 || (pw = getpwnam(c->user)) == NULL)
+		return;
+	gr = c->group[0] ? getgrnam(c->group) : NULL;
+	if (log_chown(pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
+		log_errno(LOG_LVL_WARN, "chown(%s)", c->log_file);
+}
+
+void daemon_logs_reopen(const struct conf *c)
+{
+	char err[512];
+
+	if (log_reopen() < 0)
+		log_errno(LOG_LVL_ERROR, "reopening the log file");
+	else
+		log_notice("log file reopened");
+	daemon_log_file_give(c);
+	if (alog_prepare(c->access_log, c->user, c->group, err, sizeof(err)) < 0)
+		log_error("%s", err);
+}
+
+void daemon_fd_budget(const struct conf *c, int workers)
+{
+	struct fdlimit fl;
+	int rc = fdlimit_raise(c->max_connections, &fl);
+	unsigned long long per;
+
+	if (rc < 0) {
+		log_errno(LOG_LVL_WARN, "raising RLIMIT_NOFILE");
+		return;
+	}
+	if (fl.soft != fl.was)
+		log_info("descriptor limit raised from %llu to %llu", fl.was, fl.soft);
+	if (rc > 0)
+		log_warn("max_connections %d and %d descriptors of the worker's own need %llu "
+			 "descriptors, but the limit is %llu (hard limit %llu): raise it "
+			 "(ulimit -n, LimitNOFILE=) or lower max_connections", c->max_connections,
+			 FDLIMIT_RESERVE, fl.need, fl.soft, fl.hard);
+	per = fl.soft > FDLIMIT_RESERVE ? fl.soft - FDLIMIT_RESERVE : 0;
+	if (per > (unsigned long long)c->max_connections)
+		per = (unsigned long long)c->max_connections;
+	log_notice("descriptor budget: %d workers x %llu descriptors: at most %llu client "
+		   "connections", workers, fl.soft, (unsigned long long)workers * per);
+}
+
+void daemon_close_inherited(const int *keep, int nkeep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int dfd = d ? dirfd(d) : -1;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name), k;
+
+		if (e->d_name[0] == '.' || fd <= 2 || fd == dfd)
+			continue;
+		for (k = 0; k < nkeep && keep[k] != fd; k++)
+			;
+		if (k == nkeep)
+			close(fd);
+	}
+	closedir(d);
+}

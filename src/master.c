@@ -5,9 +5,6 @@
  * never waits for a worker.  The listening sockets are listener.c's, the
  * pid file and detaching daemon.c's.
  */
-#include <dirent.h>
-#include <grp.h>
-#include <pwd.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +23,6 @@
 #include "chatd.h"
 #include "conf.h"
 #include "daemon.h"
-#include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -102,7 +98,7 @@ static int live_workers(int current_only)
 	return n;
 }
 
-/* ---- listening sockets: listener.c ----------------------------------------- */
+/* ---- workers --------------------------------------------------------------- */
 
 /* The listening socket for a new worker of the current generation (its
  * index in m.lsn); -1 with err filled. */
@@ -114,30 +110,6 @@ static int listener_for_worker(char *err, size_t errlen)
 		if (m.slots[s].pid > 0 && !m.slots[s].draining)
 			held[m.slots[s].lidx] = 1;
 	return listener_pick(&m.lsn, m.conf, workers_wanted(m.conf), held, err, errlen);
-}
-
-/* ---- workers --------------------------------------------------------------- */
-
-/* In a new worker: close every inherited fd but the ones it needs. */
-static void close_inherited(const int *keep, int nkeep)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int dfd = d ? dirfd(d) : -1;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		int fd = atoi(e->d_name), k;
-
-		if (e->d_name[0] == '.' || fd <= 2 || fd == dfd)
-			continue;
-		for (k = 0; k < nkeep && keep[k] != fd; k++)
-			;
-		if (k == nkeep)
-			close(fd);
-	}
-	closedir(d);
 }
 
 static int free_slot(void)
@@ -189,7 +161,7 @@ static int spawn_worker(void)
 		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
 			_exit(0);
 		log_close_syslog();
-		close_inherited(keep, 4);
+		daemon_close_inherited(keep, 4);
 		log_reopen();
 		/* the signal mask stays as inherited (every signal a worker takes
 		 * is blocked) until worker_main() reads them from its signalfd */
@@ -236,18 +208,6 @@ static void signal_workers(int sig, int draining_too)
 		if (m.slots[i].pid > 0 && (draining_too || !m.slots[i].draining))
 			kill(m.slots[i].pid, sig);
 }
-
-/* ---- the message path: relay.c ------------------------------------------- */
-
-static void efd_cb(int fd, uint32_t events, void *arg)
-{
-	uint64_t v;
-
-	(void)events; (void)arg;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_errno(LOG_LVL_WARN, "read(master eventfd)");
-}
-
 
 /* ---- reaping, reloading, stopping ----------------------------------------- */
 
@@ -413,35 +373,6 @@ static void reap_children(void)
 		spawn_missing();
 }
 
-/*
- * Raise the descriptor limit the workers inherit towards what c's
- * max_connections needs; warn when it falls short; log the budget (the
- * server's connection ceiling).
- */
-static void fd_budget(const struct conf *c)
-{
-	struct fdlimit fl;
-	int rc = fdlimit_raise(c->max_connections, &fl), w = workers_wanted(c);
-	unsigned long long per;
-
-	if (rc < 0) {
-		log_errno(LOG_LVL_WARN, "raising RLIMIT_NOFILE");
-		return;
-	}
-	if (fl.soft != fl.was)
-		log_info("descriptor limit raised from %llu to %llu", fl.was, fl.soft);
-	if (rc > 0)
-		log_warn("max_connections %d and %d descriptors of the worker's own need %llu "
-			 "descriptors, but the limit is %llu (hard limit %llu): raise it "
-			 "(ulimit -n, LimitNOFILE=) or lower max_connections", c->max_connections,
-			 FDLIMIT_RESERVE, fl.need, fl.soft, fl.hard);
-	per = fl.soft > FDLIMIT_RESERVE ? fl.soft - FDLIMIT_RESERVE : 0;
-	if (per > (unsigned long long)c->max_connections)
-		per = (unsigned long long)c->max_connections;
-	log_notice("descriptor budget: %d workers x %llu descriptors: at most %llu client "
-		   "connections", w, fl.soft, (unsigned long long)w * per);
-}
-
 static void master_reload(void)
 {
 	struct conf_err err;
@@ -479,7 +410,7 @@ static void master_reload(void)
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
 	stats_add(&m.shm->master.reloads, 1);
-	fd_budget(nc);
+	daemon_fd_budget(nc, workers_wanted(nc));
 	/* new generation first, so listening capacity never drops: the old
 	 * ones drain once it serves (check_ready) */
 	for (int i = 0; i < CHATD_SLOTS; i++)
@@ -528,25 +459,9 @@ static void master_stop(int sig)
 				   kill_timer_cb, NULL);
 }
 
-/* A log file the master (re)created as root must stay writable by the
- * workers once they dropped privileges to `user`. */
-static void log_file_give_to_user(const struct conf *c)
-{
-	struct passwd *pw;
-	struct group *gr;
-
-	if (geteuid() != 0 || c->user[0] == '\0' || c->log_file[0] == '\0' ||
-	    strcmp(c->log_file, "syslog") == 0 || (pw = getpwnam(c->user)) == NULL)
-		return;
-	gr = c->group[0] ? getgrnam(c->group) : NULL;
-	if (log_chown(pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
-		log_errno(LOG_LVL_WARN, "chown(%s)", c->log_file);
-}
-
 static void sig_cb(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
-	char err[512];
 
 	(void)events; (void)arg;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
@@ -560,14 +475,7 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 			break;
 		case SIGCHLD: reap_children(); break;
 		case SIGUSR1:
-			if (log_reopen() < 0)
-				log_errno(LOG_LVL_ERROR, "reopening the log file");
-			else
-				log_notice("log file reopened");
-			log_file_give_to_user(m.conf);
-			if (alog_prepare(m.conf->access_log, m.conf->user, m.conf->group, err,
-					 sizeof(err)) < 0)
-				log_error("%s", err);
+			daemon_logs_reopen(m.conf);
 			signal_workers(SIGUSR1, 1);
 			break;
 		}
@@ -583,15 +491,14 @@ static int setup_signals(void)
 	return m.sig_fd < 0 ? -1 : 0;
 }
 
-/* A log file must open now, while errors still reach the terminal. */
-static int check_log_file(void)
+/* The master's eventfd (workers write it to wake the loop): just empty it. */
+static void efd_cb(int fd, uint32_t events, void *arg)
 {
-	const char *f = m.conf->log_file;
+	uint64_t v;
 
-	if (f[0] == '\0' || strcmp(f, "syslog") == 0 || log_get_fd() > 2 || log_reopen() == 0)
-		return 0;
-	fprintf(stderr, "chatd: cannot open log file %s: %s\n", f, strerror(errno));
-	return -1;
+	(void)events; (void)arg;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "read(master eventfd)");
 }
 
 static int start(void)
@@ -606,7 +513,7 @@ static int start(void)
 		return -1;
 	}
 	close(fd);
-	if (!m.opts->foreground && (check_log_file() < 0 ||
+	if (!m.opts->foreground && (daemon_log_file_check(m.conf) < 0 ||
 	    (m.conf->pid_file[0] && daemon_pidfile_lock(m.conf->pid_file) < 0)))
 		return -1;
 	/* the workers open it; made now (as root, given to `user`) so a bad one
@@ -624,7 +531,8 @@ static int start(void)
 	listener_init(&m.lsn);
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	m.loop = mloop_new();
-	if (relay_init(&m.relay, m.shm, m.conf->ring_size) < 0 || m.efd < 0 || m.loop == NULL || setup_signals() < 0) {
+	if (relay_init(&m.relay, m.shm, m.conf->ring_size) < 0 || m.efd < 0 || m.loop == NULL ||
+	    setup_signals() < 0) {
 		fprintf(stderr, "chatd: start-up: %s\n", strerror(errno));
 		return -1;
 	}
@@ -686,7 +594,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	/* log_file wins when set; else stderr in the foreground, syslog as a daemon */
 	log_init(conf->log_file[0] ? conf->log_file : (o->foreground ? NULL : "syslog"),
 		 (enum log_level)conf->log_level);
-	log_file_give_to_user(conf);
+	daemon_log_file_give(conf);
 	log_set_role("master", -1);
 	if (o->conf_path != NULL)
 		title_set("master process -c %s", o->conf_path);
@@ -701,7 +609,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	log_notice("chatd %s listening on %s:%d with %d workers", CHATD_VERSION,
 		   conf->listen_host[0] ? conf->listen_host : "*", conf->listen_port,
 		   workers_wanted(conf));
-	fd_budget(conf);
+	daemon_fd_budget(conf, workers_wanted(conf));
 	m.await_ready = 1;
 	spawn_missing();
 	if (live_workers(1) == 0) {
