@@ -1,6 +1,7 @@
 /*
- * master.h - the master process: workers' lifecycle, signals, the uplink
- * rings, the broadcast ring's write side, the Redis broker.
+ * master.h - the master process: workers' lifecycle, signals, reloads,
+ * stopping; its parts are relay.h (the message path, the Redis broker),
+ * listener.h (the listening sockets) and daemon.h (pid file, detaching).
  */
 #ifndef CHATD_MASTER_H
 #define CHATD_MASTER_H

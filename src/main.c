@@ -45,7 +45,7 @@ static void usage(FILE *out)
 /*
  * Started with stdin, stdout or stderr closed (some supervisors do that),
  * the next open() - syslog's socket, the log or pid file - would take
- * that number, and detach() puts /dev/null over it: fill 0-2 first.
+ * that number, and daemon_detach() puts /dev/null over it: fill 0-2 first.
  */
 static void stdio_guard(void)
 {

@@ -1,17 +1,11 @@
 /*
  * master.c - the master process.  Forks, reaps and replaces workers, turns
- * signals into actions, moves records from the workers' uplink rings into
- * the broadcast ring (and to Redis through the broker), and puts what other
- * pods sent into the broadcast ring.  It never touches a client socket and
- * never waits for a worker.
+ * signals into actions (SIGHUP: master_reload), and runs the loop that
+ * drives the message path (relay.c).  It never touches a client socket and
+ * never waits for a worker.  The listening sockets are listener.c's, the
+ * pid file and detaching daemon.c's.
  */
-#include <dirent.h>
-#include <grp.h>
-#include <pwd.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,24 +14,21 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alog.h"
-#include "broker.h"
 #include "chatd.h"
 #include "conf.h"
-#include "fdlimit.h"
+#include "daemon.h"
+#include "listener.h"
 #include "log.h"
 #include "master.h"
 #include "mloop.h"
 #include "notify.h"
 #include "preflight.h"
-#include "record.h"
-#include "redis_url.h"
+#include "relay.h"
 #include "ring.h"
 #include "shm.h"
 #include "signals.h"
@@ -45,7 +36,6 @@
 #include "title.h"
 #include "worker.h"
 
-#define UPLINK_BATCH    65536  /* records per pass, so Redis is read in between */
 #define QUICK_DEATH_MS  1000   /* a worker dying younger than this is "crashing" */
 #define START_FAILURES_MAX 5   /* the same start-up failure this often in a row: give up */
 #define STATUS_MS       2000   /* how often the supervisor's STATUS= is refreshed */
@@ -53,28 +43,24 @@
 /* One per worker slot (CHATD_SLOTS), master-local. */
 struct slot {
 	pid_t pid;             /* 0 = free */
-	int efd;               /* wakes that worker */
 	int generation;
 	int draining;          /* an older generation (set at reload) */
 	int drain_sent;        /* ... told to drain (once the new one serves) */
 	uint64_t started_ms;
-	struct ring_cursor cur; /* our read position in its uplink */
-	int lidx;              /* its listening socket: m.lfd[lidx] */
+	int lidx;              /* its listening socket: m.lsn.fd[lidx] */
 };
 
 static struct master {
 	struct conf *conf;
 	const struct master_opts *opts;
 	struct shm_hdr *shm;
-	struct ring *bcast;
 	struct mloop *loop;
-	struct broker *broker;
+	struct relay relay;    /* the message path, the broker in it */
+	struct listener lsn;   /* the workers' listening sockets */
 	int sig_fd, efd;
-	int ready_fd;          /* daemon: pipe to the parent waiting in detach() */
+	int ready_fd;          /* daemon: pipe to the parent waiting in daemon_detach() */
 	int generation;
 	int stopping;
-	int need_wake;         /* records were put: wake the workers once */
-	size_t put_bytes;      /* ... and how many bytes since the last wake */
 	int quick_deaths;      /* consecutive quick deaths: throttles respawn */
 	int await_ready;       /* tell the parent / supervisor once every worker serves */
 	int ever_ready;        /* ... done once: start-up is over */
@@ -85,15 +71,7 @@ static struct master {
 	uint64_t status_timer;
 	uint64_t respawn_timer;
 	uint64_t kill_timer;
-	char pod_id[CONF_STR_MAX];
-	unsigned char *scratch;
-	size_t scratch_len;
 	struct slot slots[CHATD_SLOTS];
-	/* The SO_REUSEPORT listening sockets, one per worker of a generation
-	 * (-1: not open).  Kept here across reloads and respawns: a socket never
-	 * leaves the group while a generation changes, so what the kernel queued
-	 * on it is accepted by the next worker holding it instead of reset. */
-	int lfd[CHATD_MAX_WORKERS];
 } m;
 
 static int workers_wanted(const struct conf *c)
@@ -119,110 +97,18 @@ static int live_workers(int current_only)
 	return n;
 }
 
-/* ---- listening sockets -------------------------------------------------- */
-
-/*
- * Open a listening socket on the configured address.  reuseport = 1 for the
- * workers' sockets; the start-up probe binds without it, so that any other
- * listener on the port (another chatd included) is a clear EADDRINUSE.
- * Returns the fd, or -1 with a message in err.
- */
-static int listen_open(const struct conf *c, int reuseport, char *err, size_t errlen)
-{
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
-	char port[16];
-	int fd = -1, one = 1, rc;
-
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", c->listen_port);
-	rc = getaddrinfo(c->listen_host[0] ? c->listen_host : NULL, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "listen %.200s:%d: %s", c->listen_host, c->listen_port,
-			 gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (reuseport)
-			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    (!reuseport || listen(fd, 4096) == 0))
-			break;
-		snprintf(err, errlen, "bind %.200s:%d: %s",
-			 c->listen_host[0] ? c->listen_host : "*", c->listen_port, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0 && ai == NULL && err[0] == '\0')
-		snprintf(err, errlen, "listen %.200s:%d: no usable address", c->listen_host,
-			 c->listen_port);
-	return fd;
-}
-
-/* The listening socket for a new worker of the current generation: the
- * first that no current worker holds, opened when it is not yet.  Its index
- * in m.lfd; -1 with err filled when it cannot be opened. */
-static int listener_pick(char *err, size_t errlen)
-{
-	int want = workers_wanted(m.conf);
-
-	for (int i = 0; i < want; i++) {
-		int held = 0;
-
-		for (int s = 0; s < CHATD_SLOTS && !held; s++)
-			held = m.slots[s].pid > 0 && !m.slots[s].draining && m.slots[s].lidx == i;
-		if (held)
-			continue;
-		if (m.lfd[i] < 0)
-			m.lfd[i] = listen_open(m.conf, 1, err, errlen);
-		return m.lfd[i] < 0 ? -1 : i;
-	}
-	snprintf(err, errlen, "every listening socket has a worker");
-	return -1;
-}
-
-/* A reload lowered `workers`: the sockets beyond it are shut down (for their
- * old holders too, now draining), so the kernel stops queueing on them. */
-static void listener_trim(void)
-{
-	for (int i = workers_wanted(m.conf); i < CHATD_MAX_WORKERS; i++)
-		if (m.lfd[i] >= 0) {
-			shutdown(m.lfd[i], SHUT_RDWR);
-			close(m.lfd[i]);
-			m.lfd[i] = -1;
-		}
-}
-
 /* ---- workers --------------------------------------------------------------- */
 
-/* In a new worker: close every inherited fd but the ones it needs. */
-static void close_inherited(const int *keep, int nkeep)
+/* The listening socket for a new worker of the current generation (its
+ * index in m.lsn); -1 with err filled. */
+static int listener_for_worker(char *err, size_t errlen)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int dfd = d ? dirfd(d) : -1;
+	int held[CHATD_MAX_WORKERS] = { 0 };
 
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		int fd = atoi(e->d_name), k;
-
-		if (e->d_name[0] == '.' || fd <= 2 || fd == dfd)
-			continue;
-		for (k = 0; k < nkeep && keep[k] != fd; k++)
-			;
-		if (k == nkeep)
-			close(fd);
-	}
-	closedir(d);
+	for (int s = 0; s < CHATD_SLOTS; s++)
+		if (m.slots[s].pid > 0 && !m.slots[s].draining)
+			held[m.slots[s].lidx] = 1;
+	return listener_pick(&m.lsn, m.conf, workers_wanted(m.conf), held, err, errlen);
 }
 
 static int free_slot(void)
@@ -236,7 +122,6 @@ static int free_slot(void)
 static int spawn_worker(void)
 {
 	struct worker_args a;
-	struct ring_cursor cur;
 	char err[256] = "";
 	int slot = free_slot(), lidx, lfd, efd;
 	pid_t pid;
@@ -245,20 +130,19 @@ static int spawn_worker(void)
 		log_error("no free worker slot (%d in use)", CHATD_SLOTS);
 		return -1;
 	}
-	lidx = listener_pick(err, sizeof(err));
+	lidx = listener_for_worker(err, sizeof(err));
 	if (lidx < 0) {
 		log_error("%s", err);
 		return -1;
 	}
-	lfd = m.lfd[lidx];
+	lfd = m.lsn.fd[lidx];
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0) {
 		log_errno(LOG_LVL_ERROR, "eventfd()");
 		return -1;
 	}
 	/* our cursor starts before the worker exists: nothing it pushes is skipped */
-	ring_reset(shm_uplink(m.shm, slot));
-	ring_cursor_init(shm_uplink(m.shm, slot), &cur);
+	relay_uplink_open(&m.relay, slot);
 	memset(&m.shm->worker[slot], 0, sizeof(m.shm->worker[slot]));
 	stats_set(&m.shm->worker[slot].state, SLOT_RUNNING);
 	stats_set(&m.shm->worker[slot].generation, (uint64_t)m.generation);
@@ -276,15 +160,16 @@ static int spawn_worker(void)
 		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
 			_exit(0);
 		log_close_syslog();
-		close_inherited(keep, 4);
+		daemon_close_inherited(keep, 4);
 		log_reopen();
 		/* the signal mask stays as inherited (every signal a worker takes
 		 * is blocked) until worker_main() reads them from its signalfd */
 		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
 		worker_main(&a);
 	}
-	m.slots[slot] = (struct slot){ .pid = pid, .efd = efd, .generation = m.generation,
-				       .started_ms = mloop_now_ms(), .cur = cur, .lidx = lidx };
+	m.slots[slot] = (struct slot){ .pid = pid, .generation = m.generation,
+				       .started_ms = mloop_now_ms(), .lidx = lidx };
+	relay_attach(&m.relay, slot, efd);
 	stats_set(&m.shm->worker[slot].pid, (uint64_t)pid);
 	log_info("worker %d started (pid %d, generation %d)", slot, (int)pid, m.generation);
 	return slot;
@@ -323,136 +208,15 @@ static void signal_workers(int sig, int draining_too)
 			kill(m.slots[i].pid, sig);
 }
 
-/* ---- the message path ------------------------------------------------------ */
-
-static void wake_workers(void)
-{
-	uint64_t one = 1;
-
-	m.need_wake = 0;
-	m.put_bytes = 0;
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && write(m.slots[i].efd, &one, sizeof(one)) < 0 &&
-		    errno != EAGAIN)
-			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
-}
-
-static void bcast_put(const char *frame, size_t frame_len, const char *room, size_t room_len)
-{
-	struct record rec;
-
-	record_pack(&rec, frame, frame_len, room, room_len);
-	if (ring_put(m.bcast, REC_MSG, rec.iov, RECORD_NIOV) == RING_OK) {
-		stats_add(&m.shm->master.ring_records, 1);
-		m.put_bytes += frame_len + room_len + 1;
-	} else {
-		stats_add(&m.shm->master.ring_too_big, 1);
-	}
-}
-
-/* A record from worker `slot`'s uplink. */
-static void uplink_record(int slot, uint32_t kind, const unsigned char *p, size_t len)
-{
-	const char *room;
-	size_t room_len, frame_len;
-
-	if (record_unpack(p, len, &frame_len, &room, &room_len) < 0) {
-		room = (const char *)p;   /* malformed: treat as an empty global record */
-		room_len = frame_len = 0;
-	}
-	switch (kind) {
-	case REC_MSG:
-		bcast_put((const char *)p, frame_len, room, room_len);
-		if (m.broker)
-			broker_publish(m.broker, room, room_len, (const char *)p, frame_len);
-		break;
-	case REC_JOIN:
-	case REC_LEAVE:
-		if (m.broker && room_len > 0)
-			broker_interest(m.broker, slot, room, room_len, kind == REC_JOIN ? 1 : -1);
-		break;
-	default:
-		log_warn("worker %d: unknown uplink record kind %u", slot, kind);
-	}
-}
-
-/* Drain one uplink; returns the number of records moved. */
-static int drain_uplink(int slot, int budget)
-{
-	struct ring *r = shm_uplink(m.shm, slot);
-	struct slot *s = &m.slots[slot];
-	int n = 0;
-
-	while (n < budget && ring_next(r, &s->cur) == RING_OK) {
-		if (s->cur.len > m.scratch_len || ring_copy(r, &s->cur, m.scratch) != RING_OK) {
-			/* cannot happen with a sane worker: skip what it wrote so far */
-			log_error("worker %d: corrupt uplink record; skipping its uplink", slot);
-			ring_cursor_init(r, &s->cur);
-			ring_release(r, &s->cur);
-			break;
-		}
-		uplink_record(slot, s->cur.kind, m.scratch, s->cur.len);
-		n++;
-	}
-	if (n > 0) {
-		ring_release(r, &s->cur);
-		m.need_wake = 1;
-	}
-	return n;
-}
-
-/* One pass over every uplink; the loop wakes the workers after it (and a
- * long pass wakes them on the way). */
-static int drain_uplinks(void)
-{
-	int moved = 0;
-
-	for (int i = 0; i < CHATD_SLOTS; i++) {
-		if (m.slots[i].pid <= 0)
-			continue;
-		moved += drain_uplink(i, UPLINK_BATCH);
-		/* a long pass must not lap the workers before they are told to read */
-		if (m.put_bytes > m.conf->ring_size / 8)
-			wake_workers();
-	}
-	return moved;
-}
-
-static int uplinks_pending(void)
-{
-	for (int i = 0; i < CHATD_SLOTS; i++) {
-		struct ring_cursor c;
-
-		if (m.slots[i].pid <= 0)
-			continue;
-		c = m.slots[i].cur;
-		if (ring_next(shm_uplink(m.shm, i), &c) == RING_OK)
-			return 1;
-	}
-	return 0;
-}
-
-static void efd_cb(int fd, uint32_t events, void *arg)
-{
-	uint64_t v;
-
-	(void)events; (void)arg;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_errno(LOG_LVL_WARN, "read(master eventfd)");
-}
-
-/* Broker: a frame another pod published. */
-static void broker_deliver(void *arg, const char *room, size_t room_len, const char *frame,
-			   size_t frame_len)
-{
-	(void)arg;
-	bcast_put(frame, frame_len, room, room_len);
-	m.need_wake = 1;
-}
-
 /* ---- reaping, reloading, stopping ----------------------------------------- */
 
-static void master_ready(const char *fail);
+/* Without -f: let the command that started us exit 0 now that every worker
+ * serves (fail == NULL), or 1 after printing fail. */
+static void master_ready(const char *fail)
+{
+	daemon_ready(&m.ready_fd, fail);
+}
+
 static void master_stop(int sig);
 
 /* Describe a wait status: "exit status 1", "signal 11". */
@@ -522,7 +286,7 @@ static void start_failed(int status)
 /* Old generations that waited for the new one: drain them now. */
 static void drain_old_generations(void)
 {
-	listener_trim();
+	listener_trim(&m.lsn, workers_wanted(m.conf));
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		struct slot *s = &m.slots[i];
 
@@ -563,9 +327,7 @@ static void slot_gone(int i, int status)
 	int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	int served = stats_get(&m.shm->worker[i].started_ms) != 0;
 
-	drain_uplink(i, INT32_MAX);     /* what it sent before dying still counts */
-	if (m.broker)
-		broker_slot_gone(m.broker, i);
+	relay_slot_gone(&m.relay, i);   /* what it sent before dying still counts */
 	if (crashed && !m.stopping && !s->draining) {
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %d) killed by signal %d; replacing it", i,
@@ -579,7 +341,6 @@ static void slot_gone(int i, int status)
 		log_info("worker %d (pid %d) exited", i, (int)s->pid);
 	}
 	stats_retire_slot(m.shm, i);
-	close(s->efd);
 	memset(s, 0, sizeof(*s));
 	if (served)
 		m.start_failures = 0;
@@ -609,35 +370,6 @@ static void reap_children(void)
 		m.respawn_timer = mloop_timer(m.loop, 1000, respawn_timer_cb, NULL);
 	else
 		spawn_missing();
-}
-
-/*
- * Raise the descriptor limit the workers inherit towards what c's
- * max_connections needs; warn when it falls short; log the budget (the
- * server's connection ceiling).
- */
-static void fd_budget(const struct conf *c)
-{
-	struct fdlimit fl;
-	int rc = fdlimit_raise(c->max_connections, &fl), w = workers_wanted(c);
-	unsigned long long per;
-
-	if (rc < 0) {
-		log_errno(LOG_LVL_WARN, "raising RLIMIT_NOFILE");
-		return;
-	}
-	if (fl.soft != fl.was)
-		log_info("descriptor limit raised from %llu to %llu", fl.was, fl.soft);
-	if (rc > 0)
-		log_warn("max_connections %d and %d descriptors of the worker's own need %llu "
-			 "descriptors, but the limit is %llu (hard limit %llu): raise it "
-			 "(ulimit -n, LimitNOFILE=) or lower max_connections", c->max_connections,
-			 FDLIMIT_RESERVE, fl.need, fl.soft, fl.hard);
-	per = fl.soft > FDLIMIT_RESERVE ? fl.soft - FDLIMIT_RESERVE : 0;
-	if (per > (unsigned long long)c->max_connections)
-		per = (unsigned long long)c->max_connections;
-	log_notice("descriptor budget: %d workers x %llu descriptors: at most %llu client "
-		   "connections", w, fl.soft, (unsigned long long)w * per);
 }
 
 static void master_reload(void)
@@ -677,7 +409,7 @@ static void master_reload(void)
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
 	stats_add(&m.shm->master.reloads, 1);
-	fd_budget(nc);
+	daemon_fd_budget(nc, workers_wanted(nc));
 	/* new generation first, so listening capacity never drops: the old
 	 * ones drain once it serves (check_ready) */
 	for (int i = 0; i < CHATD_SLOTS; i++)
@@ -726,25 +458,9 @@ static void master_stop(int sig)
 				   kill_timer_cb, NULL);
 }
 
-/* A log file the master (re)created as root must stay writable by the
- * workers once they dropped privileges to `user`. */
-static void log_file_give_to_user(const struct conf *c)
-{
-	struct passwd *pw;
-	struct group *gr;
-
-	if (geteuid() != 0 || c->user[0] == '\0' || c->log_file[0] == '\0' ||
-	    strcmp(c->log_file, "syslog") == 0 || (pw = getpwnam(c->user)) == NULL)
-		return;
-	gr = c->group[0] ? getgrnam(c->group) : NULL;
-	if (log_chown(pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
-		log_errno(LOG_LVL_WARN, "chown(%s)", c->log_file);
-}
-
 static void sig_cb(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
-	char err[512];
 
 	(void)events; (void)arg;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
@@ -758,14 +474,7 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 			break;
 		case SIGCHLD: reap_children(); break;
 		case SIGUSR1:
-			if (log_reopen() < 0)
-				log_errno(LOG_LVL_ERROR, "reopening the log file");
-			else
-				log_notice("log file reopened");
-			log_file_give_to_user(m.conf);
-			if (alog_prepare(m.conf->access_log, m.conf->user, m.conf->group, err,
-					 sizeof(err)) < 0)
-				log_error("%s", err);
+			daemon_logs_reopen(m.conf);
 			signal_workers(SIGUSR1, 1);
 			break;
 		}
@@ -781,203 +490,14 @@ static int setup_signals(void)
 	return m.sig_fd < 0 ? -1 : 0;
 }
 
-static void make_pod_id(void)
+/* The master's eventfd (workers write it to wake the loop): just empty it. */
+static void efd_cb(int fd, uint32_t events, void *arg)
 {
-	char host[64] = "chatd";
-	unsigned r = 0;
+	uint64_t v;
 
-	if (m.conf->pod_id[0]) {
-		snprintf(m.pod_id, sizeof(m.pod_id), "%s", m.conf->pod_id);
-		return;
-	}
-	gethostname(host, sizeof(host) - 1);
-	if (getentropy(&r, sizeof(r)) < 0)
-		r = (unsigned)time(NULL) ^ (unsigned)getpid();
-	snprintf(m.pod_id, sizeof(m.pod_id), "%s-%d-%08x", host, (int)getpid(), r);
-}
-
-/*
- * The pid file.  Its fd holds an open-file-description lock (F_OFD_SETLK:
- * unlike a POSIX lock it survives the fork that detaches us) for the whole
- * life of the master, so a second chatd with the same pid_file is refused
- * even when a stale file was left behind by a crash.
- */
-static struct {
-	int fd;                  /* -1: no pid file */
-	pid_t owner;             /* the master; workers inherit atexit handlers */
-	char path[4096];         /* absolute: we chdir("/") when detaching */
-} pidf = { -1, 0, "" };
-
-static void pidfile_remove(void)
-{
-	if (pidf.fd >= 0 && getpid() == pidf.owner)
-		unlink(pidf.path);
-}
-
-/* Print who holds the lock on fd's pid file. */
-static void pidfile_busy(int fd, const char *path)
-{
-	char buf[32] = "";
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
-
-	if (pid > 0)
-		fprintf(stderr, "chatd: %s is locked: chatd is already running (pid %ld)\n",
-			path, pid);
-	else
-		fprintf(stderr, "chatd: %s is locked: chatd is already running\n", path);
-}
-
-/*
- * Open and lock the pid file (before detaching, so that errors reach the
- * terminal).  0, or -1 after printing why.
- */
-static int pidfile_lock(const char *path)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	struct stat a, b;
-	char cwd[2048];
-
-	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
-		snprintf(pidf.path, sizeof(pidf.path), "%s/%s", cwd, path);
-	else
-		snprintf(pidf.path, sizeof(pidf.path), "%s", path);
-	for (int tries = 0; tries < 5; tries++) {
-		int fd = open(pidf.path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-		if (fd < 0) {
-			fprintf(stderr, "chatd: cannot open pid file %s: %s\n", path, strerror(errno));
-			return -1;
-		}
-		if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-			if (errno == EAGAIN || errno == EACCES)
-				pidfile_busy(fd, path);
-			else
-				fprintf(stderr, "chatd: cannot lock pid file %s: %s\n", path,
-					strerror(errno));
-			close(fd);
-			return -1;
-		}
-		/* a stopping chatd may have unlinked the file we just locked */
-		if (fstat(fd, &a) == 0 && stat(pidf.path, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev) {
-			pidf.fd = fd;
-			return 0;
-		}
-		close(fd);
-	}
-	fprintf(stderr, "chatd: pid file %s keeps being replaced\n", path);
-	return -1;
-}
-
-/* Write our pid into the locked pid file; removed again at exit. 0 / -1. */
-static int write_pidfile(void)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	if (ftruncate(pidf.fd, 0) < 0 || pwrite(pidf.fd, buf, (size_t)n, 0) != n) {
-		fprintf(stderr, "chatd: cannot write pid file %s: %s\n", pidf.path,
-			strerror(errno));
-		return -1;
-	}
-	pidf.owner = getpid();
-	atexit(pidfile_remove);
-	return 0;
-}
-
-/*
- * The parent of detach(): wait for the daemon's word on fd - one byte 1
- * when every worker serves (exit 0), else 0 and why (printed, exit 1); the
- * pipe closing without a word is a daemon that died first (exit 1).
- */
-static void __attribute__((noreturn)) detach_wait(int fd)
-{
-	char buf[600];
-	ssize_t n = 0, r;
-
-	while (n < (ssize_t)sizeof(buf) - 1 &&
-	       ((r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0 || (r < 0 && errno == EINTR)))
-		n += r > 0 ? r : 0;
-	if (n >= 1 && buf[0] == 1)
-		_exit(0);
-	buf[n] = '\0';
-	if (n > 1)
-		fprintf(stderr, "chatd: %s\n", buf + 1);
-	else
-		fprintf(stderr, "chatd: the daemon stopped while starting; its log says why\n");
-	_exit(1);
-}
-
-/*
- * Detach like daemon(3) - fork, setsid, chdir("/"), stdio to /dev/null -
- * but the parent exits only when the child has written the pid file: 0 then,
- * 1 if the child failed (it printed why).  So when `chatd` returns 0, the
- * pid file is there.  Returns 0 in the child, -1 on error.
- */
-static int detach(void)
-{
-	int p[2], nul;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		fprintf(stderr, "chatd: detaching: %s\n", strerror(errno));
-		return -1;
-	}
-	if (pid > 0) {
-		close(p[1]);
-		detach_wait(p[0]);
-	}
-	close(p[0]);
-	if (setsid() < 0 || chdir("/") < 0) {
-		fprintf(stderr, "chatd: detaching: %s\n", strerror(errno));
-		close(p[1]);
-		return -1;
-	}
-	if (pidf.fd >= 0 && write_pidfile() < 0) {
-		close(p[1]);
-		return -1;
-	}
-	nul = open("/dev/null", O_RDWR);
-	if (nul >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		if (nul > 2)
-			close(nul);
-	}
-	m.ready_fd = p[1];    /* master_ready() tells the parent once workers run */
-	return 0;
-}
-
-/* Without -f: let the command that started us exit 0 now that every worker
- * serves (fail == NULL), or 1 after printing fail. */
-static void master_ready(const char *fail)
-{
-	char buf[600];
-	int n;
-
-	if (m.ready_fd <= 0)
-		return;
-	n = snprintf(buf, sizeof(buf), "%c%s", fail ? 0 : 1, fail ? fail : "");
-	if (n >= (int)sizeof(buf))
-		n = (int)sizeof(buf) - 1;
-	if (write(m.ready_fd, buf, (size_t)n) != n) {
-		/* the parent is gone: nobody left to tell */
-	}
-	close(m.ready_fd);
-	m.ready_fd = -1;
-}
-
-/* A log file must open now, while errors still reach the terminal. */
-static int check_log_file(void)
-{
-	const char *f = m.conf->log_file;
-
-	if (f[0] == '\0' || strcmp(f, "syslog") == 0 || log_get_fd() > 2 || log_reopen() == 0)
-		return 0;
-	fprintf(stderr, "chatd: cannot open log file %s: %s\n", f, strerror(errno));
-	return -1;
+	(void)events; (void)arg;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "read(master eventfd)");
 }
 
 static int start(void)
@@ -986,14 +506,14 @@ static int start(void)
 	int fd;
 
 	/* any listener on the address, another chatd included, is a clear error now */
-	fd = listen_open(m.conf, 0, err, sizeof(err));
+	fd = listener_open(m.conf, 0, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "chatd: %s\n", err);
 		return -1;
 	}
 	close(fd);
-	if (!m.opts->foreground && (check_log_file() < 0 ||
-	    (m.conf->pid_file[0] && pidfile_lock(m.conf->pid_file) < 0)))
+	if (!m.opts->foreground && (daemon_log_file_check(m.conf) < 0 ||
+	    (m.conf->pid_file[0] && daemon_pidfile_lock(m.conf->pid_file) < 0)))
 		return -1;
 	/* the workers open it; made now (as root, given to `user`) so a bad one
 	 * fails the start on the terminal */
@@ -1007,43 +527,20 @@ static int start(void)
 			m.conf->ring_size, strerror(errno));
 		return -1;
 	}
-	m.bcast = shm_bcast(m.shm);
-	m.scratch_len = ring_max_payload(shm_uplink(m.shm, 0));
-	m.scratch = malloc(m.scratch_len);
-	for (int i = 0; i < CHATD_MAX_WORKERS; i++)
-		m.lfd[i] = -1;
+	listener_init(&m.lsn);
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	m.loop = mloop_new();
-	if (m.scratch == NULL || m.efd < 0 || m.loop == NULL || setup_signals() < 0) {
+	if (relay_init(&m.relay, m.shm, m.conf->ring_size) < 0 || m.efd < 0 || m.loop == NULL ||
+	    setup_signals() < 0) {
 		fprintf(stderr, "chatd: start-up: %s\n", strerror(errno));
 		return -1;
 	}
-	if (!m.opts->foreground && detach() < 0)
+	if (!m.opts->foreground && daemon_detach(&m.ready_fd) < 0)
 		return -1;
 	stats_set(&m.shm->master.pid, (uint64_t)getpid());
 	stats_set(&m.shm->master.started_ms, (uint64_t)time(NULL) * 1000);
 	mloop_add(m.loop, m.sig_fd, EPOLLIN, sig_cb, NULL);
 	mloop_add(m.loop, m.efd, EPOLLIN, efd_cb, NULL);
-	return 0;
-}
-
-static int start_broker(void)
-{
-	char err[256], url[CONF_STR_MAX];
-
-	make_pod_id();
-	if (m.conf->redis_url[0] == '\0') {
-		log_notice("redis_url off: single-node mode");
-		return 0;
-	}
-	m.broker = broker_new(m.conf, m.loop, m.pod_id, &m.shm->master, broker_deliver, NULL,
-			      err, sizeof(err));
-	if (m.broker == NULL) {
-		log_error("redis: %s", err);
-		return -1;
-	}
-	log_notice("pod %s, redis %s", m.pod_id,
-		   redis_url_masked(m.conf->redis_url, url, sizeof(url)));
 	return 0;
 }
 
@@ -1068,13 +565,13 @@ static void master_loop(void)
 	while (!(m.stopping && live_workers(0) == 0)) {
 		if (m.await_ready && !m.stopping)
 			check_ready();
-		if (drain_uplinks() > 0) {
+		if (relay_drain(&m.relay) > 0) {
 			mloop_run_once(m.loop, 0);   /* keep reading Redis and signals */
-			wake_workers();
+			relay_wake(&m.relay);
 			continue;
 		}
 		ring_waiter_sleep(&m.shm->master_waiter);
-		if (uplinks_pending()) {
+		if (relay_pending(&m.relay)) {
 			ring_waiter_awake(&m.shm->master_waiter);
 			continue;
 		}
@@ -1083,8 +580,8 @@ static void master_loop(void)
 			break;
 		}
 		ring_waiter_awake(&m.shm->master_waiter);
-		if (m.need_wake)
-			wake_workers();
+		if (m.relay.need_wake)
+			relay_wake(&m.relay);
 	}
 }
 
@@ -1096,7 +593,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	/* log_file wins when set; else stderr in the foreground, syslog as a daemon */
 	log_init(conf->log_file[0] ? conf->log_file : (o->foreground ? NULL : "syslog"),
 		 (enum log_level)conf->log_level);
-	log_file_give_to_user(conf);
+	daemon_log_file_give(conf);
 	log_set_role("master", -1);
 	if (o->conf_path != NULL)
 		title_set("master process -c %s", o->conf_path);
@@ -1104,14 +601,14 @@ int master_run(struct conf *conf, const struct master_opts *o)
 		title_set("master process");
 	if (start() < 0)
 		return 1;
-	if (start_broker() < 0) {
+	if (relay_broker_start(&m.relay, m.conf, m.loop) < 0) {
 		master_ready("cannot start: Redis (see the log)");
 		return 1;
 	}
 	log_notice("chatd %s listening on %s:%d with %d workers", CHATD_VERSION,
 		   conf->listen_host[0] ? conf->listen_host : "*", conf->listen_port,
 		   workers_wanted(conf));
-	fd_budget(conf);
+	daemon_fd_budget(conf, workers_wanted(conf));
 	m.await_ready = 1;
 	spawn_missing();
 	if (live_workers(1) == 0) {
@@ -1123,7 +620,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	master_loop();
 	if (!o->foreground && m.conf->pid_file[0])
 		unlink(m.conf->pid_file);
-	broker_free(m.broker);
+	relay_free(&m.relay);
 	log_notice("stopped");
 	return m.exit_status;
 }

@@ -1,0 +1,214 @@
+/*
+ * relay.c - the master's message path.  Records move from the workers'
+ * uplink rings into the broadcast ring and, when Redis is on, to the broker;
+ * what other pods sent comes back from the broker into the broadcast ring;
+ * then the workers are woken to read it.  The master calls it from its loop.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "record.h"
+#include "redis_url.h"
+#include "relay.h"
+#include "shm.h"
+#include "stats.h"
+
+#define UPLINK_BATCH    65536  /* records per pass, so Redis is read in between */
+
+int relay_init(struct relay *r, struct shm_hdr *shm, size_t ring_size)
+{
+	memset(r, 0, sizeof(*r));
+	r->shm = shm;
+	r->bcast = shm_bcast(shm);
+	r->wake_bytes = ring_size / 8;
+	r->scratch_len = ring_max_payload(shm_uplink(shm, 0));
+	r->scratch = malloc(r->scratch_len);
+	return r->scratch == NULL ? -1 : 0;
+}
+
+void relay_wake(struct relay *r)
+{
+	uint64_t one = 1;
+
+	r->need_wake = 0;
+	r->put_bytes = 0;
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (r->link[i].live && write(r->link[i].efd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
+}
+
+static void bcast_put(struct relay *r, const char *frame, size_t frame_len, const char *room,
+		      size_t room_len)
+{
+	struct record rec;
+
+	record_pack(&rec, frame, frame_len, room, room_len);
+	if (ring_put(r->bcast, REC_MSG, rec.iov, RECORD_NIOV) == RING_OK) {
+		stats_add(&r->shm->master.ring_records, 1);
+		r->put_bytes += frame_len + room_len + 1;
+	} else {
+		stats_add(&r->shm->master.ring_too_big, 1);
+	}
+}
+
+/* A record from worker `slot`'s uplink. */
+static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsigned char *p,
+			  size_t len)
+{
+	const char *room;
+	size_t room_len, frame_len;
+
+	if (record_unpack(p, len, &frame_len, &room, &room_len) < 0) {
+		room = (const char *)p;   /* malformed: treat as an empty global record */
+		room_len = frame_len = 0;
+	}
+	switch (kind) {
+	case REC_MSG:
+		bcast_put(r, (const char *)p, frame_len, room, room_len);
+		if (r->broker)
+			broker_publish(r->broker, room, room_len, (const char *)p, frame_len);
+		break;
+	case REC_JOIN:
+	case REC_LEAVE:
+		if (r->broker && room_len > 0)
+			broker_interest(r->broker, slot, room, room_len, kind == REC_JOIN ? 1 : -1);
+		break;
+	default:
+		log_warn("worker %d: unknown uplink record kind %u", slot, kind);
+	}
+}
+
+/* Drain one uplink; returns the number of records moved. */
+static int drain_uplink(struct relay *r, int slot, int budget)
+{
+	struct ring *up = shm_uplink(r->shm, slot);
+	struct ring_cursor *cur = &r->link[slot].cur;
+	int n = 0;
+
+	while (n < budget && ring_next(up, cur) == RING_OK) {
+		if (cur->len > r->scratch_len || ring_copy(up, cur, r->scratch) != RING_OK) {
+			/* cannot happen with a sane worker: skip what it wrote so far */
+			log_error("worker %d: corrupt uplink record; skipping its uplink", slot);
+			ring_cursor_init(up, cur);
+			ring_release(up, cur);
+			break;
+		}
+		uplink_record(r, slot, cur->kind, r->scratch, cur->len);
+		n++;
+	}
+	if (n > 0) {
+		ring_release(up, cur);
+		r->need_wake = 1;
+	}
+	return n;
+}
+
+int relay_drain(struct relay *r)
+{
+	int moved = 0;
+
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		if (!r->link[i].live)
+			continue;
+		moved += drain_uplink(r, i, UPLINK_BATCH);
+		/* a long pass must not lap the workers before they are told to read */
+		if (r->put_bytes > r->wake_bytes)
+			relay_wake(r);
+	}
+	return moved;
+}
+
+int relay_pending(const struct relay *r)
+{
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		struct ring_cursor c;
+
+		if (!r->link[i].live)
+			continue;
+		c = r->link[i].cur;
+		if (ring_next(shm_uplink(r->shm, i), &c) == RING_OK)
+			return 1;
+	}
+	return 0;
+}
+
+void relay_uplink_open(struct relay *r, int slot)
+{
+	ring_reset(shm_uplink(r->shm, slot));
+	ring_cursor_init(shm_uplink(r->shm, slot), &r->link[slot].cur);
+}
+
+void relay_attach(struct relay *r, int slot, int efd)
+{
+	r->link[slot].efd = efd;
+	r->link[slot].live = 1;
+}
+
+void relay_slot_gone(struct relay *r, int slot)
+{
+	drain_uplink(r, slot, INT32_MAX);     /* what it sent before dying still counts */
+	if (r->broker)
+		broker_slot_gone(r->broker, slot);
+	close(r->link[slot].efd);
+	memset(&r->link[slot], 0, sizeof(r->link[slot]));
+}
+
+/* Broker: a frame another pod published. */
+static void broker_deliver(void *arg, const char *room, size_t room_len, const char *frame,
+			   size_t frame_len)
+{
+	struct relay *r = arg;
+
+	bcast_put(r, frame, frame_len, room, room_len);
+	r->need_wake = 1;
+}
+
+static void make_pod_id(struct relay *r, const struct conf *c)
+{
+	char host[64] = "chatd";
+	unsigned rnd = 0;
+
+	if (c->pod_id[0]) {
+		snprintf(r->pod_id, sizeof(r->pod_id), "%s", c->pod_id);
+		return;
+	}
+	gethostname(host, sizeof(host) - 1);
+	if (getentropy(&rnd, sizeof(rnd)) < 0)
+		rnd = (unsigned)time(NULL) ^ (unsigned)getpid();
+	snprintf(r->pod_id, sizeof(r->pod_id), "%s-%d-%08x", host, (int)getpid(), rnd);
+}
+
+int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop)
+{
+	char err[256], url[CONF_STR_MAX];
+
+	make_pod_id(r, c);
+	if (c->redis_url[0] == '\0') {
+		log_notice("redis_url off: single-node mode");
+		return 0;
+	}
+	r->broker = broker_new(c, loop, r->pod_id, &r->shm->master, broker_deliver, r,
+			       err, sizeof(err));
+	if (r->broker == NULL) {
+		log_error("redis: %s", err);
+		return -1;
+	}
+	log_notice("pod %s, redis %s", r->pod_id, redis_url_masked(c->redis_url, url, sizeof(url)));
+	return 0;
+}
+
+void relay_free(struct relay *r)
+{
+	broker_free(r->broker);
+	r->broker = NULL;
+	free(r->scratch);
+	r->scratch = NULL;
+}
