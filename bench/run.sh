@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh - run the BENCHMARKS.md workloads against chatd and, when it
 # builds, the Go reference; one server at a time, loopback only, every step
 # bounded by timeout(1).  Results: one JSON line per run in $OUT/results.jsonl.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_auth.c - libFuzzer target: auth_verify() on any token (libjwt's
  * decoder and our claim checks), auth_bearer() and auth_origin_allowed().

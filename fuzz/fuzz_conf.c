@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_conf.c - libFuzzer target: conf_load() on any configuration file
  * (through a memfd), and conf_format() of every directive of what loads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_envelope.c - libFuzzer target: envelope_decode() on any Redis
  * payload; what decodes must encode again and decode to the same fields.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_msg.c - libFuzzer target: msg_parse() on any client message, then
  * msg_build_raw() of what it accepted (the daemon's per-message path).

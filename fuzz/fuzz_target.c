@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_target.c - libFuzzer target: which room an upgrade asks for,
  * admit_target_of(), on any decoded path and ?room= value (the input is

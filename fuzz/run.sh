@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz/run.sh [SECONDS] - build the libFuzzer targets with clang
 # (-fsanitize=fuzzer,address,undefined) straight from the module sources,
 # replay every saved regression input, then fuzz each target for SECONDS

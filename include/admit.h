@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * admit.h - what a WebSocket upgrade asks for and who makes it: the route of
  * a decoded path, the room of an upgrade and the identity its token proves.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alog.h - the access log (the directive access_log): one line per ended
  * WebSocket session and one per refused upgrade, as key=value pairs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * auth.h - who may connect, and how much: JWT (HS256) verification, the
  * Origin allow-list (the message rate and the connections per address are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * broker.h - the master's link to Redis: publish what local clients sent,
  * subscribe by interest, deliver what other pods sent, survive Redis going

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chatd.h - limits, versions and constants shared by every module.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cidr.h - address ranges (CIDR) and whether a peer is in one: the values
  * of status_allow.  A leaf: pure functions, any process, nothing logged.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conf.h - the configuration: one table of directives drives parsing,
  * defaults, `chatd -t`, and chatd.conf(5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * confval.h - the values of configuration directives, as written in a file:
  * durations, sizes, booleans, numbers, listen addresses and the path prefix

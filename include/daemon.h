@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * daemon.h - the master as a Unix daemon: the pid file and its lock,
  * detaching from the terminal, the pipe that tells the command that started

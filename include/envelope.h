@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * envelope.h - the msgpack envelope carried on Redis channels between pods:
  * a map {"v": 1, "pod": str, "room": str ("" = global), "frame": bin}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdlimit.h - the descriptor limit (RLIMIT_NOFILE) the workers inherit.
  * Master only, before forking workers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hash.h - the keyed hash of every table whose keys a client chooses (room
  * names, client addresses): SipHash, so nobody who does not know the key can

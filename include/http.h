@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http.h - the HTTP side of a worker: upgrades refused, /healthz, stats,
  * the demo page, publishing, 404s, 426 for plain GETs on WebSocket paths.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jspan.h - the exact text of a member of a JSON object (see jspan.c).
  */

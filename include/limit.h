@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * limit.h - how much one client may do: the message rate of a connection (a
  * token bucket) and the open connections of one client address.  Pure: no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * listener.h - the workers' listening sockets.  The master opens them and
  * keeps them across reloads and respawns; each worker inherits one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * log.h - levelled logging; each line names the process that wrote it
  * ("master" or "worker N").  stderr in the foreground, syslog or a file

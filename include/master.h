@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * master.h - the master process: workers' lifecycle, signals, reloads,
  * stopping; its parts are relay.h (the message path, the Redis broker),

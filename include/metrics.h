@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.h - the server's statistics in the Prometheus text exposition
  * format (version 0.0.4) for GET /metrics.  Every name starts with chatd_,

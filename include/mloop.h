@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mloop.h - the master's event loop: epoll for fds, a small timer list.
  * Master only.  Callbacks may add/remove fds and timers, including their own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * msg.h - the chat protocol (SPEC.md section 3): parse and validate what a
  * client sends, build what chatd sends.  Pure functions over jansson; any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.h - tell a supervisor what the master is doing: systemd's
  * sd_notify protocol (Type=notify).  Without NOTIFY_SOCKET in the

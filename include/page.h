@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page.h - the demo chat page: plain files from static_dir, served at / and
  * {prefix}/ with a strict Content-Security-Policy.  A leaf: it reads files

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preflight.h - check a loaded configuration against the system before it
  * is used: what conf_load() cannot see from the text alone.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * publish.h - the HTTP publish API: POST {prefix}/publish with
  *     {"room": "...", "type": "notification"|"system"|"chat", "data": {...}}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * record.h - the payload of a ring record, for every kind of shm.h's enum
  * rec_kind: the serialised frame (empty for REC_JOIN and REC_LEAVE), then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis_link.h - one connection to Redis, kept up: the hiredis adapter onto
  * the master's mloop, name resolution that never blocks, connect with a

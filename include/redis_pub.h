@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis_pub.h - the publishing half of the broker: PUBLISH on the pub link,
  * a bounded FIFO while the link is down, and the gate that holds that FIFO

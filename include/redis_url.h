@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis_url.h - the one parser of redis_url values, and their printable
  * (password-masked) form.  A leaf: errors go to the caller's buffer, never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * relay.h - the master's message path: records from the workers' uplink
  * rings into the broadcast ring (and to Redis through the broker), frames

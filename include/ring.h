@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ring.h - variable-length record rings in shared memory.  The only code in
  * chatd that touches C11 atomics with release/acquire ordering.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * room.h - room names and the worker's room index.
  *

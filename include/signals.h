@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signals.h - the one table of the signals chatd's processes take, each
  * through a signalfd (chatd(8)'s SIGNALS section mirrors it).  The master

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.h - the server's statistics, summed over every process's slot in
  * shared memory: as JSON here, as Prometheus text in metrics.h.  Both walk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * title.h - process titles as ps(1) shows them ("chatd: master process
  * -c /etc/chatd/chatd.conf", "chatd: worker process (generation 3)"), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wctx.h - the worker's context: the one struct wctx of a worker process
  * (the lws context's user data), how a callback finds it, and the way up to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * worker.h - a worker process: one libwebsockets context on its own
  * SO_REUSEPORT listener, reading the broadcast ring and writing its uplink.

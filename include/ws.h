@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ws.h - the WebSocket side of a worker: connections, rooms, receive,
  * refcounted frames on per-connection send queues, heartbeat, closes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * admit.c - what a WebSocket upgrade asks for (route, room) and who makes it
  * (the token's identity), for http.c at the upgrade and ws.c at ESTABLISHED.

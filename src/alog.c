@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alog.c - the access log: formatting its lines, and the file (or syslog)
  * each worker writes them to.  See alog.h.

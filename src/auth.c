@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * auth.c - who may connect, and how much.  Tokens are decoded and their
  * signature checked by libjwt; the algorithm and the claims are then checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * broker.c - the master's use of Redis: subscribe by interest, deliver what
  * other pods published, hand what local clients sent to the publisher.

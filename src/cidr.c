@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cidr.c - address ranges: parse "ADDR[/BITS]", match a peer address
  * against a list.  IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) count as IPv4

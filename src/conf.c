@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conf.c - the configuration.  One table, conf_table[], names every
  * directive with its type, field, default, range and whether SIGHUP applies

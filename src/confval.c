@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * confval.c - the values of configuration directives: text to numbers,
  * addresses and prefixes (the parsers conf.c's setters call), and values

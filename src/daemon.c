@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * daemon.c - the master as a Unix daemon: the pid file and its lock,
  * detaching from the terminal, the ready pipe to the parent waiting in

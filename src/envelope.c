@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * envelope.c - the msgpack envelope {"v":1,"pod":str,"room":str,"frame":bin}.
  *

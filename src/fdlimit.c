@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdlimit.c - raise RLIMIT_NOFILE towards what max_connections needs (see
  * fdlimit.h).  A leaf: the master logs what it returns.

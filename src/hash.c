@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hash.c - SipHash (Aumasson and Bernstein), c compression and d finalisation
  * rounds: 1-3 for the hash tables, 2-4 as in the paper.  See hash.h.

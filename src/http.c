@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http.c - the HTTP side of a worker: upgrades refused (their own headers,
  * admit.c's room and token, the Origin), /healthz, the stats endpoints (for

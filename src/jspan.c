@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jspan.c - where a member's value lies in the text of a JSON object, so a
  * value can be passed on as its sender wrote it (jansson would rewrite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * limit.c - the token bucket of a connection's message rate and the counts
  * of open connections per client address (see limit.h).  A leaf: nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * listener.c - the workers' listening sockets: opening one on the
  * configured address, and the pool the master keeps across generations

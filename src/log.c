@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * log.c - levelled logging.  Each line: time, role ("master", "worker 3"),
  * level, text.  stderr in the foreground, syslog or an appended file when

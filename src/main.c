@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - chatd's entry point: options, configuration, `-t`, then the
  * master.  Everything else lives in libchatd.

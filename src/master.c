@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * master.c - the master process.  Forks, reaps and replaces workers, turns
  * signals into actions (SIGHUP: master_reload), and runs the loop that

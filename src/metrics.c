@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c - Prometheus text from the shared-memory stats.  It walks the
  * field tables of stats.c, so JSON and metrics cannot disagree on what is

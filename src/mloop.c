@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mloop.c - the master's event loop: epoll for fds, a short timer list.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * msg.c - the chat protocol (SPEC.md section 3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.c - the sd_notify(3) messages of the master (see notify.h).  The
  * only file that includes libsystemd.  A leaf: a lost message is not an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page.c - the demo chat page: a flat directory of files, whitelisted names
  * and types, read whole (they are a few kilobytes), one placeholder filled.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preflight.c - the configuration against the system (see preflight.h):
  * the JWT secret, users, groups, files.  A leaf: errors go back to the caller.

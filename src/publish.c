@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * publish.c - the HTTP publish API: key check, body validation, the frame
  * built with msg_build, and the hand-off to the uplink (wctx_uplink), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis_link.c - one hiredis async connection driven by the master's mloop,
  * and how it comes back.  An attempt resolves the host (getaddrinfo_a,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis_pub.c - publishing to Redis on the pub link.  A frame is encoded
  * once into an envelope and PUBLISHed at once when the link is usable and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis_url.c - parse redis://[:password@]host:port[/db] (hiredis 0.14 has
  * no URL parser) and mask its password for the log.  A leaf: the caller

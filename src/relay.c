@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * relay.c - the master's message path.  Records move from the workers'
  * uplink rings into the broadcast ring and, when Redis is on, to the broker;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ring.c - variable-length record rings in shared memory (see ring.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm.c - the shared region: one anonymous shared mapping made by the master
  * before the first fork, inherited by every worker at the same address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.c - statistics of the whole server as JSON.  Two tables name every
  * counter once, with its JSON key and its Prometheus name; they drive the

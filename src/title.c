@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * title.c - process titles (see title.h).  The only file that includes
  * libbsd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wctx.c - the worker's context and its way up to the master: the uplink
  * push, and the room joins and leaves queued while the uplink is full.

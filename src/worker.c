@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * worker.c - a worker process: the libwebsockets context, its own
  * SO_REUSEPORT listener (adopted, accept4 by hand), the broadcast ring read

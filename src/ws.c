@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ws.c - the WebSocket side of a worker.  A connection joins its room in
  * ESTABLISHED and leaves it in CLOSED (the one place its state is freed).

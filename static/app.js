@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chatd demo page: join a room, chat, see presence; reconnects by itself.
 // No framework, no build step; runs under a strict Content-Security-Policy.
 'use strict';

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The whole test suite, as the README's second command and CI run it:
 # a normal build with `make check`, then an AddressSanitizer +
 # UndefinedBehaviorSanitizer build with `make check` again (both with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * benchmark.c - chatd-benchmark, the load tool shipped with chatd (see
  * chatd-benchmark(1)).

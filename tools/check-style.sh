@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-style.sh - keep the shape of the server (src/, include/):
 #   1. no cycle between modules.  A module is src/NAME.c with include/NAME.h
 #      (a header belongs to its .c); NAME -> OTHER when NAME.c or NAME.h has

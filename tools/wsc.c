@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wsc.c - a minimal RFC 6455 WebSocket client (see wsc.h).
  *

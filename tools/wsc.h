@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wsc.h - a minimal RFC 6455 WebSocket client, for the integration tests
  * and the benchmark tool.  Not part of the daemon.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chat.test.mjs - end-to-end test of chatd's demo page in headless Chromium.
 //
 // Starts chatd from the build (CHATD_BIN, serving CHATD_SRCDIR/static), opens

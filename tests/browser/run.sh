@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The browser end-to-end test of the demo page (tests/run-all.sh runs it
 # after the normal build).  Installs playwright-core from the npm registry
 # with `npm ci` (the lock file; no browser is ever downloaded) unless it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.c - start/stop chatd and redis-server, stats, WebSocket helpers and
  * the assertion state of one test (see harness.h).  Runs in the test child.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.h - the integration test harness: start/stop the real chatd (and
  * redis-server), fetch stats, talk WebSocket, and a tiny assertion framework.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * itest.c - the integration test runner.
  *

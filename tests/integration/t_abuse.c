@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_abuse.c - protocol abuse against the real binary.  Each abuse must close
  * only the offending connection: a bystander on the same worker keeps being

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_alog.c - the access log (access_log) and log_level debug against the
  * real binary: one line per ended session with the right close code, side

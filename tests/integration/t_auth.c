@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_auth.c - authentication against the real binary: tokens in the header
  * and the query (valid, expired, not yet valid, forged, alg none, other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_bench.c - chatd-benchmark against a real chatd: a short fanout run must
  * count every delivery exactly (nothing lost, duplicated or reordered), a

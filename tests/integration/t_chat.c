@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_chat.c - the chat protocol through the real daemon: the welcome, the
  * forms of the URL and bad room names, rooms across workers, exactly-once

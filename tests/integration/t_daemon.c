@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_daemon.c - the master process's lifecycle as operators run it: a
  * detached chatd logging to syslog through many reloads and a stop; a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_http.c - plain HTTP beside the WebSocket: /healthz, a plain GET on the
  * WebSocket paths, unknown paths, the stats document's fields, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_limits.c - the configured limits: the message rate, connections per
  * address and per worker, the handshake timeout and the header size.

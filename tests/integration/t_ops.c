@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_ops.c - chatd as operators run it: the init script, detaching and the
  * locked pid file, log reopening, -v, -t, and a listen address in use.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_redis.c - several pods sharing one real redis-server: exactly-once
  * cross-pod delivery with per-sender order, room isolation, interest-based

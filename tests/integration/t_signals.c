@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_signals.c - the processes under signals: a killed worker is replaced
  * (its rooms keep working), a killed master takes its workers along,

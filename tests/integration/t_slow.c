@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_slow.c - clients that do not keep up: a reader that stops reading is
  * dropped (the others lose nothing), and a client that stops answering

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_web.c - the web side: the demo page (with its CSP), GET /metrics after
  * a known workload checked against the JSON stats, the HTTP publish API

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cu.h - the shared main() of the CUnit test programs.
  *

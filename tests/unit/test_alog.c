@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alog.c - the access log's lines: fields, escaping, reason tokens,
  * addresses, the bound on a line, and writing through a real file.

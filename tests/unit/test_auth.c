@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_auth.c - JWT verification (algorithms, signature, exp/nbf/leeway,
  * sub, rooms), the Bearer header, the Origin allow-list.  Tokens are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cidr.c - status_allow's address ranges: parsing (IPv4, IPv6,
  * IPv4-mapped, the refusals), lists ("all", repeats replacing a default,

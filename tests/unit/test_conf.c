@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_conf.c - the configuration: table, parsers, files, precedence, and
  * agreement between the table, chatd.conf(5) and etc/chatd.conf.

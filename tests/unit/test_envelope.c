@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_envelope.c - the Redis envelope codec, the redis_url parser, and the
  * master's event loop (mloop) that the broker runs on.

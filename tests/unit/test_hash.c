@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_hash.c - hash.c against the SipHash reference test vectors: key
  * 00 01 .. 0f (2-4, from the paper and veorq/SipHash's vectors.h) or all

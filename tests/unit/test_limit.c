@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_limit.c - the token bucket of the message rate and the counts of
  * connections per client address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_msg.c - parsing client messages, building server frames, ids, time.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_ring.c - unit tests of the shared-memory rings (ring.c, shm.c),
  * in one process and across fork(), and of the record format (record.h).

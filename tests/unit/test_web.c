@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_web.c - the publish API's key check, validation and answers; the
  * demo page's file names, types and prefix placeholder; the Prometheus
