@@ -58,6 +58,24 @@ static void stdio_guard(void)
 		close(fd);
 }
 
+/*
+ * A path in the environment (CHATD_STATIC_DIR=../static, as the README's
+ * first command gives it) means a path from where chatd was started; the
+ * daemon runs in / and rereads the environment at every reload, so it is
+ * made absolute once, here.  The configuration file's paths must be
+ * absolute (chatd.conf(5)).
+ */
+static void env_path_absolute(const char *var)
+{
+	const char *v = getenv(var);
+	char cwd[PATH_MAX], abs[PATH_MAX + CONF_STR_MAX];
+
+	if (v == NULL || v[0] == '\0' || v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	snprintf(abs, sizeof(abs), "%s/%s", strcmp(cwd, "/") ? cwd : "", v);
+	setenv(var, abs, 1);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -108,6 +126,7 @@ int main(int argc, char **argv)
 	if (o.conf_path != NULL && o.conf_path[0] != '/' &&
 	    realpath(o.conf_path, abs_conf) != NULL)
 		o.conf_path = abs_conf;
+	env_path_absolute("CHATD_STATIC_DIR");
 
 	c = conf_load(o.conf_path, o.ov, o.nov, &err);
 	if (c != NULL && preflight_check(c, &err) < 0) {

@@ -21,6 +21,8 @@ run_check() {  # dir, configure args...
 
 echo "== build and test"
 run_check "$top/build"
+echo "== the README's first command runs chatd: page, healthz, clean stop"
+bash "$top/tests/quickstart.sh" "$top" "$top/build"
 echo "== the shape of src/: make check-style (module cycles, long functions, libraries)"
 (cd "$top/build" && make check-style)
 echo "== man pages, as built from man/*.in: mandoc -Tlint (warnings and worse)"
