@@ -9,8 +9,6 @@
 #include "harness.h"
 
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,77 +440,6 @@ static void t_reload_many(void)
 	CHECK(chatd_stop(h, 8000) == 0, "exit status");
 }
 
-/* ---- a reload storm under new connections --------------------------------- */
-
-#define STORM_HUPS    30
-#define STORM_GAP_MS  200
-
-/* In a child: new connections at about 50/s until deadline_ms, each an
- * upgrade that must get its welcome, or every third a GET /healthz that
- * must answer 200.  Writes "attempts failures" to fd. */
-static void storm_client(int port, long long deadline_ms, int fd)
-{
-	int tries = 0, failed = 0;
-	char out[64], body[64];
-
-	for (; mono_ms() < deadline_ms; tries++, msleep(20)) {
-		int st = 0;
-
-		if (tries % 3 == 2) {
-			failed += wsc_http_request(HOST, port, "GET", "/healthz", NULL, NULL, 3000,
-						   &st, body, sizeof(body)) < 0 || st != 200;
-			continue;
-		}
-		struct wsc *c = wsc_connect(HOST, port, "/api/chat-api/ws/storm", NULL, 3000, &st);
-		json_t *j = c ? ws_recv_type(c, "system", 3000) : NULL;
-
-		failed += j == NULL;
-		json_decref(j);
-		if (c)
-			wsc_close(c, 1000);
-	}
-	snprintf(out, sizeof(out), "%d %d", tries, failed);
-	if (write(fd, out, strlen(out)) < 0)
-		_exit(2);
-	_exit(0);
-}
-
-/* 30 SIGHUPs 0.2 s apart while new clients come at ~50/s: not one of their
- * upgrades or requests fails (no retries).  Each generation's workers take
- * over their predecessors' listening sockets, so nothing the kernel queued
- * is reset, and a draining worker leaves the queue to them. */
-static void t_reload_storm(void)
-{
-	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
-		.conf = "drain_timeout 1s\n" });
-	int pfd[2], tries = 0, failed = -1;
-	char res[64] = "";
-	pid_t kid;
-
-	if (!h)
-		return;
-	CHECK(pipe(pfd) == 0, "pipe");
-	kid = fork();
-	CHECK(kid >= 0, "fork");
-	if (kid == 0) {
-		close(pfd[0]);
-		storm_client(h->port, mono_ms() + STORM_HUPS * STORM_GAP_MS + 1500, pfd[1]);
-	}
-	close(pfd[1]);
-	msleep(300);
-	for (int i = 0; i < STORM_HUPS; i++, msleep(STORM_GAP_MS))
-		kill(h->pid, SIGHUP);
-	CHECK(read(pfd[0], res, sizeof(res) - 1) > 0, "no result from the client");
-	close(pfd[0]);
-	waitpid(kid, NULL, 0);
-	sscanf(res, "%d %d", &tries, &failed);
-	fprintf(stderr, "reload storm: %d SIGHUPs, %d requests, %d failed\n", STORM_HUPS, tries,
-		failed);
-	CHECK(tries >= 150, "only %d requests made", tries);
-	CHECK(failed == 0, "%d of %d requests failed during the reloads", failed, tries);
-	CHECK(kill(h->pid, 0) == 0, "chatd is gone");
-}
-
 const struct itest_case t_signals_cases[] = {
 	{ "signal_worker_kill", t_worker_kill, 0 },
 	{ "signal_master_kill", t_master_kill, 0 },
@@ -521,6 +448,5 @@ const struct itest_case t_signals_cases[] = {
 	{ "signal_reload_traffic", t_reload_traffic, 60 },
 	{ "signal_reload_invalid", t_reload_invalid, 60 },
 	{ "signal_reload_many", t_reload_many, 60 },
-	{ "signal_reload_storm", t_reload_storm, 90 },
 	{ NULL, NULL, 0 },
 };
