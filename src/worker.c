@@ -380,8 +380,9 @@ static int make_context(struct wctx *w)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.user = w;
 	info.server_string = "chatd";
-	/* handshake / HTTP idle; lws counts whole seconds */
-	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000;
+	/* gate.c times request heads and bodies (and counts what it cuts):
+	 * lws's own timers, in whole seconds, are a backstop a second later */
+	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000 + 1;
 	info.timeout_secs_ah_idle = info.timeout_secs;
 	info.max_http_header_data = (unsigned short)w->conf->max_header_size;
 	/* gate.c keeps the HTTP phase within the pool: no request waits for

@@ -285,11 +285,39 @@ static void t_pool_full(void)
 	json_decref(j);
 }
 
+/* An upgrade naming the internal protocol (chatd-raw) is refused; its
+ * connection must still give back its count on its address, or a dozen such
+ * upgrades lock the address out for good. */
+static void t_pool_raw_release(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){
+		.conf = "max_connections_per_ip 8\n" });
+	int st = 0;
+	struct wsc *c;
+
+	CHECK(h, "start");
+	for (int i = 0; i < 12; i++) {
+		c = wsc_connect(HOST, h->port, WS "/sp", "Sec-WebSocket-Protocol: chatd-raw\r\n", 3000,
+				&st);
+		if (c != NULL) {
+			struct wsc_msg m;
+
+			wsc_recv(c, 3000, &m);
+			wsc_free(c);
+		}
+	}
+	msleep(300);
+	c = wsc_connect(HOST, h->port, WS "/sp", NULL, 3000, &st);
+	wsc_free(c);
+	CHECK(c != NULL && st == 101, "a plain upgrade after 12 refused ones: status %d", st);
+}
+
 const struct itest_case t_pool_cases[] = {
 	{ "pool_attack", t_pool_attack, 45 },
 	{ "pool_publish_head", t_pool_publish_head, 30 },
 	{ "pool_body_deadline", t_pool_body_deadline, 30 },
 	{ "pool_per_ip", t_pool_per_ip, 30 },
 	{ "pool_full", t_pool_full, 40 },
+	{ "pool_raw_release", t_pool_raw_release, 30 },
 	{ NULL, NULL, 0 },
 };
