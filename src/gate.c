@@ -84,13 +84,19 @@ static void phase_leave(struct gate *g, struct gate_conn *gc)
 	gc->http = NULL;
 }
 
-/* Close gc's connection from the lws loop (not from inside whatever
- * callback we are in), counted in *counter. */
+/*
+ * Close gc's connection now, counted in *counter; gc is freed (at
+ * WSI_DESTROY).  Not LWS_TO_KILL_ASYNC: that is a timer, and lws sets the
+ * connection's timer again for every byte of a body it reads, so a byte
+ * arriving before the next turn of the loop undid the kill.  Safe from a
+ * timer callback (lws's own timeouts close the same way) and from the
+ * listener's callback (gc's wsi is not the one being served).
+ */
 static void cut(struct wctx *w, struct gate_conn *gc, _Atomic uint64_t *counter)
 {
 	stats_add(counter, 1);
 	phase_leave(w->gate, gc);
-	lws_set_timeout(gc->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_set_timeout(gc->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 
 static void deadline_passed(lws_sorted_usec_list_t *sul)
@@ -130,7 +136,12 @@ struct gate_conn *gate_enter(struct wctx *w, const struct sockaddr_storage *ss)
 		free(gc);
 		return NULL;
 	}
-	/* the oldest first: a slow client has had the most time */
+	/*
+	 * The oldest first: a slow client has had the most time.  (Not "spare
+	 * the young": with R newcomers a second, a pool of P young ones is
+	 * full for good once R reaches P / grace; the oldest is only a
+	 * legitimate request when P newer ones came before its head was read.)
+	 */
 	while (g->nhttp >= w->conf->max_http_pending && !TAILQ_EMPTY(&g->http))
 		cut(w, TAILQ_FIRST(&g->http), &w->st->http_pool_cuts);
 	TAILQ_INSERT_TAIL(&g->http, gc, link);
