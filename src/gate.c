@@ -137,10 +137,11 @@ struct gate_conn *gate_enter(struct wctx *w, const struct sockaddr_storage *ss)
 		return NULL;
 	}
 	/*
-	 * The oldest first: a slow client has had the most time.  (Not "spare
-	 * the young": with R newcomers a second, a pool of P young ones is
-	 * full for good once R reaches P / grace; the oldest is only a
-	 * legitimate request when P newer ones came before its head was read.)
+	 * The oldest first: a slow client has had the most time.  A legitimate
+	 * request is cut only when max_http_pending newer connections come
+	 * before its head is read.  (Sparing the young instead, refusing the
+	 * newcomer while the oldest is younger than some grace time, would let
+	 * a flood of max_http_pending per grace time keep everyone out.)
 	 */
 	while (g->nhttp >= w->conf->max_http_pending && !TAILQ_EMPTY(&g->http))
 		cut(w, TAILQ_FIRST(&g->http), &w->st->http_pool_cuts);
