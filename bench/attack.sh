@@ -9,7 +9,8 @@
 #
 #   bash bench/attack.sh [BUILD_DIR] [CHATD_BINARY]
 #
-# Environment: DURATION (20), WORKERS (2), REOPEN (0 ms), OUT (/tmp/chatd-attack).
+# Environment: DURATION (20), WORKERS (2), REOPEN (0 ms), OUT (/tmp/chatd-attack),
+# ONLY ("HEADS BODIES ADDRESSES": that one run instead of the six).
 # One JSON line per run (the tool's, with the server's counters added) in
 # $OUT/results.jsonl.
 set -u
