@@ -36,7 +36,7 @@
 /* Why the server closes a connection: the access log's reason (tag) and the
  * close frame's reason text. */
 enum ws_why { WHY_NONE, WHY_SLOW, WHY_RATE, WHY_OVERSIZE, WHY_NOMEM, WHY_TOKEN, WHY_DRAIN,
-	      WHY_SHUTDOWN };
+	      WHY_SHUTDOWN, WHY_PROTOCOL };
 static const struct { const char *tag, *text; } ws_whys[] = {
 	[WHY_NONE]     = { NULL, "" },
 	[WHY_SLOW]     = { "slow_consumer", "slow consumer" },
@@ -46,6 +46,7 @@ static const struct { const char *tag, *text; } ws_whys[] = {
 	[WHY_TOKEN]    = { "token_expired", "token expired" },
 	[WHY_DRAIN]    = { "drain", "service restart" },
 	[WHY_SHUTDOWN] = { "shutdown", "going away" },
+	[WHY_PROTOCOL] = { "protocol_error", "" },
 };
 
 static uint64_t now_ms(void)
@@ -562,6 +563,35 @@ static int on_writeable(struct wctx *w, struct conn *c)
 	return 0;
 }
 
+/* May a client send this close code (RFC 6455 7.4.1/7.4.2, IANA registry)? */
+static int close_code_valid(unsigned code)
+{
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+	       (code >= 3000 && code <= 4999);
+}
+
+/*
+ * The client's close frame: remember its code for the access log.  lws
+ * echoes the payload it hands us, and 4.1.6 lets codes above 2999 through
+ * unchecked: a code no client may send is rewritten in place to 1002.
+ */
+static void on_peer_close(struct conn *c, unsigned char *in, size_t len)
+{
+	unsigned code = len >= 2 ? (unsigned)(in[0] << 8 | in[1]) : LWS_CLOSE_STATUS_NO_STATUS;
+
+	if (!c->established || c->close_sent)
+		return;
+	if (len >= 2 && !close_code_valid(code)) {
+		in[0] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+		in[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+		c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+		c->close_why = WHY_PROTOCOL;
+		c->close_sent = 1;
+		return;
+	}
+	c->peer_code = (uint16_t)code;
+}
+
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		size_t len)
 {
@@ -579,10 +609,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		c->valid_ms = now_ms();
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		if (c->established && !c->close_sent)
-			c->peer_code = len >= 2 ? (uint16_t)(((unsigned char *)in)[0] << 8 |
-							     ((unsigned char *)in)[1])
-						: LWS_CLOSE_STATUS_NO_STATUS;
+		on_peer_close(c, in, len);
 		return 0;
 	case LWS_CALLBACK_TIMER:               /* only on_established() sets one */
 		stats_add(&w->st->token_expired_closes, 1);
