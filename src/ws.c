@@ -103,6 +103,18 @@ static int queue_grow(struct conn *c)
 	return 0;
 }
 
+/* Close c with code (and reason) once what is queued is written; nothing
+ * more joins the queue.  A connection already closing keeps its first
+ * reason. */
+static void conn_finish(struct conn *c, uint16_t code, enum ws_why why)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	c->close_why = (uint8_t)why;
+	lws_callback_on_writable(c->wsi);
+}
+
 /* Close c with code (and reason) as soon as possible, dropping what is
  * queued; what it sends meanwhile is ignored.  A connection already closing
  * keeps its first reason. */
@@ -111,10 +123,8 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 	if (c->close_code)
 		return;
 	log_debug("client %s: closing with %u (%s)", c->id, code, ws_whys[why].tag);
-	c->close_code = code;
-	c->close_why = (uint8_t)why;
 	queue_clear(c);
-	lws_callback_on_writable(c->wsi);
+	conn_finish(c, code, why);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
 }
 
@@ -188,12 +198,7 @@ void ws_close_all(struct wctx *w, uint16_t code)
 	room_foreach(&w->all, it) {
 		struct conn *c = conn_of(it, all);
 
-		if (c->close_code)
-			continue;
-		/* unlike conn_fail, what is queued is flushed before the close */
-		c->close_code = code;
-		c->close_why = code == CHATD_CLOSE_RESTART ? WHY_DRAIN : WHY_SHUTDOWN;
-		lws_callback_on_writable(c->wsi);
+		conn_finish(c, code, code == CHATD_CLOSE_RESTART ? WHY_DRAIN : WHY_SHUTDOWN);
 	}
 }
 
@@ -214,20 +219,23 @@ static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
-/* rate_limit: 0 to go on, 1 refused (an error sent), -1 to close (1008). */
+/* rate_limit: 0 to go on, 1 refused (an error sent; the RATE_STRIKES-th
+ * refusal in a row also closes with 1008 once the queue is written). */
 static int rate_check(struct wctx *w, struct conn *c)
 {
 	if (limit_rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
 		      w->conf->rate_burst))
 		return 0;
 	stats_add(&w->st->rate_limited, 1);
+	send_error(w, c, "rate_limited", "too many messages: slow down");
 	if (c->rate.strikes >= RATE_STRIKES) {
 		stats_add(&w->st->rate_limit_closes, 1);
 		log_info("client %s: over rate_limit %d times in a row; closing", c->id, RATE_STRIKES);
-		conn_fail(c, CHATD_CLOSE_POLICY, WHY_RATE);  /* from WRITEABLE: see on_receive */
-		return 1;
+		/* the pongs and errors already queued go first (from WRITEABLE: see
+		 * on_receive); one that does not read is cut all the same */
+		conn_finish(c, CHATD_CLOSE_POLICY, WHY_RATE);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
 	}
-	send_error(w, c, "rate_limited", "too many messages: slow down");
 	return 1;
 }
 
@@ -239,12 +247,10 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 	enum msg_err e;
 	enum ring_rc up;
 	size_t n;
-	int rc;
 
 	c->n_in++;
-	rc = rate_check(w, c);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
+	if (rate_check(w, c) != 0)
+		return 0;
 	stats_add(&w->st->msgs_in, 1);
 	e = msg_parse(buf, len, &m);
 	if (e != MSG_OK) {
