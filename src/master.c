@@ -328,7 +328,7 @@ static void slot_gone(int i, int status)
 	int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	int served = stats_get(&m.shm->worker[i].started_ms) != 0;
 
-	relay_slot_gone(&m.relay, i);   /* what it sent before dying still counts */
+	relay_slot_gone(&m.relay, i, m.conf);   /* what it sent still counts; its members leave */
 	if (crashed && !m.stopping && !s->draining) {
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %d) killed by signal %d; replacing it", i,

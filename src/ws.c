@@ -219,6 +219,14 @@ static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
+/* With presence on, the master tracks who is in which room here, to say
+ * offline for them should this worker die (kill -9, a crash). */
+static void member_event(struct wctx *w, struct conn *c, uint32_t kind)
+{
+	if (w->conf->presence)
+		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
+}
+
 /* rate_limit: 0 to go on, 1 refused (an error sent; the RATE_STRIKES-th
  * refusal in a row also closes with 1008 once the queue is written). */
 static int rate_check(struct wctx *w, struct conn *c)
@@ -369,6 +377,8 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	stats_add(&w->st->connections_total, 1);
 	n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
 	send_one(w, c, w->scratch, n);
+	if (r != NULL)
+		member_event(w, c, REC_MEMBER);
 	presence(w, c, r, 1);
 	return 0;
 }
@@ -444,6 +454,7 @@ static void on_closed(struct wctx *w, struct conn *c)
 	room_list_del(&c->all);
 	if (c->member.room != NULL) {
 		presence(w, c, c->member.room, 0);
+		member_event(w, c, REC_GONE);
 		if (room_leave(w->rooms, &c->member, last)) {
 			log_debug("room %s: last member left this worker", c->room);
 			wctx_room_event(w, REC_LEAVE, c->room, c->room_len);
