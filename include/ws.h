@@ -45,6 +45,7 @@ struct conn {
 	uint8_t  close_sent;           /* our close frame went to lws */
 	uint16_t peer_code;            /* the client's close frame came first: its code */
 	uint8_t  established, room_len;
+	uint8_t  announced;            /* its online presence went out */
 	char room[129];
 	char id[65];
 	struct limit_rate rate;        /* rate_limit / rate_burst */

@@ -204,16 +204,25 @@ void ws_close_all(struct wctx *w, uint16_t code)
 
 /* ---- receiving ---------------------------------------------------------------- */
 
+/* The room-size rule (presence_max_members) is decided once, at the join:
+ * a member whose online went out always gets its offline, however large
+ * the room has grown since, and one whose online was skipped gets none --
+ * else the others would keep a ghost. */
 static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 {
 	size_t n;
 
 	if (!w->conf->presence || r == NULL)
 		return;
-	if (r->count > (size_t)w->conf->presence_max_members) {
+	if (online && r->count > (size_t)w->conf->presence_max_members) {
 		stats_add(&w->st->presence_skipped, 1);
 		return;
 	}
+	if (!online && !c->announced) {
+		stats_add(&w->st->presence_skipped, 1);
+		return;
+	}
+	c->announced = (uint8_t)online;
 	n = msg_build_presence(w->scratch, w->scratch_len, c->room, c->id, online);
 	if (n > 0)
 		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
