@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a == NULL) {
 		struct conf_kv ov[] = { { "auth_enabled", "on" },
 					{ "auth_secret", "fuzz-secret-not-in-any-corpus-7f3a" } };
-		struct conf_err cerr;
-		struct conf *c = conf_load(NULL, ov, 2, &cerr);
+		char cerr[CHATD_ERR_MAX];
+		struct conf *c = conf_load(NULL, ov, 2, cerr, sizeof(cerr));
 
 		if (c == NULL || (a = auth_new(c, err, sizeof(err))) == NULL)
 			abort();

@@ -6,8 +6,9 @@
 #ifndef CHATD_PREFLIGHT_H
 #define CHATD_PREFLIGHT_H
 
+#include <stddef.h>
+
 struct conf;
-struct conf_err;
 
 /*
  * Is the JWT secret usable (auth_enabled: the secret file readable, the
@@ -18,9 +19,9 @@ struct conf_err;
  * from the file).  At -t, at start and at each reload, in the master.
  * Never logs.
  */
-int preflight_check(const struct conf *c, struct conf_err *err);
+int preflight_check(const struct conf *c, char *err, size_t errlen);
 
-/* Prefix err->msg with where directive `name` was set ("FILE:LINE: "). */
-void preflight_where(const struct conf *c, const char *name, struct conf_err *err);
+/* Prefix err with where directive `name` was set ("FILE:LINE: "). */
+void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen);
 
 #endif

@@ -375,18 +375,18 @@ static void reap_children(void)
 
 static void master_reload(void)
 {
-	struct conf_err err;
-	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
+	char err[CHATD_ERR_MAX];
+	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, err, sizeof(err));
 	char changed[512];
 
-	if (nc != NULL && (preflight_check(nc, &err) < 0 ||
-			   alog_prepare(nc->access_log, nc->user, nc->group, err.msg,
-					sizeof(err.msg)) < 0)) {
+	if (nc != NULL && (preflight_check(nc, err, sizeof(err)) < 0 ||
+			   alog_prepare(nc->access_log, nc->user, nc->group, err,
+					sizeof(err)) < 0)) {
 		conf_free(nc);
 		nc = NULL;
 	}
 	if (nc == NULL) {
-		log_error("reload: %s; keeping the running configuration", err.msg);
+		log_error("reload: %s; keeping the running configuration", err);
 		notify_ready(m.generation, live_workers(1));
 		return;
 	}

@@ -39,13 +39,13 @@ static struct auth *make_auth(const char *secret, const char *leeway)
 {
 	struct conf_kv ov[] = { { "auth_enabled", "on" }, { "auth_secret", secret },
 				{ "auth_leeway", leeway } };
-	struct conf_err cerr;
+	char cerr[CHATD_ERR_MAX];
 	char err[256];
 	struct conf *c;
 	struct auth *a;
 
 	unsetenv("AUTH_ENABLED");
-	c = conf_load(NULL, ov, 3, &cerr);
+	c = conf_load(NULL, ov, 3, cerr, sizeof(cerr));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	a = auth_new(c, err, sizeof(err));
 	conf_free(c);
@@ -211,14 +211,14 @@ static void test_secret_file(void)
 	char path[] = "/tmp/test_auth.XXXXXX", err[256];
 	int fd = mkstemp(path);
 	struct conf_kv ov[] = { { "auth_enabled", "on" }, { "auth_secret_file", path } };
-	struct conf_err cerr;
+	char cerr[CHATD_ERR_MAX];
 	struct auth_identity id;
 	const char *why;
 
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_FATAL(write(fd, SECRET "\n", sizeof(SECRET)) == (ssize_t)sizeof(SECRET));
 	close(fd);
-	struct conf *c = conf_load(NULL, ov, 2, &cerr);
+	struct conf *c = conf_load(NULL, ov, 2, cerr, sizeof(cerr));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	struct auth *a = auth_new(c, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
