@@ -122,73 +122,84 @@ static int auth_sub(json_t *body, char *out)
 	return 0;
 }
 
-/* The "rooms" claim: 0 allowed, 403 not in the list, 401 malformed. */
-static int auth_rooms(json_t *body, const char *room)
+/* The "rooms" claim: AUTH_OK allowed, AUTH_FORBIDDEN not in the list,
+ * AUTH_INVALID malformed. */
+static enum auth_result auth_rooms(json_t *body, const char *room)
 {
 	json_t *rooms = json_object_get(body, "rooms"), *v;
 	int allowed = 0;
 	size_t i;
 
 	if (rooms == NULL)
-		return 0;
+		return AUTH_OK;
 	if (!json_is_array(rooms))
-		return 401;
+		return AUTH_INVALID;
 	json_array_foreach(rooms, i, v) {
 		const char *s = json_string_value(v);
 
 		if (s == NULL)
-			return 401;
+			return AUTH_INVALID;
 		if (strcmp(s, "*") == 0 || (room != NULL && room[0] != '\0' && strcmp(s, room) == 0))
 			allowed = 1;
 	}
-	return allowed ? 0 : 403;
+	return allowed ? AUTH_OK : AUTH_FORBIDDEN;
+}
+
+/* Fill err with msg and return r. */
+static enum auth_result auth_refuse(char *err, size_t errlen, enum auth_result r,
+				    const char *msg)
+{
+	snprintf(err, errlen, "%s", msg);
+	return r;
 }
 
 /* Check the claims of a verified token's body. */
-static int auth_claims(const struct auth *a, json_t *body, const char *room, time_t now,
-		       struct auth_identity *id, const char **why)
+static enum auth_result auth_claims(const struct auth *a, json_t *body, const char *room,
+				    time_t now, struct auth_identity *id, char *err,
+				    size_t errlen)
 {
 	long long exp = 0, nbf = 0;
 	int has_exp = auth_time_claim(body, "exp", &exp), has_nbf = auth_time_claim(body, "nbf", &nbf);
-	int rc;
+	enum auth_result rc;
 
 	if (has_exp < 0 || has_nbf < 0)
-		return *why = "exp and nbf must be numbers", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "exp and nbf must be numbers");
 	if (has_exp && (long long)now > exp + a->leeway)
-		return *why = "token expired", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "token expired");
 	if (has_nbf && (long long)now + a->leeway < nbf)
-		return *why = "token not yet valid", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "token not yet valid");
 	if (auth_sub(body, id->sub) < 0)
-		return *why = "token needs a sub of 1-64 printable characters", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID,
+				   "token needs a sub of 1-64 printable characters");
 	rc = auth_rooms(body, room);
-	if (rc == 401)
-		return *why = "rooms must be an array of room names", 401;
-	if (rc == 403)
-		return *why = "token does not allow this room", 403;
+	if (rc == AUTH_INVALID)
+		return auth_refuse(err, errlen, AUTH_INVALID, "rooms must be an array of room names");
+	if (rc == AUTH_FORBIDDEN)
+		return auth_refuse(err, errlen, AUTH_FORBIDDEN, "token does not allow this room");
 	id->expires = has_exp ? (time_t)(exp + a->leeway) : 0;
-	return 0;
+	return AUTH_OK;
 }
 
-int auth_verify(const struct auth *a, const char *token, const char *room, time_t now,
-		struct auth_identity *id, const char **why)
+enum auth_result auth_verify(const struct auth *a, const char *token, const char *room,
+			     time_t now, struct auth_identity *id, char *err, size_t errlen)
 {
 	jwt_t *jwt = NULL;
 	json_t *body;
 	char *text;
-	int rc;
+	enum auth_result rc;
 
 	memset(id, 0, sizeof(*id));
 	if (token == NULL || token[0] == '\0')
-		return *why = "missing token", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "missing token");
 	if (strlen(token) > AUTH_TOKEN_MAX)
-		return *why = "token too long", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "token too long");
 	if (jwt_decode(&jwt, token, a->secret, a->secret_len) != 0)
-		return *why = "malformed token or bad signature", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "malformed token or bad signature");
 	/* libjwt also accepts alg none (without checking anything) and the
 	 * other HMAC sizes: only HS256 is ours */
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
 		jwt_free(jwt);
-		return *why = "token must be signed with HS256", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "token must be signed with HS256");
 	}
 	text = jwt_get_grants_json(jwt, NULL);
 	jwt_free(jwt);
@@ -196,9 +207,9 @@ int auth_verify(const struct auth *a, const char *token, const char *room, time_
 	free(text);
 	if (!json_is_object(body)) {
 		json_decref(body);
-		return *why = "malformed token", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "malformed token");
 	}
-	rc = auth_claims(a, body, room, now, id, why);
+	rc = auth_claims(a, body, room, now, id, err, errlen);
 	json_decref(body);
 	return rc;
 }

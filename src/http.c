@@ -143,7 +143,7 @@ static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 {
 	char origin[512];
 	struct auth_identity id;
-	const char *why = NULL;
+	char why[128];
 	int st;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
@@ -152,7 +152,7 @@ static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 		stats_add(&w->st->origin_refused, 1);
 		return refuse_json(w, wsi, 403, "origin", "origin not allowed");
 	}
-	st = admit_identify(w, wsi, room, &id, &why);
+	st = admit_identify(w, wsi, room, &id, why, sizeof(why));
 	if (st == 0)
 		return 0;
 	stats_add(&w->st->auth_refused, 1);

@@ -354,14 +354,14 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	struct room *r = NULL;
 	int created = 0;
 	time_t now = time(NULL), expires;
-	const char *why;
+	char why[128];
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
 	c->t0_ms = c->valid_ms = now_ms();
 	conn_addr(c, wsi);
-	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, &why) != 0) {
-		if (why != NULL)   /* checked at the upgrade: only the clock can have moved */
+	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, why, sizeof(why)) != 0) {
+		if (why[0] != '\0')   /* checked at the upgrade: only the clock can have moved */
 			log_info("token refused after the upgrade: %s", why);
 		return -1;
 	}
