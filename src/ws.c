@@ -236,13 +236,20 @@ static void member_event(struct wctx *w, struct conn *c, uint32_t kind)
 		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
 }
 
-/* rate_limit: 0 to go on, 1 refused (an error sent; the RATE_STRIKES-th
- * refusal in a row also closes with 1008 once the queue is written). */
-static int rate_check(struct wctx *w, struct conn *c)
+/* What rate_check() decided about one message. */
+enum rate_verdict {
+	RATE_PASS,      /* within rate_limit: handle it */
+	RATE_REFUSED,   /* over it: dropped, an `error` sent */
+	RATE_CLOSING    /* ... the RATE_STRIKES-th in a row: also closing with 1008
+			 * once the queue is written */
+};
+
+/* rate_limit for one message from c. */
+static enum rate_verdict rate_check(struct wctx *w, struct conn *c)
 {
 	if (limit_rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
 		      w->conf->rate_burst))
-		return 0;
+		return RATE_PASS;
 	stats_add(&w->st->rate_limited, 1);
 	send_error(w, c, "rate_limited", "too many messages: slow down");
 	if (c->rate.strikes >= RATE_STRIKES) {
@@ -252,8 +259,9 @@ static int rate_check(struct wctx *w, struct conn *c)
 		 * on_receive); one that does not read is cut all the same */
 		conn_finish(c, CHATD_CLOSE_POLICY, WHY_RATE);
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
+		return RATE_CLOSING;
 	}
-	return 1;
+	return RATE_REFUSED;
 }
 
 /* One whole client message.  0, or -1 to close the connection. */
@@ -266,8 +274,8 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 	size_t n;
 
 	c->n_in++;
-	if (rate_check(w, c) != 0)
-		return 0;
+	if (rate_check(w, c) != RATE_PASS)
+		return 0;      /* RATE_CLOSING too: the close follows from WRITEABLE */
 	stats_add(&w->st->msgs_in, 1);
 	e = msg_parse(buf, len, &m);
 	if (e != MSG_OK) {
