@@ -360,7 +360,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 {
 	size_t rl = 0, n;
 	struct room *r = NULL;
-	int created = 0;
+	enum room_join_rc jr;
 	time_t now = time(NULL), expires;
 	char why[128];
 
@@ -377,10 +377,11 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	if (expires > 0)           /* LWS_CALLBACK_TIMER closes */
 		lws_set_timer_usecs(wsi, (lws_usec_t)(expires - now + 1) * LWS_US_PER_SEC);
 	if (rl > 0) {
-		r = room_join(w->rooms, c->room, rl, &c->member, &created);
-		if (r == NULL)
+		jr = room_join(w->rooms, c->room, rl, &c->member);
+		if (jr != ROOM_JOINED && jr != ROOM_CREATED)
 			return -1;
-		if (created) {
+		r = c->member.room;
+		if (jr == ROOM_CREATED) {
 			log_debug("room %s: first member on this worker", c->room);
 			wctx_room_event(w, REC_JOIN, c->room, rl);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
