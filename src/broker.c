@@ -512,13 +512,13 @@ static int broker_setup(struct broker *b, const struct conf *c, const char *pod_
 			char *err, size_t errlen)
 {
 	char why[128];
-	int rc = redis_url_parse(c->redis_url, &b->url, why, sizeof(why));
+	enum redis_url_rc rc = redis_url_parse(c->redis_url, &b->url, why, sizeof(why));
 
-	if (rc < 0) {
+	if (rc == REDIS_URL_BAD) {
 		snprintf(err, errlen, "redis_url: %s", why);
 		return -1;
 	}
-	if (rc == 1)
+	if (rc == REDIS_URL_OFF)
 		return broker_err(err, errlen, "redis_url: Redis is off");
 	if (strlen(pod_id) >= sizeof(b->pod) || pod_id[0] == '\0')
 		return broker_err(err, errlen, "redis: bad pod id");

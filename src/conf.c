@@ -249,7 +249,7 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 		return -1;
 	}
 	if (d->type == CONF_REDIS_URL && val[0] != '\0' &&
-	    redis_url_parse(val, &url, why, sizeof(why)) < 0) {
+	    redis_url_parse(val, &url, why, sizeof(why)) == REDIS_URL_BAD) {
 		char shown[CONF_STR_MAX];
 
 		conf_errf(err, errlen, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",

@@ -142,15 +142,15 @@ static int url_scheme(const char *url, char *err, size_t errlen)
 	return 0;
 }
 
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
+enum redis_url_rc redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
 {
 	const char *p, *at, *slash, *end;
 
 	memset(out, 0, sizeof(*out));
 	if (url == NULL || url[0] == '\0' || strcasecmp(url, "off") == 0)
-		return 1;
+		return REDIS_URL_OFF;
 	if (url_scheme(url, err, errlen) < 0)
-		return -1;
+		return REDIS_URL_BAD;
 	p = url + 8;
 	end = p + strlen(p);
 	slash = memchr(p, '/', (size_t)(end - p));
@@ -159,15 +159,17 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
 	at = memrchr(p, '@', (size_t)(slash - p));
 	if (at != NULL) {
 		if (url_userinfo(p, (size_t)(at - p), out, err, errlen) < 0)
-			return -1;
+			return REDIS_URL_BAD;
 		p = at + 1;
 	}
 	if (url_hostport(p, (size_t)(slash - p), out, err, errlen) < 0)
-		return -1;
+		return REDIS_URL_BAD;
 	if (slash < end &&
-	    url_number(slash + 1, (size_t)(end - slash - 1), 0, INT_MAX, &out->db) < 0)
-		return url_err(err, errlen, "bad database number");
-	return 0;
+	    url_number(slash + 1, (size_t)(end - slash - 1), 0, INT_MAX, &out->db) < 0) {
+		url_err(err, errlen, "bad database number");
+		return REDIS_URL_BAD;
+	}
+	return REDIS_URL_SET;
 }
 
 const char *redis_url_masked(const char *url, char *buf, size_t len)
