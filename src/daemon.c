@@ -224,16 +224,16 @@ void daemon_logs_reopen(const struct conf *c)
 void daemon_fd_budget(const struct conf *c, int workers)
 {
 	struct fdlimit fl;
-	int rc = fdlimit_raise(c->max_connections, &fl);
+	enum fdlimit_rc rc = fdlimit_raise(c->max_connections, &fl);
 	unsigned long long per;
 
-	if (rc < 0) {
+	if (rc == FDLIMIT_ERROR) {
 		log_errno(LOG_LVL_WARN, "raising RLIMIT_NOFILE");
 		return;
 	}
 	if (fl.soft != fl.was)
 		log_info("descriptor limit raised from %llu to %llu", fl.was, fl.soft);
-	if (rc > 0)
+	if (rc == FDLIMIT_SHORT)
 		log_warn("max_connections %d and %d descriptors of the worker's own need %llu "
 			 "descriptors, but the limit is %llu (hard limit %llu): raise it "
 			 "(ulimit -n, LimitNOFILE=) or lower max_connections", c->max_connections,
