@@ -92,19 +92,22 @@ void auth_free(struct auth *a)
 
 /* ---- claims ------------------------------------------------------------------ */
 
-/* A NumericDate claim: 0 absent, 1 present (*t clamped), -1 not a number. */
-static int auth_time_claim(json_t *body, const char *name, long long *t)
+/* What auth_time_claim() found. */
+enum auth_claim { CLAIM_ABSENT, CLAIM_SET, CLAIM_BAD };
+
+/* A NumericDate claim: CLAIM_SET with *t (clamped), or absent, or not a number. */
+static enum auth_claim auth_time_claim(json_t *body, const char *name, long long *t)
 {
 	json_t *v = json_object_get(body, name);
 	double d;
 
 	if (v == NULL)
-		return 0;
+		return CLAIM_ABSENT;
 	if (!json_is_number(v))
-		return -1;
+		return CLAIM_BAD;
 	d = json_number_value(v);
 	*t = d >= (double)AUTH_TIME_MAX ? AUTH_TIME_MAX : d <= 0 ? 0 : (long long)d;
-	return 1;
+	return CLAIM_SET;
 }
 
 /* sub: 1..CHATD_CLIENT_ID_MAX printable ASCII bytes without spaces. */
@@ -159,14 +162,15 @@ static enum auth_result auth_claims(const struct auth *a, json_t *body, const ch
 				    size_t errlen)
 {
 	long long exp = 0, nbf = 0;
-	int has_exp = auth_time_claim(body, "exp", &exp), has_nbf = auth_time_claim(body, "nbf", &nbf);
+	enum auth_claim has_exp = auth_time_claim(body, "exp", &exp);
+	enum auth_claim has_nbf = auth_time_claim(body, "nbf", &nbf);
 	enum auth_result rc;
 
-	if (has_exp < 0 || has_nbf < 0)
+	if (has_exp == CLAIM_BAD || has_nbf == CLAIM_BAD)
 		return auth_refuse(err, errlen, AUTH_INVALID, "exp and nbf must be numbers");
-	if (has_exp && (long long)now > exp + a->leeway)
+	if (has_exp == CLAIM_SET && (long long)now > exp + a->leeway)
 		return auth_refuse(err, errlen, AUTH_INVALID, "token expired");
-	if (has_nbf && (long long)now + a->leeway < nbf)
+	if (has_nbf == CLAIM_SET && (long long)now + a->leeway < nbf)
 		return auth_refuse(err, errlen, AUTH_INVALID, "token not yet valid");
 	if (auth_sub(body, id->sub) < 0)
 		return auth_refuse(err, errlen, AUTH_INVALID,
@@ -176,7 +180,7 @@ static enum auth_result auth_claims(const struct auth *a, json_t *body, const ch
 		return auth_refuse(err, errlen, AUTH_INVALID, "rooms must be an array of room names");
 	if (rc == AUTH_FORBIDDEN)
 		return auth_refuse(err, errlen, AUTH_FORBIDDEN, "token does not allow this room");
-	id->expires = has_exp ? (time_t)(exp + a->leeway) : 0;
+	id->expires = has_exp == CLAIM_SET ? (time_t)(exp + a->leeway) : 0;
 	return AUTH_OK;
 }
 
