@@ -10,21 +10,11 @@
 #include <stdint.h>
 #include <libwebsockets.h>
 #include "auth.h"
+#include "frame.h"
 #include "limit.h"
 #include "room.h"
 
 struct wctx;
-
-/* A frame shared by every recipient in this worker: one copy per message
- * per worker.  refs = queue entries pointing at it; freed at 0. */
-struct frame {
-	uint32_t refs;
-	uint32_t len;                  /* payload bytes at data + LWS_PRE */
-	unsigned char data[];          /* LWS_PRE headroom, then payload */
-};
-
-struct frame *frame_new(size_t len);   /* refs = 0; NULL on ENOMEM */
-void frame_unref(struct frame *f);
 
 /* Per-session data of the chat protocol: one per lws connection (HTTP or
  * WebSocket), allocated by lws, released in LWS_CALLBACK_CLOSED(_HTTP). */

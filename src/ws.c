@@ -19,6 +19,7 @@
 #include "alog.h"
 #include "chatd.h"
 #include "conf.h"
+#include "frame.h"
 #include "log.h"
 #include "msg.h"
 #include "shm.h"
@@ -55,23 +56,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-struct frame *frame_new(size_t len)
-{
-	struct frame *f = malloc(sizeof(*f) + LWS_PRE + len);
-
-	if (f != NULL) {
-		f->refs = 0;
-		f->len = (uint32_t)len;
-	}
-	return f;
-}
-
-void frame_unref(struct frame *f)
-{
-	if (--f->refs == 0)
-		free(f);
 }
 
 /* ---- send queues ---------------------------------------------------------- */
@@ -487,26 +471,6 @@ static void on_closed(struct wctx *w, struct conn *c)
 	}
 }
 
-/* Server frame header for a final text frame of len bytes; returns its size. */
-static size_t frame_header(unsigned char *h, size_t len)
-{
-	h[0] = 0x81;
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-		return 2;
-	}
-	if (len < 65536) {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		return 4;
-	}
-	h[1] = 127;
-	for (int i = 0; i < 8; i++)
-		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return 10;
-}
-
 /*
  * Cork: with more than one frame queued, copy as many whole frames as fit
  * into the worker's cork buffer, headers included, and hand them to the
@@ -522,7 +486,7 @@ static int write_corked(struct wctx *w, struct conn *c)
 	while (c->qlen > 0) {
 		struct frame *f = c->q[c->qhead];
 
-		if ((size_t)(end - p) < f->len + 10)
+		if ((size_t)(end - p) < f->len + FRAME_HEADER_MAX)
 			break;
 		p += frame_header(p, f->len);
 		memcpy(p, f->data + LWS_PRE, f->len);
