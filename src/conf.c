@@ -4,9 +4,9 @@
  * directive with its type, field, default, range and whether SIGHUP applies
  * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
  * all read it.  A leaf module: errors go back to the caller, nothing logs.
- * The text of single values (durations, sizes, addresses) is confval.c's.
+ * The text of single values (durations, sizes, addresses) and the syntax
+ * of a line of the file (key, value, quotes, comments) are confval.c's.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -327,60 +327,13 @@ int conf_set(struct conf *c, const char *key, const char *val, char *err, size_t
 
 /* ---- the file --------------------------------------------------------------- */
 
-/*
- * Split one line in place into key and value.  Returns 1 for a directive,
- * 0 for a blank or comment line, -1 with err (no prefix) for bad syntax.
- */
-static int conf_split_line(char *s, char **key, char **val, char *err, size_t errlen)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#')
-		return 0;
-	*key = s;
-	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
-		s++;
-	e = s;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#') {
-		*e = '\0';
-		conf_errf(err, errlen, "%s: missing value", *key);
-		return -1;
-	}
-	*e = '\0';
-	if (*s != '"') {
-		*val = s;
-		s += strcspn(s, "#");
-		while (s > *val && isspace((unsigned char)s[-1]))
-			s--;
-		*s = '\0';
-		return 1;
-	}
-	*val = ++s;
-	e = strchr(s, '"');
-	if (e == NULL) {
-		conf_errf(err, errlen, "%s: unterminated quoted value", *key);
-		return -1;
-	}
-	*e++ = '\0';
-	while (isspace((unsigned char)*e))
-		e++;
-	if (*e != '\0' && *e != '#') {
-		conf_errf(err, errlen, "%s: text after the closing quote", *key);
-		return -1;
-	}
-	return 1;
-}
-
 static int conf_read_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, *key, *val;
 	size_t cap = 0;
-	int lineno = 0, rc = 0, r;
+	int lineno = 0, rc = 0;
+	enum confval_line sl;
 	char why[CHATD_ERR_MAX];
 
 	if (f == NULL) {
@@ -389,12 +342,18 @@ static int conf_read_file(struct conf *c, const char *path, char *err, size_t er
 	}
 	while (rc == 0 && getline(&line, &cap, f) != -1) {
 		lineno++;
-		r = conf_split_line(line, &key, &val, why, sizeof(why));
-		if (r == 1 && (r = conf_set(c, key, val, why, sizeof(why))) == 0)
-			c->line[conf_find(key) - conf_table] = lineno;
-		if (r < 0) {
+		sl = confval_split_line(line, &key, &val);
+		if (sl == CONFVAL_LINE_BLANK)
+			continue;
+		if (sl != CONFVAL_LINE_DIRECTIVE) {
+			conf_errf(err, errlen, "%s:%d: %s: %s", path, lineno, key,
+				  confval_line_text(sl));
+			rc = -1;
+		} else if (conf_set(c, key, val, why, sizeof(why)) < 0) {
 			conf_errf(err, errlen, "%s:%d: %s", path, lineno, why);
 			rc = -1;
+		} else {
+			c->line[conf_find(key) - conf_table] = lineno;
 		}
 	}
 	if (rc == 0 && ferror(f)) {

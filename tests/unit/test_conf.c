@@ -507,6 +507,32 @@ static void test_file_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
 }
 
+/* confval_split_line on its own: each outcome, and what it leaves in place. */
+static void test_split_line(void)
+{
+	static const struct { const char *line, *key, *val; enum confval_line want; } cases[] = {
+		{ "  workers 2  # two\n", "workers", "2", CONFVAL_LINE_DIRECTIVE },
+		{ "pod_id \"a b#c\" # x\n", "pod_id", "a b#c", CONFVAL_LINE_DIRECTIVE },
+		{ "   # only a comment\n", NULL, NULL, CONFVAL_LINE_BLANK },
+		{ "\n", NULL, NULL, CONFVAL_LINE_BLANK },
+		{ "workers#2\n", "workers", NULL, CONFVAL_LINE_NO_VALUE },
+		{ "pod_id \"abc\n", "pod_id", NULL, CONFVAL_LINE_UNTERMINATED },
+		{ "pod_id \"a\" b\n", "pod_id", NULL, CONFVAL_LINE_TRAILING },
+	};
+	char buf[128], *key, *val;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].line);
+		key = val = NULL;
+		CU_ASSERT_EQUAL(confval_split_line(buf, &key, &val), cases[i].want);
+		if (cases[i].key != NULL)
+			CU_ASSERT(key != NULL && strcmp(key, cases[i].key) == 0);
+		if (cases[i].val != NULL)
+			CU_ASSERT(val != NULL && strcmp(val, cases[i].val) == 0);
+		CU_ASSERT((cases[i].want > CONFVAL_LINE_BLANK) == (confval_line_text(cases[i].want)[0] != '\0'));
+	}
+}
+
 static void test_precedence(void)
 {
 	char path[64];
@@ -915,6 +941,7 @@ static CU_TestInfo tests[] = {
 	{ "powers of two, log levels", test_pow2_and_level },
 	{ "file syntax", test_file },
 	{ "file errors name file:line", test_file_errors },
+	{ "confval: one line of a file", test_split_line },
 	{ "where a directive was set; absolute paths", test_where },
 	{ "precedence file < env < override", test_precedence },
 	{ "auth rules", test_auth_rules },
