@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fdlimit.h"
+#include "listener.h"
 #include "log.h"
 
 /*
@@ -193,6 +194,30 @@ int daemon_log_file_check(const struct conf *c)
 		return 0;
 	fprintf(stderr, "chatd: cannot open log file %s: %s\n", f, strerror(errno));
 	return -1;
+}
+
+int daemon_start_checks(const struct conf *c, int foreground)
+{
+	char err[256] = "";
+	int fd;
+
+	/* any listener on the address, another chatd included, is a clear error now */
+	fd = listener_open(c, 0, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return -1;
+	}
+	close(fd);
+	if (!foreground && (daemon_log_file_check(c) < 0 ||
+	    (c->pid_file[0] && daemon_pidfile_lock(c->pid_file) < 0)))
+		return -1;
+	/* the workers open it; made now (as root, given to `user`) so a bad one
+	 * fails the start on the terminal */
+	if (alog_prepare(c->access_log, c->user, c->group, err, sizeof(err)) < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 void daemon_log_file_give(const struct conf *c)
