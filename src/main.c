@@ -128,11 +128,7 @@ int main(int argc, char **argv)
 		o.conf_path = abs_conf;
 	env_path_absolute("CHATD_STATIC_DIR");
 
-	c = conf_load(o.conf_path, o.ov, o.nov, err, sizeof(err));
-	if (c != NULL && preflight_check(c, err, sizeof(err)) < 0) {
-		conf_free(c);
-		c = NULL;
-	}
+	c = preflight_load(o.conf_path, o.ov, o.nov, err, sizeof(err));
 	if (c == NULL) {
 		fprintf(stderr, "chatd: %s\n", err);
 		if (test)

@@ -360,12 +360,12 @@ static void reap_children(void)
 static void master_reload(void)
 {
 	char err[CHATD_ERR_MAX];
-	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, err, sizeof(err));
+	struct conf *nc = preflight_load(m.opts->conf_path, m.opts->ov, m.opts->nov, err,
+					 sizeof(err));
 	char changed[512];
 
-	if (nc != NULL && (preflight_check(nc, err, sizeof(err)) < 0 ||
-			   alog_prepare(nc->access_log, nc->user, nc->group, err,
-					sizeof(err)) < 0)) {
+	if (nc != NULL && alog_prepare(nc->access_log, nc->user, nc->group, err,
+				       sizeof(err)) < 0) {
 		conf_free(nc);
 		nc = NULL;
 	}

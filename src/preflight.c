@@ -90,3 +90,15 @@ int preflight_check(const struct conf *c, char *err, size_t errlen)
 		return fail(c, "group", err, errlen, c->group, errno ? strerror(errno) : "no such group");
 	return check_log_file(c, err, errlen);
 }
+
+struct conf *preflight_load(const char *path, const struct conf_kv *ov, size_t nov, char *err,
+			    size_t errlen)
+{
+	struct conf *c = conf_load(path, ov, nov, err, errlen);
+
+	if (c != NULL && preflight_check(c, err, errlen) < 0) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
