@@ -79,7 +79,6 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[ALOG_ADDR_MAX] = "-", uri[ADMIT_URI_MAX] = "", line[ALOG_LINE_MAX];
-	static int warned;   /* once per worker, like ws.c's session lines */
 	struct timespec ts;
 	size_t n;
 
@@ -91,7 +90,7 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 	log_debug("upgrade from %s to %s refused with %d: %s", addr, uri, status, reason);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = alog_format_refused(line, sizeof(line), &ts, addr, w->slot, uri, status, reason);
-	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+	if (alog_emit(line, n) < 0)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 

@@ -423,7 +423,6 @@ static void session_end(struct wctx *w, struct conn *c)
 		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = now_ms() - c->t0_ms,
 		.in = c->n_in, .out = c->n_out, .bytes_out = c->bytes_out,
 	};
-	static int warned;
 	char line[ALOG_LINE_MAX];
 	struct timespec ts;
 	size_t n;
@@ -438,7 +437,7 @@ static void session_end(struct wctx *w, struct conn *c)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = alog_format_session(line, sizeof(line), &ts, &s);
-	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+	if (alog_emit(line, n) < 0)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
