@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "errbuf.h"
 
 #define AUTH_SECRET_MAX 4096
 #define AUTH_TIME_MAX   253402300799LL  /* 9999-12-31T23:59:59Z: later is "never" */
@@ -25,13 +26,6 @@ struct auth {
 	long long leeway;                   /* seconds */
 };
 
-static int auth_errf(char *err, size_t len, const char *fmt, const char *arg)
-{
-	if (len > 0)
-		snprintf(err, len, fmt, arg, strerror(errno));
-	return -1;
-}
-
 /* Read the secret file into a->secret; one trailing newline is dropped. */
 static int auth_read_secret(struct auth *a, const char *path, char *err, size_t len)
 {
@@ -40,13 +34,14 @@ static int auth_read_secret(struct auth *a, const char *path, char *err, size_t 
 	int bad;
 
 	if (f == NULL)
-		return auth_errf(err, len, "auth_secret_file %s: %s", path);
+		return errbuf_set(err, len, "auth_secret_file %s: %s", path, strerror(errno));
 	n = fread(a->secret, 1, sizeof(a->secret), f);
 	bad = ferror(f) ? EIO : n == sizeof(a->secret) ? EFBIG : 0;
 	fclose(f);
 	if (bad) {
 		errno = bad;
-		return auth_errf(err, len, "auth_secret_file %s: %s (at most 4095 bytes)", path);
+		return errbuf_set(err, len, "auth_secret_file %s: %s (at most 4095 bytes)", path,
+				  strerror(errno));
 	}
 	if (n > 0 && a->secret[n - 1] == '\n')
 		n--;
@@ -152,7 +147,7 @@ static enum auth_result auth_rooms(json_t *body, const char *room)
 static enum auth_result auth_refuse(char *err, size_t errlen, enum auth_result r,
 				    const char *msg)
 {
-	snprintf(err, errlen, "%s", msg);
+	errbuf_set(err, errlen, "%s", msg);
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "confval.h"
+#include "errbuf.h"
 #include "log.h"
 #include "redis_url.h"
 #include "ring.h"
@@ -144,20 +145,6 @@ static const struct conf_directive *conf_find(const char *name)
 	return NULL;
 }
 
-static void conf_errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void conf_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- setting one directive ------------------------------------------------ */
 
 /* Writes a number back in the units a user would write: "16m", "54s". */
@@ -184,7 +171,7 @@ static int conf_range(const struct conf_directive *d, const char *val, long long
 		return 0;
 	conf_fmt_unit(d->type, d->min, lo, sizeof(lo));
 	conf_fmt_unit(d->type, d->max, hi, sizeof(hi));
-	conf_errf(err, errlen, "\"%s\" is out of range (%s..%s)", val, lo, hi);
+	errbuf_set(err, errlen, "\"%s\" is out of range (%s..%s)", val, lo, hi);
 	return -1;
 }
 
@@ -198,7 +185,7 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 
 	if (d->type == CONF_BOOL) {
 		if (confval_parse_bool(val, &b) < 0) {
-			conf_errf(err, errlen, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
+			errbuf_set(err, errlen, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
 			return -1;
 		}
 		v = b;
@@ -207,16 +194,16 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 	} else if (d->type == CONF_DURATION ? confval_parse_duration_ms(val, &v) < 0
 		   : d->type == CONF_SIZE ? confval_parse_size(val, &v) < 0
 		   : confval_parse_int(val, &v) < 0) {
-		conf_errf(err, errlen, "\"%s\" is not %s", val,
-			  d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
-			  : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
-			  : d->type == CONF_WORKERS ? "a number or auto" : "a number");
+		errbuf_set(err, errlen, "\"%s\" is not %s", val,
+			   d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
+			   : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
+			   : d->type == CONF_WORKERS ? "a number or auto" : "a number");
 		return -1;
 	} else if (conf_range(d, val, v, err, errlen) < 0) {
 		return -1;
 	}
 	if (conf_needs_pow2(d) && (v & (v - 1)) != 0) {
-		conf_errf(err, errlen, "\"%s\" is not a power of two", val);
+		errbuf_set(err, errlen, "\"%s\" is not a power of two", val);
 		return -1;
 	}
 	if (d->type == CONF_SIZE)
@@ -245,30 +232,30 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	if (d->type == CONF_REDIS_URL && strcmp(val, "off") == 0)
 		val = "";
 	if (strlen(val) >= d->size) {
-		conf_errf(err, errlen, "value is too long (at most %zu bytes)", d->size - 1);
+		errbuf_set(err, errlen, "value is too long (at most %zu bytes)", d->size - 1);
 		return -1;
 	}
 	if (d->type == CONF_REDIS_URL && val[0] != '\0' &&
 	    redis_url_parse(val, &url, why, sizeof(why)) == REDIS_URL_BAD) {
 		char shown[CONF_STR_MAX];
 
-		conf_errf(err, errlen, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
-			  redis_url_masked(val, shown, sizeof(shown)), why);
+		errbuf_set(err, errlen, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
+			   redis_url_masked(val, shown, sizeof(shown)), why);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, path_prefix) && !confval_path_prefix_ok(val)) {
-		conf_errf(err, errlen, "\"%s\" must start with '/', not end with '/', "
-			  "and hold only letters, digits and / - . _ ~", val);
+		errbuf_set(err, errlen, "\"%s\" must start with '/', not end with '/', "
+			   "and hold only letters, digits and / - . _ ~", val);
 		return -1;
 	}
 	if (conf_is_path(d) && val[0] != '\0' && val[0] != '/' && strcmp(val, "off") != 0 &&
 	    strcmp(val, "syslog") != 0) {
-		conf_errf(err, errlen, "\"%s\" is a relative path; give an absolute one (the daemon "
-			  "runs in /)", val);
+		errbuf_set(err, errlen, "\"%s\" is a relative path; give an absolute one (the daemon "
+			   "runs in /)", val);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, access_log) && !alog_dest_valid(val)) {
-		conf_errf(err, errlen, "\"%s\" is not off, syslog or an absolute path", val);
+		errbuf_set(err, errlen, "\"%s\" is not off, syslog or an absolute path", val);
 		return -1;
 	}
 	strcpy(field, val);
@@ -285,7 +272,7 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 	switch (d->type) {
 	case CONF_LISTEN:
 		if (confval_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
-			conf_errf(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
+			errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
 			return -1;
 		}
 		c->listen_port = port;
@@ -295,7 +282,7 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
 			return 0;
 		}
-		conf_errf(err, errlen, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
+		errbuf_set(err, errlen, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
 		return -1;
 	case CONF_STRING:
 	case CONF_REDIS_URL:
@@ -315,11 +302,11 @@ int conf_set(struct conf *c, const char *key, const char *val, char *err, size_t
 	char why[CHATD_ERR_MAX];
 
 	if (d == NULL) {
-		conf_errf(err, errlen, "unknown directive \"%s\"", key);
+		errbuf_set(err, errlen, "unknown directive \"%s\"", key);
 		return -1;
 	}
 	if (conf_set_one(c, d, val, why, sizeof(why)) < 0) {
-		conf_errf(err, errlen, "%s: %s", key, why);
+		errbuf_set(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	return 0;
@@ -337,7 +324,7 @@ static int conf_read_file(struct conf *c, const char *path, char *err, size_t er
 	char why[CHATD_ERR_MAX];
 
 	if (f == NULL) {
-		conf_errf(err, errlen, "%s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && getline(&line, &cap, f) != -1) {
@@ -346,18 +333,18 @@ static int conf_read_file(struct conf *c, const char *path, char *err, size_t er
 		if (sl == CONFVAL_LINE_BLANK)
 			continue;
 		if (sl != CONFVAL_LINE_DIRECTIVE) {
-			conf_errf(err, errlen, "%s:%d: %s: %s", path, lineno, key,
-				  confval_line_text(sl));
+			errbuf_set(err, errlen, "%s:%d: %s: %s", path, lineno, key,
+				   confval_line_text(sl));
 			rc = -1;
 		} else if (conf_set(c, key, val, why, sizeof(why)) < 0) {
-			conf_errf(err, errlen, "%s:%d: %s", path, lineno, why);
+			errbuf_set(err, errlen, "%s:%d: %s", path, lineno, why);
 			rc = -1;
 		} else {
 			c->line[conf_find(key) - conf_table] = lineno;
 		}
 	}
 	if (rc == 0 && ferror(f)) {
-		conf_errf(err, errlen, "%s: read error", path);
+		errbuf_set(err, errlen, "%s: read error", path);
 		rc = -1;
 	}
 	free(line);
@@ -394,7 +381,7 @@ static int conf_env(struct conf *c, char *err, size_t errlen)
 		if (v == NULL || (v[0] == '\0' && strcmp(env[i].var, "AUTH_ENABLED") == 0))
 			continue;
 		if (conf_set_one(c, conf_find(env[i].key), v, why, sizeof(why)) < 0) {
-			conf_errf(err, errlen, "%s: %s", env[i].var, why);
+			errbuf_set(err, errlen, "%s: %s", env[i].var, why);
 			return -1;
 		}
 	}
@@ -409,22 +396,22 @@ static int conf_check_ring_fit(const struct conf *c, char *err, size_t errlen)
 
 	if (c->max_message_size + CHATD_STAMP_MAX <= rec_max)
 		return 0;
-	conf_errf(err, errlen, "max_message_size %zu does not fit a ring record: at most %zu with "
-		  "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
-		  "ring, 1m at most)", c->max_message_size,
-		  rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
-		  c->uplink_size);
+	errbuf_set(err, errlen, "max_message_size %zu does not fit a ring record: at most %zu with "
+		   "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
+		   "ring, 1m at most)", c->max_message_size,
+		   rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
+		   c->uplink_size);
 	return -1;
 }
 
 int conf_check(const struct conf *c, char *err, size_t errlen)
 {
 	if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
-		conf_errf(err, errlen, "auth_secret and auth_secret_file are both set; use one");
+		errbuf_set(err, errlen, "auth_secret and auth_secret_file are both set; use one");
 		return -1;
 	}
 	if (c->auth_enabled && c->auth_secret[0] == '\0' && c->auth_secret_file[0] == '\0') {
-		conf_errf(err, errlen, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
+		errbuf_set(err, errlen, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
 		return -1;
 	}
 	return conf_check_ring_fit(c, err, errlen);
@@ -440,7 +427,7 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 	struct conf *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		conf_errf(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (conf_defaults(c, err, errlen) < 0)

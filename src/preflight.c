@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "errbuf.h"
 #include "preflight.h"
 
 void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen)
@@ -29,7 +30,7 @@ void preflight_where(const struct conf *c, const char *name, char *err, size_t e
 static int fail(const struct conf *c, const char *name, char *err, size_t errlen,
 		const char *what, const char *why)
 {
-	snprintf(err, errlen, "%s: %s: %s", name, what, why);
+	errbuf_set(err, errlen, "%s: %s: %s", name, what, why);
 	preflight_where(c, name, err, errlen);
 	return -1;
 }
