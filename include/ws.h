@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "limit.h"
 #include "room.h"
+#include "sendq.h"
 
 struct wctx;
 
@@ -22,8 +23,7 @@ struct conn {
 	struct lws *wsi;
 	struct room_member all;        /* in worker->all */
 	struct room_member member;     /* in its room, unless global */
-	struct frame **q;              /* send queue: ring of frame refs, grows on demand */
-	uint32_t qhead, qlen, qcap;
+	struct sendq sq;               /* send queue: frame refs, grows on demand */
 	char *rx;                      /* reassembly of a fragmented message */
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */

@@ -22,11 +22,11 @@
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
+#include "sendq.h"
 #include "shm.h"
 #include "wctx.h"
 #include "ws.h"
 
-#define QUEUE_MIN       4
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
@@ -60,33 +60,6 @@ static uint64_t now_ms(void)
 
 /* ---- send queues ---------------------------------------------------------- */
 
-static void queue_clear(struct conn *c)
-{
-	while (c->qlen > 0) {
-		frame_unref(c->q[c->qhead]);
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qlen--;
-	}
-	free(c->q);
-	c->q = NULL;
-	c->qcap = c->qhead = 0;
-}
-
-static int queue_grow(struct conn *c)
-{
-	uint32_t ncap = c->qcap ? c->qcap * 2 : QUEUE_MIN;
-	struct frame **nq = realloc(c->q, ncap * sizeof(*nq));
-
-	if (nq == NULL)
-		return -1;
-	/* unwrap: the part that wrapped to the front moves behind the old end */
-	if (c->qhead + c->qlen > c->qcap)
-		memcpy(nq + c->qcap, nq, (c->qhead + c->qlen - c->qcap) * sizeof(*nq));
-	c->q = nq;
-	c->qcap = ncap;
-	return 0;
-}
-
 /* Close c with code (and reason) once what is queued is written; nothing
  * more joins the queue.  A connection already closing keeps its first
  * reason. */
@@ -107,7 +80,7 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 	if (c->close_code)
 		return;
 	log_debug("client %s: closing with %u (%s)", c->id, code, ws_whys[why].tag);
-	queue_clear(c);
+	sendq_clear(&c->sq);
 	conn_finish(c, code, why);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
 }
@@ -118,21 +91,19 @@ static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
 	/* closing: what was queued is flushed (1001/1012), nothing more joins */
 	if (c->close_code)
 		return;
-	if (c->qlen >= (uint32_t)w->conf->send_queue) {
+	if (c->sq.len >= (uint32_t)w->conf->send_queue) {
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
-			 c->qlen);
+			 c->sq.len);
 		conn_fail(c, CHATD_CLOSE_POLICY, WHY_SLOW);
 		return;
 	}
-	if (c->qlen == c->qcap && queue_grow(c) < 0) {
+	if (sendq_push(&c->sq, f) < 0) {
 		log_error("client %s: out of memory for its send queue", c->id);
 		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, WHY_NOMEM);
 		return;
 	}
-	c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
-	f->refs++;
-	if (c->qlen++ == 0)
+	if (c->sq.len == 1)
 		lws_callback_on_writable(c->wsi);
 }
 
@@ -449,7 +420,7 @@ static void on_closed(struct wctx *w, struct conn *c)
 		return;
 	c->established = 0;
 	session_end(w, c);
-	queue_clear(c);
+	sendq_clear(&c->sq);
 	free(c->rx);
 	c->rx = NULL;
 	room_list_del(&c->all);
@@ -478,27 +449,13 @@ static void on_closed(struct wctx *w, struct conn *c)
  */
 static int write_corked(struct wctx *w, struct conn *c)
 {
-	unsigned char *start = w->cork + LWS_PRE, *p = start, *end = start + CHATD_CORK_MAX;
-	int n = 0;
-	size_t bytes = 0;
+	unsigned char *start = w->cork + LWS_PRE;
+	size_t bytes, used;
+	int n = sendq_cork(&c->sq, start, CHATD_CORK_MAX, &bytes, &used);
 
-	while (c->qlen > 0) {
-		struct frame *f = c->q[c->qhead];
-
-		if ((size_t)(end - p) < f->len + FRAME_HEADER_MAX)
-			break;
-		p += frame_header(p, f->len);
-		memcpy(p, f->data + LWS_PRE, f->len);
-		p += f->len;
-		bytes += f->len;
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qlen--;
-		frame_unref(f);
-		n++;
-	}
 	if (n == 0)
 		return 0;
-	if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_RAW) < 0)
+	if (lws_write(c->wsi, start, used, LWS_WRITE_RAW) < 0)
 		return -1;
 	stats_add(&w->st->frames_out, (uint64_t)n);
 	stats_add(&w->st->bytes_out, bytes);
@@ -511,13 +468,11 @@ static int write_corked(struct wctx *w, struct conn *c)
 static int write_one(struct wctx *w, struct conn *c)
 {
 	struct frame *f;
-	int n = c->qlen > 1 ? write_corked(w, c) : 0;
+	int n = c->sq.len > 1 ? write_corked(w, c) : 0;
 
 	if (n != 0)
 		return n < 0 ? -1 : 0;
-	f = c->q[c->qhead];                    /* one frame, or one too big to cork */
-	c->qhead = (c->qhead + 1) & (c->qcap - 1);
-	c->qlen--;
+	f = sendq_pop(&c->sq);                 /* one frame, or one too big to cork */
 	n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
 	if (n >= 0) {
 		stats_add(&w->st->frames_out, 1);
@@ -537,7 +492,7 @@ static int write_one(struct wctx *w, struct conn *c)
  */
 static int on_writeable(struct wctx *w, struct conn *c)
 {
-	if (c->qlen == 0) {
+	if (c->sq.len == 0) {
 		if (c->close_code) {
 			const char *why = ws_whys[c->close_why].text;
 
@@ -548,16 +503,16 @@ static int on_writeable(struct wctx *w, struct conn *c)
 		}
 		return 0;
 	}
-	for (int i = 0; i < WRITES_PER_CALLBACK && c->qlen > 0; i++) {
+	for (int i = 0; i < WRITES_PER_CALLBACK && c->sq.len > 0; i++) {
 		if (write_one(w, c) < 0)
 			return -1;
 		if (lws_partial_buffered(c->wsi))
 			break;
 	}
-	if (c->qlen > 0 || c->close_code)
+	if (c->sq.len > 0 || c->close_code)
 		lws_callback_on_writable(c->wsi);
-	else if (c->qcap > 64)                 /* shrink back after a burst */
-		queue_clear(c);
+	else if (c->sq.cap > 64)                 /* shrink back after a burst */
+		sendq_clear(&c->sq);
 	return 0;
 }
 
