@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "preflight.h"
+#include "tls.h"
 
 void preflight_where(const struct conf *c, const char *name, struct conf_err *err)
 {
@@ -78,9 +79,26 @@ static int check_auth_secret(const struct conf *c, struct conf_err *err)
 	return 0;
 }
 
+/* The certificate and key of `listen ... ssl` load and match now. */
+static int check_tls(const struct conf *c, struct conf_err *err)
+{
+	const char *bad = "ssl_certificate";
+	struct tls_creds *t;
+
+	if (!conf_has_ssl(c))
+		return 0;
+	t = tls_creds_load(c, &bad, err->msg, sizeof(err->msg));
+	if (t == NULL) {
+		preflight_where(c, bad, err);
+		return -1;
+	}
+	tls_creds_free(t);
+	return 0;
+}
+
 int preflight_check(const struct conf *c, struct conf_err *err)
 {
-	if (check_auth_secret(c, err) < 0)
+	if (check_auth_secret(c, err) < 0 || check_tls(c, err) < 0)
 		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)
