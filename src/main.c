@@ -17,6 +17,7 @@
 #include "log.h"
 #include "master.h"
 #include "preflight.h"
+#include "tls.h"
 #include "title.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/chatd/chatd.conf"
@@ -141,6 +142,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		char warn[512];
+
+		if (conf_has_ssl(c) && tls_key_perms(c, warn, sizeof(warn)))
+			fprintf(stderr, "chatd: warning: %s\n", warn);
 		printf("chatd: configuration file %s test is successful\n",
 		       o.conf_path ? o.conf_path : "(defaults)");
 		conf_free(c);

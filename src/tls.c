@@ -117,12 +117,12 @@ static int tls_use_key(SSL_CTX *ctx, const struct tls_creds *t, const struct con
 	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
 	int rc = -1;
 
-	if (k == NULL || SSL_CTX_use_PrivateKey(ctx, k) != 1)
+	if (k == NULL)
 		snprintf(err, errlen, "ssl_certificate_key %s: no PEM private key (%s)",
 			 c->ssl_certificate_key, tls_why("unreadable"));
-	else if (SSL_CTX_check_private_key(ctx) != 1)
-		snprintf(err, errlen, "ssl_certificate_key %s does not match ssl_certificate %s",
-			 c->ssl_certificate_key, c->ssl_certificate);
+	else if (SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		snprintf(err, errlen, "ssl_certificate_key %s does not match ssl_certificate %s (%s)",
+			 c->ssl_certificate_key, c->ssl_certificate, tls_why("mismatch"));
 	else
 		rc = 0;
 	ERR_clear_error();
