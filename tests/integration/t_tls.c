@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -380,6 +381,30 @@ static void t_tls_plain_on_tls_port(void)
 	CHECK(!chatd_log_has(h, "error"), "an error was logged");
 }
 
+/* chatd-benchmark over wss://: a fanout run delivers every message once, in
+ * order; connections mode opens (full TLS handshakes) and holds them. */
+static void t_tls_benchmark(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	struct chatd *h = start_tls(2, "rate_limit 100000\nrate_burst 100000\n", 0);
+	char bench[1024], url[256], pid[32], out[16384];
+
+	CHECK(h, "start");
+	snprintf(out, sizeof(out), "%s", chatd_bin());
+	snprintf(bench, sizeof(bench), "%s/chatd-benchmark", dirname(out));
+	snprintf(url, sizeof(url), "wss://127.0.0.1:%d/api/chat-api/ws/{room}", tls_port);
+	snprintf(pid, sizeof(pid), "%d", (int)h->pid);
+	char *fan[] = { bench, "fanout", "-u", url, "-n", "20", "-r", "2", "-P", "2", "-m", "200",
+			"-R", "2000", "-p", pid, NULL };
+	int rc = run_capture(fan, out, sizeof(out), 60000);
+	CHECK(rc == 0 && strstr(out, "\"url\":\"wss://") && strstr(out, "\"delivered\":2000,") &&
+	      strstr(out, "\"lost\":0,"), "fanout over wss: exit %d: %s", rc, out);
+	char *conns[] = { bench, "connections", "-u", url, "-c", "200", "-t", "1", "-p", pid, NULL };
+	rc = run_capture(conns, out, sizeof(out), 60000);
+	CHECK(rc == 0 && strstr(out, "\"opened\":200,") && strstr(out, "opened_per_server_cpu_s"),
+	      "connections over wss: exit %d: %s", rc, out);
+}
+
 const struct itest_case t_tls_cases[] = {
 	{ "tls_round_trip", t_tls_round_trip, 90 },
 	{ "tls_refused", t_tls_refused, 90 },
@@ -387,5 +412,6 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_bad_files", t_tls_bad_files, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
+	{ "tls_benchmark", t_tls_benchmark, 120 },
 	{ NULL, NULL, 0 },
 };
