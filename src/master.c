@@ -658,6 +658,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	if (!o->foreground && m.conf->pid_file[0])
 		unlink(m.conf->pid_file);
 	relay_free(&m.relay);
+	tls_creds_free(m.tls);
 	log_notice("stopped");
 	return m.exit_status;
 }

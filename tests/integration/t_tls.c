@@ -139,7 +139,7 @@ static const char *serial_now(char *buf, size_t len)
 static void t_tls_round_trip(void)
 {
 	CHECK(pki_make() == 0, "pki");
-	struct chatd *h = start_tls(2, NULL, 0);
+	struct chatd *h = start_tls(2, "publish_key pk-tls\n", 0);
 	struct wsc_tls t = trusting();
 	char id[64], body[256];
 	int st = 0;
@@ -163,6 +163,21 @@ static void t_tls_round_trip(void)
 	      "https /healthz: %d (%s)", st, wsc_tls_error());
 	CHECK(wsc_http_request_tls(HOST, tls_port, "GET", "/metrics", NULL, NULL, 3000, &st, NULL,
 				   0, &t) >= 0 && st == 200, "https /metrics: %d", st);
+	/* the publish API over https reaches both */
+	CHECK(wsc_http_request_tls(HOST, tls_port, "POST", "/api/chat-api/publish",
+				   "Authorization: Bearer pk-tls\r\n",
+				   "{\"room\":\"tlsroom\",\"data\":{\"text\":\"via https\"}}", 3000,
+				   &st, body, sizeof(body), &t) >= 0 && st == 200,
+	      "https publish: %d %s", st, body);
+	j = ws_recv_type(sec, "notification", 5000);
+	CHECK(j != NULL, "the wss client did not get the published message");
+	json_decref(j);
+	j = ws_recv_type(pl, "notification", 5000);
+	CHECK(j != NULL, "the plain client did not get the message published over https");
+	json_decref(j);
+	CHECK(wsc_http_request_tls(HOST, tls_port, "POST", "/api/chat-api/publish",
+				   "Authorization: Bearer wrong\r\n", "{}", 3000, &st, body,
+				   sizeof(body), &t) >= 0 && st == 401, "https publish, bad key: %d", st);
 	wsc_free(sec);
 	long long end = mono_ms() + 5000;
 	while (file_count(pf("access.log"), "tls=TLSv1.3 cipher=TLS_") < 1 && mono_ms() < end)
@@ -170,6 +185,31 @@ static void t_tls_round_trip(void)
 	CHECK(file_count(pf("access.log"), "tls=TLSv1.3 cipher=TLS_") == 1,
 	      "no access log line with tls= and cipher=");
 	wsc_free(pl);
+}
+
+/* Auth and the per-address limit apply on the TLS port as on the plain one. */
+static void t_tls_auth_limits(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	struct chatd *h = start_tls(1, "auth_enabled on\nauth_secret tls-secret\n"
+				    "max_connections_per_ip 2\n", 0);
+	struct wsc_tls t = trusting();
+	int st = 0;
+
+	CHECK(h, "start");
+	CHECK(wsc_connect_tls(HOST, tls_port, WS "/a", NULL, 3000, &st, &t) == NULL && st == 401,
+	      "wss upgrade without a token: status %d (want 401)", st);
+	/* two TLS connections held open without finishing: the third is refused */
+	int a = wsc_tcp_connect(HOST, tls_port, 2000), b = wsc_tcp_connect(HOST, tls_port, 2000);
+	CHECK(a >= 0 && b >= 0, "tcp");
+	msleep(300);
+	CHECK(wsc_connect_tls(HOST, tls_port, WS "/a", NULL, 3000, &st, &t) == NULL,
+	      "a third connection from one address got in past max_connections_per_ip 2");
+	close(a);
+	close(b);
+	json_t *j = harness_stats(h);
+	CHECK(j && stats_num(j, "ip_limit_hits") >= 1, "no ip_limit_hits counted");
+	json_decref(j);
 }
 
 /* A verifying client refuses a certificate of another CA and an expired
@@ -408,6 +448,7 @@ static void t_tls_benchmark(void)
 const struct itest_case t_tls_cases[] = {
 	{ "tls_round_trip", t_tls_round_trip, 90 },
 	{ "tls_refused", t_tls_refused, 90 },
+	{ "tls_auth_limits", t_tls_auth_limits, 90 },
 	{ "tls_rotation", t_tls_rotation, 90 },
 	{ "tls_bad_files", t_tls_bad_files, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
