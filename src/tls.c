@@ -9,12 +9,14 @@
  * worker asks lws for a bare TLS context and fills it here instead.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -27,32 +29,44 @@
 
 #define TLS_FILE_MAX (1024 * 1024)   /* a PEM chain larger than this is not one */
 
-/* The whole of a (small) file into a new NUL-terminated buffer. */
+/* The whole of a (small) file into a new NUL-terminated buffer.  read(2),
+ * not stdio: no library buffer is left holding a copy of the key. */
 static char *tls_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
+	ssize_t r = 0;
 
-	if (f == NULL) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		goto out;
 	}
-	buf = malloc(TLS_FILE_MAX + 1);
-	if (buf != NULL)
-		n = fread(buf, 1, TLS_FILE_MAX + 1, f);
-	if (buf == NULL || ferror(f) || n > TLS_FILE_MAX || n == 0) {
-		snprintf(err, errlen, "%s: %s", path, buf == NULL ? "out of memory"
-			 : ferror(f) ? strerror(errno) : n == 0 ? "empty" : "larger than 1 MiB");
-		if (buf != NULL)
-			explicit_bzero(buf, TLS_FILE_MAX + 1);
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > TLS_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path, !S_ISREG(st.st_mode) ? "not a file"
+			 : st.st_size <= 0 ? "empty" : "larger than 1 MiB");
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (n < (size_t)st.st_size &&
+	       ((r = read(fd, buf + n, (size_t)st.st_size - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	if (n < (size_t)st.st_size) {
+		snprintf(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "shorter than it was");
+		explicit_bzero(buf, n);
 		free(buf);
-		fclose(f);
-		return NULL;
+		buf = NULL;
+		goto out;
 	}
-	fclose(f);
 	buf[n] = '\0';
 	*len = n;
+out:
+	if (fd >= 0)
+		close(fd);
 	return buf;
 }
 
