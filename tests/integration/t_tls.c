@@ -386,9 +386,9 @@ static void t_tls_stalled_handshake(void)
 	int half = wsc_tcp_connect(HOST, tls_port, 2000);
 	CHECK(silent >= 0 && half >= 0, "tcp connect");
 	CHECK(send(half, half_hello, sizeof(half_hello), MSG_NOSIGNAL) == sizeof(half_hello), "send");
-	long long a = wait_closed(silent, 10000), b = wait_closed(half, 10000);
+	long long a = wait_closed(silent, 8000), b = wait_closed(half, 8000);
 	CHECK(a >= 1000, "a silent TLS client: cut after %lld ms (want about 2 s)", a);
-	CHECK(b >= 0, "half a ClientHello: still open after 10 s (%lld)", b);
+	CHECK(b >= 0, "half a ClientHello: still open after 8 s (%lld)", b);
 	close(silent);
 	close(half);
 	struct wsc *c = wss_join(WS "/x");
