@@ -3,11 +3,14 @@
  * t_tls.c - TLS on `listen ... ssl` against the real binary, with a
  * throwaway PKI made by the openssl command in the test's own directory
  * (root CA -> intermediate -> server certificates; a second, unrelated CA):
- * a wss:// round trip next to a plain listen, the chain sent, wrong-CA and
- * expired certificates refused by a verifying client, old TLS versions
- * refused, rotation by SIGHUP with a client staying connected, a bad
- * certificate at -t / start / reload, a stalled handshake cut at
- * handshake_timeout, and plain HTTP on the TLS port refused.
+ * a wss:// round trip next to a plain listen (with https /healthz, /metrics
+ * and the publish API, and the access log's tls= and cipher=), the chain
+ * sent, wrong-CA and expired certificates refused by a verifying client,
+ * old TLS versions refused, auth and the per-address limit on the TLS port,
+ * rotation by SIGHUP with a client staying connected, a bad certificate at
+ * -t / start / reload, a stalled handshake cut at handshake_timeout, plain
+ * HTTP on the TLS port refused, a slow wss:// consumer dropped, and
+ * chatd-benchmark over wss://.
  */
 #include "harness.h"
 
@@ -210,6 +213,45 @@ static void t_tls_auth_limits(void)
 	json_t *j = harness_stats(h);
 	CHECK(j && stats_num(j, "ip_limit_hits") >= 1, "no ip_limit_hits counted");
 	json_decref(j);
+}
+
+/* A wss:// client that stops reading is dropped as a slow consumer, as on
+ * the plain port, while the sender (plain) goes on. */
+static void t_tls_slow_consumer(void)
+{
+	static char pad[16001];
+	CHECK(pki_make() == 0, "pki");
+	struct chatd *h = start_tls(1, "send_queue 16\npresence off\n"
+				    "rate_limit 1000000\nrate_burst 1000000\n", 0);
+	char reason[128] = "";
+	int q;
+
+	CHECK(h, "start");
+	memset(pad, 'z', sizeof(pad) - 1);
+	struct wsc *slow = wss_join(WS "/slowtls");
+	struct wsc *snd = ws_join(h, WS "/slowtls", NULL, 0);
+	CHECK(slow && snd, "join");
+	for (q = 0; q < 2000; q++) {
+		CHECK(ws_sendf(snd, "{\"type\":\"chat\",\"data\":{\"q\":%d,\"p\":\"%s\"}}", q,
+			       pad) == 0, "send %d", q);
+		json_t *j = ws_recv_type(snd, "chat", 5000);   /* its own copy: it keeps up */
+		CHECK(j != NULL, "the sender lost its own message %d", q);
+		json_decref(j);
+		if (q % 100 == 99) {
+			json_t *st = harness_stats(h);
+			long long closes = stats_num(st, "slow_consumer_closes");
+
+			json_decref(st);
+			if (closes >= 1)
+				break;
+		}
+	}
+	CHECK(stats_wait(h, "slow_consumer_closes", 1, 5000) == 1,
+	      "the wss reader that never reads was not dropped after %d messages", q);
+	int code = ws_wait_close(slow, 15000, reason, sizeof(reason));
+	CHECK(code == 1008 || code == 0, "slow wss client: close %d, want 1008 or EOF", code);
+	wsc_free(slow);
+	wsc_free(snd);
 }
 
 /* A verifying client refuses a certificate of another CA and an expired
@@ -418,6 +460,8 @@ static void t_tls_plain_on_tls_port(void)
 	CHECK(c, "wss after plain requests");
 	wsc_free(c);
 	CHECK(stats_worker_pids(h, after, 4) == 1 && after[0] == before[0], "the worker changed");
+	CHECK(stats_wait(h, "handshake_failures", 2, 3000) >= 2,
+	      "the plain requests were not counted as handshake failures");
 	CHECK(!chatd_log_has(h, "error"), "an error was logged");
 }
 
@@ -453,6 +497,7 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_bad_files", t_tls_bad_files, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
+	{ "tls_slow_consumer", t_tls_slow_consumer, 120 },
 	{ "tls_benchmark", t_tls_benchmark, 120 },
 	{ NULL, NULL, 0 },
 };
