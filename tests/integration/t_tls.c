@@ -7,6 +7,7 @@
  * and the publish API, and the access log's tls= and cipher=), the chain
  * sent, wrong-CA and expired certificates refused by a verifying client,
  * old TLS versions refused, auth and the per-address limit on the TLS port,
+ * a root-only key served by workers running as `user nobody` (as root),
  * rotation by SIGHUP with a client staying connected, a bad certificate at
  * -t / start / reload, a stalled handshake cut at handshake_timeout, plain
  * HTTP on the TLS port refused, a slow wss:// consumer dropped, and
@@ -337,6 +338,51 @@ static void t_tls_rotation(void)
 	wsc_free(fresh);
 }
 
+/* The uid of a process (-1 when unknown). */
+static long proc_uid(pid_t pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Uid: %ld", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/* As root with `user nobody`: a key only root may read (mode 600, in a
+ * 700 directory) is served by workers that run as nobody, also after a
+ * rotation.  Without root there is no user to drop to: nothing to check. */
+static void t_tls_root_only_key(void)
+{
+	char serial[64], cmd[512];
+	pid_t pids[2];
+
+	if (geteuid() != 0)
+		return;
+	CHECK(pki_make() == 0, "pki");
+	struct chatd *h = start_tls(1, "user nobody\n", 0);
+	CHECK(h, "start");
+	struct wsc *c = wss_join(WS "/r");
+	CHECK(c, "wss with a root-only key");
+	CHECK(stats_worker_pids(h, pids, 2) == 1 && proc_uid(pids[0]) > 0,
+	      "the worker runs as uid %ld", proc_uid(pids[0]));
+	snprintf(cmd, sizeof(cmd), "cp %s %s && cp %s %s", pf("new.pem"), pf("cur.pem"),
+		 pf("new.key"), pf("cur.key"));
+	CHECK(system(cmd) == 0, "copying the renewed files");
+	kill(h->pid, SIGHUP);
+	long long end = mono_ms() + 10000;
+	while (strcmp(serial_now(serial, sizeof(serial)), SERIAL_NEW) != 0 && mono_ms() < end)
+		msleep(100);
+	CHECK(strcmp(serial, SERIAL_NEW) == 0, "after SIGHUP as nobody: serial %s", serial);
+	wsc_free(c);
+}
+
 /* A missing or mismatched file: -t and start fail naming it; a reload keeps
  * the running certificate; a key others may read draws a warning. */
 static void t_tls_bad_files(void)
@@ -494,6 +540,7 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_refused", t_tls_refused, 90 },
 	{ "tls_auth_limits", t_tls_auth_limits, 90 },
 	{ "tls_rotation", t_tls_rotation, 90 },
+	{ "tls_root_only_key", t_tls_root_only_key, 90 },
 	{ "tls_bad_files", t_tls_bad_files, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
