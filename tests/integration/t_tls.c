@@ -135,6 +135,22 @@ static const char *serial_now(char *buf, size_t len)
 	return buf;
 }
 
+/* The renewal: new.pem and new.key over cur.*, SIGHUP, then wait up to 10 s
+ * for new connections to get SERIAL_NEW; serial gets the last one seen. */
+static void rotate(struct chatd *h, char *serial, size_t len)
+{
+	char cmd[512];
+	long long end = mono_ms() + 10000;
+
+	snprintf(cmd, sizeof(cmd), "cp %s %s && cp %s %s", pf("new.pem"), pf("cur.pem"),
+		 pf("new.key"), pf("cur.key"));
+	if (system(cmd) != 0)
+		itest_fail(__FILE__, __LINE__, "copying the renewed files");
+	kill(h->pid, SIGHUP);
+	while (strcmp(serial_now(serial, len), SERIAL_NEW) != 0 && mono_ms() < end)
+		msleep(100);
+}
+
 /* ---- cases -------------------------------------------------------------------- */
 
 /* Chat between a wss:// and a ws:// client (plain and TLS listens side by
@@ -311,19 +327,13 @@ static void t_tls_rotation(void)
 {
 	CHECK(pki_make() == 0, "pki");
 	struct chatd *h = start_tls(2, "drain_timeout 60s\n", 0);
-	char serial[64], cmd[512];
+	char serial[64];
 
 	CHECK(h, "start");
 	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0, "serial %s", serial);
 	struct wsc *keep = wss_join(WS "/rot");
 	CHECK(keep, "join");
-	snprintf(cmd, sizeof(cmd), "cp %s %s && cp %s %s", pf("new.pem"), pf("cur.pem"),
-		 pf("new.key"), pf("cur.key"));
-	CHECK(system(cmd) == 0, "copying the renewed files");
-	kill(h->pid, SIGHUP);
-	long long end = mono_ms() + 10000;
-	while (strcmp(serial_now(serial, sizeof(serial)), SERIAL_NEW) != 0 && mono_ms() < end)
-		msleep(100);
+	rotate(h, serial, sizeof(serial));
 	CHECK(strcmp(serial, SERIAL_NEW) == 0, "after SIGHUP new connections get serial %s", serial);
 	struct wsc *fresh = wss_join(WS "/rot");
 	CHECK(fresh, "join after rotation");
@@ -360,7 +370,7 @@ static long proc_uid(pid_t pid)
  * rotation.  Without root there is no user to drop to: nothing to check. */
 static void t_tls_root_only_key(void)
 {
-	char serial[64], cmd[512];
+	char serial[64];
 	pid_t pids[2];
 
 	if (geteuid() != 0)
@@ -372,13 +382,7 @@ static void t_tls_root_only_key(void)
 	CHECK(c, "wss with a root-only key");
 	CHECK(stats_worker_pids(h, pids, 2) == 1 && proc_uid(pids[0]) > 0,
 	      "the worker runs as uid %ld", proc_uid(pids[0]));
-	snprintf(cmd, sizeof(cmd), "cp %s %s && cp %s %s", pf("new.pem"), pf("cur.pem"),
-		 pf("new.key"), pf("cur.key"));
-	CHECK(system(cmd) == 0, "copying the renewed files");
-	kill(h->pid, SIGHUP);
-	long long end = mono_ms() + 10000;
-	while (strcmp(serial_now(serial, sizeof(serial)), SERIAL_NEW) != 0 && mono_ms() < end)
-		msleep(100);
+	rotate(h, serial, sizeof(serial));
 	CHECK(strcmp(serial, SERIAL_NEW) == 0, "after SIGHUP as nobody: serial %s", serial);
 	wsc_free(c);
 }
