@@ -44,6 +44,7 @@ struct conn {
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */
+	const char *tls_version, *tls_cipher; /* OpenSSL's static names; NULL: plain */
 };
 
 /* Deliver one frame (from the broadcast ring) to the local members of

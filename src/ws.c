@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "sendq.h"
 #include "shm.h"
+#include "tls.h"
 #include "wctx.h"
 #include "ws.h"
 
@@ -309,6 +310,7 @@ static void conn_addr(struct conn *c, struct lws *wsi)
 		return;
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
 		alog_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
+	tls_names(lws_get_ssl(wsi), &c->tls_version, &c->tls_cipher);
 }
 
 static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
@@ -393,6 +395,7 @@ static void session_end(struct wctx *w, struct conn *c)
 		.addr = c->addr, .worker = w->slot, .room = c->room, .id = c->id,
 		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = now_ms() - c->t0_ms,
 		.in = c->n_in, .out = c->n_out, .bytes_out = c->bytes_out,
+		.tls_version = c->tls_version, .tls_cipher = c->tls_cipher,
 	};
 	char line[ALOG_LINE_MAX];
 	struct timespec ts;

@@ -28,6 +28,10 @@ msgpack.h:       envelope
 jwt.h:           auth
 bsd/unistd.h:    title
 systemd/sd-daemon.h: notify
+openssl/err.h:   tls
+openssl/pem.h:   tls
+openssl/ssl.h:   tls
+openssl/x509.h:  tls
 '
 
 report=0
