@@ -182,6 +182,8 @@ static void elist_unique(struct elist *l)
 {
 	size_t k = 0;
 
+	if (l->n == 0)
+		return;
 	qsort(l->e, l->n, sizeof(*l->e), entry_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		if (k > 0 && entry_cmp(&l->e[k - 1], &l->e[i]) == 0) {
