@@ -406,6 +406,89 @@ static void t_roster_redis_down(void)
 	wsc_free(c);
 }
 
+/* Redis that stops answering (SIGSTOP): a read fails with 503 within
+ * redis_timeout (the link is dropped), no hang; back once Redis is. */
+static void t_roster_redis_frozen(void)
+{
+	char id[1][64], seen[1024];
+	struct chatd *h;
+	struct redis *r;
+	struct wsc *c;
+	json_t *j;
+	long long t0;
+	int st;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+						     .conf = "redis_timeout 1s\n" })), "start");
+	CHECK((c = ws_join(h, WS "/f", id[0], 64)), "join");
+	CHECK(roster_is(h, API "/rooms/f/members", id, 1, seen, sizeof(seen)), "%s", seen);
+	CHECK(kill(r->pid, SIGSTOP) == 0, "SIGSTOP redis");
+	t0 = mono_ms();
+	j = get_json(h, API "/rooms/f/members", &st);
+	kill(r->pid, SIGCONT);
+	CHECK(st == 503 && strcmp(js(j, "error"), "unavailable") == 0 && mono_ms() - t0 < 4500,
+	      "frozen redis: %d after %lld ms: %s", st, mono_ms() - t0, body);
+	json_decref(j);
+	CHECK(roster_is(h, API "/rooms/f/members", id, 1, seen, sizeof(seen)),
+	      "after redis thawed: %s", seen);
+	wsc_free(c);
+}
+
+/* With authentication on: the endpoint takes the upgrade's token rules,
+ * each member carries its sub, and a sub connected twice is listed once. */
+static void t_roster_auth(void)
+{
+	/* HS256 over "roster-secret-7c2e": {"sub":"alice"}, {"sub":"bob","rooms":["other"]} */
+	static const char alice[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9."
+				    "acuj2b_M8IsIci2QcDEycj9IpuAlLhxiVlTrAUHfo4c";
+	static const char bob[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJyb29t"
+				  "cyI6WyJvdGhlciJdfQ.OTwHHIzlniVJrlQLCl2N0mmsIguW5eUWVleibZrCxTw";
+	char path[512], hdr[512], id[64];
+	struct wsc *c[2];
+	struct chatd *h;
+	json_t *j, *m;
+	int st = 0;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		.conf = "auth_enabled on\nauth_secret roster-secret-7c2e\n" })), "start");
+	snprintf(path, sizeof(path), WS "/a?token=%s", alice);
+	for (int i = 0; i < 2; i++) {
+		CHECK((c[i] = ws_join(h, path, id, sizeof(id))), "join as alice");
+		CHECK(strcmp(id, "alice") == 0, "client id %s", id);
+	}
+	json_decref(get_json(h, API "/rooms/a/members", &st));
+	CHECK(st == 401, "no token: %d %s", st, body);
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", bob);
+	wsc_http_request(HOST, h->port, "GET", API "/rooms/a/members", hdr, NULL, 5000, &st, body,
+			 sizeof(body));
+	CHECK(st == 403, "bob, not allowed in a: %d %s", st, body);
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", alice);
+	long long end = mono_ms() + SETTLE_MS;
+	do {
+		wsc_http_request(HOST, h->port, "GET", API "/rooms/a/members", hdr, NULL, 5000, &st,
+				 body, sizeof(body));
+		j = json_loads(body, 0, NULL);
+		if (st == 200 && stats_num(j, "count") == 1)
+			break;
+		json_decref(j);
+		j = NULL;
+		msleep(50);
+	} while (mono_ms() < end);
+	CHECK(j, "alice twice, listed once: %d %s", st, body);
+	m = json_array_get(json_object_get(j, "members"), 0);
+	CHECK(strcmp(js(m, "client_id"), "alice") == 0 && strcmp(js(m, "sub"), "alice") == 0,
+	      "member: %s", body);
+	json_decref(j);
+	CHECK(ws_sendf(c[0], "{\"type\":\"members\"}") == 0, "send");
+	CHECK((j = ws_recv_type(c[0], "members", 5000)), "no members message");
+	m = json_array_get(json_object_get(json_object_get(j, "data"), "members"), 0);
+	CHECK(strcmp(js(m, "sub"), "alice") == 0, "socket: %s", json_dumps(j, 0));
+	json_decref(j);
+	wsc_free(c[0]);
+	wsc_free(c[1]);
+}
+
 const struct itest_case t_roster_cases[] = {
 	{ "roster_local", t_roster_local, 0 },
 	{ "roster_paging", t_roster_paging, 0 },
@@ -414,5 +497,7 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_worker_kill", t_roster_worker_kill, 0 },
 	{ "roster_pods", t_roster_pods, 0 },
 	{ "roster_redis_down", t_roster_redis_down, 0 },
+	{ "roster_redis_frozen", t_roster_redis_frozen, 0 },
+	{ "roster_auth", t_roster_auth, 0 },
 	{ NULL, NULL, 0 },
 };
