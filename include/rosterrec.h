@@ -5,7 +5,7 @@
  * the master puts on the broadcast ring addressed to that worker
  * (REC_ROSTER).  Both ride in record.h's frame part; the room is record.h's.
  *
- *     ask:     id (4) | limit (2) | cursor length (1) | cursor
+ *     ask:     id (4) | limit (2) | flags (1) | cursor length (1) | cursor
  *     answer:  id (4) | slot (1) | HTTP status (2) | JSON body
  *
  * Little-endian as the host is (both ends are the same process image).
@@ -25,7 +25,8 @@
 #define ROSTER_LIMIT_DEF   100    /* members per page unless asked */
 #define ROSTER_LIMIT_MAX   1000   /* ... at most */
 #define ROSTER_BODY_MAX    65536  /* bytes of an answer's JSON: the page ends before */
-#define ROSTER_ASK_HDR     7
+#define ROSTER_ASK_HDR     8
+#define ROSTER_ASK_SUB     1      /* flags: each member with its sub (auth on) */
 #define ROSTER_ANSWER_HDR  7
 #define ROSTER_ASK_MAX     (ROSTER_ASK_HDR + CHATD_CLIENT_ID_MAX)
 
@@ -33,6 +34,7 @@
 struct roster_ask {
 	uint32_t id;
 	uint16_t limit;
+	uint8_t flags;          /* ROSTER_ASK_* */
 	uint8_t cursor_len;
 	char cursor[CHATD_CLIENT_ID_MAX];
 };
@@ -49,7 +51,8 @@ static inline size_t rosterrec_ask_pack(unsigned char *buf, const struct roster_
 {
 	memcpy(buf, &a->id, 4);
 	memcpy(buf + 4, &a->limit, 2);
-	buf[6] = a->cursor_len;
+	buf[6] = a->flags;
+	buf[7] = a->cursor_len;
 	memcpy(buf + ROSTER_ASK_HDR, a->cursor, a->cursor_len);
 	return ROSTER_ASK_HDR + a->cursor_len;
 }
@@ -57,12 +60,13 @@ static inline size_t rosterrec_ask_pack(unsigned char *buf, const struct roster_
 /* Unpack p[0..len) into a: 0, or -1 when malformed. */
 static inline int rosterrec_ask_unpack(const unsigned char *p, size_t len, struct roster_ask *a)
 {
-	if (len < ROSTER_ASK_HDR || p[6] > CHATD_CLIENT_ID_MAX ||
-	    len != (size_t)ROSTER_ASK_HDR + p[6])
+	if (len < ROSTER_ASK_HDR || p[7] > CHATD_CLIENT_ID_MAX ||
+	    len != (size_t)ROSTER_ASK_HDR + p[7])
 		return -1;
 	memcpy(&a->id, p, 4);
 	memcpy(&a->limit, p + 4, 2);
-	a->cursor_len = p[6];
+	a->flags = p[6];
+	a->cursor_len = p[7];
 	memcpy(a->cursor, p + ROSTER_ASK_HDR, a->cursor_len);
 	return 0;
 }

@@ -28,7 +28,6 @@ struct roster {
 	struct ring *bcast;
 	struct master_stats *st;
 	int *need_wake;
-	int auth;                   /* sub in each member */
 	size_t body_max;            /* bytes of a body the ring takes */
 	struct redis_roster *redis; /* NULL: single-node */
 };
@@ -75,7 +74,7 @@ static void answer_error(struct roster *ro, int slot, uint32_t id, int status)
 }
 
 /* One member's JSON object; NULL when its id is not UTF-8 (or ENOMEM). */
-static json_t *member_json(const struct roster *ro, const struct roster_entry *e)
+static json_t *member_json(int sub, const struct roster_entry *e)
 {
 	json_t *id = json_stringn(e->id, e->id_len), *o;
 	char ts[25];
@@ -84,22 +83,22 @@ static json_t *member_json(const struct roster *ro, const struct roster_entry *e
 		return NULL;
 	msg_timestamp_ms(e->since_ms, ts);
 	o = json_pack("{s:o, s:s}", "client_id", id, "since", ts);
-	if (o != NULL && ro->auth)
+	if (o != NULL && sub)
 		json_object_set_new(o, "sub", json_stringn(e->id, e->id_len));
 	return o;
 }
 
 /* The members array of e[0..n), within about cap bytes: *more is set when
  * the page stops early, *last gets the last entry in it (NULL: none). */
-static json_t *members_json(const struct roster *ro, const struct roster_entry *e, size_t n,
-			    size_t cap, int *more, const struct roster_entry **last)
+static json_t *members_json(int sub, const struct roster_entry *e, size_t n, size_t cap,
+			    int *more, const struct roster_entry **last)
 {
 	json_t *arr = json_array();
 	size_t used = BODY_SLACK;
 
 	*last = NULL;
 	for (size_t i = 0; arr != NULL && i < n; i++) {
-		json_t *o = member_json(ro, &e[i]);
+		json_t *o = member_json(sub, &e[i]);
 
 		if (o == NULL)
 			continue;
@@ -115,14 +114,15 @@ static json_t *members_json(const struct roster *ro, const struct roster_entry *
 	return arr;
 }
 
-/* Answer 200 with the page e[0..n) of room (count members in all). */
-static void answer_page(struct roster *ro, int slot, uint32_t id, const char *room,
+/* Answer 200 with the page e[0..n) of room (count members in all), each
+ * member with its sub when sub is set. */
+static void answer_page(struct roster *ro, int slot, uint32_t id, int sub, const char *room,
 			size_t room_len, long long count, const struct roster_entry *e, size_t n,
 			int more)
 {
 	const struct roster_entry *last;
 	int global = room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, 1) == 0;
-	json_t *arr = members_json(ro, e, n, ro->body_max, &more, &last), *root;
+	json_t *arr = members_json(sub, e, n, ro->body_max, &more, &last), *root;
 	char *body;
 
 	root = json_pack("{s:o, s:I, s:o, s:o}", "room",
@@ -213,8 +213,8 @@ static void ask_local(struct roster *ro, int slot, const struct roster_ask *a,
 	       id_cmp(l.e[from].id, l.e[from].id_len, a->cursor, a->cursor_len) <= 0)
 		from++;
 	n = l.n - from < a->limit ? l.n - from : a->limit;
-	answer_page(ro, slot, a->id, room, room_len, (long long)l.n, l.e + from, n,
-		    from + n < l.n);
+	answer_page(ro, slot, a->id, a->flags & ROSTER_ASK_SUB, room, room_len, (long long)l.n,
+		    l.e + from, n, from + n < l.n);
 	free(l.e);
 }
 
@@ -224,13 +224,13 @@ static void redis_answer(void *arg, uint64_t tag, const char *room, size_t room_
 			 long long count, const struct roster_entry *e, size_t n, int more)
 {
 	struct roster *ro = arg;
-	int slot = (int)(tag >> 32);
+	int slot = (int)(tag >> 32 & 0xff), sub = (int)(tag >> 40 & ROSTER_ASK_SUB);
 	uint32_t id = (uint32_t)tag;
 
 	if (status != 200)
 		answer_error(ro, slot, id, status);
 	else
-		answer_page(ro, slot, id, room, room_len, count, e, n, more);
+		answer_page(ro, slot, id, sub, room, room_len, count, e, n, more);
 }
 
 /* ---- the interface ---------------------------------------------------------------- */
@@ -250,7 +250,6 @@ struct roster *roster_new(const struct conf *c, struct mloop *loop, struct membe
 	ro->bcast = bcast;
 	ro->st = st;
 	ro->need_wake = need_wake;
-	ro->auth = c->auth_enabled;
 	ro->body_max = ROSTER_BODY_MAX;
 	if (ro->body_max > rmax - ROSTER_ANSWER_HDR - 1)
 		ro->body_max = rmax - ROSTER_ANSWER_HDR - 1;
@@ -303,8 +302,9 @@ void roster_ask(struct roster *ro, int slot, const unsigned char *p, size_t len,
 		ask_local(ro, slot, &a, room, room_len);
 		return;
 	}
-	st = redis_roster_query(ro->redis, (uint64_t)slot << 32 | a.id, room, room_len,
-				a.cursor, a.cursor_len, a.limit);
+	/* the tag: flags, slot and question, back in redis_answer */
+	st = redis_roster_query(ro->redis, (uint64_t)a.flags << 40 | (uint64_t)slot << 32 | a.id,
+				room, room_len, a.cursor, a.cursor_len, a.limit);
 	if (st != 0)
 		answer_error(ro, slot, a.id, st);
 }

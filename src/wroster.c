@@ -8,6 +8,7 @@
 
 #include <libwebsockets.h>
 
+#include "conf.h"
 #include "rosterrec.h"
 #include "shm.h"
 #include "wctx.h"
@@ -56,7 +57,8 @@ int wroster_ask(struct wctx *w, struct lws *wsi, wroster_fn fn, const char *room
 		size_t room_len, unsigned limit, const char *cursor, size_t cursor_len)
 {
 	unsigned char buf[ROSTER_ASK_MAX];
-	struct roster_ask a = { .limit = (uint16_t)limit, .cursor_len = (uint8_t)cursor_len };
+	struct roster_ask a = { .limit = (uint16_t)limit, .cursor_len = (uint8_t)cursor_len,
+				.flags = w->conf->auth_enabled ? ROSTER_ASK_SUB : 0 };
 	struct wait *q = NULL;
 	size_t n;
 
