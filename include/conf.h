@@ -78,6 +78,7 @@ struct conf {
 	int      redis_connect_timeout_ms;
 	int      redis_health_interval_ms; /* health probe through both links */
 	int      redis_timeout_ms;      /* ... and how long Redis may take to answer */
+	int      roster_ttl_ms;         /* a pod's roster entries in Redis outlive it this long */
 	int      redis_queue_max;       /* publishes kept while Redis is down */
 	int      redis_queue_age_ms;    /* ... and for how long */
 	size_t   redis_queue_bytes;     /* ... and how many bytes (also caps hiredis's output buffer) */

@@ -26,7 +26,9 @@ enum rec_kind {
 	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */
 	REC_LEAVE = 3, /* uplink: the worker's last member of room left */
 	REC_MEMBER = 4, /* uplink: a client (the frame part: its id) joined room */
-	REC_GONE  = 5, /* uplink: ... and left it (presence on only, both) */
+	REC_GONE  = 5, /* uplink: ... and left it (the global channel: room "*") */
+	REC_ROSTER_ASK = 6, /* uplink: who is in room? (rosterrec.h) */
+	REC_ROSTER = 7, /* broadcast: the answer, for one worker (rosterrec.h) */
 };
 
 /* worker_stats.state: W: master. Named by stats_slot_state_name() for the

@@ -112,6 +112,8 @@ static const struct conf_directive conf_table[] = {
 	  "how often a probe goes through Redis (published, then received)" },
 	{ "redis_timeout", CONF_DURATION, F(redis_timeout_ms), "3s", 10, 10 * MIN, 0,
 	  "a link whose probe or PUBLISH Redis has not answered after this is dropped" },
+	{ "roster_ttl", CONF_DURATION, F(roster_ttl_ms), "15s", 300, 10 * MIN, 0,
+	  "room members of a pod that stopped refreshing them vanish from the roster after this" },
 	{ "redis_queue_max", CONF_INT, F(redis_queue_max), "10000", 0, 10000000, 0,
 	  "publishes kept while Redis is down; beyond this the oldest are dropped" },
 	{ "redis_queue_age", CONF_DURATION, F(redis_queue_age_ms), "30s", 0, 1 * HOUR, 0,

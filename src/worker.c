@@ -33,6 +33,7 @@
 #include "wctx.h"
 #include "worker.h"
 #include "ws.h"
+#include "wroster.h"
 
 #define ACCEPT_BATCH 64
 #define RING_BATCH   64   /* broadcast records delivered per wake */
@@ -87,6 +88,7 @@ static void drain_ring(struct wctx *w)
 		struct frame *f;
 		const char *room;
 		size_t len, rl;
+		uint32_t kind;
 		int rc;
 
 		if (n == RING_BATCH) {
@@ -101,6 +103,7 @@ static void drain_ring(struct wctx *w)
 			break;
 		if (rc == RING_LAPPED)
 			continue;
+		kind = w->cur.kind;
 		f = frame_new(w->cur.len);
 		if (f == NULL) {
 			log_error("out of memory for a %u byte frame", w->cur.len);
@@ -108,6 +111,11 @@ static void drain_ring(struct wctx *w)
 		}
 		if (ring_copy(w->bcast, &w->cur, f->data + LWS_PRE) != RING_OK ||
 		    record_unpack(f->data + LWS_PRE, f->len, &len, &room, &rl) < 0) {
+			free(f);
+			continue;
+		}
+		if (kind == REC_ROSTER) {   /* an answer, for one worker */
+			wroster_answer(w, f->data + LWS_PRE, len);
 			free(f);
 			continue;
 		}
