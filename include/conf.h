@@ -64,6 +64,8 @@ struct conf {
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
 	char     publish_from[65];      /* "from" of published messages */
 	struct cidr_list status_allow;  /* who may GET /metrics and {prefix}/ws/stats */
+	int      history_size;          /* messages kept per room; 0 = off (issue 16) */
+	int      history_ttl_ms;        /* an idle room's history is forgotten after this */
 	/* where each directive was set, for errors found after loading */
 	char     file[4096];            /* the configuration file; "" = none */
 	int      line[CONF_MAX_DIRECTIVES]; /* per conf_table row; 0 = not from the file */

@@ -48,6 +48,11 @@ int history_frame_offset(const char *frame, size_t len, uint64_t *offset);
  * [A-Za-z0-9_-]?  1 or 0. */
 int history_epoch_valid(const char *s, size_t len);
 
+/* Insert text[0..tl) (members, e.g. "\"recovered\":true") at the front of
+ * the "data" object of frame buf[0..len), in place (buf holds cap bytes).
+ * The new length, or 0 when it does not fit or there is no "data":{. */
+size_t history_data_add(char *buf, size_t len, size_t cap, const char *text, size_t tl);
+
 /* ---- what a worker asks, what it is answered ---------------------------------- */
 
 /* REC_HIST_REQ's frame part (the room part is the room).  since < 0: the
@@ -68,6 +73,17 @@ struct history_addr {
 	uint64_t token;
 };
 _Static_assert(sizeof(struct history_addr) <= CHATD_ROOM_MAX, "an address is a record's room");
+
+/*
+ * The query of an upgrade: hist, since and epoch are the values of
+ * ?history=, ?since= and ?epoch= (NULL: absent).  0 with *q filled (since
+ * -1 for ?history=N) and *asked 1 when history or recovery was asked for
+ * (0: neither; q untouched); -1 when a value is malformed, negative or
+ * absurd (history over HISTORY_SIZE_MAX, since past 2^53, a bad epoch), or
+ * since and epoch do not come together.  ?since wins over ?history.
+ */
+int history_query_parse(const char *hist, const char *since, const char *epoch,
+			struct history_req *q, int *asked);
 
 /* How an answer ended. */
 enum history_status {

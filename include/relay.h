@@ -30,6 +30,8 @@ struct relay {
 	struct shm_hdr *shm;
 	struct ring *bcast;
 	struct broker *broker;  /* NULL: single-node mode */
+	struct hserve *hist;    /* room history; NULL when history_size is 0 */
+	struct mloop *loop;     /* for hist's tick */
 	unsigned char *scratch; /* one uplink record */
 	size_t scratch_len;
 	size_t wake_bytes;      /* a pass that put this much wakes the workers on the way */

@@ -25,6 +25,11 @@ enum rec_kind {
 	REC_MSG   = 1, /* uplink and broadcast: a frame to deliver */
 	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */
 	REC_LEAVE = 3, /* uplink: the worker's last member of room left */
+	/* room history (history.h): the frame part is as that header says */
+	REC_STORE    = 4, /* uplink: a frame to number, keep and deliver (REC_MSG when off) */
+	REC_HIST_REQ = 5, /* uplink: struct history_req; the room is the room */
+	REC_HIST     = 6, /* broadcast: one history frame; the room part a history_addr */
+	REC_HIST_END = 7, /* broadcast: struct history_end; the room part a history_addr */
 };
 
 /* worker_stats.state: W: master. Named by stats_slot_state_name() for the

@@ -45,6 +45,11 @@ struct wctx {
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
 	lws_sorted_usec_list_t sul_pending;
+	/* room history: connections waiting for their answer (hjoin.c) */
+	struct room_member hist_waiting;
+	size_t hist_nwaiting;
+	uint64_t hist_next;            /* the last request's token */
+	lws_sorted_usec_list_t sul_hist;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;

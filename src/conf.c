@@ -17,6 +17,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "confval.h"
+#include "history.h"
 #include "log.h"
 #include "redis_url.h"
 #include "ring.h"
@@ -124,6 +125,10 @@ static const struct conf_directive conf_table[] = {
 	  "the from field of messages sent through the publish API" },
 	{ "status_allow", CONF_CIDRS, F(status_allow), "all", 0, 0, 1,
 	  "who may read /metrics and the stats: address ranges (CIDR) or all; may be repeated" },
+	{ "history_size", CONF_INT, F(history_size), "0", 0, HISTORY_SIZE_MAX, 0,
+	  "messages kept per room for history and recovery; 0 = no history, no offsets" },
+	{ "history_ttl", CONF_DURATION, F(history_ttl_ms), "1h", 1 * SEC, 7 * 24 * HOUR, 0,
+	  "an idle room's history is forgotten after this" },
 };
 
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))

@@ -80,6 +80,65 @@ int history_epoch_valid(const char *s, size_t len)
 	return 1;
 }
 
+size_t history_data_add(char *buf, size_t len, size_t cap, const char *text, size_t tl)
+{
+	static const char key[] = "\"data\":{";
+	char *d = memmem(buf, len, key, sizeof(key) - 1);
+	size_t at, comma;
+
+	if (d == NULL)
+		return 0;
+	at = (size_t)(d - buf) + sizeof(key) - 1;
+	comma = at < len && buf[at] != '}';
+	if (len + tl + comma > cap)
+		return 0;
+	memmove(buf + at + tl + comma, buf + at, len - at);
+	memcpy(buf + at, text, tl);
+	if (comma)
+		buf[at + tl] = ',';
+	return len + tl + comma;
+}
+
+/* A decimal number of at most 16 digits (below 2^53 then): 0 and *v, or -1. */
+static int parse_count(const char *s, long long max, long long *v)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 16 || strspn(s, "0123456789") != n)
+		return -1;
+	*v = strtoll(s, NULL, 10);
+	return *v <= max ? 0 : -1;
+}
+
+int history_query_parse(const char *hist, const char *since, const char *epoch,
+			struct history_req *q, int *asked)
+{
+	long long v;
+
+	*asked = 0;
+	if ((since == NULL) != (epoch == NULL))
+		return -1;
+	if (hist != NULL && parse_count(hist, HISTORY_SIZE_MAX, &v) < 0)
+		return -1;
+	if (since != NULL) {
+		if (parse_count(since, (1LL << 53) - 1, &v) < 0 ||
+		    !history_epoch_valid(epoch, strlen(epoch)))
+			return -1;
+		memset(q, 0, sizeof(*q));
+		q->since = v;
+		q->count = HISTORY_SIZE_MAX;
+		memcpy(q->epoch, epoch, strlen(epoch) + 1);
+	} else if (hist != NULL) {
+		memset(q, 0, sizeof(*q));
+		q->since = -1;
+		q->count = (uint32_t)v;
+	} else {
+		return 0;
+	}
+	*asked = 1;
+	return 0;
+}
+
 /* ---- the store --------------------------------------------------------------- */
 
 /* One kept frame. */

@@ -154,12 +154,52 @@ static void test_ttl(void)
 	CU_ASSERT_PTR_NULL(history_new(0, 1));
 }
 
+static void test_query(void)
+{
+	struct history_req q;
+	int asked;
+
+	CU_ASSERT(history_query_parse(NULL, NULL, NULL, &q, &asked) == 0 && !asked);
+	CU_ASSERT(history_query_parse("25", NULL, NULL, &q, &asked) == 0 && asked &&
+		  q.since == -1 && q.count == 25);
+	CU_ASSERT(history_query_parse("0", NULL, NULL, &q, &asked) == 0 && q.count == 0);
+	CU_ASSERT(history_query_parse("7", "12", "abc", &q, &asked) == 0 && q.since == 12 &&
+		  strcmp(q.epoch, "abc") == 0);
+	CU_ASSERT(history_query_parse("-1", NULL, NULL, &q, &asked) == -1);
+	CU_ASSERT(history_query_parse("", NULL, NULL, &q, &asked) == -1);
+	CU_ASSERT(history_query_parse("1x", NULL, NULL, &q, &asked) == -1);
+	CU_ASSERT(history_query_parse("10001", NULL, NULL, &q, &asked) == -1);
+	CU_ASSERT(history_query_parse("99999999999999999999", NULL, NULL, &q, &asked) == -1);
+	CU_ASSERT(history_query_parse(NULL, "5", NULL, &q, &asked) == -1);
+	CU_ASSERT(history_query_parse(NULL, NULL, "e", &q, &asked) == -1);
+	CU_ASSERT(history_query_parse(NULL, "-5", "e", &q, &asked) == -1);
+	CU_ASSERT(history_query_parse(NULL, "9007199254740992", "e", &q, &asked) == -1);
+	CU_ASSERT(history_query_parse(NULL, "5", "e\"x", &q, &asked) == -1);
+}
+
+static void test_data_add(void)
+{
+	char buf[128] = "{\"type\":\"system\",\"data\":{\"event\":\"welcome\"},\"t\":1}";
+	char e[128] = "{\"data\":{}}";
+	size_t n = history_data_add(buf, strlen(buf), sizeof(buf), "\"recovered\":true", 16);
+
+	buf[n] = '\0';
+	CU_ASSERT_STRING_EQUAL(buf,
+		"{\"type\":\"system\",\"data\":{\"recovered\":true,\"event\":\"welcome\"},\"t\":1}");
+	n = history_data_add(e, strlen(e), sizeof(e), "\"a\":1", 5);
+	e[n] = '\0';
+	CU_ASSERT_STRING_EQUAL(e, "{\"data\":{\"a\":1}}");
+	CU_ASSERT_EQUAL(history_data_add(e, n, n + 2, "\"b\":2", 5), 0);
+}
+
 static CU_TestInfo tests[] = {
 	{ "splice, mark and read an offset", test_splice },
 	{ "epochs a client may send", test_epoch_valid },
 	{ "offsets count per room", test_offsets_per_room },
 	{ "history=N and since=&epoch=", test_read },
 	{ "ttl forgets idle rooms", test_ttl },
+	{ "the upgrade's query", test_query },
+	{ "members added to data", test_data_add },
 	CU_TEST_INFO_NULL,
 };
 

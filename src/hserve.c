@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hserve.c - room history, the master's side: REC_STORE frames are
+ * numbered, kept and delivered; REC_HIST_REQ is answered with the kept
+ * frames, marked "history":true, then a REC_HIST_END, all addressed to the
+ * asking connection through the broadcast ring.  Since the answer and the
+ * live frames share that ring, a worker sees them in the order the master
+ * put them (see ws.c and hjoin.c for the merge).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "chatd.h"
+#include "conf.h"
+#include "history.h"
+#include "hserve.h"
+#include "mloop.h"
+#include "shm.h"
+
+struct hserve {
+	struct history *mem;           /* single-node: the rooms' history */
+	struct broker  *broker;        /* NULL: single-node */
+	hserve_put_fn   put;
+	void           *arg;
+	size_t          max_answer;
+	char           *scratch;       /* one marked frame */
+	size_t          scratch_len;
+};
+
+/* The answer being put for one request. */
+struct answer {
+	struct hserve      *s;
+	struct history_addr to;
+};
+
+struct hserve *hserve_new(const struct conf *c, struct broker *broker, size_t max_answer,
+			  hserve_put_fn put, void *arg)
+{
+	struct hserve *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->broker = broker;
+	s->put = put;
+	s->arg = arg;
+	s->max_answer = max_answer;
+	s->scratch_len = c->max_message_size + CHATD_STAMP_MAX + 2 * HISTORY_SPLICE_MAX;
+	s->scratch = malloc(s->scratch_len);
+	if (broker == NULL)
+		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
+	if (s->scratch == NULL || (broker == NULL && s->mem == NULL)) {
+		hserve_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void hserve_free(struct hserve *s)
+{
+	if (s == NULL)
+		return;
+	history_free(s->mem);
+	free(s->scratch);
+	free(s);
+}
+
+void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
+		  size_t len)
+{
+	const char *stored = NULL;
+	size_t n = 0;
+
+	if (s->mem != NULL)
+		stored = history_append(s->mem, room, room_len, frame, len, mloop_now_ms(), &n);
+	if (stored == NULL) {                   /* out of memory: delivered, not kept */
+		stored = frame;
+		n = len;
+	}
+	s->put(s->arg, REC_MSG, stored, n, room, room_len);
+}
+
+static void answer_frame(void *arg, const char *frame, size_t len)
+{
+	struct answer *a = arg;
+	size_t n = history_mark(a->s->scratch, a->s->scratch_len, frame, len);
+
+	if (n > 0)
+		a->s->put(a->s->arg, REC_HIST, a->s->scratch, n, (const char *)&a->to,
+			  sizeof(a->to));
+}
+
+static void answer_end(struct answer *a, const struct history_end *end)
+{
+	a->s->put(a->s->arg, REC_HIST_END, (const char *)end, sizeof(*end),
+		  (const char *)&a->to, sizeof(a->to));
+}
+
+void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
+		    const void *req, size_t len)
+{
+	struct answer a = { .s = s, .to = { .slot = (uint32_t)slot } };
+	struct history_end end = { .status = HISTORY_UNAVAILABLE };
+	struct history_req q;
+
+	if (len != sizeof(q))
+		return;                         /* not from a worker of this build */
+	memcpy(&q, req, sizeof(q));
+	q.epoch[HISTORY_EPOCH_MAX] = '\0';
+	a.to.token = q.token;
+	if (s->mem != NULL)
+		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
+			     answer_frame, &a, &end);
+	answer_end(&a, &end);
+}
+
+void hserve_tick(struct hserve *s, uint64_t now_ms)
+{
+	if (s->mem != NULL)
+		history_expire(s->mem, now_ms);
+}
