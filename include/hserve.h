@@ -25,10 +25,11 @@ typedef void (*hserve_put_fn)(void *arg, uint32_t kind, const char *frame, size_
 struct hserve;
 
 /* A history service for c's history_size and history_ttl, putting what it
- * delivers through put(arg, ...); broker NULL = single-node.  max_answer:
- * bytes of frames one answer may put into the ring.  NULL on ENOMEM. */
-struct hserve *hserve_new(const struct conf *c, struct broker *broker, size_t max_answer,
-			  hserve_put_fn put, void *arg);
+ * delivers through put(arg, ...); broker NULL = single-node, else this pod
+ * is `pod` in the envelopes.  max_answer: bytes of frames one answer may
+ * put into the ring.  NULL on ENOMEM. */
+struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
+			  size_t max_answer, hserve_put_fn put, void *arg);
 void hserve_free(struct hserve *s);
 
 /* A frame to number, keep and deliver to room (room_len 0 = global). */

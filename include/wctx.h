@@ -19,6 +19,7 @@
 
 struct conf;
 struct wctx_pending;
+struct conn;
 
 /* One per worker process, made by worker_main() (worker.c). */
 struct wctx {
@@ -45,7 +46,10 @@ struct wctx {
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
 	lws_sorted_usec_list_t sul_pending;
-	/* room history: connections waiting for their answer (hjoin.c) */
+	/* room history (hjoin.c, which sits above ws.c: worker.c sets these) */
+	int  (*hist_start)(struct wctx *w, struct conn *c);   /* at ESTABLISHED */
+	void (*hist_cancel)(struct wctx *w, struct conn *c);  /* at CLOSED */
+	/* connections waiting for their history answer (hjoin.c) */
 	struct room_member hist_waiting;
 	size_t hist_nwaiting;
 	uint64_t hist_next;            /* the last request's token */

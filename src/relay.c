@@ -229,7 +229,7 @@ static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 		return 0;
 	r->loop = loop;
 	/* an answer must not lap the workers: an eighth of the ring at most */
-	r->hist = hserve_new(c, r->broker, r->wake_bytes, bcast_put_kind, r);
+	r->hist = hserve_new(c, r->broker, r->pod_id, r->wake_bytes, bcast_put_kind, r);
 	if (r->hist == NULL || mloop_timer(loop, 1000, hist_tick, r) == 0) {
 		log_error("history: out of memory");
 		return -1;

@@ -495,6 +495,8 @@ void worker_main(const struct worker_args *a)
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
 	room_list_init(&w->hist_waiting);
+	w->hist_start = hjoin_start;
+	w->hist_cancel = hjoin_cancel;
 	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);

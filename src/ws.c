@@ -20,7 +20,6 @@
 #include "chatd.h"
 #include "conf.h"
 #include "history.h"
-#include "hjoin.h"
 #include "log.h"
 #include "msg.h"
 #include "shm.h"
@@ -388,7 +387,8 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	w->nconns++;
 	stats_set(&w->st->connections, w->nconns);
 	stats_add(&w->st->connections_total, 1);
-	if (hjoin_start(w, c) == 0) {           /* else the welcome comes with the history */
+	/* else the welcome comes with the history (hjoin.c) */
+	if (w->hist_start == NULL || w->hist_start(w, c) == 0) {
 		n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
 		send_one(w, c, w->scratch, n);
 	}
@@ -461,7 +461,8 @@ static void on_closed(struct wctx *w, struct conn *c)
 		return;
 	c->established = 0;
 	session_end(w, c);
-	hjoin_cancel(w, c);
+	if (w->hist_cancel != NULL)
+		w->hist_cancel(w, c);
 	queue_clear(c);
 	free(c->rx);
 	c->rx = NULL;
