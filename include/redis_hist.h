@@ -48,6 +48,12 @@ void redis_hist_link(struct redis_hist *h, int up);
 int redis_hist_store(struct redis_hist *h, const char *room, size_t room_len,
 		     const char *frame, size_t len);
 
+/* A stored frame of room went out unnumbered (Redis was not usable): its
+ * history has a hole, so when the link is back the room's epoch is dropped
+ * (the next message or read makes a new one, and a client recovering from
+ * before is told recovered:false).  Up to HIST_TAINT_MAX rooms are kept. */
+void redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len);
+
 /* Read what q asks for in room; done(arg, ...) is called once, later.
  * 0, or -1 at once when Redis is not usable or too many reads are in
  * flight (done is then not called). */

@@ -96,6 +96,7 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 			return;
 		s->put(s->arg, REC_MSG, frame, len, room, room_len);
 		broker_publish(s->broker, room, room_len, frame, len);
+		redis_hist_taint(s->rh, room, room_len);
 		return;
 	}
 	if (s->mem != NULL)

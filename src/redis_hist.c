@@ -22,6 +22,7 @@
 #define HIST_READS_MAX   64       /* reads in flight */
 #define HIST_WRITES_MAX  16384    /* writes sent, reply not yet read */
 #define HIST_READ_TIMEOUT_MS 3000
+#define HIST_TAINT_MAX   4096     /* rooms whose epoch goes when Redis is back */
 #define STORE_ARGC 12            /* EVALSHA sha 3 keys x3 args x6 */
 #define READ_ARGC  11            /* EVALSHA sha 3 keys x3 args x5 */
 #define HIST_KEY_MAX (CHAN_ROOM_LEN + CHATD_ROOM_MAX + 16)
@@ -110,6 +111,9 @@ struct redis_hist {
 	size_t nwrites;
 	TAILQ_HEAD(, hread) reads;
 	size_t nreads;
+	char *taint[HIST_TAINT_MAX];   /* the epoch keys to DEL when the link is up */
+	size_t ntaint;
+	struct redis_link_handler on_del;
 	msgpack_sbuffer sb;
 };
 
@@ -183,6 +187,8 @@ static void new_epoch(struct redis_hist *h, char *out, size_t cap)
 
 	snprintf(out, cap, "%016" PRIx64, hash_bytes(&h->key, &n, sizeof(n)));
 }
+
+static void taint_flush(struct redis_hist *h);
 
 /* ---- writes ----------------------------------------------------------------------- */
 
@@ -268,6 +274,8 @@ int redis_hist_store(struct redis_hist *h, const char *room, size_t room_len,
 	if (!redis_link_ready(h->link) || h->nwrites >= HIST_WRITES_MAX ||
 	    (w = write_new(h, room, room_len, frame, len)) == NULL)
 		return -1;
+	if (h->ntaint > 0)                  /* sub was down while pub was not */
+		taint_flush(h);
 	if (script_run(h, SCRIPT_STORE, &h->on_store, STORE_ARGC, (const char **)w->argv,
 		       w->argl) < 0) {
 		free(w);
@@ -375,11 +383,48 @@ void redis_hist_tick(struct redis_hist *h, uint64_t now_ms)
 		}
 }
 
+/* ---- rooms with a hole ---------------------------------------------------------- */
+
+void redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len)
+{
+	char keys[4][HIST_KEY_MAX];
+	size_t kl[4];
+
+	make_keys(room, room_len, keys, kl);
+	for (size_t i = 0; i < h->ntaint; i++)
+		if (strcmp(h->taint[i], keys[1]) == 0)
+			return;
+	if (h->ntaint < HIST_TAINT_MAX && (h->taint[h->ntaint] = strdup(keys[1])) != NULL)
+		h->ntaint++;
+}
+
+static void del_cb(const struct redis_reply *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+/* The link is up: drop the epochs of the rooms with a hole. */
+static void taint_flush(struct redis_hist *h)
+{
+	while (h->ntaint > 0) {
+		char *k = h->taint[h->ntaint - 1];
+		const char *argv[2] = { "DEL", k };
+		size_t argl[2] = { 3, strlen(k) };
+
+		if (redis_link_command(h->link, &h->on_del, 2, argv, argl) < 0)
+			return;
+		free(k);
+		h->ntaint--;
+	}
+}
+
 /* ---- life ---------------------------------------------------------------------------- */
 
 void redis_hist_link(struct redis_hist *h, int up)
 {
 	if (up) {
+		taint_flush(h);
 		script_load(h);
 		return;
 	}
@@ -411,6 +456,7 @@ struct redis_hist *redis_hist_new(struct redis_link *link, const struct conf *c,
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		h->on_load[i] = (struct redis_link_handler){ load_cb, h->sha[i] };
 	h->on_store = (struct redis_link_handler){ store_cb, h };
+	h->on_del = (struct redis_link_handler){ del_cb, h };
 	STAILQ_INIT(&h->writes);
 	TAILQ_INIT(&h->reads);
 	msgpack_sbuffer_init(&h->sb);
@@ -424,6 +470,8 @@ void redis_hist_free(struct redis_hist *h)
 	if (h == NULL)
 		return;
 	redis_hist_link(h, 0);
+	while (h->ntaint > 0)
+		free(h->taint[--h->ntaint]);
 	msgpack_sbuffer_destroy(&h->sb);
 	free(h);
 }

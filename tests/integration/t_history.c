@@ -362,6 +362,74 @@ static void t_gap_flush(void)
 	CHECK(recovered(ps.p[1], "gap", 0, epoch) == 0, "on every pod");
 }
 
+/* ---- Redis down: fail fast, live goes on, recovered:false after ------------------- */
+
+/* The welcome's data on a new connection to path, and the message after it
+ * (*next, may be NULL); NULL on timeout. */
+static json_t *welcome_of(struct chatd *h, const char *path, json_t **next, struct wsc **keep)
+{
+	struct wsc *c = wsc_connect(HOST, h->port, path, NULL, 5000, NULL);
+	json_t *m = c ? ws_recv_json(c, 5000) : NULL, *d = NULL;
+
+	if (m != NULL)
+		d = json_incref(json_object_get(m, "data"));
+	json_decref(m);
+	if (next != NULL)
+		*next = c ? ws_recv_json(c, 2000) : NULL;
+	if (keep != NULL)
+		*keep = c;
+	else
+		wsc_free(c);
+	return d;
+}
+
+static void t_redis_down(void)
+{
+	struct pods ps;
+	struct wsc *a;
+	long long offs[8], t0;
+	json_t *w, *e = NULL, *m;
+	char epoch[64], path[128];
+	int port;
+
+	CHECK(pods_start(&ps, 1, 1, HIST_CONF) == 0, "start");
+	w = welcome_of(ps.p[0], WS "/rd?history=0", NULL, &a);
+	CHECK(w != NULL && json_is_string(json_object_get(w, "epoch")), "epoch at join");
+	snprintf(epoch, sizeof(epoch), "%s", js(w, "epoch"));
+	json_decref(w);
+	CHECK(send_range(a, 0, 3) == 0 && read_until(a, 2, offs, 8, NULL) == 3 &&
+	      contiguous(offs, 3, 1), "1..3 numbered");
+	port = ps.r->port;
+	redis_stop(ps.r);
+	msleep(500);
+	t0 = mono_ms();
+	w = welcome_of(ps.p[0], WS "/rd?history=5", &e, NULL);
+	CHECK(w != NULL && mono_ms() - t0 < 3000, "a welcome at once (%lld ms)", mono_ms() - t0);
+	CHECK(json_object_get(w, "offset") == NULL, "no position without Redis");
+	CHECK(e != NULL && strcmp(js(e, "type"), "error") == 0 &&
+	      strcmp(js(json_object_get(e, "data"), "code"), "history_unavailable") == 0,
+	      "then error history_unavailable");
+	json_decref(w);
+	json_decref(e);
+	CHECK(send_range(a, 3, 4) == 0 && (m = ws_recv_type(a, "chat", 5000)) != NULL,
+	      "live delivery goes on");
+	CHECK(data_n(m) == 3 && json_object_get(m, "offset") == NULL, "unnumbered");
+	json_decref(m);
+	CHECK((ps.r = redis_start_port(port, NULL)) != NULL, "redis back");
+	for (t0 = mono_ms(); mono_ms() - t0 < 15000; msleep(200)) {
+		w = welcome_of(ps.p[0], WS "/rd?history=0", NULL, NULL);
+		e = w ? json_object_get(w, "offset") : NULL;
+		json_decref(w);
+		if (e != NULL)
+			break;
+	}
+	CHECK(e != NULL, "history readable again");
+	snprintf(path, sizeof(path), "rd");
+	CHECK(recovered(ps.p[0], path, 3, epoch) == 0,
+	      "since 3, before the hole: recovered:false");
+	wsc_free(a);
+}
+
 /* ---- a bad query: 400 before the upgrade ------------------------------------------- */
 
 static void t_bad_query(void)
@@ -400,6 +468,7 @@ const struct itest_case t_history_cases[] = {
 	{ "history_gap_single", t_gap_single, 0 },
 	{ "history_gap_flush", t_gap_flush, 0 },
 	{ "history_off", t_off, 0 },
+	{ "history_redis_down", t_redis_down, 0 },
 	{ "history_bad_query", t_bad_query, 0 },
 	{ NULL, NULL, 0 },
 };
