@@ -206,6 +206,9 @@ static void on_join_check(struct pods *ps)
 	/* more than kept: all 50 kept (12..61) */
 	b = wsc_connect(HOST, ps->p[0]->port, WS "/hj?history=10000", NULL, 5000, NULL);
 	CHECK(b != NULL, "connect");
+	m = ws_recv_json(b, 5000);                   /* the welcome: the answer is in */
+	CHECK(m != NULL && jint(json_object_get(m, "data"), "offset") == 61, "welcome at 61");
+	json_decref(m);
 	CHECK(send_range(a, 61, 62) == 0, "send live");
 	CHECK(read_until(b, 61, offs, 64, NULL) == 51 && contiguous(offs, 51, 12),
 	      "history 12..61 then live 62 (first %lld)", offs[0]);
