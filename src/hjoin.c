@@ -10,6 +10,7 @@
 
 #include <libwebsockets.h>
 
+#include "admit.h"
 #include "chatd.h"
 #include "conf.h"
 #include "hjoin.h"
@@ -38,7 +39,9 @@ struct hjoin_wait {
 
 int hjoin_query(struct lws *wsi, struct history_req *q, int *asked)
 {
-	char h[32], s[32], e[HISTORY_EPOCH_MAX + 8];
+	/* as long as a whole query may be (admit.c): a value that did not fit
+	 * would read as absent */
+	char h[ADMIT_URI_MAX], s[ADMIT_URI_MAX], e[ADMIT_URI_MAX];
 	const char *hv = lws_get_urlarg_by_name(wsi, "history=", h, (int)sizeof(h));
 	const char *sv = lws_get_urlarg_by_name(wsi, "since=", s, (int)sizeof(s));
 	const char *ev = lws_get_urlarg_by_name(wsi, "epoch=", e, (int)sizeof(e));

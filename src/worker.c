@@ -497,6 +497,8 @@ void worker_main(const struct worker_args *a)
 	room_list_init(&w->hist_waiting);
 	w->hist_start = hjoin_start;
 	w->hist_cancel = hjoin_cancel;
+	/* a late answer to this slot's previous worker must not match ours */
+	w->hist_next = (uint64_t)getpid() << 32;
 	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);

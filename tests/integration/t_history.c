@@ -443,6 +443,8 @@ static void t_bad_query(void)
 		"?since=-1&epoch=abc", "?since=x&epoch=abc", "?since=5&epoch=",
 		"?since=5&epoch=a%22b", "?since=9007199254740993&epoch=abc",
 		"?since=5&epoch=0123456789012345678901234567890123",
+		"?history=0000000000000000000000000000000000000000000000000000000001",
+		"?since=11111111111111111111111111111111111111111111111111&epoch=abc",
 	};
 	struct pods ps;
 	char path[256];
