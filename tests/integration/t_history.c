@@ -97,6 +97,25 @@ static int contiguous(const long long *offs, int n, long long first)
 	return 1;
 }
 
+/* The welcome's data on a new connection to path, and the message after it
+ * (*next, may be NULL); NULL on timeout. */
+static json_t *welcome_of(struct chatd *h, const char *path, json_t **next, struct wsc **keep)
+{
+	struct wsc *c = wsc_connect(HOST, h->port, path, NULL, 5000, NULL);
+	json_t *m = c ? ws_recv_json(c, 5000) : NULL, *d = NULL;
+
+	if (m != NULL)
+		d = json_incref(json_object_get(m, "data"));
+	json_decref(m);
+	if (next != NULL)
+		*next = c ? ws_recv_json(c, 2000) : NULL;
+	if (keep != NULL)
+		*keep = c;
+	else
+		wsc_free(c);
+	return d;
+}
+
 /* ---- one node or two pods ------------------------------------------------------- */
 
 struct pods {
@@ -285,6 +304,53 @@ static void recover_check(struct pods *ps)
 /* kept: more than a round sends, so every round can recover */
 ON_BOTH(recover_check, "history_size 200\nrate_limit 100000\nrate_burst 100000\n")
 
+/* ---- the global channel's own stream; presence unnumbered ---------------------------- */
+
+/*
+ * Global messages are numbered on their own stream, and reach room members
+ * too: a room member whose recovery set its floor at the room's offset 10
+ * still gets global offset 4.  Presence carries no offset.
+ */
+static void global_check(struct pods *ps)
+{
+	struct wsc *g = ws_join(ps->p[0], WS "?history=0", NULL, 0);
+	struct wsc *r1 = ws_join(ps->p[ps->n - 1], WS "/gr?history=0", NULL, 0), *r2;
+	long long offs[16];
+	char path[128], epoch[64];
+	json_t *w, *m;
+
+	CHECK(g != NULL && r1 != NULL, "join");
+	msleep(300);
+	CHECK(send_range(g, 0, 3) == 0 && read_until(g, 2, offs, 16, NULL) == 3 &&
+	      contiguous(offs, 3, 1), "global 1..3");
+	CHECK(read_until(r1, 2, offs, 16, NULL) == 3 && contiguous(offs, 3, 1),
+	      "room members get the global stream");
+	CHECK(send_range(r1, 100, 110) == 0 && read_until(r1, 109, offs, 16, NULL) == 10 &&
+	      contiguous(offs, 10, 1), "room 1..10");
+	w = welcome_of(ps->p[0], WS "/gr?history=0", NULL, NULL);
+	CHECK(w != NULL, "epoch");
+	snprintf(epoch, sizeof(epoch), "%s", js(w, "epoch"));
+	json_decref(w);
+	snprintf(path, sizeof(path), WS "/gr?since=10&epoch=%s", epoch);
+	r2 = wsc_connect(HOST, ps->p[0]->port, path, NULL, 5000, NULL);
+	CHECK(r2 != NULL, "recover at 10");
+	m = ws_recv_type(r1, "presence", 5000);
+	CHECK(m != NULL && json_object_get(m, "offset") == NULL, "presence is not numbered");
+	json_decref(m);
+	m = ws_recv_json(r2, 5000);                 /* the welcome */
+	CHECK(m != NULL && json_is_true(json_object_get(json_object_get(m, "data"), "recovered")),
+	      "recovered");
+	json_decref(m);
+	CHECK(send_range(g, 3, 4) == 0, "send global");
+	CHECK(read_until(r2, 3, offs, 16, NULL) == 1 && offs[0] == 4,
+	      "global offset 4 passes a room floor of 10");
+	wsc_free(r2);
+	wsc_free(r1);
+	wsc_free(g);
+}
+
+ON_BOTH(global_check, "history_size 50\nrate_limit 100000\nrate_burst 100000\n")
+
 /* ---- recovered:false --------------------------------------------------------------- */
 
 /* Connect with since/epoch; data.recovered of the welcome (1, 0, -1 absent). */
@@ -366,25 +432,6 @@ static void t_gap_flush(void)
 }
 
 /* ---- Redis down: fail fast, live goes on, recovered:false after ------------------- */
-
-/* The welcome's data on a new connection to path, and the message after it
- * (*next, may be NULL); NULL on timeout. */
-static json_t *welcome_of(struct chatd *h, const char *path, json_t **next, struct wsc **keep)
-{
-	struct wsc *c = wsc_connect(HOST, h->port, path, NULL, 5000, NULL);
-	json_t *m = c ? ws_recv_json(c, 5000) : NULL, *d = NULL;
-
-	if (m != NULL)
-		d = json_incref(json_object_get(m, "data"));
-	json_decref(m);
-	if (next != NULL)
-		*next = c ? ws_recv_json(c, 2000) : NULL;
-	if (keep != NULL)
-		*keep = c;
-	else
-		wsc_free(c);
-	return d;
-}
 
 static void t_redis_down(void)
 {
@@ -470,6 +517,8 @@ const struct itest_case t_history_cases[] = {
 	{ "history_on_join_pods", on_join_check_pods, 0 },
 	{ "history_recover_single", recover_check_single, 120 },
 	{ "history_recover_pods", recover_check_pods, 120 },
+	{ "history_global_single", global_check_single, 0 },
+	{ "history_global_pods", global_check_pods, 0 },
 	{ "history_gap_single", t_gap_single, 0 },
 	{ "history_gap_flush", t_gap_flush, 0 },
 	{ "history_off", t_off, 0 },
