@@ -39,16 +39,17 @@ int admit_target_of(const struct conf *c, const char *uri, const char *room_arg,
 
 /* With auth on, verify the upgrade's token (Authorization: Bearer, else
  * ?token=) for room (NULL = global): 0 with *id filled, else the HTTP status
- * (401/403, 503 without a verifier) and *why.  With auth off: 0, id zeroed. */
+ * (401/403 from auth_verify()'s result, 503 without a verifier) with err
+ * filled (no quotes: it goes into a JSON body).  With auth off: 0, id zeroed. */
 int admit_identify(const struct wctx *w, struct lws *wsi, const char *room,
-		   struct auth_identity *id, const char **why);
+		   struct auth_identity *id, char *err, size_t errlen);
 
 /* At ESTABLISHED: the room (room_len 0 = global) and the client id (id,
  * CHATD_CLIENT_ID_MAX + 1 bytes: the token's sub, else a new UUID) of the
  * upgrade that made wsi, and *expires the token's expiry (0: none).  0, or
- * -1 with *why when the upgrade would no longer be let in (only the clock
- * can have moved since). */
+ * -1 when the upgrade would no longer be let in (only the clock can have
+ * moved since): err filled when the token was refused, "" otherwise. */
 int admit_session(const struct wctx *w, struct lws *wsi, char *room, size_t *room_len,
-		  char *id, time_t *expires, const char **why);
+		  char *id, time_t *expires, char *err, size_t errlen);
 
 #endif

@@ -70,6 +70,11 @@ int alog_reopen(void);
 int alog_enabled(void);
 /* Write one formatted line.  0 / -1 (errno set). */
 int alog_write(const char *line, size_t len);
+/* What the workers call for each line (len 0, a line that did not format:
+ * nothing): alog_write(), but only the first failure in this process
+ * returns -1 (errno set), for the caller to warn once; a later failure
+ * drops the line and returns 0. */
+int alog_emit(const char *line, size_t len);
 void alog_close(void);
 
 #endif

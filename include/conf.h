@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chatd.h"
 #include "cidr.h"
 
 #define CONF_STR_MAX 256
@@ -87,9 +88,6 @@ struct conf_directive {
 	const char    *help;       /* one line, for the sample file and man page */
 };
 
-/* An error: "file:line: message" (or "REDIS_URL: message", "-w: message"). */
-struct conf_err { char msg[512]; };
-
 /* A command-line override, applied last (highest precedence). */
 struct conf_kv { const char *key; const char *val; };
 
@@ -100,11 +98,12 @@ const struct conf_directive *conf_directives(size_t *n);
  * Load a configuration: built-in defaults, then the file `path` (NULL: none;
  * a missing file is an error), then the environment (REDIS_URL,
  * AUTH_ENABLED), then the `nov` overrides.  Returns a new struct conf the
- * caller frees with conf_free(), or NULL with *err filled.  Any process may
+ * caller frees with conf_free(), or NULL with err filled ("FILE:LINE:
+ * message", "REDIS_URL: message"; CHATD_ERR_MAX bytes hold any).  Any process may
  * call it; it does not log.
  */
 struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
-		       struct conf_err *err);
+		       char *err, size_t errlen);
 void conf_free(struct conf *c);
 
 /*
@@ -115,14 +114,14 @@ void conf_free(struct conf *c);
  * reload all do; what needs the system (users, files, the secret file's
  * contents) is preflight_check()'s.  0, or -1 with err.  Never logs.
  */
-int conf_check(const struct conf *c, struct conf_err *err);
+int conf_check(const struct conf *c, char *err, size_t errlen);
 
 /* "FILE:LINE: " where directive `name` was set in the file (ready to put
  * before a message), or "" when it was not set there.  snprintf's count. */
 int conf_where(const struct conf *c, const char *name, char *buf, size_t len);
 
 /* Set one directive from its text form (no file context). 0 / -1 + err. */
-int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err);
+int conf_set(struct conf *c, const char *key, const char *val, char *err, size_t errlen);
 
 /* Writes into buf the names of the non-reloadable directives that differ
  * between a and b (space separated); returns how many differ. */

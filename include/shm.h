@@ -25,11 +25,13 @@ enum rec_kind {
 	REC_MSG   = 1, /* uplink and broadcast: a frame to deliver */
 	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */
 	REC_LEAVE = 3, /* uplink: the worker's last member of room left */
+	REC_MEMBER = 4, /* uplink: a client (the frame part: its id) joined room */
+	REC_GONE  = 5, /* uplink: ... and left it (presence on only, both) */
 	/* room history (history.h): the frame part is as that header says */
-	REC_STORE    = 4, /* uplink: a frame to number, keep and deliver (REC_MSG when off) */
-	REC_HIST_REQ = 5, /* uplink: struct history_req; the room is the room */
-	REC_HIST     = 6, /* broadcast: one history frame; the room part a history_addr */
-	REC_HIST_END = 7, /* broadcast: struct history_end; the room part a history_addr */
+	REC_STORE    = 6, /* uplink: a frame to number, keep and deliver (REC_MSG when off) */
+	REC_HIST_REQ = 7, /* uplink: struct history_req; the room is the room */
+	REC_HIST     = 8, /* broadcast: one history frame; the room part a history_addr */
+	REC_HIST_END = 9, /* broadcast: struct history_end; the room part a history_addr */
 };
 
 /* worker_stats.state: W: master. Named by stats_slot_state_name() for the
@@ -102,7 +104,9 @@ struct master_stats {
 	_Atomic uint64_t redis_timeouts;   /* links dropped: no answer within redis_timeout */
 	_Atomic uint64_t redis_sub_gaps;   /* subscriber link lost while up */
 	_Atomic uint64_t stopping;         /* 1 once a graceful stop began */
-	_Atomic uint64_t pad[13];
+	_Atomic uint64_t ghosts_offline;   /* offline presence sent for a dead worker's members */
+	_Atomic uint64_t members_untracked;/* room members the master could not track (full) */
+	_Atomic uint64_t pad[11];
 };
 
 struct shm_hdr {

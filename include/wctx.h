@@ -78,6 +78,12 @@ enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t
  * a moment (kept and retried from the lws loop). */
 void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len);
 
+/* A client (id[0..id_len)) joined (REC_MEMBER) or left (REC_GONE) room:
+ * tell the master, which announces it offline if this worker dies.  In
+ * order with the room events, and kept like them while the uplink is full. */
+void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
+		       const char *id, size_t id_len);
+
 /* At exit: cancel the retry and drop the joins/leaves still waiting. */
 void wctx_pending_free(struct wctx *w);
 

@@ -3,6 +3,7 @@
  * admit.c - what a WebSocket upgrade asks for (route, room) and who makes it
  * (the token's identity), for http.c at the upgrade and ws.c at ESTABLISHED.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,7 +104,7 @@ int admit_target_of(const struct conf *c, const char *uri, const char *room_arg,
 }
 
 int admit_identify(const struct wctx *w, struct lws *wsi, const char *room,
-		   struct auth_identity *id, const char **why)
+		   struct auth_identity *id, char *err, size_t errlen)
 {
 	char buf[AUTH_TOKEN_MAX + 16];
 	const char *tok = NULL;
@@ -112,22 +113,29 @@ int admit_identify(const struct wctx *w, struct lws *wsi, const char *room,
 	if (!w->conf->auth_enabled)
 		return 0;
 	if (w->auth == NULL) {
-		*why = "authentication is not available (see the server log)";
+		snprintf(err, errlen, "authentication is not available (see the server log)");
 		return 503;
 	}
 	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
 		tok = auth_bearer(buf);
 	if (tok == NULL)   /* browsers cannot set headers on a WebSocket: ?token= */
 		tok = lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof(buf));
-	return auth_verify(w->auth, tok, room, time(NULL), id, why);
+	switch (auth_verify(w->auth, tok, room, time(NULL), id, err, errlen)) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_FORBIDDEN:
+		return 403;
+	default:
+		return 401;
+	}
 }
 
 int admit_session(const struct wctx *w, struct lws *wsi, char *room, size_t *room_len,
-		  char *id, time_t *expires, const char **why)
+		  char *id, time_t *expires, char *err, size_t errlen)
 {
 	struct auth_identity ai;
 
-	*why = NULL;
+	err[0] = '\0';
 	*expires = 0;
 	if (admit_target(w->conf, wsi, room, room_len) != 0)
 		return -1;
@@ -135,8 +143,7 @@ int admit_session(const struct wctx *w, struct lws *wsi, char *room, size_t *roo
 		msg_uuid(id);
 		return 0;
 	}
-	*why = "";
-	if (admit_identify(w, wsi, *room_len ? room : NULL, &ai, why) != 0)
+	if (admit_identify(w, wsi, *room_len ? room : NULL, &ai, err, errlen) != 0)
 		return -1;
 	memcpy(id, ai.sub, sizeof(ai.sub));
 	*expires = ai.expires;

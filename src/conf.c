@@ -4,9 +4,9 @@
  * directive with its type, field, default, range and whether SIGHUP applies
  * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
  * all read it.  A leaf module: errors go back to the caller, nothing logs.
- * The text of single values (durations, sizes, addresses) is confval.c's.
+ * The text of single values (durations, sizes, addresses) and the syntax
+ * of a line of the file (key, value, quotes, comments) are confval.c's.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "confval.h"
+#include "errbuf.h"
 #include "history.h"
 #include "log.h"
 #include "redis_url.h"
@@ -149,20 +150,6 @@ static const struct conf_directive *conf_find(const char *name)
 	return NULL;
 }
 
-static void conf_errf(struct conf_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void conf_errf(struct conf_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 /* ---- setting one directive ------------------------------------------------ */
 
 /* Writes a number back in the units a user would write: "16m", "54s". */
@@ -181,7 +168,7 @@ static int conf_needs_pow2(const struct conf_directive *d)
 }
 
 static int conf_range(const struct conf_directive *d, const char *val, long long v,
-		      struct conf_err *err)
+		      char *err, size_t errlen)
 {
 	char lo[32], hi[32];
 
@@ -189,13 +176,13 @@ static int conf_range(const struct conf_directive *d, const char *val, long long
 		return 0;
 	conf_fmt_unit(d->type, d->min, lo, sizeof(lo));
 	conf_fmt_unit(d->type, d->max, hi, sizeof(hi));
-	conf_errf(err, "\"%s\" is out of range (%s..%s)", val, lo, hi);
+	errbuf_set(err, errlen, "\"%s\" is out of range (%s..%s)", val, lo, hi);
 	return -1;
 }
 
 /* Numbers of every kind, into the int or size_t field. */
 static int conf_set_number(struct conf *c, const struct conf_directive *d,
-			   const char *val, struct conf_err *err)
+			   const char *val, char *err, size_t errlen)
 {
 	char *field = (char *)c + d->offset;
 	long long v;
@@ -203,7 +190,7 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 
 	if (d->type == CONF_BOOL) {
 		if (confval_parse_bool(val, &b) < 0) {
-			conf_errf(err, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
+			errbuf_set(err, errlen, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
 			return -1;
 		}
 		v = b;
@@ -212,16 +199,16 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 	} else if (d->type == CONF_DURATION ? confval_parse_duration_ms(val, &v) < 0
 		   : d->type == CONF_SIZE ? confval_parse_size(val, &v) < 0
 		   : confval_parse_int(val, &v) < 0) {
-		conf_errf(err, "\"%s\" is not %s", val,
-			  d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
-			  : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
-			  : d->type == CONF_WORKERS ? "a number or auto" : "a number");
+		errbuf_set(err, errlen, "\"%s\" is not %s", val,
+			   d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
+			   : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
+			   : d->type == CONF_WORKERS ? "a number or auto" : "a number");
 		return -1;
-	} else if (conf_range(d, val, v, err) < 0) {
+	} else if (conf_range(d, val, v, err, errlen) < 0) {
 		return -1;
 	}
 	if (conf_needs_pow2(d) && (v & (v - 1)) != 0) {
-		conf_errf(err, "\"%s\" is not a power of two", val);
+		errbuf_set(err, errlen, "\"%s\" is not a power of two", val);
 		return -1;
 	}
 	if (d->type == CONF_SIZE)
@@ -242,7 +229,7 @@ static int conf_is_path(const struct conf_directive *d)
 }
 
 static int conf_set_string(struct conf *c, const struct conf_directive *d,
-			   const char *val, struct conf_err *err)
+			   const char *val, char *err, size_t errlen)
 {
 	char *field = (char *)c + d->offset, why[128];
 	struct redis_url url;
@@ -250,30 +237,30 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	if (d->type == CONF_REDIS_URL && strcmp(val, "off") == 0)
 		val = "";
 	if (strlen(val) >= d->size) {
-		conf_errf(err, "value is too long (at most %zu bytes)", d->size - 1);
+		errbuf_set(err, errlen, "value is too long (at most %zu bytes)", d->size - 1);
 		return -1;
 	}
 	if (d->type == CONF_REDIS_URL && val[0] != '\0' &&
-	    redis_url_parse(val, &url, why, sizeof(why)) < 0) {
+	    redis_url_parse(val, &url, why, sizeof(why)) == REDIS_URL_BAD) {
 		char shown[CONF_STR_MAX];
 
-		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
-			  redis_url_masked(val, shown, sizeof(shown)), why);
+		errbuf_set(err, errlen, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
+			   redis_url_masked(val, shown, sizeof(shown)), why);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, path_prefix) && !confval_path_prefix_ok(val)) {
-		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
-			  "and hold only letters, digits and / - . _ ~", val);
+		errbuf_set(err, errlen, "\"%s\" must start with '/', not end with '/', "
+			   "and hold only letters, digits and / - . _ ~", val);
 		return -1;
 	}
 	if (conf_is_path(d) && val[0] != '\0' && val[0] != '/' && strcmp(val, "off") != 0 &&
 	    strcmp(val, "syslog") != 0) {
-		conf_errf(err, "\"%s\" is a relative path; give an absolute one (the daemon "
-			  "runs in /)", val);
+		errbuf_set(err, errlen, "\"%s\" is a relative path; give an absolute one (the daemon "
+			   "runs in /)", val);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, access_log) && !alog_dest_valid(val)) {
-		conf_errf(err, "\"%s\" is not off, syslog or an absolute path", val);
+		errbuf_set(err, errlen, "\"%s\" is not off, syslog or an absolute path", val);
 		return -1;
 	}
 	strcpy(field, val);
@@ -282,7 +269,7 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 
 /* Set directive d from its text; err gets the message without a prefix. */
 static int conf_set_one(struct conf *c, const struct conf_directive *d,
-			const char *val, struct conf_err *err)
+			const char *val, char *err, size_t errlen)
 {
 	enum log_level lvl;
 	int port;
@@ -290,7 +277,7 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 	switch (d->type) {
 	case CONF_LISTEN:
 		if (confval_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
-			conf_errf(err, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
+			errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
 			return -1;
 		}
 		c->listen_port = port;
@@ -300,31 +287,31 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
 			return 0;
 		}
-		conf_errf(err, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
+		errbuf_set(err, errlen, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
 		return -1;
 	case CONF_STRING:
 	case CONF_REDIS_URL:
-		return conf_set_string(c, d, val, err);
+		return conf_set_string(c, d, val, err, errlen);
 	case CONF_CIDRS:
 		return cidr_list_add((struct cidr_list *)(void *)((char *)c + d->offset), val,
-				     err->msg, sizeof(err->msg));
+				     err, errlen);
 	default:
-		return conf_set_number(c, d, val, err);
+		return conf_set_number(c, d, val, err, errlen);
 	}
 }
 
 /* Set one directive from its text form; err: "name: why" or unknown. 0 / -1 */
-int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err)
+int conf_set(struct conf *c, const char *key, const char *val, char *err, size_t errlen)
 {
 	const struct conf_directive *d = conf_find(key);
-	struct conf_err why;
+	char why[CHATD_ERR_MAX];
 
 	if (d == NULL) {
-		conf_errf(err, "unknown directive \"%s\"", key);
+		errbuf_set(err, errlen, "unknown directive \"%s\"", key);
 		return -1;
 	}
-	if (conf_set_one(c, d, val, &why) < 0) {
-		conf_errf(err, "%s: %s", key, why.msg);
+	if (conf_set_one(c, d, val, why, sizeof(why)) < 0) {
+		errbuf_set(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	return 0;
@@ -332,78 +319,37 @@ int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *
 
 /* ---- the file --------------------------------------------------------------- */
 
-/*
- * Split one line in place into key and value.  Returns 1 for a directive,
- * 0 for a blank or comment line, -1 with err (no prefix) for bad syntax.
- */
-static int conf_split_line(char *s, char **key, char **val, struct conf_err *err)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#')
-		return 0;
-	*key = s;
-	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
-		s++;
-	e = s;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#') {
-		*e = '\0';
-		conf_errf(err, "%s: missing value", *key);
-		return -1;
-	}
-	*e = '\0';
-	if (*s != '"') {
-		*val = s;
-		s += strcspn(s, "#");
-		while (s > *val && isspace((unsigned char)s[-1]))
-			s--;
-		*s = '\0';
-		return 1;
-	}
-	*val = ++s;
-	e = strchr(s, '"');
-	if (e == NULL) {
-		conf_errf(err, "%s: unterminated quoted value", *key);
-		return -1;
-	}
-	*e++ = '\0';
-	while (isspace((unsigned char)*e))
-		e++;
-	if (*e != '\0' && *e != '#') {
-		conf_errf(err, "%s: text after the closing quote", *key);
-		return -1;
-	}
-	return 1;
-}
-
-static int conf_read_file(struct conf *c, const char *path, struct conf_err *err)
+static int conf_read_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, *key, *val;
 	size_t cap = 0;
-	int lineno = 0, rc = 0, r;
-	struct conf_err why;
+	int lineno = 0, rc = 0;
+	enum confval_line sl;
+	char why[CHATD_ERR_MAX];
 
 	if (f == NULL) {
-		conf_errf(err, "%s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && getline(&line, &cap, f) != -1) {
 		lineno++;
-		r = conf_split_line(line, &key, &val, &why);
-		if (r == 1 && (r = conf_set(c, key, val, &why)) == 0)
-			c->line[conf_find(key) - conf_table] = lineno;
-		if (r < 0) {
-			conf_errf(err, "%s:%d: %s", path, lineno, why.msg);
+		sl = confval_split_line(line, &key, &val);
+		if (sl == CONFVAL_LINE_BLANK)
+			continue;
+		if (sl != CONFVAL_LINE_DIRECTIVE) {
+			errbuf_set(err, errlen, "%s:%d: %s: %s", path, lineno, key,
+				   confval_line_text(sl));
 			rc = -1;
+		} else if (conf_set(c, key, val, why, sizeof(why)) < 0) {
+			errbuf_set(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -1;
+		} else {
+			c->line[conf_find(key) - conf_table] = lineno;
 		}
 	}
 	if (rc == 0 && ferror(f)) {
-		conf_errf(err, "%s: read error", path);
+		errbuf_set(err, errlen, "%s: read error", path);
 		rc = -1;
 	}
 	free(line);
@@ -413,10 +359,10 @@ static int conf_read_file(struct conf *c, const char *path, struct conf_err *err
 
 /* ---- loading ------------------------------------------------------------- */
 
-static int conf_defaults(struct conf *c, struct conf_err *err)
+static int conf_defaults(struct conf *c, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < CONF_NDIRECTIVES; i++) {
-		if (conf_set(c, conf_table[i].name, conf_table[i].def, err) < 0)
+		if (conf_set(c, conf_table[i].name, conf_table[i].def, err, errlen) < 0)
 			return -1;     /* a broken table: the unit test catches it */
 		/* a repeatable directive's first line replaces its default */
 		if (conf_table[i].type == CONF_CIDRS)
@@ -425,13 +371,13 @@ static int conf_defaults(struct conf *c, struct conf_err *err)
 	return 0;
 }
 
-static int conf_env(struct conf *c, struct conf_err *err)
+static int conf_env(struct conf *c, char *err, size_t errlen)
 {
 	static const struct { const char *var, *key; } env[] = {
 		{ "REDIS_URL", "redis_url" }, { "AUTH_ENABLED", "auth_enabled" },
 		{ "CHATD_STATIC_DIR", "static_dir" },
 	};
-	struct conf_err why;
+	char why[CHATD_ERR_MAX];
 	const char *v;
 
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
@@ -439,8 +385,8 @@ static int conf_env(struct conf *c, struct conf_err *err)
 		/* an empty REDIS_URL means off; an empty AUTH_ENABLED, unset */
 		if (v == NULL || (v[0] == '\0' && strcmp(env[i].var, "AUTH_ENABLED") == 0))
 			continue;
-		if (conf_set_one(c, conf_find(env[i].key), v, &why) < 0) {
-			conf_errf(err, "%s: %s", env[i].var, why.msg);
+		if (conf_set_one(c, conf_find(env[i].key), v, why, sizeof(why)) < 0) {
+			errbuf_set(err, errlen, "%s: %s", env[i].var, why);
 			return -1;
 		}
 	}
@@ -448,32 +394,32 @@ static int conf_env(struct conf *c, struct conf_err *err)
 }
 
 /* A message, once stamped, must fit one record of the smaller ring. */
-static int conf_check_ring_fit(const struct conf *c, struct conf_err *err)
+static int conf_check_ring_fit(const struct conf *c, char *err, size_t errlen)
 {
 	size_t ring_min = c->ring_size < c->uplink_size ? c->ring_size : c->uplink_size;
 	size_t rec_max = ring_payload_max(ring_min);
 
 	if (c->max_message_size + CHATD_STAMP_MAX <= rec_max)
 		return 0;
-	conf_errf(err, "max_message_size %zu does not fit a ring record: at most %zu with "
-		  "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
-		  "ring, 1m at most)", c->max_message_size,
-		  rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
-		  c->uplink_size);
+	errbuf_set(err, errlen, "max_message_size %zu does not fit a ring record: at most %zu with "
+		   "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
+		   "ring, 1m at most)", c->max_message_size,
+		   rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
+		   c->uplink_size);
 	return -1;
 }
 
-int conf_check(const struct conf *c, struct conf_err *err)
+int conf_check(const struct conf *c, char *err, size_t errlen)
 {
 	if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
-		conf_errf(err, "auth_secret and auth_secret_file are both set; use one");
+		errbuf_set(err, errlen, "auth_secret and auth_secret_file are both set; use one");
 		return -1;
 	}
 	if (c->auth_enabled && c->auth_secret[0] == '\0' && c->auth_secret_file[0] == '\0') {
-		conf_errf(err, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
+		errbuf_set(err, errlen, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
 		return -1;
 	}
-	return conf_check_ring_fit(c, err);
+	return conf_check_ring_fit(c, err, errlen);
 }
 
 /*
@@ -481,26 +427,26 @@ int conf_check(const struct conf *c, struct conf_err *err)
  * (caller frees with conf_free), or NULL with err.  Never logs.
  */
 struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
-		       struct conf_err *err)
+		       char *err, size_t errlen)
 {
 	struct conf *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		conf_errf(err, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (conf_defaults(c, err) < 0)
+	if (conf_defaults(c, err, errlen) < 0)
 		goto fail;
-	if (path != NULL && conf_read_file(c, path, err) < 0)
+	if (path != NULL && conf_read_file(c, path, err, errlen) < 0)
 		goto fail;
 	if (path != NULL)
 		snprintf(c->file, sizeof(c->file), "%s", path);
-	if (conf_env(c, err) < 0)
+	if (conf_env(c, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; i < nov; i++)
-		if (conf_set(c, ov[i].key, ov[i].val, err) < 0)
+		if (conf_set(c, ov[i].key, ov[i].val, err, errlen) < 0)
 			goto fail;
-	if (conf_check(c, err) < 0)
+	if (conf_check(c, err, errlen) < 0)
 		goto fail;
 	return c;
 fail:

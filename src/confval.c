@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * confval.c - the values of configuration directives: text to numbers,
+ * confval.c - a line of a configuration file split into key and value, and
+ * the values of configuration directives: text to numbers,
  * addresses and prefixes (the parsers conf.c's setters call), and values
  * back to the text a file would hold (for `chatd -t` and error messages).
  * A leaf: pure functions, errors are -1 for the caller to word, nothing logs.
@@ -249,4 +250,54 @@ int confval_format_cidrs(const struct cidr_list *l, char *buf, size_t len)
 			used += (size_t)cidr_format(&l->v[i], buf + used, len - used);
 	}
 	return (int)used;
+}
+
+/* ---- a line of the file -------------------------------------------------- */
+
+enum confval_line confval_split_line(char *s, char **key, char **val)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return CONFVAL_LINE_BLANK;
+	*key = s;
+	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
+		s++;
+	e = s;
+	while (isspace((unsigned char)*s))
+		s++;
+	*e = '\0';
+	if (*s == '\0' || *s == '#')
+		return CONFVAL_LINE_NO_VALUE;
+	if (*s != '"') {
+		*val = s;
+		s += strcspn(s, "#");
+		while (s > *val && isspace((unsigned char)s[-1]))
+			s--;
+		*s = '\0';
+		return CONFVAL_LINE_DIRECTIVE;
+	}
+	*val = ++s;
+	e = strchr(s, '"');
+	if (e == NULL)
+		return CONFVAL_LINE_UNTERMINATED;
+	*e++ = '\0';
+	while (isspace((unsigned char)*e))
+		e++;
+	if (*e != '\0' && *e != '#')
+		return CONFVAL_LINE_TRAILING;
+	return CONFVAL_LINE_DIRECTIVE;
+}
+
+const char *confval_line_text(enum confval_line l)
+{
+	static const char *const text[] = {
+		[CONFVAL_LINE_NO_VALUE]     = "missing value",
+		[CONFVAL_LINE_UNTERMINATED] = "unterminated quoted value",
+		[CONFVAL_LINE_TRAILING]     = "text after the closing quote",
+	};
+
+	return l < sizeof(text) / sizeof(text[0]) && text[l] ? text[l] : "";
 }

@@ -16,6 +16,7 @@
 #include "hjoin.h"
 #include "history.h"
 #include "msg.h"
+#include "sendq.h"
 #include "shm.h"
 #include "wctx.h"
 #include "ws.h"
@@ -102,15 +103,18 @@ static void push_held(struct wctx *w, struct conn *c, struct frame *f)
 static void finish(struct wctx *w, struct conn *c, const struct history_end *end)
 {
 	struct hjoin_wait *hw = c->hw;
-	uint32_t held = c->qlen, i;
+	uint32_t held = c->sq.len, i;
 	struct frame **q = malloc((held ? held : 1) * sizeof(*q));
 
 	c->hw = NULL;
-	for (i = 0; q != NULL && i < held; i++)  /* out of memory: the held ones are dropped */
-		q[i] = c->q[(c->qhead + i) & (c->qcap - 1)];
-	for (i = 0; q == NULL && i < held; i++)
-		frame_unref(c->q[(c->qhead + i) & (c->qcap - 1)]);
-	c->qhead = c->qlen = 0;
+	for (i = 0; i < held; i++) {            /* out of memory: the held ones are dropped */
+		struct frame *f = sendq_pop(&c->sq);
+
+		if (q != NULL)
+			q[i] = f;
+		else
+			frame_unref(f);
+	}
 	if (end->status != HISTORY_UNAVAILABLE)
 		c->hist_floor = end->top;
 	send_welcome(w, c, hw->since, end);

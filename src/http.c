@@ -53,7 +53,8 @@ static int respond_hdrs(struct lws *wsi, int status, const char *ctype,
 			return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	if (len == 0)
+	/* HEAD: the GET's headers, Content-Length included, and no body */
+	if (len == 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0)
 		return 0;
 	out = malloc(LWS_PRE + len);
 	if (out == NULL)
@@ -80,7 +81,6 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[ALOG_ADDR_MAX] = "-", uri[ADMIT_URI_MAX] = "", line[ALOG_LINE_MAX];
-	static int warned;   /* once per worker, like ws.c's session lines */
 	struct timespec ts;
 	size_t n;
 
@@ -92,7 +92,7 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 	log_debug("upgrade from %s to %s refused with %d: %s", addr, uri, status, reason);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = alog_format_refused(line, sizeof(line), &ts, addr, w->slot, uri, status, reason);
-	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+	if (alog_emit(line, n) < 0)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
@@ -144,7 +144,7 @@ static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 {
 	char origin[512];
 	struct auth_identity id;
-	const char *why = NULL;
+	char why[128];
 	int st;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
@@ -153,7 +153,7 @@ static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 		stats_add(&w->st->origin_refused, 1);
 		return refuse_json(w, wsi, 403, "origin", "origin not allowed");
 	}
-	st = admit_identify(w, wsi, room, &id, &why);
+	st = admit_identify(w, wsi, room, &id, why, sizeof(why));
 	if (st == 0)
 		return 0;
 	stats_add(&w->st->auth_refused, 1);
@@ -272,6 +272,76 @@ int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_
 	snprintf(body, sizeof(body), "%u %s\n", code, code == 403 ? "Forbidden" :
 		 code == 404 ? "Not Found" : code < 500 ? "Bad Request" : "Server Error");
 	return respond(wsi, (int)code, "text/plain", body, strlen(body)) < 0;
+}
+
+/* ---- request framing: what a proxy in front could read differently ------------ */
+
+/* Does the comma-separated list s name one value, however often?  "5",
+ * "5, 5" yes; "5, 6", "", "x" no.  The value goes to *val (digits only). */
+static int length_list(const char *s, unsigned long long *val, int *seen)
+{
+	while (*s != '\0') {
+		unsigned long long v = 0;
+		size_t n;
+
+		s += strspn(s, " \t");
+		n = strspn(s, "0123456789");
+		if (n == 0 || n > 15)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			v = v * 10 + (unsigned)(s[i] - '0');
+		if (*seen && v != *val)
+			return 0;
+		*val = v;
+		*seen = 1;
+		s += n + strspn(s + n, " \t");
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return 0;
+	}
+	return *seen;
+}
+
+/*
+ * Request smuggling (RFC 9112 6.1, 6.3): Content-Length with
+ * Transfer-Encoding, Content-Lengths that disagree, or one that is not a
+ * number.  lws 4.1.6 keeps each repeated header as a fragment of one token
+ * (lws_hdr_copy() joins them), so every fragment is read.  1 when the
+ * framing is ambiguous, else 0.
+ */
+static int framing_bad(struct lws *wsi)
+{
+	enum lws_token_indexes cl = WSI_TOKEN_HTTP_CONTENT_LENGTH;
+	unsigned long long val = 0;
+	char frag[128];
+	int seen = 0;
+
+	if (lws_hdr_total_length(wsi, cl) <= 0)
+		return 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return 1;
+	for (int i = 0; lws_hdr_fragment_length(wsi, cl, i) > 0; i++)
+		if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), cl, i) < 0 ||
+		    !length_list(frag, &val, &seen))
+			return 1;
+	return !seen;
+}
+
+/* Answer an ambiguous request 400 and close (its body cannot be skipped
+ * safely): 1; 0 when the framing is clear. */
+static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade)
+{
+	static const char body[] = "400 Bad Request: ambiguous Content-Length or "
+				   "Transfer-Encoding\n";
+
+	if (!framing_bad(wsi))
+		return 0;
+	if (upgrade)
+		return refuse_text(w, wsi, 400, "bad_framing", body);
+	stats_add(&w->st->http_requests, 1);
+	respond(wsi, 400, "text/plain", body, sizeof(body) - 1);
+	return 1;
 }
 
 static int on_upgrade(struct wctx *w, struct lws *wsi)
@@ -480,8 +550,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	(void)user; (void)len;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return on_upgrade(w, wsi);
+		return framing_refuse(w, wsi, 1) ? 1 : on_upgrade(w, wsi);
 	case LWS_CALLBACK_HTTP:
+		if (framing_refuse(w, wsi, 0))
+			return -1;
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
 			return on_post(w, wsi, user, (const char *)in);
 		return on_request(w, wsi, (const char *)in);

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	};
 	static struct conf_kv ov[2];
 	struct master_opts o = { NULL, ov, 0, 0 };
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf *c;
 	static char abs_conf[PATH_MAX];
 	const char *workers = NULL, *listen = NULL;
@@ -128,13 +128,9 @@ int main(int argc, char **argv)
 		o.conf_path = abs_conf;
 	env_path_absolute("CHATD_STATIC_DIR");
 
-	c = conf_load(o.conf_path, o.ov, o.nov, &err);
-	if (c != NULL && preflight_check(c, &err) < 0) {
-		conf_free(c);
-		c = NULL;
-	}
+	c = preflight_load(o.conf_path, o.ov, o.nov, err, sizeof(err));
 	if (c == NULL) {
-		fprintf(stderr, "chatd: %s\n", err.msg);
+		fprintf(stderr, "chatd: %s\n", err);
 		if (test)
 			fprintf(stderr, "chatd: configuration file %s test failed\n",
 				o.conf_path ? o.conf_path : "(defaults)");

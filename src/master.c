@@ -4,7 +4,8 @@
  * signals into actions (SIGHUP: master_reload), and runs the loop that
  * drives the message path (relay.c).  It never touches a client socket and
  * never waits for a worker.  The listening sockets are listener.c's, the
- * pid file and detaching daemon.c's.
+ * start-up checks, the pid file and detaching daemon.c's, the child's side
+ * of fork() spawn.c's.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +33,7 @@
 #include "ring.h"
 #include "shm.h"
 #include "signals.h"
+#include "spawn.h"
 #include "stats.h"
 #include "title.h"
 #include "worker.h"
@@ -144,29 +145,12 @@ static int spawn_worker(void)
 	}
 	/* our cursor starts before the worker exists: nothing it pushes is skipped */
 	relay_uplink_open(&m.relay, slot);
-	memset(&m.shm->worker[slot], 0, sizeof(m.shm->worker[slot]));
-	stats_set(&m.shm->worker[slot].state, SLOT_RUNNING);
-	stats_set(&m.shm->worker[slot].generation, (uint64_t)m.generation);
-	pid = fork();
+	a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
+	pid = spawn_fork(&a);
 	if (pid < 0) {
 		log_errno(LOG_LVL_ERROR, "fork()");
-		stats_set(&m.shm->worker[slot].state, SLOT_FREE);
 		close(efd);
 		return -1;
-	}
-	if (pid == 0) {
-		int keep[] = { lfd, efd, m.efd, log_get_fd() };
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
-			_exit(0);
-		log_close_syslog();
-		daemon_close_inherited(keep, 4);
-		log_reopen();
-		/* the signal mask stays as inherited (every signal a worker takes
-		 * is blocked) until worker_main() reads them from its signalfd */
-		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
-		worker_main(&a);
 	}
 	m.slots[slot] = (struct slot){ .pid = pid, .generation = m.generation,
 				       .started_ms = mloop_now_ms(), .lidx = lidx };
@@ -328,7 +312,7 @@ static void slot_gone(int i, int status)
 	int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	int served = stats_get(&m.shm->worker[i].started_ms) != 0;
 
-	relay_slot_gone(&m.relay, i);   /* what it sent before dying still counts */
+	relay_slot_gone(&m.relay, i, m.conf);   /* what it sent still counts; its members leave */
 	if (crashed && !m.stopping && !s->draining) {
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %d) killed by signal %d; replacing it", i,
@@ -375,18 +359,18 @@ static void reap_children(void)
 
 static void master_reload(void)
 {
-	struct conf_err err;
-	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
+	char err[CHATD_ERR_MAX];
+	struct conf *nc = preflight_load(m.opts->conf_path, m.opts->ov, m.opts->nov, err,
+					 sizeof(err));
 	char changed[512];
 
-	if (nc != NULL && (preflight_check(nc, &err) < 0 ||
-			   alog_prepare(nc->access_log, nc->user, nc->group, err.msg,
-					sizeof(err.msg)) < 0)) {
+	if (nc != NULL && alog_prepare(nc->access_log, nc->user, nc->group, err,
+				       sizeof(err)) < 0) {
 		conf_free(nc);
 		nc = NULL;
 	}
 	if (nc == NULL) {
-		log_error("reload: %s; keeping the running configuration", err.msg);
+		log_error("reload: %s; keeping the running configuration", err);
 		notify_ready(m.generation, live_workers(1));
 		return;
 	}
@@ -503,25 +487,8 @@ static void efd_cb(int fd, uint32_t events, void *arg)
 
 static int start(void)
 {
-	char err[256] = "";
-	int fd;
-
-	/* any listener on the address, another chatd included, is a clear error now */
-	fd = listener_open(m.conf, 0, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "chatd: %s\n", err);
+	if (daemon_start_checks(m.conf, m.opts->foreground) < 0)
 		return -1;
-	}
-	close(fd);
-	if (!m.opts->foreground && (daemon_log_file_check(m.conf) < 0 ||
-	    (m.conf->pid_file[0] && daemon_pidfile_lock(m.conf->pid_file) < 0)))
-		return -1;
-	/* the workers open it; made now (as root, given to `user`) so a bad one
-	 * fails the start on the terminal */
-	if (alog_prepare(m.conf->access_log, m.conf->user, m.conf->group, err, sizeof(err)) < 0) {
-		fprintf(stderr, "chatd: %s\n", err);
-		return -1;
-	}
 	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
 	if (m.shm == NULL) {
 		fprintf(stderr, "chatd: shared memory (%zu bytes of rings): %s\n",

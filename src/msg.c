@@ -29,7 +29,7 @@ static int msg_data_raw(const char *buf, size_t len, int present, struct msg_in 
 		out->raw_len = 2;
 		return 0;
 	}
-	if (jspan_member(buf, len, "data", &out->raw, &out->raw_len) != 1 ||
+	if (jspan_member(buf, len, "data", &out->raw, &out->raw_len) != JSPAN_FOUND ||
 	    out->raw_len < 2 || out->raw[0] != '{' || out->raw[out->raw_len - 1] != '}') {
 		out->raw = NULL;
 		out->raw_len = 0;

@@ -27,6 +27,7 @@
 
 extern const struct itest_case t_chat_cases[];
 extern const struct itest_case t_slow_cases[];
+extern const struct itest_case t_crash_cases[];
 extern const struct itest_case t_signals_cases[];
 extern const struct itest_case t_ops_cases[];
 extern const struct itest_case t_daemon_cases[];
@@ -44,6 +45,7 @@ extern const struct itest_case t_history_cases[];
 static const struct itest_case *const tables[] = {
 	t_chat_cases,
 	t_slow_cases,
+	t_crash_cases,
 	t_signals_cases,
 	t_ops_cases,
 	t_daemon_cases,
