@@ -46,14 +46,20 @@ struct wctx {
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
 	lws_sorted_usec_list_t sul_pending;
-	/* room history (hjoin.c, which sits above ws.c: worker.c sets these) */
+	/* modules above ws.c (hjoin.c, who.c): worker.c sets these for ws.c */
 	int  (*hist_start)(struct wctx *w, struct conn *c);   /* at ESTABLISHED */
-	void (*hist_cancel)(struct wctx *w, struct conn *c);  /* at CLOSED */
+	void (*conn_gone)(struct wctx *w, struct conn *c);    /* at CLOSED */
+	void (*who_ask)(struct wctx *w, struct conn *c);      /* {"type":"members"} */
 	/* connections waiting for their history answer (hjoin.c) */
 	struct room_member hist_waiting;
 	size_t hist_nwaiting;
 	uint64_t hist_next;            /* the last request's token */
 	lws_sorted_usec_list_t sul_hist;
+	/* questions for a room's members waiting for their answer (who.c) */
+	struct room_member who_waiting;
+	size_t who_nwaiting;
+	uint64_t who_next;             /* the last question's token */
+	lws_sorted_usec_list_t sul_who;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;

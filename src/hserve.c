@@ -37,11 +37,10 @@ struct answer {
 	int                 since;     /* a recovery: all or nothing */
 };
 
-static void pub_hook(void *arg, int up)
+void hserve_link(struct hserve *s, int up)
 {
-	struct hserve *s = arg;
-
-	redis_hist_link(s->rh, up);
+	if (s->rh != NULL)
+		redis_hist_link(s->rh, up);
 }
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
@@ -65,8 +64,6 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 		hserve_free(s);
 		return NULL;
 	}
-	if (broker != NULL)
-		broker_pub_hook(broker, pub_hook, s);
 	return s;
 }
 
@@ -74,8 +71,6 @@ void hserve_free(struct hserve *s)
 {
 	if (s == NULL)
 		return;
-	if (s->broker != NULL)
-		broker_pub_hook(s->broker, NULL, NULL);
 	redis_hist_free(s->rh);
 	history_free(s->mem);
 	free(s->scratch);

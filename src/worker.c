@@ -25,6 +25,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "hjoin.h"
+#include "who.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -72,6 +73,13 @@ static void lws_log_emit(int level, const char *line)
 	log_msg(level == LLL_ERR ? LOG_LVL_ERROR : LOG_LVL_WARN, "lws: %.*s", (int)n, line);
 }
 
+/* A connection closes: what the modules above ws.c hold for it goes. */
+static void conn_gone(struct wctx *w, struct conn *c)
+{
+	hjoin_cancel(w, c);
+	who_cancel(w, c);
+}
+
 /* ---- the broadcast ring ------------------------------------------------------ */
 
 /*
@@ -113,6 +121,8 @@ static void drain_ring(struct wctx *w)
 		f->len = (uint32_t)len;
 		if (w->cur.kind == REC_HIST || w->cur.kind == REC_HIST_END)
 			hjoin_answer(w, w->cur.kind, f, room, rl);   /* addressed to one connection */
+		else if (w->cur.kind == REC_ROSTER)
+			who_answer(w, f, room, rl);                  /* likewise */
 		else
 			ws_deliver(w, f, room, rl);
 	}
@@ -495,8 +505,10 @@ void worker_main(const struct worker_args *a)
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
 	room_list_init(&w->hist_waiting);
+	room_list_init(&w->who_waiting);
 	w->hist_start = hjoin_start;
-	w->hist_cancel = hjoin_cancel;
+	w->conn_gone = conn_gone;
+	w->who_ask = who_socket;
 	/* a late answer to this slot's previous worker must not match ours */
 	w->hist_next = (uint64_t)getpid() << 32;
 	the_worker = w;

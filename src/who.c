@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * who.c - who is in a room, the worker's side.  See who.h.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "chatd.h"
+#include "frame.h"
+#include "history.h"    /* struct history_addr */
+#include "msg.h"
+#include "roster.h"
+#include "shm.h"
+#include "wctx.h"
+#include "who.h"
+#include "ws.h"
+
+#define WHO_WAIT_MAX   256
+#define WHO_TIMEOUT_MS 5000
+#define WHO_TICK       (500 * LWS_US_PER_MS)
+#define UNAVAILABLE    "{\"error\":\"unavailable\",\"message\":\"members could not be read now\"}"
+
+#define who_of(m) ((struct who_wait *)((char *)(m) - offsetof(struct who_wait, node)))
+
+/* One per question waiting for its answer. */
+struct who_wait {
+	struct room_member node;       /* in w->who_waiting */
+	struct conn       *c;
+	struct lws        *http;       /* NULL: a WebSocket's members message */
+	uint64_t           token;
+	lws_usec_t         deadline;
+};
+
+static void wait_free(struct wctx *w, struct who_wait *ww)
+{
+	room_list_del(&ww->node);
+	w->who_nwaiting--;
+	free(ww);
+}
+
+/* Deliver json[0..len) (len 0: unavailable) to whoever asked. */
+static void reply(struct wctx *w, struct who_wait *ww, const char *json, size_t len)
+{
+	struct conn *c = ww->c;
+	size_t n;
+
+	if (ww->http != NULL) {
+		free(c->http_body);
+		c->http_status = len ? 200 : 503;
+		c->http_body = len ? malloc(len) : strdup(UNAVAILABLE);
+		c->http_len = len ? len : strlen(UNAVAILABLE);
+		if (c->http_body != NULL && len)
+			memcpy(c->http_body, json, len);
+		lws_callback_on_writable(ww->http);
+	} else if (len > 0 &&
+		   (n = msg_build_raw(w->scratch, w->scratch_len, "members",
+				      c->room_len ? c->room : NULL, "server", json, len)) > 0) {
+		ws_send(w, c, w->scratch, n);
+	} else {
+		n = msg_build_error(w->scratch, w->scratch_len, c->room_len ? c->room : NULL,
+				    "members_unavailable", "members could not be read now");
+		ws_send(w, c, w->scratch, n);
+	}
+	wait_free(w, ww);
+}
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+	struct wctx *w = lws_container_of(sul, struct wctx, sul_who);
+	lws_usec_t now = lws_now_usecs();
+	struct room_member *it, *next;
+
+	for (it = w->who_waiting.next; it != &w->who_waiting; it = next) {
+		next = it->next;
+		if (who_of(it)->deadline <= now)
+			reply(w, who_of(it), NULL, 0);
+	}
+	if (w->who_waiting.next != &w->who_waiting)
+		lws_sul_schedule(w->ctx, 0, &w->sul_who, tick, WHO_TICK);
+}
+
+/* Send the question; 0, or -1 when it cannot go up. */
+static int ask(struct wctx *w, struct conn *c, struct lws *http, const char *room,
+	       size_t room_len, uint32_t offset, uint32_t limit)
+{
+	struct roster_req q = { .offset = offset, .limit = limit };
+	struct who_wait *ww;
+
+	if (room_len == 0 || w->who_nwaiting >= WHO_WAIT_MAX ||
+	    (ww = calloc(1, sizeof(*ww))) == NULL)
+		return -1;
+	q.token = ww->token = ++w->who_next;
+	if (wctx_uplink(w, REC_ROSTER_REQ, room, room_len, (const char *)&q, sizeof(q)) !=
+	    RING_OK) {
+		free(ww);
+		return -1;
+	}
+	ww->c = c;
+	ww->http = http;
+	ww->deadline = lws_now_usecs() + WHO_TIMEOUT_MS * LWS_US_PER_MS;
+	if (w->who_waiting.next == &w->who_waiting)
+		lws_sul_schedule(w->ctx, 0, &w->sul_who, tick, WHO_TICK);
+	room_list_add(&w->who_waiting, &ww->node);
+	w->who_nwaiting++;
+	return 0;
+}
+
+void who_socket(struct wctx *w, struct conn *c)
+{
+	size_t n;
+
+	if (c->room_len == 0) {
+		n = msg_build_error(w->scratch, w->scratch_len, NULL, "not_in_room",
+				    "members are those of a room: connect to one");
+		ws_send(w, c, w->scratch, n);
+		return;
+	}
+	if (ask(w, c, NULL, c->room, c->room_len, 0, ROSTER_PAGE_MAX) < 0) {
+		n = msg_build_error(w->scratch, w->scratch_len, c->room, "members_unavailable",
+				    "server busy: members not read");
+		ws_send(w, c, w->scratch, n);
+	}
+}
+
+int who_http(struct wctx *w, struct lws *wsi, struct conn *c, const char *room,
+	     size_t room_len, uint32_t offset, uint32_t limit)
+{
+	return ask(w, c, wsi, room, room_len, offset, limit);
+}
+
+void who_answer(struct wctx *w, struct frame *f, const char *addr, size_t addr_len)
+{
+	struct history_addr a;
+	struct room_member *it;
+
+	if (addr_len == sizeof(a)) {
+		memcpy(&a, addr, sizeof(a));
+		if (a.slot == (uint32_t)w->slot)
+			room_foreach(&w->who_waiting, it)
+				if (who_of(it)->token == a.token) {
+					reply(w, who_of(it), (const char *)f->data + LWS_PRE, f->len);
+					break;
+				}
+	}
+	if (f->refs == 0)
+		free(f);
+}
+
+void who_cancel(struct wctx *w, struct conn *c)
+{
+	struct room_member *it, *next;
+
+	if (w->who_nwaiting == 0)
+		return;
+	for (it = w->who_waiting.next; it != &w->who_waiting; it = next) {
+		next = it->next;
+		if (who_of(it)->c == c)
+			wait_free(w, who_of(it));
+	}
+}
