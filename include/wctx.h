@@ -16,6 +16,7 @@
 #include "ring.h"
 #include "room.h"
 #include "shm.h"
+#include "wask.h"
 
 struct conf;
 struct wctx_pending;
@@ -50,16 +51,9 @@ struct wctx {
 	int  (*hist_start)(struct wctx *w, struct conn *c);   /* at ESTABLISHED */
 	void (*conn_gone)(struct wctx *w, struct conn *c);    /* at CLOSED */
 	void (*who_ask)(struct wctx *w, struct conn *c);      /* {"type":"members"} */
-	/* connections waiting for their history answer (hjoin.c) */
-	struct room_member hist_waiting;
-	size_t hist_nwaiting;
-	uint64_t hist_next;            /* the last request's token */
-	lws_sorted_usec_list_t sul_hist;
-	/* questions for a room's members waiting for their answer (who.c) */
-	struct room_member who_waiting;
-	size_t who_nwaiting;
-	uint64_t who_next;             /* the last question's token */
-	lws_sorted_usec_list_t sul_who;
+	/* questions to the master waiting for their answers (wask.h) */
+	struct wask_list hist_asks;    /* history on join (hjoin.c) */
+	struct wask_list who_asks;     /* a room's members (who.c) */
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;

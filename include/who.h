@@ -31,6 +31,11 @@ int who_http(struct wctx *w, struct lws *wsi, struct conn *c, const char *room,
  * unavailable), addr its address.  Takes f. */
 void who_answer(struct wctx *w, struct frame *f, const char *addr, size_t addr_len);
 
+/* w->who_asks's `expired` (wask.h): answered "unavailable". */
+struct wask;
+struct wask_list;
+void who_expired(struct wask_list *l, struct wask *a);
+
 /* c (a WebSocket or an HTTP request) closes: forget what it waits for. */
 void who_cancel(struct wctx *w, struct conn *c);
 

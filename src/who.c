@@ -18,26 +18,20 @@
 #include "who.h"
 #include "ws.h"
 
-#define WHO_WAIT_MAX   256
-#define WHO_TIMEOUT_MS 5000
-#define WHO_TICK       (500 * LWS_US_PER_MS)
 #define UNAVAILABLE    "{\"error\":\"unavailable\",\"message\":\"members could not be read now\"}"
 
-#define who_of(m) ((struct who_wait *)((char *)(m) - offsetof(struct who_wait, node)))
+#define who_of(a) ((struct who_wait *)((char *)(a) - offsetof(struct who_wait, ask)))
 
 /* One per question waiting for its answer. */
 struct who_wait {
-	struct room_member node;       /* in w->who_waiting */
-	struct conn       *c;
-	struct lws        *http;       /* NULL: a WebSocket's members message */
-	uint64_t           token;
-	lws_usec_t         deadline;
+	struct wask  ask;              /* in w->who_asks */
+	struct conn *c;
+	struct lws  *http;             /* NULL: a WebSocket's members message */
 };
 
 static void wait_free(struct wctx *w, struct who_wait *ww)
 {
-	room_list_del(&ww->node);
-	w->who_nwaiting--;
+	wask_del(&w->who_asks, &ww->ask);
 	free(ww);
 }
 
@@ -67,19 +61,9 @@ static void reply(struct wctx *w, struct who_wait *ww, const char *json, size_t 
 	wait_free(w, ww);
 }
 
-static void tick(lws_sorted_usec_list_t *sul)
+void who_expired(struct wask_list *l, struct wask *a)
 {
-	struct wctx *w = lws_container_of(sul, struct wctx, sul_who);
-	lws_usec_t now = lws_now_usecs();
-	struct room_member *it, *next;
-
-	for (it = w->who_waiting.next; it != &w->who_waiting; it = next) {
-		next = it->next;
-		if (who_of(it)->deadline <= now)
-			reply(w, who_of(it), NULL, 0);
-	}
-	if (w->who_waiting.next != &w->who_waiting)
-		lws_sul_schedule(w->ctx, 0, &w->sul_who, tick, WHO_TICK);
+	reply(lws_container_of(l, struct wctx, who_asks), who_of(a), NULL, 0);
 }
 
 /* Send the question; 0, or -1 when it cannot go up. */
@@ -89,10 +73,10 @@ static int ask(struct wctx *w, struct conn *c, struct lws *http, const char *roo
 	struct roster_req q = { .offset = offset, .limit = limit };
 	struct who_wait *ww;
 
-	if (room_len == 0 || w->who_nwaiting >= WHO_WAIT_MAX ||
+	if (room_len == 0 || (q.token = wask_token(&w->who_asks)) == 0 ||
 	    (ww = calloc(1, sizeof(*ww))) == NULL)
 		return -1;
-	q.token = ww->token = ++w->who_next;
+	ww->ask.token = q.token;
 	if (wctx_uplink(w, REC_ROSTER_REQ, room, room_len, (const char *)&q, sizeof(q)) !=
 	    RING_OK) {
 		free(ww);
@@ -100,11 +84,7 @@ static int ask(struct wctx *w, struct conn *c, struct lws *http, const char *roo
 	}
 	ww->c = c;
 	ww->http = http;
-	ww->deadline = lws_now_usecs() + WHO_TIMEOUT_MS * LWS_US_PER_MS;
-	if (w->who_waiting.next == &w->who_waiting)
-		lws_sul_schedule(w->ctx, 0, &w->sul_who, tick, WHO_TICK);
-	room_list_add(&w->who_waiting, &ww->node);
-	w->who_nwaiting++;
+	wask_add(&w->who_asks, w->ctx, &ww->ask);
 	return 0;
 }
 
@@ -134,16 +114,12 @@ int who_http(struct wctx *w, struct lws *wsi, struct conn *c, const char *room,
 void who_answer(struct wctx *w, struct frame *f, const char *addr, size_t addr_len)
 {
 	struct history_addr a;
-	struct room_member *it;
+	struct wask *wa;
 
 	if (addr_len == sizeof(a)) {
 		memcpy(&a, addr, sizeof(a));
-		if (a.slot == (uint32_t)w->slot)
-			room_foreach(&w->who_waiting, it)
-				if (who_of(it)->token == a.token) {
-					reply(w, who_of(it), (const char *)f->data + LWS_PRE, f->len);
-					break;
-				}
+		if (a.slot == (uint32_t)w->slot && (wa = wask_find(&w->who_asks, a.token)) != NULL)
+			reply(w, who_of(wa), (const char *)f->data + LWS_PRE, f->len);
 	}
 	if (f->refs == 0)
 		free(f);
@@ -153,11 +129,9 @@ void who_cancel(struct wctx *w, struct conn *c)
 {
 	struct room_member *it, *next;
 
-	if (w->who_nwaiting == 0)
-		return;
-	for (it = w->who_waiting.next; it != &w->who_waiting; it = next) {
+	for (it = w->who_asks.head.next; w->who_asks.n > 0 && it != &w->who_asks.head; it = next) {
 		next = it->next;
-		if (who_of(it)->c == c)
-			wait_free(w, who_of(it));
+		if (who_of(lws_container_of(it, struct wask, node))->c == c)
+			wait_free(w, who_of(lws_container_of(it, struct wask, node)));
 	}
 }

@@ -504,13 +504,13 @@ void worker_main(const struct worker_args *a)
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
-	room_list_init(&w->hist_waiting);
-	room_list_init(&w->who_waiting);
+	/* tokens from the pid: a late answer to this slot's previous worker
+	 * must not match one of ours */
+	wask_init(&w->hist_asks, WASK_MAX, WASK_TIMEOUT_MS, (uint64_t)getpid() << 32, hjoin_expired);
+	wask_init(&w->who_asks, WASK_MAX, WASK_TIMEOUT_MS, (uint64_t)getpid() << 32, who_expired);
 	w->hist_start = hjoin_start;
 	w->conn_gone = conn_gone;
 	w->who_ask = who_socket;
-	/* a late answer to this slot's previous worker must not match ours */
-	w->hist_next = (uint64_t)getpid() << 32;
 	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);
