@@ -22,8 +22,7 @@ struct auth_identity;
 
 /* Where a decoded path points, relative to path_prefix + "/ws". */
 enum route { ROUTE_NONE, ROUTE_WS_GLOBAL, ROUTE_WS_ROOM, ROUTE_STATS, ROUTE_HEALTH,
-	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE,
-	     ROUTE_MEMBERS /* {prefix}/rooms/{room}/members: *rest = "{room}/members" */ };
+	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE };
 
 /* The route of a decoded path uri; *rest gets what follows the route's own
  * path (a page's file name, a room name), else it is untouched.  Pure. */

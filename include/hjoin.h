@@ -38,12 +38,6 @@ int hjoin_start(struct wctx *w, struct conn *c);
 void hjoin_answer(struct wctx *w, uint32_t kind, struct frame *f, const char *addr,
 		  size_t addr_len);
 
-/* w->hist_asks's `expired` (wask.h): the answer did not come in time; the
- * connection gets its welcome and an error, then the live stream. */
-struct wask;
-struct wask_list;
-void hjoin_expired(struct wask_list *l, struct wask *a);
-
 /* c closes: forget its wait. */
 void hjoin_cancel(struct wctx *w, struct conn *c);
 

@@ -42,9 +42,6 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
 		    const void *req, size_t len);
 
-/* The broker's pub link came up (1: load the scripts) or went down (0). */
-void hserve_link(struct hserve *s, int up);
-
 /* Once a second: forget idle rooms (single-node). */
 void hserve_tick(struct hserve *s, uint64_t now_ms);
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 /* What a client may send. */
-enum msg_kind { MSG_CHAT, MSG_PING, MSG_MEMBERS };
+enum msg_kind { MSG_CHAT, MSG_PING };
 
 /* Why a client message was refused: data.code of the `error` answer. */
 enum msg_err {

@@ -34,7 +34,6 @@ struct relay {
 	struct members *members;/* who is in which room on each worker (presence on) */
 	struct hserve *hist;    /* room history; NULL when history_size is 0 */
 	struct mloop *loop;     /* for hist's tick */
-	struct rserve *roster;  /* who is in which room (GET .../members) */
 	unsigned char *scratch; /* one uplink record */
 	size_t scratch_len;
 	size_t wake_bytes;      /* a pass that put this much wakes the workers on the way */

@@ -16,7 +16,6 @@
 #include "ring.h"
 #include "room.h"
 #include "shm.h"
-#include "wask.h"
 
 struct conf;
 struct wctx_pending;
@@ -47,13 +46,14 @@ struct wctx {
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
 	lws_sorted_usec_list_t sul_pending;
-	/* modules above ws.c (hjoin.c, who.c): worker.c sets these for ws.c */
+	/* room history (hjoin.c, which sits above ws.c: worker.c sets these) */
 	int  (*hist_start)(struct wctx *w, struct conn *c);   /* at ESTABLISHED */
-	void (*conn_gone)(struct wctx *w, struct conn *c);    /* at CLOSED */
-	void (*who_ask)(struct wctx *w, struct conn *c);      /* {"type":"members"} */
-	/* questions to the master waiting for their answers (wask.h) */
-	struct wask_list hist_asks;    /* history on join (hjoin.c) */
-	struct wask_list who_asks;     /* a room's members (who.c) */
+	void (*hist_cancel)(struct wctx *w, struct conn *c);  /* at CLOSED */
+	/* connections waiting for their history answer (hjoin.c) */
+	struct room_member hist_waiting;
+	size_t hist_nwaiting;
+	uint64_t hist_next;            /* the last request's token */
+	lws_sorted_usec_list_t sul_hist;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;

@@ -28,7 +28,6 @@ struct conn {
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */
 	size_t http_len;
-	uint16_t http_status;          /* ... and its status (who.c) */
 	uint16_t close_code;           /* != 0: closing; the close frame goes out at the
 	                                  WRITEABLE that finds the queue empty, and
 	                                  nothing more is queued */

@@ -43,14 +43,6 @@ enum route admit_route(const struct conf *c, const char *uri, const char **rest)
 		return ROUTE_METRICS;
 	if (strncmp(uri, c->path_prefix, pl) == 0 && strcmp(uri + pl, "/publish") == 0)
 		return ROUTE_PUBLISH;
-	if (strncmp(uri, c->path_prefix, pl) == 0 && strncmp(uri + pl, "/rooms/", 7) == 0) {
-		const char *sl = strchr(uri + pl + 7, '/');
-
-		if (sl == NULL || strcmp(sl, "/members") != 0)
-			return ROUTE_NONE;
-		*rest = uri + pl + 7;
-		return ROUTE_MEMBERS;
-	}
 	if (page_path(c->path_prefix, pl, uri, rest))
 		return ROUTE_PAGE;
 	if (strncmp(uri, c->path_prefix, pl) != 0 || strncmp(uri + pl, "/ws", 3) != 0)

@@ -21,13 +21,19 @@
 #include "wctx.h"
 #include "ws.h"
 
-#define wait_of(a) ((struct hjoin_wait *)((char *)(a) - offsetof(struct hjoin_wait, ask)))
+#define HJOIN_WAIT_MAX   256     /* connections waiting for an answer, per worker */
+#define HJOIN_TIMEOUT_MS 5000    /* an answer later than this will not come */
+#define HJOIN_TICK       (500 * LWS_US_PER_MS)
+
+#define wait_of(m) ((struct hjoin_wait *)((char *)(m) - offsetof(struct hjoin_wait, node)))
 
 /* One per connection waiting for its answer; freed at its end. */
 struct hjoin_wait {
-	struct wask        ask;        /* in w->hist_asks */
+	struct room_member node;       /* in w->hist_waiting */
 	struct conn       *c;
+	uint64_t           token;
 	int                since;      /* recovery asked (else history=N) */
+	lws_usec_t         deadline;
 	struct frame     **frames;     /* the answer so far, oldest first */
 	uint32_t           n, cap;
 };
@@ -74,10 +80,11 @@ static void send_welcome(struct wctx *w, struct conn *c, int since,
 
 static void wait_free(struct wctx *w, struct hjoin_wait *hw)
 {
-	wask_del(&w->hist_asks, &hw->ask);
+	w->hist_nwaiting--;
 	for (uint32_t i = 0; i < hw->n; i++)
 		frame_unref(hw->frames[i]);
 	free(hw->frames);
+	room_list_del(&hw->node);
 	free(hw);
 }
 
@@ -127,9 +134,19 @@ static void unavailable(struct wctx *w, struct conn *c)
 	finish(w, c, &end);
 }
 
-void hjoin_expired(struct wask_list *l, struct wask *a)
+static void tick(lws_sorted_usec_list_t *sul)
 {
-	unavailable(lws_container_of(l, struct wctx, hist_asks), wait_of(a)->c);
+	struct wctx *w = lws_container_of(sul, struct wctx, sul_hist);
+	lws_usec_t now = lws_now_usecs();
+	struct room_member *it, *next;
+
+	for (it = w->hist_waiting.next; it != &w->hist_waiting; it = next) {
+		next = it->next;
+		if (wait_of(it)->deadline <= now)
+			unavailable(w, wait_of(it)->c);
+	}
+	if (w->hist_waiting.next != &w->hist_waiting)
+		lws_sul_schedule(w->ctx, 0, &w->sul_hist, tick, HJOIN_TICK);
 }
 
 /* Ask the master; 0, or -1 when the request could not go up. */
@@ -137,9 +154,9 @@ static int request(struct wctx *w, struct conn *c, struct history_req *q, int si
 {
 	struct hjoin_wait *hw;
 
-	if ((q->token = wask_token(&w->hist_asks)) == 0 || (hw = calloc(1, sizeof(*hw))) == NULL)
+	if (w->hist_nwaiting >= HJOIN_WAIT_MAX || (hw = calloc(1, sizeof(*hw))) == NULL)
 		return -1;
-	hw->ask.token = q->token;
+	q->token = hw->token = ++w->hist_next;
 	if (q->count > (uint32_t)w->conf->history_size)
 		q->count = (uint32_t)w->conf->history_size;
 	if (wctx_uplink(w, REC_HIST_REQ, c->room, c->room_len, (const char *)q,
@@ -149,7 +166,11 @@ static int request(struct wctx *w, struct conn *c, struct history_req *q, int si
 	}
 	hw->c = c;
 	hw->since = since;
-	wask_add(&w->hist_asks, w->ctx, &hw->ask);
+	hw->deadline = lws_now_usecs() + HJOIN_TIMEOUT_MS * LWS_US_PER_MS;
+	if (w->hist_waiting.next == &w->hist_waiting)
+		lws_sul_schedule(w->ctx, 0, &w->sul_hist, tick, HJOIN_TICK);
+	room_list_add(&w->hist_waiting, &hw->node);
+	w->hist_nwaiting++;
 	c->hw = hw;
 	return 0;
 }
@@ -171,18 +192,28 @@ int hjoin_start(struct wctx *w, struct conn *c)
 	return 1;
 }
 
+/* The waiting connection of token, or NULL (it closed meanwhile). */
+static struct hjoin_wait *wait_find(struct wctx *w, uint64_t token)
+{
+	struct room_member *it;
+
+	room_foreach(&w->hist_waiting, it)
+		if (wait_of(it)->token == token)
+			return wait_of(it);
+	return NULL;
+}
+
 void hjoin_answer(struct wctx *w, uint32_t kind, struct frame *f, const char *addr,
 		  size_t addr_len)
 {
 	struct history_addr a;
 	struct history_end end;
 	struct hjoin_wait *hw = NULL;
-	struct wask *wa;
 
 	if (addr_len == sizeof(a)) {
 		memcpy(&a, addr, sizeof(a));
-		if (a.slot == (uint32_t)w->slot && (wa = wask_find(&w->hist_asks, a.token)) != NULL)
-			hw = wait_of(wa);
+		if (a.slot == (uint32_t)w->slot)
+			hw = wait_find(w, a.token);
 	}
 	if (hw != NULL && kind == REC_HIST && hw->n < (uint32_t)w->conf->history_size) {
 		if (hw->n == hw->cap) {

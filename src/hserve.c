@@ -37,10 +37,11 @@ struct answer {
 	int                 since;     /* a recovery: all or nothing */
 };
 
-void hserve_link(struct hserve *s, int up)
+static void pub_hook(void *arg, int up)
 {
-	if (s->rh != NULL)
-		redis_hist_link(s->rh, up);
+	struct hserve *s = arg;
+
+	redis_hist_link(s->rh, up);
 }
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
@@ -64,6 +65,8 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 		hserve_free(s);
 		return NULL;
 	}
+	if (broker != NULL)
+		broker_pub_hook(broker, pub_hook, s);
 	return s;
 }
 
@@ -71,6 +74,8 @@ void hserve_free(struct hserve *s)
 {
 	if (s == NULL)
 		return;
+	if (s->broker != NULL)
+		broker_pub_hook(s->broker, NULL, NULL);
 	redis_hist_free(s->rh);
 	history_free(s->mem);
 	free(s->scratch);

@@ -27,12 +27,10 @@
 #include "metrics.h"
 #include "page.h"
 #include "publish.h"
-#include "roster.h"
 #include "room.h"
 #include "shm.h"
 #include "stats.h"
 #include "wctx.h"
-#include "who.h"
 #include "ws.h"
 
 /* Send a complete response (status, headers, body) on an HTTP transaction;
@@ -506,71 +504,7 @@ static int on_body(struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
-/* ?NAME=digits (at most 9) into *v; absent: *v untouched.  0, or -1. */
-static int query_num(struct lws *wsi, const char *name, long long *v)
-{
-	char arg[ADMIT_URI_MAX];
-	const char *s = lws_get_urlarg_by_name(wsi, name, arg, (int)sizeof(arg));
-
-	if (s == NULL)
-		return 0;
-	if (s[0] == '\0' || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
-		return -1;
-	*v = atoll(s);
-	return 0;
-}
-
-/* GET {prefix}/rooms/{room}/members (rest: "{room}/members"): asked of the
- * master, answered at HTTP_WRITEABLE (who.c).  1 when answered already. */
-static int members_get(struct wctx *w, struct lws *wsi, struct conn *c, const char *rest,
-		       int *rc)
-{
-	static const char busy[] = "{\"error\":\"unavailable\",\"message\":\"server busy\"}";
-	char room[CHATD_ROOM_MAX + 1], body[256];
-	size_t rl = strlen(rest) - (sizeof("/members") - 1);
-	long long off = 0, lim = ROSTER_PAGE_MAX;
-	struct auth_identity id;
-	char why[128];
-	int st;
-
-	if (!room_name_valid(rest, rl) || query_num(wsi, "offset=", &off) < 0 ||
-	    query_num(wsi, "limit=", &lim) < 0 || lim < 1 || lim > ROSTER_PAGE_MAX) {
-		static const char bad[] = "400 Bad Request: a room name, offset=0.., limit=1..1000\n";
-
-		*rc = respond(wsi, 400, "text/plain", bad, sizeof(bad) - 1);
-		return 1;
-	}
-	memcpy(room, rest, rl);
-	room[rl] = '\0';
-	if ((st = admit_identify(w, wsi, room, &id, why, sizeof(why))) != 0) {
-		snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}",
-			 st == 403 ? "forbidden" : "unauthorized", why);
-		*rc = respond(wsi, st, "application/json", body, strlen(body));
-		return 1;
-	}
-	if (c == NULL || who_http(w, wsi, c, room, rl, (uint32_t)off, (uint32_t)lim) < 0) {
-		*rc = respond(wsi, 503, "application/json", busy, sizeof(busy) - 1);
-		return 1;
-	}
-	return 0;
-}
-
-/* HTTP_WRITEABLE: who.c's answer is in c. */
-static int members_write(struct lws *wsi, struct conn *c)
-{
-	int rc;
-
-	if (c == NULL || c->http_body == NULL)
-		return 0;
-	rc = respond(wsi, c->http_status, "application/json", c->http_body, c->http_len);
-	free(c->http_body);
-	c->http_body = NULL;
-	if (rc < 0)
-		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static int on_request(struct wctx *w, struct lws *wsi, struct conn *c, const char *uri)
+static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
 	enum route route;
@@ -592,10 +526,6 @@ static int on_request(struct wctx *w, struct lws *wsi, struct conn *c, const cha
 		break;
 	case ROUTE_PUBLISH:
 		rc = publish_refuse(w, wsi, PUBLISH_EMETHOD);
-		break;
-	case ROUTE_MEMBERS:
-		if (!members_get(w, wsi, c, rest, &rc))
-			return 0;                   /* the answer comes at HTTP_WRITEABLE */
 		break;
 	case ROUTE_WS_GLOBAL:
 	case ROUTE_WS_ROOM:
@@ -626,9 +556,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
 			return on_post(w, wsi, user, (const char *)in);
-		return on_request(w, wsi, user, (const char *)in);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return members_write(wsi, user);
+		return on_request(w, wsi, (const char *)in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(user, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -638,9 +566,6 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (user != NULL && !((struct conn *)user)->established) {
 			free(((struct conn *)user)->rx);
 			((struct conn *)user)->rx = NULL;
-			who_cancel(w, user);          /* a members request cut short */
-			free(((struct conn *)user)->http_body);
-			((struct conn *)user)->http_body = NULL;
 		}
 		return 0;
 	default:

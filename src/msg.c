@@ -48,8 +48,6 @@ static int msg_kind_of(const char *type)
 		return MSG_CHAT;
 	if (strcmp(type, "ping") == 0)
 		return MSG_PING;
-	if (strcmp(type, "members") == 0)
-		return MSG_MEMBERS;
 	return -1;
 }
 
@@ -195,7 +193,7 @@ const char *msg_err_text(enum msg_err e)
 	case MSG_ENOTYPE:
 		return "the message has no \"type\" string";
 	case MSG_EBADTYPE:
-		return "unknown message type: clients may send \"chat\", \"ping\" and \"members\"";
+		return "unknown message type: clients may send \"chat\" and \"ping\"";
 	case MSG_EDATA:
 		return "\"data\" must be a JSON object";
 	}

@@ -15,7 +15,6 @@
 
 #include "broker.h"
 #include "hserve.h"
-#include "rserve.h"
 #include "log.h"
 #include "members.h"
 #include "msg.h"
@@ -87,8 +86,6 @@ static void relay_frame(struct relay *r, const char *frame, size_t frame_len, co
 static void member_record(struct relay *r, int slot, uint32_t kind, const char *id,
 			  size_t id_len, const char *room, size_t room_len)
 {
-	if (r->roster != NULL)
-		rserve_member(r->roster, slot, kind, room, room_len, id, id_len);
 	if (kind == REC_GONE) {
 		members_del(r->members, slot, room, room_len, id, id_len);
 	} else if (members_add(r->members, slot, room, room_len, id, id_len) < 0) {
@@ -130,10 +127,6 @@ static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsign
 	case REC_HIST_REQ:
 		if (r->hist != NULL)
 			hserve_request(r->hist, slot, room, room_len, p, frame_len);
-		break;
-	case REC_ROSTER_REQ:
-		if (r->roster != NULL)
-			rserve_request(r->roster, slot, room, room_len, p, frame_len);
 		break;
 	default:
 		log_warn("worker %d: unknown uplink record kind %u", slot, kind);
@@ -237,8 +230,6 @@ void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
 				    (size_t)c->presence_max_members : 0, ghost_offline, r);
 	if (c->presence)   /* folded into the retired totals with the slot's counters */
 		stats_add(&r->shm->worker[slot].presence_skipped, skipped);
-	if (r->roster != NULL)
-		rserve_slot_gone(r->roster, slot);
 	if (r->broker)
 		broker_slot_gone(r->broker, slot);
 	close(r->link[slot].efd);
@@ -278,30 +269,12 @@ static void hist_tick(void *arg)
 	mloop_timer(r->loop, 1000, hist_tick, r);
 }
 
-/* The broker's pub link came up or went down: history and roster use it. */
-static void pub_event(void *arg, int up)
+/* history_size > 0: the history service, on the broker when there is one. */
+static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 {
-	struct relay *r = arg;
-
-	if (r->hist != NULL)
-		hserve_link(r->hist, up);
-	rserve_link(r->roster, up);
-}
-
-/* The roster, and with history_size > 0 the history service, on the broker
- * when there is one. */
-static int services_start(struct relay *r, const struct conf *c, struct mloop *loop)
-{
-	r->loop = loop;
-	r->roster = rserve_new(c, r->broker, r->pod_id, loop, bcast_put_kind, r);
-	if (r->roster == NULL) {
-		log_error("roster: out of memory");
-		return -1;
-	}
-	if (r->broker != NULL)
-		broker_pub_hook(r->broker, pub_event, r);
 	if (c->history_size <= 0)
 		return 0;
+	r->loop = loop;
 	/* an answer must not lap the workers: an eighth of the ring at most */
 	r->hist = hserve_new(c, r->broker, r->pod_id, r->wake_bytes, bcast_put_kind, r);
 	if (r->hist == NULL || mloop_timer(loop, 1000, hist_tick, r) == 0) {
@@ -320,7 +293,7 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 	make_pod_id(r, c);
 	if (c->redis_url[0] == '\0') {
 		log_notice("redis_url off: single-node mode");
-		return services_start(r, c, loop);
+		return hist_start(r, c, loop);
 	}
 	r->broker = broker_new(c, loop, r->pod_id, &r->shm->master, broker_deliver, r,
 			       err, sizeof(err));
@@ -329,17 +302,13 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 		return -1;
 	}
 	log_notice("pod %s, redis %s", r->pod_id, redis_url_masked(c->redis_url, url, sizeof(url)));
-	return services_start(r, c, loop);
+	return hist_start(r, c, loop);
 }
 
 void relay_free(struct relay *r)
 {
-	if (r->broker != NULL)
-		broker_pub_hook(r->broker, NULL, NULL);
 	hserve_free(r->hist);
 	r->hist = NULL;
-	rserve_free(r->roster);
-	r->roster = NULL;
 	broker_free(r->broker);
 	r->broker = NULL;
 	members_free(r->members);

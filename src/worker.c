@@ -25,7 +25,6 @@
 #include "chatd.h"
 #include "conf.h"
 #include "hjoin.h"
-#include "who.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -73,13 +72,6 @@ static void lws_log_emit(int level, const char *line)
 	log_msg(level == LLL_ERR ? LOG_LVL_ERROR : LOG_LVL_WARN, "lws: %.*s", (int)n, line);
 }
 
-/* A connection closes: what the modules above ws.c hold for it goes. */
-static void conn_gone(struct wctx *w, struct conn *c)
-{
-	hjoin_cancel(w, c);
-	who_cancel(w, c);
-}
-
 /* ---- the broadcast ring ------------------------------------------------------ */
 
 /*
@@ -121,8 +113,6 @@ static void drain_ring(struct wctx *w)
 		f->len = (uint32_t)len;
 		if (w->cur.kind == REC_HIST || w->cur.kind == REC_HIST_END)
 			hjoin_answer(w, w->cur.kind, f, room, rl);   /* addressed to one connection */
-		else if (w->cur.kind == REC_ROSTER)
-			who_answer(w, f, room, rl);                  /* likewise */
 		else
 			ws_deliver(w, f, room, rl);
 	}
@@ -504,13 +494,11 @@ void worker_main(const struct worker_args *a)
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
-	/* tokens from the pid: a late answer to this slot's previous worker
-	 * must not match one of ours */
-	wask_init(&w->hist_asks, WASK_MAX, WASK_TIMEOUT_MS, (uint64_t)getpid() << 32, hjoin_expired);
-	wask_init(&w->who_asks, WASK_MAX, WASK_TIMEOUT_MS, (uint64_t)getpid() << 32, who_expired);
+	room_list_init(&w->hist_waiting);
 	w->hist_start = hjoin_start;
-	w->conn_gone = conn_gone;
-	w->who_ask = who_socket;
+	w->hist_cancel = hjoin_cancel;
+	/* a late answer to this slot's previous worker must not match ours */
+	w->hist_next = (uint64_t)getpid() << 32;
 	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);

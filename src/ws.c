@@ -210,12 +210,12 @@ static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
-/* The master tracks who is in which room here: the roster (GET
- * .../members, {"type":"members"}), and with presence on the offline it
- * says for them should this worker die (kill -9, a crash). */
+/* With presence on, the master tracks who is in which room here, to say
+ * offline for them should this worker die (kill -9, a crash). */
 static void member_event(struct wctx *w, struct conn *c, uint32_t kind)
 {
-	wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
+	if (w->conf->presence)
+		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
 }
 
 /* What rate_check() decided about one message. */
@@ -267,9 +267,6 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 	if (m.kind == MSG_PING) {
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
 		send_one(w, c, w->scratch, n);
-	} else if (m.kind == MSG_MEMBERS) {
-		if (w->who_ask != NULL)
-			w->who_ask(w, c);           /* who.c: a `members` message later */
 	} else {
 		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
 		/* n == 0: once stamped, it outgrew the scratch buffer */
@@ -453,8 +450,8 @@ static void on_closed(struct wctx *w, struct conn *c)
 		return;
 	c->established = 0;
 	session_end(w, c);
-	if (w->conn_gone != NULL)
-		w->conn_gone(w, c);
+	if (w->hist_cancel != NULL)
+		w->hist_cancel(w, c);
 	sendq_clear(&c->sq);
 	free(c->rx);
 	c->rx = NULL;

@@ -40,7 +40,6 @@ extern const struct itest_case t_http_cases[];
 extern const struct itest_case t_alog_cases[];
 extern const struct itest_case t_bench_cases[];
 extern const struct itest_case t_history_cases[];
-extern const struct itest_case t_roster_cases[];
 
 /* Every table, in the order they run. */
 static const struct itest_case *const tables[] = {
@@ -59,7 +58,6 @@ static const struct itest_case *const tables[] = {
 	t_alog_cases,
 	t_bench_cases,
 	t_history_cases,
-	t_roster_cases,
 };
 
 static int reason_fd = -1;
