@@ -22,12 +22,16 @@ struct auth_identity;
 
 /* Where a decoded path points, relative to path_prefix + "/ws". */
 enum route { ROUTE_NONE, ROUTE_WS_GLOBAL, ROUTE_WS_ROOM, ROUTE_STATS, ROUTE_HEALTH,
-	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE };
+	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE, ROUTE_MEMBERS };
 
 /* The route of a decoded path uri; *rest gets what follows the route's own
  * path (a page's file name, a room name), else it is untouched.  Pure. */
 enum route admit_route(const struct conf *c, const char *uri, const char **rest);
 
+/* The room of a ROUTE_MEMBERS path uri ({prefix}/rooms/ROOM/members, or
+ * {prefix}/global/members: ROSTER_GLOBAL): fills room (CHATD_ROOM_MAX + 1
+ * bytes) and returns 0, or 400 for a bad room name.  Pure. */
+int admit_members_room(const struct conf *c, const char *uri, char *room, size_t *room_len);
 /* Which room does this upgrade request ask for?  Fills room (room_len 0 =
  * global) and returns 0, or the HTTP status to refuse it with (400/404). */
 int admit_target(const struct conf *c, struct lws *wsi, char *room, size_t *room_len);

@@ -32,6 +32,8 @@ struct alog_session {
 	int         code;       /* close code; 1006: no close frame either way */
 	int         by_server;  /* 0: the client closed (or vanished) */
 	const char *reason;     /* token (e.g. "rate_limit"); NULL: "-" */
+	const char *tls_version; /* "TLSv1.3"; NULL: plain (no tls= and cipher= keys) */
+	const char *tls_cipher;
 };
 
 /* Format a session line / a refused upgrade line (time `now`, UTC) into buf,

@@ -18,11 +18,30 @@
 
 #define CONF_STR_MAX 256
 #define CONF_MAX_DIRECTIVES 64   /* rows of conf_table (conf.c asserts it) */
+#define CONF_MAX_LISTENS 8       /* `listen` lines */
+
+/* One `listen ADDR:PORT [ssl]` line. */
+struct conf_listen {
+	char host[CONF_STR_MAX];        /* "" = any */
+	int  port;
+	int  ssl;                       /* bool: TLS (wss://, https://) */
+};
+
+/* Every `listen` line, in file order.  Repeatable: the first line of the
+ * file replaces the default; an override (-l) replaces the lines of its
+ * kind (plain or ssl). */
+struct conf_listens {
+	struct conf_listen v[CONF_MAX_LISTENS];
+	int n;
+	int fresh;                      /* CONF_LISTEN_FRESH_* bits: what the next line replaces */
+};
+#define CONF_LISTEN_FRESH_ALL   1
+#define CONF_LISTEN_FRESH_PLAIN 2
+#define CONF_LISTEN_FRESH_SSL   4
 
 /* One per process: the master's live config; workers inherit it at fork. */
 struct conf {
-	char     listen_host[CONF_STR_MAX]; /* from `listen ADDR:PORT`; "" = any */
-	int      listen_port;
+	struct conf_listens listen;     /* `listen ADDR:PORT [ssl]`, at least one */
 	int      workers;               /* 0 = auto (online CPUs) */
 	char     redis_url[CONF_STR_MAX]; /* "" when off */
 	char     pod_id[CONF_STR_MAX];  /* "" = made at start (host-pid-random) */
@@ -57,6 +76,7 @@ struct conf {
 	int      redis_connect_timeout_ms;
 	int      redis_health_interval_ms; /* health probe through both links */
 	int      redis_timeout_ms;      /* ... and how long Redis may take to answer */
+	int      roster_ttl_ms;         /* a pod's roster entries in Redis outlive it this long */
 	int      redis_queue_max;       /* publishes kept while Redis is down */
 	int      redis_queue_age_ms;    /* ... and for how long */
 	size_t   redis_queue_bytes;     /* ... and how many bytes (also caps hiredis's output buffer) */
@@ -65,6 +85,11 @@ struct conf {
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
 	char     publish_from[65];      /* "from" of published messages */
 	struct cidr_list status_allow;  /* who may GET /metrics and {prefix}/ws/stats */
+	/* TLS on `listen ... ssl` (tls.c) */
+	char     ssl_certificate[CONF_STR_MAX];     /* PEM: the certificate, then its chain */
+	char     ssl_certificate_key[CONF_STR_MAX]; /* PEM private key */
+	char     ssl_protocols[64];     /* "TLSv1.2 TLSv1.3": a contiguous range */
+	char     ssl_ciphers[512];      /* OpenSSL list for TLS 1.2 and below */
 	int      history_size;          /* messages kept per room; 0 = off (issue 16) */
 	int      history_ttl_ms;        /* an idle room's history is forgotten after this */
 	/* where each directive was set, for errors found after loading */
@@ -134,6 +159,9 @@ void conf_carry_over(struct conf *next, const struct conf *live);
 /* Write directive d's value in c as it would be written in a file (quoted
  * when needed), e.g. for `chatd -t`.  Returns snprintf's count. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len);
+
+/* Does c have a `listen ... ssl` line? */
+int conf_has_ssl(const struct conf *c);
 
 /* The parsers of single values (durations, sizes, listen) are confval.h's. */
 

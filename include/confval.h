@@ -44,6 +44,11 @@ int confval_parse_int(const char *s, long long *v);
  */
 int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
+/* `ssl_protocols`: names among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 (blank or
+ * comma separated) that make a range without a hole; *lo and *hi (may be
+ * NULL) get its ends as 0 (TLSv1) .. 3 (TLSv1.3).  0 / -1 */
+int confval_tls_range(const char *s, int *lo, int *hi);
+
 /* 1 when s is a URL path prefix: starts with '/', does not end with one, no
  * "//", only letters, digits and / - . _ ~; else 0. */
 int confval_path_prefix_ok(const char *s);

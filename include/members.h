@@ -12,6 +12,7 @@
 #define CHATD_MEMBERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MEMBERS_MAX (1u << 20)  /* connections tracked, over all workers */
 
@@ -48,5 +49,22 @@ typedef void (*members_fn)(void *arg, const char *room, size_t room_len, const c
  */
 size_t members_slot_gone(struct members *mb, int slot, size_t max_per_room, members_fn fn,
 			 void *arg);
+
+/* Connections of id in room over all worker slots (0: not present). */
+size_t members_present(const struct members *mb, const char *room, size_t room_len,
+		       const char *id, size_t id_len);
+
+/* Called once per (slot, room, client id) entry; since_ms: the wall clock
+ * (ms since the epoch) of that entry's first connection. */
+typedef void (*members_each_fn)(void *arg, const char *room, size_t room_len, const char *id,
+				size_t id_len, uint64_t since_ms);
+
+/* fn for each entry of room on every slot (a client id on two workers
+ * comes twice), of worker slot, or of the whole table.  fn must not change
+ * the table. */
+void members_room_each(const struct members *mb, const char *room, size_t room_len,
+		       members_each_fn fn, void *arg);
+void members_slot_each(const struct members *mb, int slot, members_each_fn fn, void *arg);
+void members_each(const struct members *mb, members_each_fn fn, void *arg);
 
 #endif

@@ -16,6 +16,7 @@
 
 struct broker;
 struct members;
+struct roster;
 struct mloop;
 struct shm_hdr;
 
@@ -31,7 +32,8 @@ struct relay {
 	struct shm_hdr *shm;
 	struct ring *bcast;
 	struct broker *broker;  /* NULL: single-node mode */
-	struct members *members;/* who is in which room on each worker (presence on) */
+	struct members *members;/* who is in which room on each worker */
+	struct roster *roster;  /* who is in a room, asked by the workers */
 	struct hserve *hist;    /* room history; NULL when history_size is 0 */
 	struct mloop *loop;     /* for hist's tick */
 	unsigned char *scratch; /* one uplink record */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <libwebsockets.h>
+#include "conf.h"
 #include "ring.h"
 #include "room.h"
 #include "shm.h"
@@ -28,10 +29,13 @@ struct wctx {
 	struct worker_stats *st;
 	struct ring *bcast, *uplink;
 	struct ring_cursor cur;
-	int slot, listen_fd, efd, master_efd, sig_fd;
+	int slot, efd, master_efd, sig_fd;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	struct lws *listen_wsi;
+	struct lws_vhost *vh_tls;      /* `listen ... ssl`; NULL when there is none */
+	int listen_fd[CONF_MAX_LISTENS], nlisten; /* one per listen line (conf order) */
+	struct lws *listen_wsi[CONF_MAX_LISTENS]; /* their raw wsi; NULL: not accepting */
+	struct tls_creds *tls;         /* the master's, inherited: wiped once lws has it */
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */

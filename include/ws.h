@@ -28,6 +28,7 @@ struct conn {
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */
 	size_t http_len;
+	uint16_t http_status;          /* ... its status */
 	uint16_t close_code;           /* != 0: closing; the close frame goes out at the
 	                                  WRITEABLE that finds the queue empty, and
 	                                  nothing more is queued */
@@ -44,6 +45,7 @@ struct conn {
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */
+	const char *tls_version, *tls_cipher; /* OpenSSL's static names; NULL: plain */
 	/* room history (hjoin.c) */
 	struct hjoin_wait *hw;         /* != NULL: waiting for its answer; nothing is written */
 	uint64_t hist_floor;           /* frames of its stream at or below this offset are

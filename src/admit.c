@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "room.h"
+#include "rosterrec.h"
 #include "wctx.h"
 
 /* web: "/" NAME or {prefix}/ NAME (NAME without '/', "" = the index): a
@@ -33,6 +34,50 @@ static int page_path(const char *prefix, size_t pl, const char *uri, const char 
 	return 0;
 }
 
+#define MEMBERS_ROOMS  "/rooms/"
+#define MEMBERS_GLOBAL "/global/members"
+#define MEMBERS_TAIL   "/members"
+
+/* {prefix}/rooms/NAME/members (NAME maybe bad: checked later) or
+ * {prefix}/global/members? */
+static int members_path(const char *prefix, size_t pl, const char *uri)
+{
+	size_t n, tl = sizeof(MEMBERS_TAIL) - 1, rl = sizeof(MEMBERS_ROOMS) - 1;
+	const char *name;
+
+	if (strncmp(uri, prefix, pl) != 0)
+		return 0;
+	uri += pl;
+	if (strcmp(uri, MEMBERS_GLOBAL) == 0)
+		return 1;
+	if (strncmp(uri, MEMBERS_ROOMS, rl) != 0)
+		return 0;
+	name = uri + rl;
+	n = strlen(name);
+	return n >= tl && strcmp(name + n - tl, MEMBERS_TAIL) == 0;
+}
+
+int admit_members_room(const struct conf *c, const char *uri, char *room, size_t *room_len)
+{
+	size_t pl = strlen(c->path_prefix), n;
+	const char *name = uri + pl + sizeof(MEMBERS_ROOMS) - 1;
+
+	if (!members_path(c->path_prefix, pl, uri))
+		return 404;
+	if (strcmp(uri + pl, MEMBERS_GLOBAL) == 0) {
+		memcpy(room, ROSTER_GLOBAL, ROSTER_GLOBAL_LEN + 1);
+		*room_len = ROSTER_GLOBAL_LEN;
+		return 0;
+	}
+	n = strlen(name) - (sizeof(MEMBERS_TAIL) - 1);
+	if (!room_name_valid(name, n))
+		return 400;
+	memcpy(room, name, n);
+	room[n] = '\0';
+	*room_len = n;
+	return 0;
+}
+
 enum route admit_route(const struct conf *c, const char *uri, const char **rest)
 {
 	size_t pl = strlen(c->path_prefix);
@@ -43,6 +88,8 @@ enum route admit_route(const struct conf *c, const char *uri, const char **rest)
 		return ROUTE_METRICS;
 	if (strncmp(uri, c->path_prefix, pl) == 0 && strcmp(uri + pl, "/publish") == 0)
 		return ROUTE_PUBLISH;
+	if (members_path(c->path_prefix, pl, uri))
+		return ROUTE_MEMBERS;
 	if (page_path(c->path_prefix, pl, uri, rest))
 		return ROUTE_PAGE;
 	if (strncmp(uri, c->path_prefix, pl) != 0 || strncmp(uri + pl, "/ws", 3) != 0)

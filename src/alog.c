@@ -134,6 +134,10 @@ size_t alog_format_session(char *buf, size_t cap, const struct timespec *now,
 	    (unsigned long long)s->out, (unsigned long long)s->bytes_out, s->code,
 	    s->by_server ? "server" : "client");
 	put_token(&l, "reason", s->reason);
+	if (s->tls_version != NULL) {
+		put_val(&l, "tls", s->tls_version, 32);
+		put_val(&l, "cipher", s->tls_cipher, 64);
+	}
 	return finish(&l);
 }
 

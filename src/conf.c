@@ -7,6 +7,7 @@
  * The text of single values (durations, sizes, addresses) and the syntax
  * of a line of the file (key, value, quotes, comments) are confval.c's.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@
 #include "ring.h"
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+/* Mozilla's "intermediate" TLS 1.2 list: forward secret AEAD ciphers only */
+#define CONF_SSL_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 /* short names for the units in the table's rows */
 #define KB CONFVAL_KB
 #define MB CONFVAL_MB
@@ -32,18 +37,10 @@
 #define MIN CONFVAL_MIN
 #define HOUR CONFVAL_HOUR
 
-/* listen's "field" is the host and the port together, so code that copies
- * or compares a row's bytes (offset, size) handles both. */
-#define LISTEN_SIZE (offsetof(struct conf, listen_port) + sizeof(int) - \
-		     offsetof(struct conf, listen_host))
-_Static_assert(offsetof(struct conf, listen_port) ==
-	       offsetof(struct conf, listen_host) + CONF_STR_MAX,
-	       "listen_port must follow listen_host");
-
 static const struct conf_directive conf_table[] = {
-	{ "listen", CONF_LISTEN, offsetof(struct conf, listen_host), LISTEN_SIZE,
-	  "0.0.0.0:8080", 0, 0, 0,
-	  "address and port to listen on (ADDR:PORT, [V6ADDR]:PORT, :PORT, *:PORT)" },
+	{ "listen", CONF_LISTEN, F(listen), "0.0.0.0:8080", 0, 0, 0,
+	  "address and port to listen on (ADDR:PORT, [V6ADDR]:PORT, :PORT, *:PORT), then "
+	  "ssl for TLS; may be repeated" },
 	{ "workers", CONF_WORKERS, F(workers), "auto", 1, CHATD_MAX_WORKERS, 1,
 	  "number of worker processes, or auto for one per online CPU" },
 	{ "redis_url", CONF_REDIS_URL, F(redis_url), "redis://localhost:6379", 0, 0, 0,
@@ -112,6 +109,8 @@ static const struct conf_directive conf_table[] = {
 	  "how often a probe goes through Redis (published, then received)" },
 	{ "redis_timeout", CONF_DURATION, F(redis_timeout_ms), "3s", 10, 10 * MIN, 0,
 	  "a link whose probe or PUBLISH Redis has not answered after this is dropped" },
+	{ "roster_ttl", CONF_DURATION, F(roster_ttl_ms), "15s", 300, 10 * MIN, 0,
+	  "room members of a pod that stopped refreshing them vanish from the roster after this" },
 	{ "redis_queue_max", CONF_INT, F(redis_queue_max), "10000", 0, 10000000, 0,
 	  "publishes kept while Redis is down; beyond this the oldest are dropped" },
 	{ "redis_queue_age", CONF_DURATION, F(redis_queue_age_ms), "30s", 0, 1 * HOUR, 0,
@@ -126,6 +125,14 @@ static const struct conf_directive conf_table[] = {
 	  "the from field of messages sent through the publish API" },
 	{ "status_allow", CONF_CIDRS, F(status_allow), "all", 0, 0, 1,
 	  "who may read /metrics and the stats: address ranges (CIDR) or all; may be repeated" },
+	{ "ssl_certificate", CONF_STRING, F(ssl_certificate), "", 0, 0, 1,
+	  "PEM file of the certificate then its chain, for listen ... ssl (read by the master)" },
+	{ "ssl_certificate_key", CONF_STRING, F(ssl_certificate_key), "", 0, 0, 1,
+	  "PEM file of the certificate's private key (read by the master, before user applies)" },
+	{ "ssl_protocols", CONF_STRING, F(ssl_protocols), "TLSv1.2 TLSv1.3", 0, 0, 1,
+	  "TLS versions accepted: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (a contiguous range)" },
+	{ "ssl_ciphers", CONF_STRING, F(ssl_ciphers), CONF_SSL_CIPHERS, 0, 0, 1,
+	  "OpenSSL cipher list for TLS 1.2 (TLS 1.3 uses OpenSSL's suites)" },
 	{ "history_size", CONF_INT, F(history_size), "0", 0, HISTORY_SIZE_MAX, 0,
 	  "messages kept per room for history and recovery; 0 = no history, no offsets" },
 	{ "history_ttl", CONF_DURATION, F(history_ttl_ms), "1h", 1 * SEC, 7 * 24 * HOUR, 0,
@@ -223,6 +230,8 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 static int conf_is_path(const struct conf_directive *d)
 {
 	return d->offset == offsetof(struct conf, auth_secret_file) ||
+	       d->offset == offsetof(struct conf, ssl_certificate) ||
+	       d->offset == offsetof(struct conf, ssl_certificate_key) ||
 	       d->offset == offsetof(struct conf, log_file) ||
 	       d->offset == offsetof(struct conf, pid_file) ||
 	       d->offset == offsetof(struct conf, static_dir);
@@ -259,6 +268,10 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 			   "runs in /)", val);
 		return -1;
 	}
+	if (d->offset == offsetof(struct conf, ssl_protocols) && confval_tls_range(val, NULL, NULL) < 0) {
+		errbuf_set(err, errlen, "\"%s\" is not a contiguous range of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", val);
+		return -1;
+	}
 	if (d->offset == offsetof(struct conf, access_log) && !alog_dest_valid(val)) {
 		errbuf_set(err, errlen, "\"%s\" is not off, syslog or an absolute path", val);
 		return -1;
@@ -267,21 +280,90 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	return 0;
 }
 
+/* Add one `listen ADDR:PORT [ssl]` address (see struct conf_listens). */
+static int conf_add_listen(struct conf_listens *l, const char *val, char *err, size_t errlen)
+{
+	char addr[CONF_STR_MAX + 8], *flag;
+	struct conf_listen one = { .ssl = 0 };
+	int kind;
+
+	snprintf(addr, sizeof(addr), "%s", val);
+	for (size_t n = strlen(addr); n > 0 && isspace((unsigned char)addr[n - 1]); n--)
+		addr[n - 1] = '\0';
+	flag = addr + strcspn(addr, " \t");
+	if (*flag != '\0') {
+		*flag++ = '\0';
+		flag += strspn(flag, " \t");
+		if (strcmp(flag, "ssl") != 0) {
+			errbuf_set(err, errlen, "\"%s\": only ssl may follow the address", val);
+			return -1;
+		}
+		one.ssl = 1;
+	}
+	if (confval_parse_listen(addr, one.host, sizeof(one.host), &one.port) < 0) {
+		errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT (then ssl)", val);
+		return -1;
+	}
+	kind = one.ssl ? CONF_LISTEN_FRESH_SSL : CONF_LISTEN_FRESH_PLAIN;
+	if (l->fresh & (CONF_LISTEN_FRESH_ALL | kind)) {
+		int keep = 0;
+
+		for (int i = 0; i < l->n; i++)
+			if (!(l->fresh & CONF_LISTEN_FRESH_ALL) && l->v[i].ssl != one.ssl)
+				l->v[keep++] = l->v[i];
+		memset(&l->v[keep], 0, sizeof(l->v[0]) * (size_t)(CONF_MAX_LISTENS - keep));
+		l->n = keep;
+		l->fresh &= ~(CONF_LISTEN_FRESH_ALL | kind);
+	}
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].port == one.port && strcmp(l->v[i].host, one.host) == 0) {
+			errbuf_set(err, errlen, "\"%s\": that address is already a listen", val);
+			return -1;
+		}
+	if (l->n == CONF_MAX_LISTENS) {
+		errbuf_set(err, errlen, "at most %d listen lines", CONF_MAX_LISTENS);
+		return -1;
+	}
+	l->v[l->n++] = one;
+	return 0;
+}
+
+/* A listen line: one address, or several separated by commas (as
+ * conf_format() writes them back). */
+static int conf_set_listen(struct conf_listens *l, const char *val, char *err, size_t errlen)
+{
+	char buf[CONF_MAX_LISTENS * (CONF_STR_MAX + 16)], *one, *save = NULL;
+
+	if (strlen(val) >= sizeof(buf)) {
+		errbuf_set(err, errlen, "value is too long");
+		return -1;
+	}
+	strcpy(buf, val);
+	for (one = strtok_r(buf, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+		one += strspn(one, " \t");
+		if (conf_add_listen(l, one, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int conf_has_ssl(const struct conf *c)
+{
+	for (int i = 0; i < c->listen.n; i++)
+		if (c->listen.v[i].ssl)
+			return 1;
+	return 0;
+}
+
 /* Set directive d from its text; err gets the message without a prefix. */
 static int conf_set_one(struct conf *c, const struct conf_directive *d,
 			const char *val, char *err, size_t errlen)
 {
 	enum log_level lvl;
-	int port;
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		if (confval_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
-			errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
-			return -1;
-		}
-		c->listen_port = port;
-		return 0;
+		return conf_set_listen(&c->listen, val, err, errlen);
 	case CONF_LOGLEVEL:
 		if (log_level_parse(val, &lvl) == 0) {
 			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
@@ -367,6 +449,8 @@ static int conf_defaults(struct conf *c, char *err, size_t errlen)
 		/* a repeatable directive's first line replaces its default */
 		if (conf_table[i].type == CONF_CIDRS)
 			((struct cidr_list *)(void *)((char *)c + conf_table[i].offset))->fresh = 1;
+		if (conf_table[i].type == CONF_LISTEN)
+			c->listen.fresh = CONF_LISTEN_FRESH_ALL;
 	}
 	return 0;
 }
@@ -419,6 +503,10 @@ int conf_check(const struct conf *c, char *err, size_t errlen)
 		errbuf_set(err, errlen, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
 		return -1;
 	}
+	if (conf_has_ssl(c) && (c->ssl_certificate[0] == '\0' || c->ssl_certificate_key[0] == '\0')) {
+		errbuf_set(err, errlen, "listen ... ssl needs ssl_certificate and ssl_certificate_key");
+		return -1;
+	}
 	return conf_check_ring_fit(c, err, errlen);
 }
 
@@ -443,6 +531,7 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 		snprintf(c->file, sizeof(c->file), "%s", path);
 	if (conf_env(c, err, errlen) < 0)
 		goto fail;
+	c->listen.fresh = CONF_LISTEN_FRESH_PLAIN | CONF_LISTEN_FRESH_SSL;  /* -l replaces */
 	for (size_t i = 0; i < nov; i++)
 		if (conf_set(c, ov[i].key, ov[i].val, err, errlen) < 0)
 			goto fail;
@@ -479,7 +568,7 @@ static int conf_field_differs(const struct conf *a, const struct conf *b,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		return strcmp(fa, fb) != 0 || a->listen_port != b->listen_port;
+		return memcmp(a->listen.v, b->listen.v, sizeof(a->listen.v)) != 0;
 	case CONF_STRING:
 	case CONF_REDIS_URL:
 		return strcmp(fa, fb) != 0;
@@ -497,6 +586,24 @@ void conf_carry_over(struct conf *next, const struct conf *live)
 			       (const char *)live + conf_table[i].offset, conf_table[i].size);
 }
 
+/* Every listen line as one value, "ADDR:PORT, ADDR:PORT ssl" (what
+ * conf_set_listen() reads back).  snprintf's count. */
+static int conf_format_listens(const struct conf_listens *l, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (int i = 0; i < l->n && used < len; i++) {
+		const struct conf_listen *a = &l->v[i];
+
+		used += (size_t)snprintf(buf + used, len - used,
+					 strchr(a->host, ':') ? "%s[%s]:%d%s" : "%s%s:%d%s",
+					 i > 0 ? ", " : "", a->host, a->port, a->ssl ? " ssl" : "");
+	}
+	return (int)used;
+}
+
 /* Directive d's value in c, as it would be written in a file. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len)
 {
@@ -507,8 +614,7 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		return snprintf(buf, len, strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d",
-				c->listen_host, c->listen_port);
+		return conf_format_listens(&c->listen, buf, len);
 	case CONF_STRING:
 		return confval_format_string(f, buf, len);
 	case CONF_REDIS_URL:

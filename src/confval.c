@@ -184,6 +184,38 @@ int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/* The names ssl_protocols takes, oldest first (tls.c maps them to versions). */
+static const char *const confval_tls_names[] = { "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
+
+int confval_tls_range(const char *s, int *lo, int *hi)
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned seen = 0;
+	int min = 4, max = -1;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		int i = 0;
+
+		while (i < 4 && strcmp(tok, confval_tls_names[i]) != 0)
+			i++;
+		if (i == 4)
+			return -1;
+		seen |= 1u << i;
+		min = i < min ? i : min;
+		max = i > max ? i : max;
+	}
+	if (max < 0 || seen != ((2u << max) - (1u << min)))
+		return -1;     /* empty, or a hole in the range */
+	if (lo)
+		*lo = min;
+	if (hi)
+		*hi = max;
+	return 0;
+}
+
 int confval_path_prefix_ok(const char *s)
 {
 	size_t n = strlen(s);

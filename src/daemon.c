@@ -199,15 +199,12 @@ int daemon_log_file_check(const struct conf *c)
 int daemon_start_checks(const struct conf *c, int foreground)
 {
 	char err[256] = "";
-	int fd;
 
 	/* any listener on the address, another chatd included, is a clear error now */
-	fd = listener_open(c, 0, err, sizeof(err));
-	if (fd < 0) {
+	if (listener_probe(c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "chatd: %s\n", err);
 		return -1;
 	}
-	close(fd);
 	if (!foreground && (daemon_log_file_check(c) < 0 ||
 	    (c->pid_file[0] && daemon_pidfile_lock(c->pid_file) < 0)))
 		return -1;

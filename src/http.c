@@ -28,10 +28,12 @@
 #include "page.h"
 #include "publish.h"
 #include "room.h"
+#include "rosterrec.h"
 #include "shm.h"
 #include "stats.h"
 #include "wctx.h"
 #include "ws.h"
+#include "wroster.h"
 
 /* Send a complete response (status, headers, body) on an HTTP transaction;
  * hdrs: NULL or extra "name:", "value" pairs ending with NULL. */
@@ -504,6 +506,99 @@ static int on_body(struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
+/* ---- GET {prefix}/rooms/{room}/members ----------------------------------------- */
+
+static int members_refuse(struct lws *wsi, int status, const char *err, const char *why)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", err, why);
+
+	return respond(wsi, status, "application/json", body, (size_t)n);
+}
+
+/* The master's answer (wroster.c): kept for HTTP_WRITEABLE. */
+static void members_reply(struct wctx *w, struct lws *wsi, int status, const char *body,
+			  size_t len)
+{
+	struct conn *c = lws_wsi_user(wsi);
+
+	(void)w;
+	if (c == NULL || (c->http_body = malloc(len ? len : 1)) == NULL) {
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	memcpy(c->http_body, body, len);
+	c->http_len = len;
+	c->http_status = (uint16_t)status;
+	lws_callback_on_writable(wsi);
+}
+
+static int members_write(struct lws *wsi, struct conn *c)
+{
+	int rc;
+
+	if (c == NULL || c->http_body == NULL)
+		return 0;
+	rc = respond(wsi, c->http_status, "application/json", c->http_body, c->http_len);
+	free(c->http_body);
+	c->http_body = NULL;
+	if (rc < 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ?limit=N (1..ROSTER_LIMIT_MAX) and ?cursor=ID: 0, or -1 when bad. */
+static int members_args(struct lws *wsi, unsigned *limit, char *cursor, size_t *cursor_len)
+{
+	char arg[ADMIT_URI_MAX], *end;
+	const char *v;
+	unsigned long n;
+
+	*limit = 0;
+	*cursor_len = 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= (int)sizeof(arg) - 1)
+		return -1;
+	if ((v = lws_get_urlarg_by_name(wsi, "limit=", arg, (int)sizeof(arg))) != NULL) {
+		n = strtoul(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < 1 || n > ROSTER_LIMIT_MAX)
+			return -1;
+		*limit = (unsigned)n;
+	}
+	if ((v = lws_get_urlarg_by_name(wsi, "cursor=", arg, (int)sizeof(arg))) != NULL) {
+		if (strlen(v) > CHATD_CLIENT_ID_MAX)
+			return -1;
+		*cursor_len = strlen(v);
+		memcpy(cursor, v, *cursor_len);
+	}
+	return 0;
+}
+
+/* Ask the master; 1 when asked (answered later), else what respond() says. */
+static int members_request(struct wctx *w, struct lws *wsi, const char *uri)
+{
+	char room[CHATD_ROOM_MAX + 1], cursor[CHATD_CLIENT_ID_MAX];
+	size_t rl, cl;
+	unsigned limit;
+	struct auth_identity id;
+	char why[CHATD_ERR_MAX];
+	int st;
+
+	if (admit_members_room(w->conf, uri, room, &rl) != 0)
+		return members_refuse(wsi, 400, "bad_request", "bad room name");
+	if (members_args(wsi, &limit, cursor, &cl) < 0)
+		return members_refuse(wsi, 400, "bad_request", "bad limit or cursor");
+	st = admit_identify(w, wsi, rl == ROSTER_GLOBAL_LEN && room[0] == '*' ? NULL : room, &id,
+			    why, sizeof(why));
+	if (st != 0) {
+		stats_add(&w->st->auth_refused, 1);
+		return members_refuse(wsi, st, st == 401 ? "unauthorized" :
+				      st == 403 ? "forbidden" : "unavailable", why);
+	}
+	if (wroster_ask(w, wsi, members_reply, room, rl, limit, cursor, cl) < 0)
+		return members_refuse(wsi, 503, "busy", "too many roster requests: try again");
+	return 1;
+}
+
 static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
@@ -526,6 +621,10 @@ static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 		break;
 	case ROUTE_PUBLISH:
 		rc = publish_refuse(w, wsi, PUBLISH_EMETHOD);
+		break;
+	case ROUTE_MEMBERS:
+		if ((rc = members_request(w, wsi, uri)) > 0)
+			return 0;       /* answered from members_write */
 		break;
 	case ROUTE_WS_GLOBAL:
 	case ROUTE_WS_ROOM:
@@ -559,11 +658,16 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return on_request(w, wsi, (const char *)in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(user, in, len);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return members_write(wsi, user);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return user && ((struct conn *)user)->rx ? publish_finish(w, wsi, user) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:     /* a body cut short: free it */
+		wroster_forget(wsi);
 		if (user != NULL && !((struct conn *)user)->established) {
+			free(((struct conn *)user)->http_body);
+			((struct conn *)user)->http_body = NULL;
 			free(((struct conn *)user)->rx);
 			((struct conn *)user)->rx = NULL;
 		}

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "master.h"
 #include "preflight.h"
+#include "tls.h"
 #include "title.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/chatd/chatd.conf"
@@ -32,7 +33,9 @@ static void usage(FILE *out)
 "  -f, --foreground     stay in the foreground, log to stderr (without it:\n"
 "                       detach; exit 0 once every worker serves, else 1)\n"
 "  -w, --workers N      worker processes: a number or \"auto\" (online CPUs)\n"
-"  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080)\n"
+"  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080, or\n"
+"                       \"127.0.0.1:8443 ssl\" for TLS); replaces the file's\n"
+"                       listen lines of that kind\n"
 "  -v, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
@@ -137,6 +140,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		char warn[512];
+
+		if (conf_has_ssl(c) && tls_key_perms(c, warn, sizeof(warn)))
+			fprintf(stderr, "chatd: warning: %s\n", warn);
 		printf("chatd: configuration file %s test is successful\n",
 		       o.conf_path ? o.conf_path : "(defaults)");
 		conf_free(c);

@@ -36,6 +36,7 @@
 #include "spawn.h"
 #include "stats.h"
 #include "title.h"
+#include "tls.h"
 #include "worker.h"
 
 #define QUICK_DEATH_MS  1000   /* a worker dying younger than this is "crashing" */
@@ -49,7 +50,7 @@ struct slot {
 	int draining;          /* an older generation (set at reload) */
 	int drain_sent;        /* ... told to drain (once the new one serves) */
 	uint64_t started_ms;
-	int lidx;              /* its listening socket: m.lsn.fd[lidx] */
+	int lidx;              /* its listening sockets: m.lsn.fd[k][lidx] */
 };
 
 static struct master {
@@ -59,6 +60,7 @@ static struct master {
 	struct mloop *loop;
 	struct relay relay;    /* the message path, the broker in it */
 	struct listener lsn;   /* the workers' listening sockets */
+	struct tls_creds *tls; /* certificate and key of `listen ... ssl`; NULL: none */
 	int sig_fd, efd;
 	int ready_fd;          /* daemon: pipe to the parent waiting in daemon_detach() */
 	int generation;
@@ -125,7 +127,7 @@ static int spawn_worker(void)
 {
 	struct worker_args a;
 	char err[256] = "";
-	int slot = free_slot(), lidx, lfd, efd;
+	int slot = free_slot(), lidx, efd;
 	pid_t pid;
 
 	if (slot < 0) {
@@ -137,7 +139,6 @@ static int spawn_worker(void)
 		log_error("%s", err);
 		return -1;
 	}
-	lfd = m.lsn.fd[lidx];
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0) {
 		log_errno(LOG_LVL_ERROR, "eventfd()");
@@ -145,7 +146,10 @@ static int spawn_worker(void)
 	}
 	/* our cursor starts before the worker exists: nothing it pushes is skipped */
 	relay_uplink_open(&m.relay, slot);
-	a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
+	a = (struct worker_args){ m.conf, m.shm, slot, m.generation, { -1 }, m.lsn.n,
+				  efd, m.efd, m.tls };
+	for (int k = 0; k < m.lsn.n; k++)
+		a.listen_fd[k] = m.lsn.fd[k][lidx];
 	pid = spawn_fork(&a);
 	if (pid < 0) {
 		log_errno(LOG_LVL_ERROR, "fork()");
@@ -357,6 +361,32 @@ static void reap_children(void)
 		spawn_missing();
 }
 
+/*
+ * Read c's certificate and key (the master runs as root: a key only root
+ * may read works) and make them the ones new workers get; the old ones are
+ * wiped.  On failure the live ones stay.  0 / -1 (logged).
+ */
+static int master_tls_load(const struct conf *c, const char *what)
+{
+	struct tls_creds *t = NULL;
+	char err[512], serial[80];
+
+	if (conf_has_ssl(c)) {
+		if (tls_key_perms(c, err, sizeof(err)))
+			log_warn("%s", err);
+		t = tls_creds_load(c, NULL, err, sizeof(err));
+		if (t == NULL) {
+			log_error("%s%s; keeping the running configuration", what, err);
+			return -1;
+		}
+		tls_serial(t, serial, sizeof(serial));
+		log_info("TLS certificate %s (serial %s)", c->ssl_certificate, serial);
+	}
+	tls_creds_free(m.tls);
+	m.tls = t;
+	return 0;
+}
+
 static void master_reload(void)
 {
 	char err[CHATD_ERR_MAX];
@@ -390,6 +420,11 @@ static void master_reload(void)
 		log_warn("reload: %s cannot change without a restart; keeping the old value",
 			 changed);
 	conf_carry_over(nc, m.conf);
+	if (master_tls_load(nc, "reload: ") < 0) {
+		conf_free(nc);
+		notify_ready(m.generation, live_workers(1));
+		return;
+	}
 	conf_free(m.conf);
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
@@ -487,7 +522,7 @@ static void efd_cb(int fd, uint32_t events, void *arg)
 
 static int start(void)
 {
-	if (daemon_start_checks(m.conf, m.opts->foreground) < 0)
+	if (daemon_start_checks(m.conf, m.opts->foreground) < 0 || master_tls_load(m.conf, "") < 0)
 		return -1;
 	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
 	if (m.shm == NULL) {
@@ -495,7 +530,7 @@ static int start(void)
 			m.conf->ring_size, strerror(errno));
 		return -1;
 	}
-	listener_init(&m.lsn);
+	listener_init(&m.lsn, m.conf);
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	m.loop = mloop_new();
 	if (relay_init(&m.relay, m.shm, m.conf->ring_size) < 0 || m.efd < 0 || m.loop == NULL ||
@@ -573,9 +608,11 @@ int master_run(struct conf *conf, const struct master_opts *o)
 		master_ready("cannot start: Redis (see the log)");
 		return 1;
 	}
-	log_notice("chatd %s listening on %s:%d with %d workers", CHATD_VERSION,
-		   conf->listen_host[0] ? conf->listen_host : "*", conf->listen_port,
-		   workers_wanted(conf));
+	for (int k = 0; k < conf->listen.n; k++)
+		log_notice("chatd %s listening on %s:%d%s with %d workers", CHATD_VERSION,
+			   conf->listen.v[k].host[0] ? conf->listen.v[k].host : "*",
+			   conf->listen.v[k].port, conf->listen.v[k].ssl ? " (TLS)" : "",
+			   workers_wanted(conf));
 	daemon_fd_budget(conf, workers_wanted(conf));
 	m.await_ready = 1;
 	spawn_missing();
@@ -589,6 +626,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	if (!o->foreground && m.conf->pid_file[0])
 		unlink(m.conf->pid_file);
 	relay_free(&m.relay);
+	tls_creds_free(m.tls);
 	log_notice("stopped");
 	return m.exit_status;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "chatd.h"
 #include "hash.h"
@@ -48,6 +49,7 @@ struct ment {
 	LIST_ENTRY(ment) in_room;
 	struct mroom *room;
 	uint32_t refs;          /* connections of this id */
+	uint64_t since_ms;      /* wall clock of its first connection */
 };
 
 struct members {
@@ -150,6 +152,14 @@ static size_t keys(unsigned char *rk, unsigned char *ek, int slot, const char *r
 	return 2 + room_len + id_len;
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* ---- the interface -------------------------------------------------------------- */
 
 struct members *members_new(void)
@@ -221,6 +231,7 @@ int members_add(struct members *mb, int slot, const char *room, size_t room_len,
 			return -1;
 		}
 		e->room = r;
+		e->since_ms = wall_ms();
 		mtab_put(&mb->ents, &e->n);
 		LIST_INSERT_HEAD(&r->ents, e, in_room);
 	}
@@ -290,6 +301,79 @@ size_t members_slot_gone(struct members *mb, int slot, size_t max_per_room, memb
 		}
 	}
 	return skipped;
+}
+
+/* The entry (slot, room, id), or NULL. */
+static struct ment *ent_find(const struct members *mb, int slot, const char *room,
+			     size_t room_len, const char *id, size_t id_len)
+{
+	unsigned char rk[KEY_MAX], ek[KEY_MAX];
+	size_t eklen = keys(rk, ek, slot, room, room_len, id, id_len);
+
+	if (eklen == 0)
+		return NULL;
+	return (struct ment *)mtab_find(&mb->ents, hash_bytes(&mb->key, ek, eklen), ek, eklen);
+}
+
+size_t members_present(const struct members *mb, const char *room, size_t room_len,
+		       const char *id, size_t id_len)
+{
+	size_t n = 0;
+	struct ment *e;
+
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (!LIST_EMPTY(&mb->slot[i]) &&
+		    (e = ent_find(mb, i, room, room_len, id, id_len)) != NULL)
+			n += e->refs;
+	return n;
+}
+
+/* Call fn once per client id in room node r. */
+static void room_each(const struct mroom *r, members_each_fn fn, void *arg)
+{
+	const struct ment *e;
+
+	LIST_FOREACH(e, &r->ents, in_room) {
+		size_t rl = e->n.key[1];
+
+		fn(arg, (const char *)e->n.key + 2, rl, (const char *)e->n.key + 2 + rl,
+		   e->n.klen - 2 - rl, e->since_ms);
+	}
+}
+
+void members_room_each(const struct members *mb, const char *room, size_t room_len,
+		       members_each_fn fn, void *arg)
+{
+	unsigned char rk[KEY_MAX], ek[KEY_MAX];
+	const struct mroom *r;
+
+	if (keys(rk, ek, 0, room, room_len, "", 0) == 0)
+		return;
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		if (LIST_EMPTY(&mb->slot[i]))
+			continue;
+		rk[0] = (unsigned char)i;
+		r = (const struct mroom *)mtab_find(&mb->rooms, hash_bytes(&mb->key, rk, 1 + room_len),
+						    rk, 1 + room_len);
+		if (r != NULL)
+			room_each(r, fn, arg);
+	}
+}
+
+void members_slot_each(const struct members *mb, int slot, members_each_fn fn, void *arg)
+{
+	const struct mroom *r;
+
+	if (slot < 0 || slot >= CHATD_SLOTS)
+		return;
+	LIST_FOREACH(r, &mb->slot[slot], by_slot)
+		room_each(r, fn, arg);
+}
+
+void members_each(const struct members *mb, members_each_fn fn, void *arg)
+{
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		members_slot_each(mb, i, fn, arg);
 }
 
 void members_free(struct members *mb)

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "errbuf.h"
 #include "preflight.h"
+#include "tls.h"
 
 void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen)
 {
@@ -79,9 +80,26 @@ static int check_auth_secret(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The certificate and key of `listen ... ssl` load and match now. */
+static int check_tls(const struct conf *c, char *err, size_t errlen)
+{
+	const char *bad = "ssl_certificate";
+	struct tls_creds *t;
+
+	if (!conf_has_ssl(c))
+		return 0;
+	t = tls_creds_load(c, &bad, err, errlen);
+	if (t == NULL) {
+		preflight_where(c, bad, err, errlen);
+		return -1;
+	}
+	tls_creds_free(t);
+	return 0;
+}
+
 int preflight_check(const struct conf *c, char *err, size_t errlen)
 {
-	if (check_auth_secret(c, err, errlen) < 0)
+	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)

@@ -22,6 +22,8 @@
 #include "record.h"
 #include "redis_url.h"
 #include "relay.h"
+#include "roster.h"
+#include "rosterrec.h"
 #include "shm.h"
 #include "stats.h"
 
@@ -87,10 +89,13 @@ static void member_record(struct relay *r, int slot, uint32_t kind, const char *
 			  size_t id_len, const char *room, size_t room_len)
 {
 	if (kind == REC_GONE) {
-		members_del(r->members, slot, room, room_len, id, id_len);
+		if (members_del(r->members, slot, room, room_len, id, id_len) == 0)
+			roster_member(r->roster, 0, room, room_len, id, id_len);
 	} else if (members_add(r->members, slot, room, room_len, id, id_len) < 0) {
 		/* not tracked: no offline for it if its worker dies */
 		stats_add(&r->shm->master.members_untracked, 1);
+	} else {
+		roster_member(r->roster, 1, room, room_len, id, id_len);
 	}
 }
 
@@ -118,6 +123,9 @@ static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsign
 	case REC_MEMBER:
 	case REC_GONE:
 		member_record(r, slot, kind, (const char *)p, frame_len, room, room_len);
+		break;
+	case REC_ROSTER_ASK:
+		roster_ask(r->roster, slot, p, frame_len, room, room_len);
 		break;
 	case REC_JOIN:
 	case REC_LEAVE:
@@ -207,6 +215,8 @@ static void ghost_offline(void *arg, const char *room, size_t room_len, const ch
 	char rn[CHATD_ROOM_MAX + 1], from[CHATD_CLIENT_ID_MAX + 1], frame[1024];
 	size_t n;
 
+	if (room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, room_len) == 0)
+		return;     /* the global channel's members: no presence there */
 	memcpy(rn, room, room_len);
 	rn[room_len] = '\0';
 	memcpy(from, id, id_len);
@@ -221,13 +231,16 @@ static void ghost_offline(void *arg, const char *room, size_t room_len, const ch
 
 void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
 {
+	struct roster_gone *g;
 	size_t skipped;
 
-	drain_uplink(r, slot, INT32_MAX);     /* what it sent before dying still counts */
+	drain_uplink(r, slot, INT32_MAX);
+	g = roster_slot_save(r->roster, slot);     /* what it sent before dying still counts */
 	/* its members left without a word: say it for them, as the worker would
 	 * have (nothing is left here when it closed its clients itself) */
 	skipped = members_slot_gone(r->members, slot, c->presence ?
 				    (size_t)c->presence_max_members : 0, ghost_offline, r);
+	roster_slot_done(g);
 	if (c->presence)   /* folded into the retired totals with the slot's counters */
 		stats_add(&r->shm->worker[slot].presence_skipped, skipped);
 	if (r->broker)
@@ -291,6 +304,12 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 	char err[256], url[CONF_STR_MAX];
 
 	make_pod_id(r, c);
+	r->roster = roster_new(c, loop, r->members, r->bcast, &r->shm->master, &r->need_wake,
+			       r->pod_id, err, sizeof(err));
+	if (r->roster == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
 	if (c->redis_url[0] == '\0') {
 		log_notice("redis_url off: single-node mode");
 		return hist_start(r, c, loop);
@@ -311,6 +330,8 @@ void relay_free(struct relay *r)
 	r->hist = NULL;
 	broker_free(r->broker);
 	r->broker = NULL;
+	roster_free(r->roster);
+	r->roster = NULL;
 	members_free(r->members);
 	r->members = NULL;
 	free(r->scratch);

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "daemon.h"
 #include "log.h"
 #include "shm.h"
@@ -18,13 +19,16 @@
  * descriptors and the log's survives. */
 static void __attribute__((noreturn)) spawn_child(const struct worker_args *a)
 {
-	int keep[] = { a->listen_fd, a->efd, a->master_efd, log_get_fd() };
+	int keep[CONF_MAX_LISTENS + 3] = { a->efd, a->master_efd, log_get_fd() };
+
+	for (int k = 0; k < a->nlisten; k++)
+		keep[3 + k] = a->listen_fd[k];
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if ((uint64_t)getppid() != stats_get(&a->shm->master.pid))  /* the master died before prctl */
 		_exit(0);
 	log_close_syslog();
-	daemon_close_inherited(keep, 4);
+	daemon_close_inherited(keep, 3 + a->nlisten);
 	log_reopen();
 	/* the signal mask stays as inherited (every signal a worker takes
 	 * is blocked) until worker_main() reads them from its signalfd */

@@ -25,7 +25,10 @@
 #include "msg.h"
 #include "sendq.h"
 #include "shm.h"
+#include "rosterrec.h"
+#include "tls.h"
 #include "wctx.h"
+#include "wroster.h"
 #include "ws.h"
 
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
@@ -210,12 +213,49 @@ static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
-/* With presence on, the master tracks who is in which room here, to say
- * offline for them should this worker die (kill -9, a crash). */
+/* The master tracks who is in which room here (the global channel as
+ * ROSTER_GLOBAL): for the roster, and to say offline for them should this
+ * worker die (kill -9, a crash). */
 static void member_event(struct wctx *w, struct conn *c, uint32_t kind)
 {
-	if (w->conf->presence)
+	if (c->room_len > 0)
 		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
+	else
+		wctx_member_event(w, kind, ROSTER_GLOBAL, ROSTER_GLOBAL_LEN, c->id, strlen(c->id));
+}
+
+/* wroster.c: the answer to a `members` request, as a `members` message
+ * (data: the master's JSON body) or an `error`. */
+static void members_reply(struct wctx *w, struct lws *wsi, int status, const char *body,
+			  size_t len)
+{
+	struct conn *c = lws_wsi_user(wsi);
+	size_t cap = len + CHATD_STAMP_MAX + CHATD_ROOM_MAX, n;
+	char *buf;
+
+	if (c == NULL || !c->established)
+		return;
+	if (status != 200) {
+		send_error(w, c, status == 504 ? "timeout" : "unavailable",
+			   "the room roster is unavailable: try again later");
+		return;
+	}
+	if ((buf = malloc(cap)) == NULL)
+		return;
+	n = msg_build_raw(buf, cap, "members", c->room_len ? c->room : NULL, "server", body, len);
+	send_one(w, c, buf, n);
+	free(buf);
+}
+
+/* {"type":"members"}: ask the master; the answer comes in members_reply. */
+static void members_ask(struct wctx *w, struct conn *c, const struct msg_in *m)
+{
+	const char *room = c->room_len ? c->room : ROSTER_GLOBAL;
+	size_t rl = c->room_len ? c->room_len : ROSTER_GLOBAL_LEN;
+
+	if (wroster_ask(w, c->wsi, members_reply, room, rl, m->limit, m->cursor,
+			m->cursor_len) < 0)
+		send_error(w, c, "overloaded", "too many roster requests: try again");
 }
 
 /* What rate_check() decided about one message. */
@@ -264,7 +304,9 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 		send_error(w, c, msg_err_code(e), msg_err_text(e));
 		return 0;
 	}
-	if (m.kind == MSG_PING) {
+	if (m.kind == MSG_MEMBERS) {
+		members_ask(w, c, &m);
+	} else if (m.kind == MSG_PING) {
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
 		send_one(w, c, w->scratch, n);
 	} else {
@@ -336,6 +378,7 @@ static void conn_addr(struct conn *c, struct lws *wsi)
 		return;
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
 		alog_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
+	tls_names(lws_get_ssl(wsi), &c->tls_version, &c->tls_cipher);
 }
 
 static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
@@ -380,8 +423,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 		n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
 		send_one(w, c, w->scratch, n);
 	}
-	if (r != NULL)
-		member_event(w, c, REC_MEMBER);
+	member_event(w, c, REC_MEMBER);
 	presence(w, c, r, 1);
 	return 0;
 }
@@ -423,6 +465,7 @@ static void session_end(struct wctx *w, struct conn *c)
 		.addr = c->addr, .worker = w->slot, .room = c->room, .id = c->id,
 		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = now_ms() - c->t0_ms,
 		.in = c->n_in, .out = c->n_out, .bytes_out = c->bytes_out,
+		.tls_version = c->tls_version, .tls_cipher = c->tls_cipher,
 	};
 	char line[ALOG_LINE_MAX];
 	struct timespec ts;
@@ -456,6 +499,9 @@ static void on_closed(struct wctx *w, struct conn *c)
 	free(c->rx);
 	c->rx = NULL;
 	room_list_del(&c->all);
+	wroster_forget(c->wsi);
+	if (c->member.room == NULL)
+		member_event(w, c, REC_GONE);
 	if (c->member.room != NULL) {
 		presence(w, c, c->member.room, 0);
 		member_event(w, c, REC_GONE);

@@ -39,6 +39,8 @@ extern const struct itest_case t_web_cases[];
 extern const struct itest_case t_http_cases[];
 extern const struct itest_case t_alog_cases[];
 extern const struct itest_case t_bench_cases[];
+extern const struct itest_case t_tls_cases[];
+extern const struct itest_case t_roster_cases[];
 extern const struct itest_case t_history_cases[];
 
 /* Every table, in the order they run. */
@@ -57,6 +59,8 @@ static const struct itest_case *const tables[] = {
 	t_http_cases,
 	t_alog_cases,
 	t_bench_cases,
+	t_tls_cases,
+	t_roster_cases,
 	t_history_cases,
 };
 

@@ -49,8 +49,8 @@ static void test_defaults(void)
 	clear_env();
 	struct conf *c = conf_load(NULL, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_STRING_EQUAL(c->listen_host, "0.0.0.0");
-	CU_ASSERT_EQUAL(c->listen_port, CHATD_DEF_PORT);
+	CU_ASSERT_STRING_EQUAL(c->listen.v[0].host, "0.0.0.0");
+	CU_ASSERT_EQUAL(c->listen.v[0].port, CHATD_DEF_PORT);
 	CU_ASSERT_EQUAL(c->workers, 0);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://localhost:6379");
 	CU_ASSERT_STRING_EQUAL(c->pod_id, "");
@@ -287,7 +287,7 @@ static void test_ranges(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
 		}
 	}
-	CU_ASSERT_EQUAL(checked, 24);   /* 9 ints, 4 sizes, 11 durations */
+	CU_ASSERT_EQUAL(checked, 25);   /* 9 ints, 4 sizes, 12 durations */
 	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", err, sizeof(err)), -1);
 	CU_ASSERT_STRING_EQUAL(err, "send_queue: \"70000\" is out of range (1..65536)");
 	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", err, sizeof(err)), -1);
@@ -445,8 +445,8 @@ static void test_file(void)
 	CU_ASSERT_EQUAL(c->workers, 3);
 	CU_ASSERT_STRING_EQUAL(c->allowed_origins, "https://a.example #1, https://b");
 	CU_ASSERT_STRING_EQUAL(c->pod_id, "");
-	CU_ASSERT_STRING_EQUAL(c->listen_host, "::1");
-	CU_ASSERT_EQUAL(c->listen_port, 9000);
+	CU_ASSERT_STRING_EQUAL(c->listen.v[0].host, "::1");
+	CU_ASSERT_EQUAL(c->listen.v[0].port, 9000);
 	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_DEBUG);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
 	conf_free(c);
@@ -677,8 +677,8 @@ static void test_carry_over(void)
 	CU_ASSERT_EQUAL(conf_restart_needed(live, next, buf, sizeof(buf)), 3);
 	conf_carry_over(next, live);
 	CU_ASSERT_EQUAL(conf_restart_needed(live, next, buf, sizeof(buf)), 0);
-	CU_ASSERT_STRING_EQUAL(next->listen_host, "0.0.0.0");
-	CU_ASSERT_EQUAL(next->listen_port, 8080);
+	CU_ASSERT_STRING_EQUAL(next->listen.v[0].host, "0.0.0.0");
+	CU_ASSERT_EQUAL(next->listen.v[0].port, 8080);
 	CU_ASSERT_EQUAL(next->uplink_size, 1u << 20);
 	CU_ASSERT_STRING_EQUAL(next->pid_file, RUNSTATEDIR "/chatd.pid");
 	CU_ASSERT_EQUAL(next->send_queue, 17);              /* reloadable: new value */
@@ -748,6 +748,68 @@ static void test_redis_url_masked(void)
 	CU_ASSERT_PTR_NULL(strstr(err, "s3cret"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "redis://:***@h:99999"));
 	conf_free(c);
+}
+
+/* listen repeats, takes ssl, and -l replaces the lines of its kind only;
+ * an ssl listen needs a certificate and key; ssl_protocols is a range. */
+static void test_listen_ssl(void)
+{
+	static const struct conf_kv ov[] = { { "listen", "127.0.0.1:7000" } };
+	char path[64], val[1100];
+	char err[CHATD_ERR_MAX];
+	struct conf *c;
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n), *d = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, "listen") == 0)
+			d = &t[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	clear_env();
+	c = load_text("listen 127.0.0.1:8080\nlisten [::1]:8443 ssl\n"
+		      "ssl_certificate /c.pem\nssl_certificate_key /k.pem\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->listen.n, 2);
+	CU_ASSERT_EQUAL(c->listen.v[0].ssl, 0);
+	CU_ASSERT_EQUAL(c->listen.v[1].ssl, 1);
+	CU_ASSERT_EQUAL(c->listen.v[1].port, 8443);
+	CU_ASSERT(conf_has_ssl(c));
+	conf_format(c, d, val, sizeof(val));
+	CU_ASSERT_STRING_EQUAL(val, "127.0.0.1:8080, [::1]:8443 ssl");
+	CU_ASSERT_STRING_EQUAL(c->ssl_protocols, "TLSv1.2 TLSv1.3");
+	conf_free(c);
+	/* -l replaces the plain line, keeps the ssl one */
+	write_tmp("listen 127.0.0.1:8080\nlisten 127.0.0.1:8443 ssl\n"
+		  "ssl_certificate /c.pem\nssl_certificate_key /k.pem\n", path, sizeof(path));
+	c = conf_load(path, ov, 1, err, sizeof(err));
+	unlink(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->listen.n, 2);
+	CU_ASSERT_EQUAL(c->listen.v[0].port, 8443);
+	CU_ASSERT_EQUAL(c->listen.v[1].port, 7000);
+	conf_free(c);
+	c = load_text("listen 127.0.0.1:8443 ssl\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ssl_certificate and ssl_certificate_key"));
+	c = load_text("listen 127.0.0.1:8443 tls\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: listen: "));
+	c = load_text("listen :1\nlisten *:1\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "already"));
+	c = load_text("ssl_protocols TLSv1.1 TLSv1.3\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: ssl_protocols: "));
+	c = load_text("ssl_certificate c.pem\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "relative path"));
+	int lo = -1, hi = -1;
+	CU_ASSERT_EQUAL(confval_tls_range("TLSv1.3", &lo, &hi), 0);
+	CU_ASSERT(lo == 3 && hi == 3);
+	CU_ASSERT_EQUAL(confval_tls_range("TLSv1.2,TLSv1.1  TLSv1", &lo, &hi), 0);
+	CU_ASSERT(lo == 0 && hi == 2);
+	CU_ASSERT_EQUAL(confval_tls_range("", NULL, NULL), -1);
+	CU_ASSERT_EQUAL(confval_tls_range("SSLv3", NULL, NULL), -1);
 }
 
 /* conf_format() writes what conf_load() reads back to the same values. */
@@ -826,11 +888,25 @@ static const struct conf_directive *table_find(const char *name)
 }
 
 /* ".Ql VALUE ." -> VALUE; `\&""` is the empty value. */
+/* The first word of s, or the text between double quotes when s starts
+ * with one ("TLSv1.2 TLSv1.3"). */
+static void word_or_quoted(const char *s, char *out, size_t len)
+{
+	s += strspn(s, " \t");
+	if (s[0] == '"' && strchr(s + 1, '"') != NULL)
+		snprintf(out, len, "%.*s", (int)(strchr(s + 1, '"') - s - 1), s + 1);
+	else
+		snprintf(out, len, "%.*s", (int)strcspn(s, " \t\n"), s);
+}
+
 static void man_value(const char *line, char *out, size_t len)
 {
 	char v[256] = "";
 	sscanf(line + 4, "%255s", v);
-	snprintf(out, len, "%s", strcmp(v, "\\&\"\"") == 0 ? "" : v);
+	if (strcmp(v, "\\&\"\"") == 0)
+		snprintf(out, len, "%s", "");
+	else
+		word_or_quoted(line + 4, out, len);
 }
 
 /*
@@ -912,6 +988,8 @@ static void test_sample_file(void)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "# %127s %255s", name, val) != 2)
 			continue;
+		if (val[0] == '"' && val[1] != '"')
+			word_or_quoted(strstr(line, val), val, sizeof(val));
 		const struct conf_directive *d = table_find(name);
 		if (d == NULL)
 			continue;
@@ -949,6 +1027,7 @@ static CU_TestInfo tests[] = {
 	{ "restart needed", test_restart_needed },
 	{ "carry over on reload", test_carry_over },
 	{ "format round trip", test_format_round_trip },
+	{ "listen ... ssl, ssl_protocols", test_listen_ssl },
 	{ "man page agrees with table", test_man_page },
 	{ "sample file agrees with table", test_sample_file },
 	CU_TEST_INFO_NULL,

@@ -116,7 +116,53 @@ static void test_many(void)
 	members_free(mb);
 }
 
+/* members_each_fn: "room/id" lines into seen, since must be set. */
+static void record_each(void *arg, const char *room, size_t rl, const char *id, size_t il,
+			uint64_t since_ms)
+{
+	CU_ASSERT(since_ms > 0);
+	record(arg, room, rl, id, il);
+}
+
+/* The roster's views: a room over every slot, a slot, the whole table, and
+ * how many connections an id has in a room over all slots. */
+static void test_views(void)
+{
+	struct members *mb = members_new();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+	ADD(mb, 0, "lobby", "alice");
+	ADD(mb, 0, "lobby", "alice");
+	ADD(mb, 3, "lobby", "alice");
+	ADD(mb, 3, "lobby", "bob");
+	ADD(mb, 3, "other", "carol");
+	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "alice", 5), 3);
+	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "bob", 3), 1);
+	CU_ASSERT_EQUAL(members_present(mb, "other", 5, "alice", 5), 0);
+	CU_ASSERT_EQUAL(members_present(mb, "", 0, "alice", 5), 0);
+	reset();
+	members_room_each(mb, "lobby", 5, record_each, NULL);
+	CU_ASSERT_EQUAL(nseen, 3);      /* alice on two slots, bob */
+	CU_ASSERT_PTR_NULL(strstr(seen, "carol"));
+	reset();
+	members_slot_each(mb, 3, record_each, NULL);
+	CU_ASSERT_EQUAL(nseen, 3);
+	reset();
+	members_each(mb, record_each, NULL);
+	CU_ASSERT_EQUAL(nseen, 4);
+	DEL(mb, 0, "lobby", "alice");
+	DEL(mb, 0, "lobby", "alice");
+	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "alice", 5), 1);
+	members_slot_gone(mb, 3, 0, NULL, NULL);
+	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "alice", 5), 0);
+	reset();
+	members_each(mb, record_each, NULL);
+	CU_ASSERT_EQUAL(nseen, 0);
+	members_free(mb);
+}
+
 static CU_TestInfo tests[] = {
+	{ "the roster's views: room, slot, all, present", test_views },
 	{ "add and leave per connection", test_add_del },
 	{ "a dead worker's members, once, by the room rule", test_slot_gone },
 	{ "many rooms and ids", test_many },
