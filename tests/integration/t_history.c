@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +481,38 @@ static void t_redis_down(void)
 	wsc_free(a);
 }
 
+/* ---- the master does not answer: the client is not left hanging -------------------- */
+
+static void t_master_stalled(void)
+{
+	struct pods ps;
+	struct wsc *a;
+	json_t *m;
+	long long t0;
+
+	CHECK(pods_start(&ps, 0, 1, HIST_CONF) == 0, "start");
+	CHECK(kill(ps.p[0]->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	t0 = mono_ms();
+	a = wsc_connect(HOST, ps.p[0]->port, WS "/st?history=3", NULL, 5000, NULL);
+	CHECK(a != NULL, "the worker upgrades");
+	m = ws_recv_json(a, 10000);
+	CHECK(m != NULL && strcmp(js(m, "type"), "system") == 0 &&
+	      json_object_get(json_object_get(m, "data"), "offset") == NULL,
+	      "a welcome without position once the answer is overdue");
+	json_decref(m);
+	m = ws_recv_json(a, 5000);
+	CHECK(m != NULL &&
+	      strcmp(js(json_object_get(m, "data"), "code"), "history_unavailable") == 0,
+	      "then history_unavailable");
+	json_decref(m);
+	CHECK(mono_ms() - t0 < 12000, "bounded (%lld ms)", mono_ms() - t0);
+	CHECK(kill(ps.p[0]->pid, SIGCONT) == 0, "SIGCONT");
+	wsc_free(a);
+	a = ws_join(ps.p[0], WS "/st?history=3", NULL, 0);
+	CHECK(a != NULL, "answered again");
+	wsc_free(a);
+}
+
 /* ---- a bad query: 400 before the upgrade ------------------------------------------- */
 
 static void t_bad_query(void)
@@ -524,6 +557,7 @@ const struct itest_case t_history_cases[] = {
 	{ "history_gap_flush", t_gap_flush, 0 },
 	{ "history_off", t_off, 0 },
 	{ "history_redis_down", t_redis_down, 0 },
+	{ "history_master_stalled", t_master_stalled, 0 },
 	{ "history_bad_query", t_bad_query, 0 },
 	{ NULL, NULL, 0 },
 };
