@@ -92,6 +92,8 @@ struct conf {
 	char     ssl_certificate_key[CONF_STR_MAX]; /* PEM private key */
 	char     ssl_protocols[64];     /* "TLSv1.2 TLSv1.3": a contiguous range */
 	char     ssl_ciphers[512];      /* OpenSSL list for TLS 1.2 and below */
+	int      history_size;          /* messages kept per room; 0 = off (issue 16) */
+	int      history_ttl_ms;        /* an idle room's history is forgotten after this */
 	/* where each directive was set, for errors found after loading */
 	char     file[4096];            /* the configuration file; "" = none */
 	int      line[CONF_MAX_DIRECTIVES]; /* per conf_table row; 0 = not from the file */

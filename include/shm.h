@@ -29,6 +29,11 @@ enum rec_kind {
 	REC_GONE  = 5, /* uplink: ... and left it (the global channel: room "*") */
 	REC_ROSTER_ASK = 6, /* uplink: who is in room? (rosterrec.h) */
 	REC_ROSTER = 7, /* broadcast: the answer, for one worker (rosterrec.h) */
+	/* room history (history.h): the frame part is as that header says */
+	REC_STORE    = 8, /* uplink: a frame to number, keep and deliver (REC_MSG when off) */
+	REC_HIST_REQ = 9, /* uplink: struct history_req; the room is the room */
+	REC_HIST     = 10, /* broadcast: one history frame; the room part a history_addr */
+	REC_HIST_END = 11, /* broadcast: struct history_end; the room part a history_addr */
 };
 
 /* worker_stats.state: W: master. Named by stats_slot_state_name() for the

@@ -20,6 +20,8 @@
 #include "chatd.h"
 #include "cidr.h"
 #include "conf.h"
+#include "history.h"
+#include "hjoin.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -347,8 +349,9 @@ static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade)
 static int on_upgrade(struct wctx *w, struct lws *wsi)
 {
 	char room[CHATD_ROOM_MAX + 1];
+	struct history_req hq;
 	size_t rl;
-	int st;
+	int st, asked;
 
 	if (handshake_refuse(w, wsi))
 		return 1;
@@ -360,6 +363,10 @@ static int on_upgrade(struct wctx *w, struct lws *wsi)
 				   "bad room name: 1-128 bytes of A-Z a-z 0-9 . _ : -\n");
 	if (st != 0)
 		return refuse_text(w, wsi, st, "not_found", "not found\n");
+	if (hjoin_query(wsi, &hq, &asked) < 0)
+		return refuse_text(w, wsi, 400, "bad_history",
+				   "bad history query: history=0-10000, since=0-2^53 with "
+				   "epoch=1-32 bytes of A-Z a-z 0-9 _ -\n");
 	return http_ws_admit(w, wsi, rl ? room : NULL);
 }
 

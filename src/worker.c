@@ -24,6 +24,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "gate.h"
+#include "hjoin.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -120,7 +121,10 @@ static void drain_ring(struct wctx *w)
 			continue;
 		}
 		f->len = (uint32_t)len;
-		ws_deliver(w, f, room, rl);
+		if (w->cur.kind == REC_HIST || w->cur.kind == REC_HIST_END)
+			hjoin_answer(w, w->cur.kind, f, room, rl);   /* addressed to one connection */
+		else
+			ws_deliver(w, f, room, rl);
 	}
 	stats_set(&w->st->ring_lost, w->cur.lost);
 	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
@@ -517,6 +521,11 @@ void worker_main(const struct worker_args *a)
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
+	room_list_init(&w->hist_waiting);
+	w->hist_start = hjoin_start;
+	w->hist_cancel = hjoin_cancel;
+	/* a late answer to this slot's previous worker must not match ours */
+	w->hist_next = (uint64_t)getpid() << 32;
 	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);

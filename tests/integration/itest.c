@@ -41,6 +41,7 @@ extern const struct itest_case t_alog_cases[];
 extern const struct itest_case t_bench_cases[];
 extern const struct itest_case t_tls_cases[];
 extern const struct itest_case t_roster_cases[];
+extern const struct itest_case t_history_cases[];
 extern const struct itest_case t_pool_cases[];
 
 /* Every table, in the order they run. */
@@ -61,6 +62,7 @@ static const struct itest_case *const tables[] = {
 	t_bench_cases,
 	t_tls_cases,
 	t_roster_cases,
+	t_history_cases,
 	t_pool_cases,
 };
 
