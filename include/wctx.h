@@ -19,6 +19,8 @@
 
 struct conf;
 struct wctx_pending;
+struct wloop;
+struct wloop_timer;
 
 /* One per worker process, made by worker_main() (worker.c). */
 struct wctx {
@@ -30,7 +32,7 @@ struct wctx {
 	int slot, listen_fd, efd, master_efd, sig_fd;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	struct lws *listen_wsi;
+	struct wloop *loop;            /* the worker's event loop; lws runs on it */
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
@@ -40,11 +42,11 @@ struct wctx {
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
 	int quit;                      /* leave the service loop */
 	int accept_paused;             /* EMFILE / max_connections */
-	int hangup_ms;                 /* lws drops a client without a pong for this long */
+	int hangup_ms;                 /* a client without a pong for this long is cut */
 	/* room joins/leaves waiting for the uplink (wctx_room_event) */
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
-	lws_sorted_usec_list_t sul_pending;
+	struct wloop_timer *t_pending; /* their retry */
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;
@@ -71,5 +73,9 @@ void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t roo
 
 /* At exit: cancel the retry and drop the joins/leaves still waiting. */
 void wctx_pending_free(struct wctx *w);
+
+/* Leave the worker's loop (once the current callback returns): the worker
+ * then destroys its lws context and exits. */
+void wctx_quit(struct wctx *w);
 
 #endif

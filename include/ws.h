@@ -14,6 +14,7 @@
 #include "room.h"
 
 struct wctx;
+struct wloop_timer;
 
 /* A frame shared by every recipient in this worker: one copy per message
  * per worker.  refs = queue entries pointing at it; freed at 0. */
@@ -50,6 +51,9 @@ struct conn {
 	struct limit_rate rate;        /* rate_limit / rate_burst */
 	/* for the access log and the debug log */
 	uint64_t t0_ms, valid_ms;      /* monotonic: established, last pong */
+	uint64_t ping_ms;              /* monotonic: the next ping (its phase) */
+	struct wloop_timer *beat;      /* the heartbeat timer (ws.c) */
+	uint8_t ping_due;              /* a ping waits for WRITEABLE */
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */

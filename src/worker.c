@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * worker.c - a worker process: the libwebsockets context, its own
- * SO_REUSEPORT listener (adopted, accept4 by hand), the broadcast ring read
- * on each eventfd wake, signals, and the drain/stop sequences.
+ * worker.c - a worker process: the libwebsockets context on the worker's
+ * libuv loop (wloop.c), its own SO_REUSEPORT listener (accept4 by hand, then
+ * adopted by lws), the broadcast ring read on each eventfd wake, signals,
+ * and the drain/stop sequences.
  */
 #include <errno.h>
 #include <grp.h>
@@ -30,6 +31,7 @@
 #include "signals.h"
 #include "title.h"
 #include "wctx.h"
+#include "wloop.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -38,8 +40,6 @@
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len);
-static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
 	/*
@@ -53,13 +53,15 @@ static const struct lws_protocols protocols[] = {
 	 */
 	{ "chat", chat_callback, sizeof(struct conn), CHATD_RX_BUFFER, 0, NULL,
 	  CHATD_CORK_MAX },
-	{ "chatd-raw", raw_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static lws_retry_bo_t retry_policy;
-static lws_sorted_usec_list_t sul_accept, sul_deadline;
-static struct wctx *the_worker;  /* this process's worker, for the sul callbacks */
+/* all zero: lws pings nobody, ws.c's heartbeat does (lws's own would re-sort
+ * a list of every connection on each pong) */
+static const lws_retry_bo_t retry_policy;
+/* the worker's own watchers on its loop */
+static struct wloop_io *io_ring, *io_sig, *io_listen;
+static struct wloop_timer *t_accept, *t_deadline;
 static int accept_some(struct wctx *w);
 
 static void lws_log_emit(int level, const char *line)
@@ -118,15 +120,27 @@ static void drain_ring(struct wctx *w)
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-static void accept_resume(lws_sorted_usec_list_t *sul)
+/*
+ * Accept from the loop's callback.  lws schedules each new connection's
+ * handshake timeout on its own timer list, and re-arms its loop timer only
+ * after its own I/O callbacks: wake it (through its event pipe), or a client
+ * that connects and sends nothing would outlive handshake_timeout on a
+ * quiet worker.
+ */
+static void accept_adopt(struct wctx *w)
 {
-	struct wctx *w = the_worker;
+	if (accept_some(w) > 0)
+		lws_cancel_service(w->ctx);
+}
 
-	(void)sul;
+static void accept_resume(void *arg)
+{
+	struct wctx *w = arg;
+
 	w->accept_paused = 0;
-	if (w->listen_wsi != NULL) {
-		lws_rx_flow_control(w->listen_wsi, 1);
-		accept_some(w);
+	if (io_listen != NULL) {
+		wloop_io_pause(io_listen, 0);
+		accept_adopt(w);
 	}
 }
 
@@ -135,8 +149,16 @@ static void accept_pause(struct wctx *w, const char *why)
 	if (!w->accept_paused)
 		log_warn("not accepting for a second: %s", why);
 	w->accept_paused = 1;
-	lws_rx_flow_control(w->listen_wsi, 0);
-	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
+	wloop_io_pause(io_listen, 1);
+	wloop_timer_set(t_accept, 1000);
+}
+
+static void on_listen(void *arg)
+{
+	struct wctx *w = arg;
+
+	if (io_listen != NULL && !w->accept_paused)
+		accept_adopt(w);
 }
 
 /* ---- connections per client address (limit.c) --------------------------------- */
@@ -240,37 +262,34 @@ static int accept_some(struct wctx *w)
  */
 static void accept_stop(struct wctx *w, int shut)
 {
-	if (w->listen_wsi == NULL)
+	if (io_listen == NULL)
 		return;
 	for (int i = 0; shut && i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
 		;
-	lws_rx_flow_control(w->listen_wsi, 0);
 	if (shut)
 		shutdown(w->listen_fd, SHUT_RDWR);
-	w->listen_wsi = NULL;
-	lws_sul_cancel(&sul_accept);
+	wloop_io_free(io_listen);
+	io_listen = NULL;
+	wloop_timer_stop(t_accept);
 }
 
 /* ---- drain and stop -------------------------------------------------------------- */
 
-static void deadline_cb(lws_sorted_usec_list_t *sul)
+static void deadline_cb(void *arg)
 {
-	struct wctx *w = the_worker;
+	struct wctx *w = arg;
 
-	(void)sul;
 	if (w->stopping) {
 		log_notice("shutdown_timeout passed with %llu connections left; exiting",
 			   (unsigned long long)w->nconns);
-		w->quit = 1;
-		lws_cancel_service(w->ctx);
+		wctx_quit(w);
 		return;
 	}
 	log_notice("drain_timeout passed; closing %llu connections with 1012",
 		   (unsigned long long)w->nconns);
 	ws_close_all(w, CHATD_CLOSE_RESTART);
 	w->stopping = 1;
-	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
-			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
+	wloop_timer_set(t_deadline, (uint64_t)w->conf->shutdown_timeout_ms);
 }
 
 static void worker_stop(struct wctx *w)
@@ -281,10 +300,9 @@ static void worker_stop(struct wctx *w)
 	title_set("worker process (shutting down)");
 	accept_stop(w, stats_get(&w->shm->master.stopping) != 0);
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
-	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
-			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
+	wloop_timer_set(t_deadline, (uint64_t)w->conf->shutdown_timeout_ms);
 	if (w->nconns == 0)
-		w->quit = 1;
+		wctx_quit(w);
 }
 
 static void worker_drain(struct wctx *w)
@@ -297,14 +315,14 @@ static void worker_drain(struct wctx *w)
 	accept_stop(w, 0);
 	log_info("draining %llu connections (drain_timeout %d ms)",
 		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
-	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
-			 (lws_usec_t)w->conf->drain_timeout_ms * 1000);
+	wloop_timer_set(t_deadline, (uint64_t)w->conf->drain_timeout_ms);
 	if (w->nconns == 0)
-		w->quit = 1;
+		wctx_quit(w);
 }
 
-static void on_signal(struct wctx *w)
+static void on_signal(void *arg)
 {
+	struct wctx *w = arg;
 	struct signalfd_siginfo si;
 
 	while (read(w->sig_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -323,32 +341,14 @@ static void on_signal(struct wctx *w)
 
 /* ---- callbacks ---------------------------------------------------------------------- */
 
-static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			void *in, size_t len)
+static void on_ring(void *arg)
 {
-	struct wctx *w = wctx_of(wsi);
-	int fd;
+	struct wctx *w = arg;
+	uint64_t v;
 
-	/* a client naming this internal protocol in Sec-WebSocket-Protocol
-	 * would get a WebSocket nobody serves: refuse it */
-	if (reason == LWS_CALLBACK_ESTABLISHED || reason == LWS_CALLBACK_RECEIVE)
-		return -1;
-	if (reason != LWS_CALLBACK_RAW_RX_FILE)
-		return 0;
-	fd = lws_get_socket_fd(wsi);
-	if (fd == w->efd) {
-		uint64_t v;
-
-		if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			log_errno(LOG_LVL_WARN, "read(eventfd)");
-		drain_ring(w);
-	} else if (fd == w->listen_fd) {
-		if (w->listen_wsi != NULL && !w->accept_paused)
-			accept_some(w);
-	} else if (fd == w->sig_fd) {
-		on_signal(w);
-	}
-	return 0;
+	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "read(eventfd)");
+	drain_ring(w);
 }
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -397,30 +397,18 @@ static void drop_privileges(const struct conf *c)
 	}
 }
 
-static int adopt_fd(struct wctx *w, int fd, struct lws **out)
-{
-	lws_sock_file_fd_type u;
-	struct lws *l;
-
-	u.filefd = fd;
-	l = lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_RAW_FILE_DESC, u, "chatd-raw", NULL);
-	if (l == NULL) {
-		log_error("lws_adopt_descriptor_vhost(fd %d) failed", fd);
-		return -1;
-	}
-	if (out)
-		*out = l;
-	return 0;
-}
-
 static int make_context(struct wctx *w)
 {
 	struct lws_context_creation_info info;
+	void *loops[1] = { wloop_foreign(w->loop) };
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       LWS_SERVER_OPTION_LIBUV;
+	info.foreign_loops = loops;
+	info.pcontext = &w->ctx;       /* NULLed when wloop_free() has destroyed it */
 	info.user = w;
 	info.server_string = "chatd";
 	/* handshake / HTTP idle; lws counts whole seconds */
@@ -428,12 +416,10 @@ static int make_context(struct wctx *w)
 	info.timeout_secs_ah_idle = info.timeout_secs;
 	info.max_http_header_data = (unsigned short)w->conf->max_header_size;
 	info.max_http_header_pool = 64;
-	retry_policy.secs_since_valid_ping = (uint16_t)((w->conf->ping_interval_ms + 999) / 1000);
-	retry_policy.secs_since_valid_hangup = (uint16_t)((w->conf->pong_timeout_ms + 999) / 1000);
-	if (retry_policy.secs_since_valid_hangup <= retry_policy.secs_since_valid_ping)
-		retry_policy.secs_since_valid_hangup = retry_policy.secs_since_valid_ping + 1;
 	info.retry_and_idle_policy = &retry_policy;
-	w->hangup_ms = retry_policy.secs_since_valid_hangup * 1000;
+	/* a pong must be able to come before the cut: as lws had it */
+	w->hangup_ms = w->conf->pong_timeout_ms > w->conf->ping_interval_ms ?
+		       w->conf->pong_timeout_ms : w->conf->ping_interval_ms + 1000;
 	info.vhost_name = "chatd";
 	w->ctx = lws_create_context(&info);
 	if (w->ctx == NULL)
@@ -455,6 +441,50 @@ static int auth_setup(struct wctx *w)
 	return w->iplimit ? 0 : -1;
 }
 
+
+/* The loop and the worker's watchers on it: the ring wake, signals and the
+ * listener (the listener's and the timers' callbacks only run once the
+ * loop does, after make_context()).  0 / -1 (logged). */
+static int loop_setup(struct wctx *w)
+{
+	char err[256];
+
+	if ((w->loop = wloop_new(err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	io_ring = wloop_io_new(w->loop, w->efd, on_ring, w);
+	io_sig = wloop_io_new(w->loop, w->sig_fd, on_signal, w);
+	io_listen = wloop_io_new(w->loop, w->listen_fd, on_listen, w);
+	t_accept = wloop_timer_new(w->loop, accept_resume, w);
+	t_deadline = wloop_timer_new(w->loop, deadline_cb, w);
+	if (io_ring == NULL || io_sig == NULL || io_listen == NULL || t_accept == NULL ||
+	    t_deadline == NULL) {
+		log_error("watching the worker's descriptors failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Release the watchers, then lws and the loop (lws closes what is still
+ * connected, without close frames: the drain or stop is over). */
+static void worker_end(struct wctx *w)
+{
+	int left;
+
+	wloop_io_free(io_ring);
+	wloop_io_free(io_sig);
+	wloop_io_free(io_listen);
+	wloop_timer_free(t_accept);
+	wloop_timer_free(t_deadline);
+	io_ring = io_sig = io_listen = NULL;
+	wctx_pending_free(w);
+	if ((left = wloop_free(w->loop, &w->ctx)) != 0)
+		log_warn("%d event loop handles still open at exit", left);
+	close(w->efd);
+	close(w->sig_fd);
+	close(w->listen_fd);
+}
 
 /* Tell the master we serve: it waits for every worker of a generation
  * before it reports the start (or a reload) done. */
@@ -490,14 +520,12 @@ void worker_main(const struct worker_args *a)
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();
 	room_list_init(&w->all);
-	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
 	w->sig_fd = signals_open(SIGNALS_WORKER);
 	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||
-	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
-	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_fd(w, w->listen_fd, &w->listen_wsi) < 0) {
+	    loop_setup(w) < 0 || make_context(w) < 0) {
 		log_error("worker set-up failed");
 		exit(1);
 	}
@@ -511,12 +539,9 @@ void worker_main(const struct worker_args *a)
 		log_error("%s; no access log", err);
 	drop_privileges(w->conf);
 	serving(w);
-	while (!w->quit && lws_service(w->ctx, 0) >= 0)
+	while (!w->quit && wloop_run(w->loop) == 0)
 		;
-	lws_sul_cancel(&sul_deadline);
-	lws_sul_cancel(&sul_accept);
-	wctx_pending_free(w);
-	lws_context_destroy(w->ctx);
+	worker_end(w);
 	room_index_free(w->rooms);
 	auth_free(w->auth);
 	limit_ip_free(w->iplimit);

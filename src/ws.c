@@ -23,13 +23,15 @@
 #include "msg.h"
 #include "shm.h"
 #include "wctx.h"
+#include "wloop.h"
 #include "ws.h"
 
 #define QUEUE_MIN       4
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
-#define HANGUP_SLACK_MS 250 /* a client gone this close to lws's pong deadline was cut by it */
+#define PING_PAYLOAD    "chatd" /* the pong echoes it */
+#define HANGUP_SLACK_MS 250 /* a client gone this close to its pong deadline was cut by it */
 
 #define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
 
@@ -324,6 +326,52 @@ static void conn_addr(struct conn *c, struct lws *wsi)
 		alog_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
 }
 
+/*
+ * One connection's heartbeat, on its own timer.  Pings go out every
+ * ping_interval at a phase drawn at random when the connection was
+ * established, so connections opened in a burst are not pinged in a burst;
+ * a pong only stamps valid_ms (no timer moves, nothing else is touched).  A
+ * client without a pong for hangup_ms is cut without a close frame (1006 in
+ * the access log), as lws's own heartbeat did.
+ */
+static void heartbeat(void *arg)
+{
+	struct conn *c = arg;
+	struct wctx *w = wctx_of(c->wsi);
+	uint64_t now = now_ms(), cut = c->valid_ms + (uint64_t)w->hangup_ms;
+	uint64_t every = (uint64_t)w->conf->ping_interval_ms;
+
+	if (now >= cut) {
+		/* sync: outside lws's service an async kill waits for other I/O */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+		return;                        /* c is gone (CLOSED freed its timer) */
+	}
+	if (now >= c->ping_ms) {
+		c->ping_due = 1;
+		lws_callback_on_writable(c->wsi);
+		c->ping_ms += every;
+		if (c->ping_ms <= now)         /* the loop was held up: keep the phase moving */
+			c->ping_ms = now + every;
+	}
+	wloop_timer_set(c->beat, (c->ping_ms < cut ? c->ping_ms : cut) - now);
+}
+
+static int heartbeat_start(struct wctx *w, struct conn *c)
+{
+	c->beat = wloop_timer_new(w->loop, heartbeat, c);
+	if (c->beat == NULL)
+		return -1;
+	c->ping_ms = c->valid_ms + msg_random() % (uint64_t)w->conf->ping_interval_ms;
+	heartbeat(c);
+	return 0;
+}
+
+static void heartbeat_stop(struct conn *c)
+{
+	wloop_timer_free(c->beat);
+	c->beat = NULL;
+}
+
 static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 {
 	size_t rl = 0, n;
@@ -342,12 +390,18 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 		return -1;
 	}
 	c->room_len = (uint8_t)rl;
+	if (heartbeat_start(w, c) < 0) {
+		log_error("out of memory for a connection's heartbeat");
+		return -1;
+	}
 	if (expires > 0)           /* LWS_CALLBACK_TIMER closes */
 		lws_set_timer_usecs(wsi, (lws_usec_t)(expires - now + 1) * LWS_US_PER_SEC);
 	if (rl > 0) {
 		r = room_join(w->rooms, c->room, rl, &c->member, &created);
-		if (r == NULL)
+		if (r == NULL) {
+			heartbeat_stop(c);
 			return -1;
+		}
 		if (created) {
 			log_debug("room %s: first member on this worker", c->room);
 			wctx_room_event(w, REC_JOIN, c->room, rl);
@@ -430,6 +484,7 @@ static void on_closed(struct wctx *w, struct conn *c)
 	if (!c->established)
 		return;
 	c->established = 0;
+	heartbeat_stop(c);
 	session_end(w, c);
 	queue_clear(c);
 	free(c->rx);
@@ -445,10 +500,8 @@ static void on_closed(struct wctx *w, struct conn *c)
 	}
 	w->nconns--;
 	stats_set(&w->st->connections, w->nconns);
-	if ((w->stopping || w->draining) && w->nconns == 0) {
-		w->quit = 1;
-		lws_cancel_service(w->ctx);
-	}
+	if ((w->stopping || w->draining) && w->nconns == 0)
+		wctx_quit(w);
 }
 
 /* Server frame header for a final text frame of len bytes; returns its size. */
@@ -538,14 +591,34 @@ static int write_one(struct wctx *w, struct conn *c)
  */
 static int on_writeable(struct wctx *w, struct conn *c)
 {
+	if (c->ping_due && !c->close_code) {   /* the heartbeat's ping goes first */
+		/* with a payload: lws passes on no pong that is empty */
+		c->ping_due = 0;
+		memcpy(w->cork + LWS_PRE, PING_PAYLOAD, sizeof(PING_PAYLOAD) - 1);
+		if (lws_write(c->wsi, w->cork + LWS_PRE, sizeof(PING_PAYLOAD) - 1, LWS_WRITE_PING) < 0)
+			return -1;
+		if (c->qlen > 0 || lws_partial_buffered(c->wsi)) {
+			lws_callback_on_writable(c->wsi);
+			return 0;
+		}
+	}
 	if (c->qlen == 0) {
-		if (c->close_code) {
+		if (c->close_code && !c->close_sent) {
 			const char *why = ws_whys[c->close_why].text;
 
 			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 					 (unsigned char *)why, strlen(why));
 			c->close_sent = 1;
-			return -1;
+			/*
+			 * Not `return -1`: Debian's lws is a debug build, and on
+			 * libuv it closes a connection that a callback fails a
+			 * second time at once ("uv repeat test"), cutting it
+			 * before the close frame goes out.  This starts the same
+			 * close (frame, then wait for the client's) outside
+			 * that path; c may be gone after it.
+			 */
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+			return 0;
 		}
 		return 0;
 	}
