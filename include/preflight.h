@@ -10,7 +10,8 @@ struct conf;
 struct conf_err;
 
 /*
- * Is the JWT secret usable (auth_enabled: the secret file readable, the
+ * Can lws load its libuv loop plugin (wloop_check)?  Is the JWT secret
+ * usable (auth_enabled: the secret file readable, the
  * secret not empty); does `user` exist, `group` too; can log_file be
  * appended to?  (pid_file
  * is checked when a daemon locks it, on the terminal.)  0, or -1 with err

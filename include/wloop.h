@@ -21,6 +21,16 @@ struct wloop_timer;
 
 typedef void (*wloop_cb)(void *arg);
 
+/*
+ * Can lws run on libuv here?  Its libuv loop is a plugin it dlopen()s at
+ * run time from its library directory (package libwebsockets-evlib-uv):
+ * load and unload it as lws would.  0, or -1 with err saying what to
+ * install.  There is no fall-back to lws's poll() loop: it would serve, but
+ * cost every worker a scan of all its descriptors on each wake-up.  Any
+ * process (chatd -t, the master before forking).
+ */
+int wloop_check(char *err, size_t errlen);
+
 /* A new loop; NULL on failure (err filled).  One per worker process. */
 struct wloop *wloop_new(char *err, size_t errlen);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * preflight.c - the configuration against the system (see preflight.h):
- * the JWT secret, users, groups, files.  A leaf: errors go back to the caller.
+ * the workers' event loop plugin, the JWT secret, users, groups, files.  A
+ * leaf: errors go back to the caller.
  */
 #include <errno.h>
 #include <grp.h>
@@ -16,6 +17,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "preflight.h"
+#include "wloop.h"
 
 void preflight_where(const struct conf *c, const char *name, struct conf_err *err)
 {
@@ -80,6 +82,8 @@ static int check_auth_secret(const struct conf *c, struct conf_err *err)
 
 int preflight_check(const struct conf *c, struct conf_err *err)
 {
+	if (wloop_check(err->msg, sizeof(err->msg)) < 0)
+		return -1;
 	if (check_auth_secret(c, err) < 0)
 		return -1;
 	errno = 0;

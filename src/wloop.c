@@ -30,6 +30,23 @@ struct wloop_timer {
 	void *arg;
 };
 
+int wloop_check(char *err, size_t errlen)
+{
+	static const char *const dirs[] = { LWS_INSTALL_LIBDIR, NULL };
+	struct lws_plugin *list = NULL;
+
+	lws_set_log_level(0, NULL);    /* its dlopen() complaint: ours says more */
+	lws_plugins_init(&list, dirs, "lws_evlib_plugin", "evlib_uv", NULL, NULL);
+	if (list == NULL) {
+		snprintf(err, errlen, "libwebsockets' libuv event loop plugin "
+			 "(libwebsockets-evlib_uv.so in %s) cannot be loaded: install the "
+			 "package libwebsockets-evlib-uv", LWS_INSTALL_LIBDIR);
+		return -1;
+	}
+	lws_plugins_destroy(&list, NULL, NULL);
+	return 0;
+}
+
 struct wloop *wloop_new(char *err, size_t errlen)
 {
 	struct wloop *l = calloc(1, sizeof(*l));

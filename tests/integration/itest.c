@@ -38,6 +38,7 @@ extern const struct itest_case t_web_cases[];
 extern const struct itest_case t_http_cases[];
 extern const struct itest_case t_alog_cases[];
 extern const struct itest_case t_bench_cases[];
+extern const struct itest_case t_heartbeat_cases[];
 
 /* Every table, in the order they run. */
 static const struct itest_case *const tables[] = {
@@ -54,6 +55,7 @@ static const struct itest_case *const tables[] = {
 	t_http_cases,
 	t_alog_cases,
 	t_bench_cases,
+	t_heartbeat_cases,
 };
 
 static int reason_fd = -1;
