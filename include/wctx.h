@@ -21,6 +21,7 @@ struct conf;
 struct wctx_pending;
 struct wloop;
 struct wloop_timer;
+struct conn;
 
 /* One per worker process, made by worker_main() (worker.c). */
 struct wctx {
@@ -47,6 +48,8 @@ struct wctx {
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
 	struct wloop_timer *t_pending; /* their retry */
+	struct conn **flush;           /* connections a ring batch queued for (ws_flush) */
+	size_t nflush, flush_cap;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;

@@ -64,6 +64,10 @@ struct conn {
  * nobody here wants it. */
 void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_len);
 
+/* After a batch of ws_deliver(): write what it queued (worker.c, from the
+ * ring's callback; outside any lws callback). */
+void ws_flush(struct wctx *w);
+
 /* Close every connection with code (1001 stop, 1012 drain), after what is
  * queued has been flushed. */
 void ws_close_all(struct wctx *w, uint16_t code);

@@ -114,6 +114,7 @@ static void drain_ring(struct wctx *w)
 		f->len = (uint32_t)len;
 		ws_deliver(w, f, room, rl);
 	}
+	ws_flush(w);
 	stats_set(&w->st->ring_lost, w->cur.lost);
 	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
 }
@@ -547,6 +548,7 @@ void worker_main(const struct worker_args *a)
 	limit_ip_free(w->iplimit);
 	free(w->scratch);
 	free(w->cork);
+	free(w->flush);
 	log_info("exiting");
 	exit(0);
 }

@@ -119,28 +119,55 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
 }
 
-/* Queue a reference to f on c.  A full queue makes c a slow consumer. */
-static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
+/* Queue a reference to f on c.  A full queue makes c a slow consumer.
+ * 1 when the queue was empty (c now needs a write), else 0. */
+static int queue_add(struct wctx *w, struct conn *c, struct frame *f)
 {
 	/* closing: what was queued is flushed (1001/1012), nothing more joins */
 	if (c->close_code)
-		return;
+		return 0;
 	if (c->qlen >= (uint32_t)w->conf->send_queue) {
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
 			 c->qlen);
 		conn_fail(c, CHATD_CLOSE_POLICY, WHY_SLOW);
-		return;
+		return 0;
 	}
 	if (c->qlen == c->qcap && queue_grow(c) < 0) {
 		log_error("client %s: out of memory for its send queue", c->id);
 		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, WHY_NOMEM);
-		return;
+		return 0;
 	}
 	c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
 	f->refs++;
-	if (c->qlen++ == 0)
+	return c->qlen++ == 0;
+}
+
+/* Queue f on c, from an lws callback: WRITEABLE writes it. */
+static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
+{
+	if (queue_add(w, c, f))
 		lws_callback_on_writable(c->wsi);
+}
+
+/* Queue f (from the broadcast ring) on c: ws_flush() writes it at the end
+ * of the ring batch. */
+static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
+{
+	if (!queue_add(w, c, f))
+		return;                /* not wanted, or already waiting for WRITEABLE */
+	if (w->nflush == w->flush_cap) {
+		size_t cap = w->flush_cap ? 2 * w->flush_cap : 64;
+		struct conn **nf = realloc(w->flush, cap * sizeof(*nf));
+
+		if (nf == NULL) {
+			lws_callback_on_writable(c->wsi);
+			return;
+		}
+		w->flush = nf;
+		w->flush_cap = cap;
+	}
+	w->flush[w->nflush++] = c;
 }
 
 /* Queue a frame for c alone (welcome, pong, errors). */
@@ -172,14 +199,40 @@ void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_l
 
 	if (room_len == 0) {
 		room_foreach(&w->all, it)
-			queue_push(w, conn_of(it, all), f);
+			queue_deliver(w, conn_of(it, all), f);
 	} else if ((r = room_find(w->rooms, room, room_len)) != NULL) {
 		head = &r->head;
 		room_foreach(head, it)
-			queue_push(w, conn_of(it, member), f);
+			queue_deliver(w, conn_of(it, member), f);
 	}
 	if (f->refs == 0)
 		free(f);
+}
+
+static int on_writeable(struct wctx *w, struct conn *c);
+
+/*
+ * Write what the ring batch queued now, from the ring's callback, rather
+ * than ask lws for WRITEABLE: on libuv each such request and its end
+ * re-register the socket with epoll (uv_poll_start() deletes and adds it
+ * again), four system calls per connection per batch, more than the write
+ * itself.  A connection that cannot take a plain write now (lws holds an
+ * unsent tail, a ping or a close is due, the client is closing) waits for
+ * WRITEABLE as before; after a short write lws keeps the tail and asks
+ * for WRITEABLE itself.
+ */
+void ws_flush(struct wctx *w)
+{
+	for (size_t i = 0; i < w->nflush; i++) {
+		struct conn *c = w->flush[i];
+
+		if (c->qlen == 0)
+			continue;
+		if (c->close_code || c->ping_due || c->peer_code || lws_partial_buffered(c->wsi) ||
+		    on_writeable(w, c) < 0)
+			lws_callback_on_writable(c->wsi);
+	}
+	w->nflush = 0;
 }
 
 void ws_close_all(struct wctx *w, uint16_t code)
