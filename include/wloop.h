@@ -27,7 +27,8 @@ typedef void (*wloop_cb)(void *arg);
  * load and unload it as lws would.  0, or -1 with err saying what to
  * install.  There is no fall-back to lws's poll() loop: it would serve, but
  * cost every worker a scan of all its descriptors on each wake-up.  Any
- * process (chatd -t, the master before forking).
+ * process (chatd -t, the master before forking); after a success it checks
+ * no more.
  */
 int wloop_check(char *err, size_t errlen);
 

@@ -33,8 +33,11 @@ struct wloop_timer {
 int wloop_check(char *err, size_t errlen)
 {
 	static const char *const dirs[] = { LWS_INSTALL_LIBDIR, NULL };
+	static int loaded;             /* once is enough: not a dlopen() per reload */
 	struct lws_plugin *list = NULL;
 
+	if (loaded)
+		return 0;
 	lws_set_log_level(0, NULL);    /* its dlopen() complaint: ours says more */
 	lws_plugins_init(&list, dirs, "lws_evlib_plugin", "evlib_uv", NULL, NULL);
 	if (list == NULL) {
@@ -44,6 +47,7 @@ int wloop_check(char *err, size_t errlen)
 		return -1;
 	}
 	lws_plugins_destroy(&list, NULL, NULL);
+	loaded = 1;
 	return 0;
 }
 
