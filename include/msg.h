@@ -8,6 +8,7 @@
 #define CHATD_MSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 /* What a client may send. */
