@@ -121,19 +121,6 @@ static void drain_ring(struct wctx *w)
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-/*
- * Accept from the loop's callback.  lws schedules each new connection's
- * handshake timeout on its own timer list, and re-arms its loop timer only
- * after its own I/O callbacks: wake it (through its event pipe), or a client
- * that connects and sends nothing would outlive handshake_timeout on a
- * quiet worker.
- */
-static void accept_adopt(struct wctx *w)
-{
-	if (accept_some(w) > 0)
-		lws_cancel_service(w->ctx);
-}
-
 static void accept_resume(void *arg)
 {
 	struct wctx *w = arg;
@@ -141,7 +128,7 @@ static void accept_resume(void *arg)
 	w->accept_paused = 0;
 	if (io_listen != NULL) {
 		wloop_io_pause(io_listen, 0);
-		accept_adopt(w);
+		accept_some(w);
 	}
 }
 
@@ -158,8 +145,11 @@ static void on_listen(void *arg)
 {
 	struct wctx *w = arg;
 
+	/* lws_adopt_socket_vhost() wakes lws (its event pipe), which then arms
+	 * its loop timer for the new connection's handshake timeout: lws re-arms
+	 * it only after its own I/O (limit_handshake_silent) */
 	if (io_listen != NULL && !w->accept_paused)
-		accept_adopt(w);
+		accept_some(w);
 }
 
 /* ---- connections per client address (limit.c) --------------------------------- */
