@@ -557,6 +557,34 @@ static void on_closed(struct wctx *w, struct conn *c)
 		wctx_quit(w);
 }
 
+/* The heartbeat's ping, with a payload: lws passes on no empty pong. */
+static int ping_send(struct wctx *w, struct conn *c)
+{
+	unsigned char *p = w->cork + LWS_PRE;
+
+	c->ping_due = 0;
+	memcpy(p, PING_PAYLOAD, sizeof(PING_PAYLOAD) - 1);
+	return lws_write(c->wsi, p, sizeof(PING_PAYLOAD) - 1, LWS_WRITE_PING) < 0 ? -1 : 0;
+}
+
+/*
+ * Our close frame, once what was queued has gone.  Not by returning -1 from
+ * WRITEABLE: Debian's lws is a debug build, and on libuv it closes a
+ * connection that a callback fails a second time at once ("uv repeat
+ * test"), cutting it before the close frame goes out.  This starts the same
+ * close (the frame, then a wait for the client's) outside that path.  c may
+ * be gone after it.
+ */
+static void close_start(struct conn *c)
+{
+	const char *why = ws_whys[c->close_why].text;
+
+	lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)why,
+			 strlen(why));
+	c->close_sent = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
 /* Server frame header for a final text frame of len bytes; returns its size. */
 static size_t frame_header(unsigned char *h, size_t len)
 {
@@ -645,10 +673,7 @@ static int write_one(struct wctx *w, struct conn *c)
 static int on_writeable(struct wctx *w, struct conn *c)
 {
 	if (c->ping_due && !c->close_code) {   /* the heartbeat's ping goes first */
-		/* with a payload: lws passes on no pong that is empty */
-		c->ping_due = 0;
-		memcpy(w->cork + LWS_PRE, PING_PAYLOAD, sizeof(PING_PAYLOAD) - 1);
-		if (lws_write(c->wsi, w->cork + LWS_PRE, sizeof(PING_PAYLOAD) - 1, LWS_WRITE_PING) < 0)
+		if (ping_send(w, c) < 0)
 			return -1;
 		if (c->qlen > 0 || lws_partial_buffered(c->wsi)) {
 			lws_callback_on_writable(c->wsi);
@@ -656,23 +681,8 @@ static int on_writeable(struct wctx *w, struct conn *c)
 		}
 	}
 	if (c->qlen == 0) {
-		if (c->close_code && !c->close_sent) {
-			const char *why = ws_whys[c->close_why].text;
-
-			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-					 (unsigned char *)why, strlen(why));
-			c->close_sent = 1;
-			/*
-			 * Not `return -1`: Debian's lws is a debug build, and on
-			 * libuv it closes a connection that a callback fails a
-			 * second time at once ("uv repeat test"), cutting it
-			 * before the close frame goes out.  This starts the same
-			 * close (frame, then wait for the client's) outside
-			 * that path; c may be gone after it.
-			 */
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
-			return 0;
-		}
+		if (c->close_code && !c->close_sent)
+			close_start(c);            /* c may be gone */
 		return 0;
 	}
 	for (int i = 0; i < WRITES_PER_CALLBACK && c->qlen > 0; i++) {
