@@ -18,7 +18,8 @@ struct conf;
 struct conf_kv;
 
 /*
- * Is the JWT secret usable (auth_enabled: the secret file readable, the
+ * Can lws load its libuv loop plugin (wloop_check)?  Is the JWT secret
+ * usable (auth_enabled: the secret file readable, the
  * secret not empty); does `user` exist, `group` too; can log_file be
  * appended to; do ssl_certificate and ssl_certificate_key load and match
  * (with a `listen ... ssl`)?  (pid_file

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * preflight.c - the configuration against the system (see preflight.h):
- * the JWT secret, users, groups, files.  A leaf: errors go back to the caller.
+ * the workers' event loop plugin, the JWT secret, users, groups, files.  A
+ * leaf: errors go back to the caller.
  */
 #include <errno.h>
 #include <grp.h>
@@ -18,6 +19,7 @@
 #include "errbuf.h"
 #include "preflight.h"
 #include "tls.h"
+#include "wloop.h"
 
 void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen)
 {
@@ -99,6 +101,8 @@ static int check_tls(const struct conf *c, char *err, size_t errlen)
 
 int preflight_check(const struct conf *c, char *err, size_t errlen)
 {
+	if (wloop_check(err, errlen) < 0)
+		return -1;
 	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
