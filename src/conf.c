@@ -526,7 +526,8 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 		snprintf(c->file, sizeof(c->file), "%s", path);
 	if (conf_env(c, err, errlen) < 0)
 		goto fail;
-	c->listen.fresh = CONF_LISTEN_FRESH_PLAIN | CONF_LISTEN_FRESH_SSL;  /* -l replaces */
+	/* -l replaces the lines of its kind; with none in the file, the default too */
+	c->listen.fresh |= CONF_LISTEN_FRESH_PLAIN | CONF_LISTEN_FRESH_SSL;
 	for (size_t i = 0; i < nov; i++)
 		if (conf_set(c, ov[i].key, ov[i].val, err, errlen) < 0)
 			goto fail;

@@ -750,8 +750,8 @@ static void test_redis_url_masked(void)
 	conf_free(c);
 }
 
-/* listen repeats, takes ssl, and -l replaces the lines of its kind only;
- * an ssl listen needs a certificate and key; ssl_protocols is a range. */
+/* listen repeats, takes ssl, and -l replaces the lines of its kind only
+ * (and the built-in default, without a listen line); an ssl listen needs a certificate and key; ssl_protocols is a range. */
 static void test_listen_ssl(void)
 {
 	static const struct conf_kv ov[] = { { "listen", "127.0.0.1:7000" } };
@@ -787,6 +787,15 @@ static void test_listen_ssl(void)
 	CU_ASSERT_EQUAL(c->listen.n, 2);
 	CU_ASSERT_EQUAL(c->listen.v[0].port, 8443);
 	CU_ASSERT_EQUAL(c->listen.v[1].port, 7000);
+	conf_free(c);
+	/* no listen line in the file: an ssl -l replaces the built-in default too */
+	write_tmp("ssl_certificate /c.pem\nssl_certificate_key /k.pem\n", path, sizeof(path));
+	c = conf_load(path, (const struct conf_kv[]){ { "listen", "127.0.0.1:7443 ssl" } }, 1,
+		      err, sizeof(err));
+	unlink(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->listen.n, 1);
+	CU_ASSERT(c->listen.v[0].ssl && c->listen.v[0].port == 7443);
 	conf_free(c);
 	c = load_text("listen 127.0.0.1:8443 ssl\n", err, sizeof(err), path, sizeof(path));
 	CU_ASSERT_PTR_NULL(c);
