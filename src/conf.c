@@ -4,8 +4,9 @@
  * directive with its type, field, default, range and whether SIGHUP applies
  * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
  * all read it.  A leaf module: errors go back to the caller, nothing logs.
- * The text of single values (durations, sizes, addresses, listen lines) and the syntax
- * of a line of the file (key, value, quotes, comments) are confval.c's.
+ * The text of single values (durations, sizes, addresses, listen lines)
+ * and the syntax of a line of the file (key, value, quotes, comments) are
+ * confval.c's.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -9,9 +9,9 @@
  * old TLS versions refused, auth and the per-address limit on the TLS port,
  * a root-only key served by workers running as `user nobody` (as root),
  * rotation by SIGHUP with a client staying connected, a bad certificate at
- * -t / start / reload, a stalled handshake cut at handshake_timeout, plain
- * HTTP on the TLS port refused, a slow wss:// consumer dropped, and
- * chatd-benchmark over wss://.
+ * -t / start / reload, an encrypted key refused without a prompt, a
+ * stalled handshake cut at handshake_timeout, plain HTTP on the TLS port
+ * refused, a slow wss:// consumer dropped, and chatd-benchmark over wss://.
  */
 #include "harness.h"
 
@@ -442,6 +442,49 @@ static void t_tls_bad_files(void)
 	json_decref(j);
 }
 
+/* An encrypted key (passphrase "x") is refused at once, never prompted
+ * for: -t on a terminal (script(1) gives it one, where OpenSSL would ask on
+ * /dev/tty) fails naming it, and a reload to it keeps the running one. */
+static void t_tls_encrypted_key(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	char conf[1024], out[4096], cmd[2048], serial[64];
+	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
+	char *argv[] = { "/usr/bin/script", "-eqc", cmd, "/dev/null", NULL };
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -aes256 -passout pass:x -out %s",
+		 pf("srv.key"), pf("enc.key"));
+	CHECK(system(cmd) == 0, "encrypting the key");
+	snprintf(out, sizeof(out), "redis_url off\nlisten 127.0.0.1:1 ssl\nssl_certificate %s\n"
+		 "ssl_certificate_key %s\n", pf("srv.pem"), pf("enc.key"));
+	CHECK(write_file(conf, out) == 0, "write");
+	snprintf(cmd, sizeof(cmd), "%s -t -c %s", chatd_bin(), conf);
+	rc = run_capture(argv, out, sizeof(out), 10000);
+	CHECK(rc == 1 && strstr(out, "encrypted keys are not supported") && strstr(out, "enc.key")
+	      && strstr(out, "t.conf:4:"), "-t on a terminal with an encrypted key: %d %s", rc, out);
+
+	struct chatd *h = start_tls(1, NULL, 0);
+	CHECK(h, "start");
+	snprintf(cmd, sizeof(cmd), "cp %s %s", pf("enc.key"), pf("cur.key"));
+	CHECK(system(cmd) == 0, "cp");
+	kill(h->pid, SIGHUP);
+	long long end = mono_ms() + 5000;
+	while (!chatd_log_has(h, "encrypted keys are not supported") && mono_ms() < end)
+		msleep(100);
+	CHECK(chatd_log_has(h, "encrypted keys are not supported"),
+	      "reload with an encrypted key: no error logged");
+	CHECK(chatd_wait(h, 0) == -2, "chatd exited");
+	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0,
+	      "after a failed reload the serial is %s", serial);
+	struct wsc *c = wss_join(WS "/enc");
+	CHECK(c, "wss after the refused reload");
+	wsc_free(c);
+	json_t *j = harness_stats(h);
+	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
+	json_decref(j);
+}
+
 /* Wait up to ms for fd to be closed by the peer; the ms it took, -1 when
  * it stayed open, -2 when data came. */
 static long long wait_closed(int fd, int ms)
@@ -546,6 +589,7 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_rotation", t_tls_rotation, 90 },
 	{ "tls_root_only_key", t_tls_root_only_key, 90 },
 	{ "tls_bad_files", t_tls_bad_files, 90 },
+	{ "tls_encrypted_key", t_tls_encrypted_key, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
 	{ "tls_slow_consumer", t_tls_slow_consumer, 120 },
