@@ -151,6 +151,29 @@ static void rotate(struct chatd *h, char *serial, size_t len)
 		msleep(100);
 }
 
+/* Copy PKI file from over to, SIGHUP: the reload must be refused with why
+ * in the log, chatd still serving the first certificate (SERIAL_SRV), not
+ * counted as a reload.  Failures recorded. */
+static void reload_refused(struct chatd *h, const char *from, const char *to, const char *why)
+{
+	char cmd[600], serial[64];
+	long long end = mono_ms() + 5000;
+
+	snprintf(cmd, sizeof(cmd), "cp %s %s", pf(from), pf(to));
+	CHECK(system(cmd) == 0, "cp");
+	kill(h->pid, SIGHUP);
+	while (!chatd_log_has(h, why) && mono_ms() < end)
+		msleep(100);
+	CHECK(chatd_log_has(h, why), "reload with %s: \"%s\" not logged", from, why);
+	CHECK(chatd_wait(h, 0) == -2, "chatd exited");
+	msleep(500);
+	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0,
+	      "after a failed reload the serial is %s", serial);
+	json_t *j = harness_stats(h);
+	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
+	json_decref(j);
+}
+
 /* ---- cases -------------------------------------------------------------------- */
 
 /* Chat between a wss:// and a ws:// client (plain and TLS listens side by
@@ -392,7 +415,7 @@ static void t_tls_root_only_key(void)
 static void t_tls_bad_files(void)
 {
 	CHECK(pki_make() == 0, "pki");
-	char conf[1024], out[4096], serial[64];
+	char conf[1024], out[4096];
 	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
 	char *argv[] = { (char *)chatd_bin(), "-t", "-c", conf, NULL };
 	int rc;
@@ -426,20 +449,7 @@ static void t_tls_bad_files(void)
 	struct chatd *h = start_tls(1, NULL, 0);
 	CHECK(h, "start");
 	CHECK(chatd_log_has(h, "readable by every user"), "no warning for a mode 644 key");
-	snprintf(out, sizeof(out), "cp %s %s", pf("new.pem"), pf("cur.pem"));
-	CHECK(system(out) == 0, "cp");
-	kill(h->pid, SIGHUP);
-	long long end = mono_ms() + 5000;
-	while (!chatd_log_has(h, "does not match") && mono_ms() < end)
-		msleep(100);
-	CHECK(chatd_log_has(h, "does not match"), "reload with a mismatched pair: no error logged");
-	CHECK(chatd_wait(h, 0) == -2, "chatd exited");
-	msleep(500);
-	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0,
-	      "after a failed reload the serial is %s", serial);
-	json_t *j = harness_stats(h);
-	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
-	json_decref(j);
+	reload_refused(h, "new.pem", "cur.pem", "does not match");
 }
 
 /* An encrypted key (passphrase "x") is refused at once, never prompted
@@ -448,7 +458,7 @@ static void t_tls_bad_files(void)
 static void t_tls_encrypted_key(void)
 {
 	CHECK(pki_make() == 0, "pki");
-	char conf[1024], out[4096], cmd[2048], serial[64];
+	char conf[1024], out[4096], cmd[2048];
 	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
 	char *argv[] = { "/usr/bin/script", "-eqc", cmd, "/dev/null", NULL };
 	int rc;
@@ -466,23 +476,7 @@ static void t_tls_encrypted_key(void)
 
 	struct chatd *h = start_tls(1, NULL, 0);
 	CHECK(h, "start");
-	snprintf(cmd, sizeof(cmd), "cp %s %s", pf("enc.key"), pf("cur.key"));
-	CHECK(system(cmd) == 0, "cp");
-	kill(h->pid, SIGHUP);
-	long long end = mono_ms() + 5000;
-	while (!chatd_log_has(h, "encrypted keys are not supported") && mono_ms() < end)
-		msleep(100);
-	CHECK(chatd_log_has(h, "encrypted keys are not supported"),
-	      "reload with an encrypted key: no error logged");
-	CHECK(chatd_wait(h, 0) == -2, "chatd exited");
-	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0,
-	      "after a failed reload the serial is %s", serial);
-	struct wsc *c = wss_join(WS "/enc");
-	CHECK(c, "wss after the refused reload");
-	wsc_free(c);
-	json_t *j = harness_stats(h);
-	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
-	json_decref(j);
+	reload_refused(h, "enc.key", "cur.key", "encrypted keys are not supported");
 }
 
 /* Wait up to ms for fd to be closed by the peer; the ms it took, -1 when
