@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confval.h"
 #include "listener.h"
 
 void listener_init(struct listener *l, const struct conf *c)
@@ -26,21 +27,34 @@ void listener_init(struct listener *l, const struct conf *c)
 	}
 }
 
-int listener_open(const struct conf_listen *a, int reuseport, char *err, size_t errlen)
+/* The addresses of listen line a, in the order listener_open() tries
+ * them (free with freeaddrinfo).  0, or -1 with err. */
+static int listener_resolve(const struct conf_listen *a, struct addrinfo **res,
+			    char *err, size_t errlen)
 {
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct addrinfo hints = { 0 };
 	char port[16];
-	int fd = -1, one = 1, rc;
+	int rc;
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%d", a->port);
-	rc = getaddrinfo(a->host[0] ? a->host : NULL, port, &hints, &res);
+	rc = getaddrinfo(a->host[0] ? a->host : NULL, port, &hints, res);
 	if (rc != 0) {
 		snprintf(err, errlen, "listen %.200s:%d: %s", a->host, a->port, gai_strerror(rc));
 		return -1;
 	}
+	return 0;
+}
+
+int listener_open(const struct conf_listen *a, int reuseport, char *err, size_t errlen)
+{
+	struct addrinfo *res = NULL, *ai;
+	int fd = -1, one = 1;
+
+	if (listener_resolve(a, &res, err, errlen) < 0)
+		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
@@ -62,6 +76,72 @@ int listener_open(const struct conf_listen *a, int reuseport, char *err, size_t 
 	if (fd < 0 && ai == NULL && err[0] == '\0')
 		snprintf(err, errlen, "listen %.200s:%d: no usable address", a->host, a->port);
 	return fd;
+}
+
+/* The address listen line a binds: the first of its addresses that this
+ * system can make a socket for (as listener_open() does).  0 / -1 */
+static int listener_addr(const struct conf_listen *a, struct sockaddr_storage *at)
+{
+	struct addrinfo *res = NULL, *ai;
+	char why[256];
+	int fd = -1;
+
+	if (listener_resolve(a, &res, why, sizeof(why)) < 0)
+		return -1;
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0)) >= 0) {
+			memset(at, 0, sizeof(*at));
+			memcpy(at, ai->ai_addr, ai->ai_addrlen);
+			close(fd);
+		}
+	freeaddrinfo(res);
+	return fd >= 0 ? 0 : -1;
+}
+
+/* Are a and b the same IPv4 or IPv6 address and port? */
+static int listener_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 && a6->sin6_port == b6->sin6_port &&
+	       a6->sin6_scope_id == b6->sin6_scope_id &&
+	       memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+}
+
+/* "listen A and listen B are both ADDR:PORT: ..." into err; -1. */
+static int listener_clash(const struct conf_listen *a, const struct conf_listen *b,
+			  const struct sockaddr_storage *at, char *err, size_t errlen)
+{
+	char la[CONFVAL_HOST_MAX + 16], lb[CONFVAL_HOST_MAX + 16], host[NI_MAXHOST] = "?";
+
+	confval_format_listen(a, la, sizeof(la));
+	confval_format_listen(b, lb, sizeof(lb));
+	getnameinfo((const struct sockaddr *)at, sizeof(*at), host, sizeof(host), NULL, 0,
+		    NI_NUMERICHOST);
+	snprintf(err, errlen, "listen %.200s and listen %.200s are the same address (%s port "
+		 "%d): each would take the other's connections; give each address once",
+		 la, lb, host, b->port);
+	return -1;
+}
+
+int listener_check(const struct conf *c, char *err, size_t errlen)
+{
+	struct sockaddr_storage at[CONF_MAX_LISTENS];
+	int ok[CONF_MAX_LISTENS];
+
+	for (int k = 0; k < c->listen.n; k++) {
+		ok[k] = listener_addr(&c->listen.v[k], &at[k]) == 0;
+		for (int j = 0; ok[k] && j < k; j++)
+			if (ok[j] && listener_same(&at[j], &at[k]))
+				return listener_clash(&c->listen.v[j], &c->listen.v[k], &at[k],
+						      err, errlen);
+	}
+	return 0;
 }
 
 int listener_probe(const struct conf *c, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "errbuf.h"
+#include "listener.h"
 #include "preflight.h"
 #include "tls.h"
 
@@ -99,7 +100,8 @@ static int check_tls(const struct conf *c, char *err, size_t errlen)
 
 int preflight_check(const struct conf *c, char *err, size_t errlen)
 {
-	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0)
+	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0 ||
+	    listener_check(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)

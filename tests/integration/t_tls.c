@@ -9,8 +9,8 @@
  * old TLS versions refused, auth and the per-address limit on the TLS port,
  * a root-only key served by workers running as `user nobody` (as root),
  * rotation by SIGHUP with a client staying connected, a bad certificate at
- * -t / start / reload, an encrypted key refused without a prompt, a
- * stalled handshake cut at handshake_timeout, plain HTTP on the TLS port
+ * -t / start / reload, an encrypted key refused without a prompt, plain
+ * and TLS lines on one address refused, a stalled handshake cut at handshake_timeout, plain HTTP on the TLS port
  * refused, a slow wss:// consumer dropped, and chatd-benchmark over wss://.
  */
 #include "harness.h"
@@ -479,6 +479,49 @@ static void t_tls_encrypted_key(void)
 	reload_refused(h, "enc.key", "cur.key", "encrypted keys are not supported");
 }
 
+/* Two listen lines on the same address, told apart only by their text
+ * (":P" and "0.0.0.0:P ssl", "127.0.0.1:P" and "localhost:P ssl") would share
+ * one SO_REUSEPORT group, each connection landing on either: -t and the
+ * start refuse them, naming both.  The same port on other addresses is fine. */
+static void t_tls_same_address(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	static const char *const clash[][2] = {
+		{ ":%d", "0.0.0.0:%d ssl" }, { "127.0.0.1:%d", "localhost:%d ssl" },
+		{ "*:%d ssl", "0.0.0.0:%d" },
+	};
+	char conf[1024], out[4096], fmt[256];
+	int port = free_port(), rc;
+	char *argv[] = { (char *)chatd_bin(), "-t", "-c", conf, NULL };
+
+	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
+	for (size_t i = 0; i < sizeof(clash) / sizeof(clash[0]); i++) {
+		snprintf(fmt, sizeof(fmt), "redis_url off\nlisten %s\nlisten %s\n"
+			 "ssl_certificate %%s\nssl_certificate_key %%s\n", clash[i][0], clash[i][1]);
+		snprintf(out, sizeof(out), fmt, port, port, pf("srv.pem"), pf("srv.key"));
+		CHECK(write_file(conf, out) == 0, "write");
+		rc = run_capture(argv, out, sizeof(out), 10000);
+		CHECK(rc == 1 && strstr(out, "are the same address"), "-t with listen %s and %s: "
+		      "%d %s", clash[i][0], clash[i][1], rc, out);
+	}
+	snprintf(out, sizeof(out), "redis_url off\nlisten 127.0.0.1:%d\nlisten [::1]:%d ssl\n"
+		 "listen 127.0.0.2:%d ssl\nssl_certificate %s\nssl_certificate_key %s\n",
+		 port, port, port, pf("srv.pem"), pf("srv.key"));
+	CHECK(write_file(conf, out) == 0, "write");
+	rc = run_capture(argv, out, sizeof(out), 10000);
+	CHECK(rc == 0, "-t with one port on three addresses: %d %s", rc, out);
+
+	/* the start: the harness's -l 127.0.0.1:P beside the file's localhost:P ssl */
+	snprintf(out, sizeof(out), "listen localhost:%d ssl\nssl_certificate %s\n"
+		 "ssl_certificate_key %s\n", port, pf("srv.pem"), pf("srv.key"));
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = out, .port = port,
+							    .no_wait = 1 });
+	CHECK(h, "spawn");
+	rc = chatd_wait(h, 10000);
+	CHECK(rc == 1, "start with two lines on 127.0.0.1:%d: exit %d", port, rc);
+	CHECK(chatd_log_has(h, "are the same address"), "the log does not say why");
+}
+
 /* Wait up to ms for fd to be closed by the peer; the ms it took, -1 when
  * it stayed open, -2 when data came. */
 static long long wait_closed(int fd, int ms)
@@ -584,6 +627,7 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_root_only_key", t_tls_root_only_key, 90 },
 	{ "tls_bad_files", t_tls_bad_files, 90 },
 	{ "tls_encrypted_key", t_tls_encrypted_key, 90 },
+	{ "tls_same_address", t_tls_same_address, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
 	{ "tls_slow_consumer", t_tls_slow_consumer, 120 },
