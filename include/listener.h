@@ -56,7 +56,8 @@ int listener_probe(const struct conf *c, char *err, size_t errlen);
  * wants `want` workers: the first index below want that no current worker
  * holds (held[i] != 0: one does), each listen line's opened when it is not
  * yet.  Returns the index (its fds are l->fd[k][index]); -1 with err filled
- * when one cannot be opened or every index has a worker.
+ * when one cannot be opened (that index's sockets are then all closed) or
+ * every index has a worker.
  */
 int listener_pick(struct listener *l, const struct conf *c, int want, const int *held,
 		  char *err, size_t errlen);

@@ -156,14 +156,30 @@ int listener_probe(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Open index i's socket of every listen line; 0 / -1 with err. */
+/* Close index i's socket of every listen line. */
+static void listener_close_index(struct listener *l, int i)
+{
+	for (int k = 0; k < CONF_MAX_LISTENS; k++)
+		if (l->fd[k][i] >= 0) {
+			shutdown(l->fd[k][i], SHUT_RDWR);
+			close(l->fd[k][i]);
+			l->fd[k][i] = -1;
+		}
+}
+
+/* Open index i's socket of every listen line; 0 / -1 with err.  All or
+ * none: on a failure the index's others are closed, or they would stay in
+ * their SO_REUSEPORT group with no worker to accept what the kernel queues
+ * on them. */
 static int listener_open_index(struct listener *l, const struct conf *c, int i,
 			       char *err, size_t errlen)
 {
 	for (int k = 0; k < l->n; k++)
 		if (l->fd[k][i] < 0 &&
-		    (l->fd[k][i] = listener_open(&c->listen.v[k], 1, err, errlen)) < 0)
+		    (l->fd[k][i] = listener_open(&c->listen.v[k], 1, err, errlen)) < 0) {
+			listener_close_index(l, i);
 			return -1;
+		}
 	return 0;
 }
 
@@ -181,11 +197,6 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
 
 void listener_trim(struct listener *l, int want)
 {
-	for (int k = 0; k < CONF_MAX_LISTENS; k++)
-		for (int i = want; i < CHATD_MAX_WORKERS; i++)
-			if (l->fd[k][i] >= 0) {
-				shutdown(l->fd[k][i], SHUT_RDWR);
-				close(l->fd[k][i]);
-				l->fd[k][i] = -1;
-			}
+	for (int i = want; i < CHATD_MAX_WORKERS; i++)
+		listener_close_index(l, i);
 }
