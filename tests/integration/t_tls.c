@@ -10,7 +10,8 @@
  * a root-only key served by workers running as `user nobody` (as root),
  * rotation by SIGHUP with a client staying connected, a bad certificate at
  * -t / start / reload, an encrypted key refused without a prompt, plain
- * and TLS lines on one address refused, a stalled handshake cut at handshake_timeout, plain HTTP on the TLS port
+ * and TLS lines on one address refused, -l "ADDR:PORT ssl" replacing the
+ * default plain listen, a stalled handshake cut at handshake_timeout, plain HTTP on the TLS port
  * refused, a slow wss:// consumer dropped, and chatd-benchmark over wss://.
  */
 #include "harness.h"
@@ -522,6 +523,33 @@ static void t_tls_same_address(void)
 	CHECK(chatd_log_has(h, "are the same address"), "the log does not say why");
 }
 
+/* A file without listen lines and -l "ADDR:PORT ssl": that TLS listen
+ * only, the built-in plaintext 0.0.0.0:8080 gone with the default. */
+static void t_tls_listen_override(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	char conf[256], lsn[64], out[4096];
+	char *argv[] = { (char *)chatd_bin(), "-c", conf, "-l", lsn, NULL };
+	int rc;
+
+	tls_port = free_port();
+	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
+	snprintf(lsn, sizeof(lsn), "127.0.0.1:%d ssl", tls_port);
+	snprintf(out, sizeof(out), "redis_url off\nworkers 1\nssl_certificate %s\n"
+		 "ssl_certificate_key %s\npid_file %s\nlog_file %s\nlog_level info\n",
+		 pf("srv.pem"), pf("srv.key"), pf("chatd.pid"), pf("chatd.log"));
+	CHECK(write_file(conf, out) == 0, "write");
+	rc = run_capture(argv, out, sizeof(out), 20000);   /* returns once it serves */
+	CHECK(rc == 0, "chatd -l \"%s\" exited %d: %s", lsn, rc, out);
+	CHECK(file_count(pf("chatd.log"), "listening on ") == 1 &&
+	      file_count(pf("chatd.log"), "listening on 127.0.0.1") == 1,
+	      "not the -l TLS listen alone (%d listening lines)",
+	      file_count(pf("chatd.log"), "listening on "));
+	struct wsc *c = wss_join(WS "/only");
+	CHECK(c, "wss on the -l address");
+	wsc_free(c);
+}
+
 /* Wait up to ms for fd to be closed by the peer; the ms it took, -1 when
  * it stayed open, -2 when data came. */
 static long long wait_closed(int fd, int ms)
@@ -628,6 +656,7 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_bad_files", t_tls_bad_files, 90 },
 	{ "tls_encrypted_key", t_tls_encrypted_key, 90 },
 	{ "tls_same_address", t_tls_same_address, 90 },
+	{ "tls_listen_override", t_tls_listen_override, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
 	{ "tls_slow_consumer", t_tls_slow_consumer, 120 },
