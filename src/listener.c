@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * listener.c - the workers' listening sockets: opening one on a configured
- * address, and the pool the master keeps across generations (one
- * SO_REUSEPORT socket per `listen` line and worker index).  A leaf: errors
+ * address, the check that no two `listen` lines bind the same one, and the
+ * pool the master keeps across generations (one SO_REUSEPORT socket per
+ * `listen` line and worker index).  A leaf: errors
  * go back in err, the master logs them.
  */
 #include <errno.h>
@@ -84,18 +85,19 @@ static int listener_addr(const struct conf_listen *a, struct sockaddr_storage *a
 {
 	struct addrinfo *res = NULL, *ai;
 	char why[256];
-	int fd = -1;
+	int fd, found = 0;
 
 	if (listener_resolve(a, &res, why, sizeof(why)) < 0)
 		return -1;
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+	for (ai = res; ai != NULL && !found; ai = ai->ai_next)
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0)) >= 0) {
+			close(fd);
 			memset(at, 0, sizeof(*at));
 			memcpy(at, ai->ai_addr, ai->ai_addrlen);
-			close(fd);
+			found = 1;
 		}
 	freeaddrinfo(res);
-	return fd >= 0 ? 0 : -1;
+	return found ? 0 : -1;
 }
 
 /* Are a and b the same IPv4 or IPv6 address and port? */
@@ -113,7 +115,7 @@ static int listener_same(const struct sockaddr_storage *a, const struct sockaddr
 	       memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
 }
 
-/* "listen A and listen B are both ADDR:PORT: ..." into err; -1. */
+/* "listen A and listen B are the same address (...)" into err; -1. */
 static int listener_clash(const struct conf_listen *a, const struct conf_listen *b,
 			  const struct sockaddr_storage *at, char *err, size_t errlen)
 {
