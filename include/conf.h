@@ -15,30 +15,10 @@
 
 #include "chatd.h"
 #include "cidr.h"
+#include "confval.h"   /* struct conf_listens */
 
 #define CONF_STR_MAX 256
 #define CONF_MAX_DIRECTIVES 64   /* rows of conf_table (conf.c asserts it) */
-#define CONF_MAX_LISTENS 8       /* `listen` lines */
-
-/* One `listen ADDR:PORT [ssl]` line. */
-struct conf_listen {
-	char host[CONF_STR_MAX];        /* "" = any */
-	int  port;
-	int  ssl;                       /* bool: TLS (wss://, https://) */
-};
-
-/* Every `listen` line, in file order.  Repeatable: the first line of the
- * file replaces the default; an override (-l) replaces the lines of its
- * kind (plain or ssl). */
-struct conf_listens {
-	struct conf_listen v[CONF_MAX_LISTENS];
-	int n;
-	int fresh;                      /* CONF_LISTEN_FRESH_* bits: what the next line replaces */
-};
-#define CONF_LISTEN_FRESH_ALL   1
-#define CONF_LISTEN_FRESH_PLAIN 2
-#define CONF_LISTEN_FRESH_SSL   4
-
 /* One per process: the master's live config; workers inherit it at fork. */
 struct conf {
 	struct conf_listens listen;     /* `listen ADDR:PORT [ssl]`, at least one */

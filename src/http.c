@@ -306,8 +306,8 @@ static int length_list(const char *s, unsigned long long *val, int *seen)
 }
 
 /*
- * Request smuggling (RFC 9112 6.1, 6.3): Content-Length with
- * Transfer-Encoding, Content-Lengths that disagree, or one that is not a
+ * Request smuggling (RFC 9112 6.1, 6.3): any Transfer-Encoding (with or
+ * without Content-Length), Content-Lengths that disagree, or one that is not a
  * number.  lws 4.1.6 keeps each repeated header as a fragment of one token
  * (lws_hdr_copy() joins them), so every fragment is read.  1 when the
  * framing is ambiguous, else 0.
@@ -319,10 +319,12 @@ static int framing_bad(struct lws *wsi)
 	char frag[128];
 	int seen = 0;
 
-	if (lws_hdr_total_length(wsi, cl) <= 0)
-		return 0;
+	/* any Transfer-Encoding: lws 4.1.6 cannot read a chunked request body,
+	 * so it would parse the body as the next request */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 		return 1;
+	if (lws_hdr_total_length(wsi, cl) <= 0)
+		return 0;
 	for (int i = 0; lws_hdr_fragment_length(wsi, cl, i) > 0; i++)
 		if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), cl, i) < 0 ||
 		    !length_list(frag, &val, &seen))

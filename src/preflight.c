@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "errbuf.h"
+#include "listener.h"
 #include "preflight.h"
 #include "tls.h"
 #include "wloop.h"
@@ -103,7 +104,8 @@ int preflight_check(const struct conf *c, char *err, size_t errlen)
 {
 	if (wloop_check(err, errlen) < 0)
 		return -1;
-	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0)
+	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0 ||
+	    listener_check(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)
