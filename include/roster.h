@@ -44,7 +44,9 @@ void roster_ask(struct roster *ro, int slot, const unsigned char *p, size_t len,
 
 /* Worker slot died: roster_slot_save() before members_slot_gone() forgets
  * its members, roster_slot_done() after, to drop from Redis those the pod
- * no longer has.  save returns NULL when there is nothing to do. */
+ * no longer has.  save also drops the answers still due to the dead worker
+ * (its successor in the slot must not get them), and returns NULL when
+ * there is nothing more to do. */
 struct roster_gone *roster_slot_save(struct roster *ro, int slot);
 void roster_slot_done(struct roster_gone *g);
 

@@ -30,6 +30,7 @@ struct roster {
 	int *need_wake;
 	size_t body_max;            /* bytes of a body the ring takes */
 	struct redis_roster *redis; /* NULL: single-node */
+	uint16_t epoch[CHATD_SLOTS]; /* bumped when the slot's worker dies */
 };
 
 /* A growing list of entries (members_room_each's callback fills it). */
@@ -227,6 +228,8 @@ static void redis_answer(void *arg, uint64_t tag, const char *room, size_t room_
 	int slot = (int)(tag >> 32 & 0xff), sub = (int)(tag >> 40 & ROSTER_ASK_SUB);
 	uint32_t id = (uint32_t)tag;
 
+	if (slot >= CHATD_SLOTS || (uint16_t)(tag >> 48) != ro->epoch[slot])
+		return;     /* asked by a worker that died since: not for its successor */
 	if (status != 200)
 		answer_error(ro, slot, id, status);
 	else
@@ -302,8 +305,9 @@ void roster_ask(struct roster *ro, int slot, const unsigned char *p, size_t len,
 		ask_local(ro, slot, &a, room, room_len);
 		return;
 	}
-	/* the tag: flags, slot and question, back in redis_answer */
-	st = redis_roster_query(ro->redis, (uint64_t)a.flags << 40 | (uint64_t)slot << 32 | a.id,
+	/* the tag: the slot's epoch, flags, slot and question, back in redis_answer */
+	st = redis_roster_query(ro->redis, (uint64_t)ro->epoch[slot] << 48 |
+				(uint64_t)a.flags << 40 | (uint64_t)slot << 32 | a.id,
 				room, room_len, a.cursor, a.cursor_len, a.limit);
 	if (st != 0)
 		answer_error(ro, slot, a.id, st);
@@ -350,6 +354,8 @@ struct roster_gone *roster_slot_save(struct roster *ro, int slot)
 {
 	struct roster_gone *g;
 
+	if (ro != NULL && slot >= 0 && slot < CHATD_SLOTS)
+		ro->epoch[slot]++;  /* its questions still at Redis die with it */
 	if (ro == NULL || ro->redis == NULL || (g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
 	g->ro = ro;

@@ -435,6 +435,63 @@ static void t_roster_redis_frozen(void)
 	wsc_free(c);
 }
 
+/* The next members answer or error on c within timeout_ms; NULL: none. */
+static json_t *members_or_error(struct wsc *c, int timeout_ms)
+{
+	long long end = mono_ms() + timeout_ms;
+	json_t *j;
+
+	while (mono_ms() < end && (j = ws_recv_json(c, (int)(end - mono_ms()))) != NULL) {
+		if (strcmp(js(j, "type"), "members") == 0 || strcmp(js(j, "type"), "error") == 0)
+			return j;
+		json_decref(j);
+	}
+	return NULL;
+}
+
+/* A worker killed while its members request waits on Redis: the worker
+ * that takes its slot asks about another room, and must get that room (or
+ * an error), never the dead one's answer (review finding 1). */
+static void t_roster_crash_answer(void)
+{
+	struct wsc *c[3], *e;
+	char ids[3][64], id[64];
+	struct chatd *h;
+	struct redis *r;
+	pid_t old, now = 0;
+	json_t *j;
+	long long end;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+						     .conf = "redis_timeout 30s\n" })), "start");
+	for (int i = 0; i < 3; i++)
+		CHECK((c[i] = ws_join(h, WS "/secretroom", ids[i], 64)), "join");
+	msleep(500);     /* no roster_is: the question below is the worker's first */
+	CHECK(stats_worker_pids(h, &old, 1) == 1, "worker");
+	CHECK(kill(r->pid, SIGSTOP) == 0, "SIGSTOP redis");
+	CHECK(ws_sendf(c[0], "{\"type\":\"members\"}") == 0, "send");
+	msleep(500);                                /* the master has asked Redis */
+	CHECK(kill(old, SIGKILL) == 0, "kill -9 the worker");
+	end = mono_ms() + 10000;
+	while (mono_ms() < end && (stats_worker_pids(h, &now, 1) != 1 || now == old))
+		msleep(100);
+	CHECK(now != old && now > 0, "no new worker");
+	CHECK((e = ws_join(h, WS "/emptyroom", id, sizeof(id))), "join the new worker");
+	CHECK(ws_sendf(e, "{\"type\":\"members\"}") == 0, "send");
+	msleep(500);
+	kill(r->pid, SIGCONT);
+	j = members_or_error(e, 15000);
+	CHECK(j, "no answer after SIGCONT");
+	CHECK(strcmp(js(j, "type"), "error") == 0 ||
+	      strcmp(js(json_object_get(j, "data"), "room"), "emptyroom") == 0,
+	      "emptyroom's request got: %s", json_dumps(j, 0));
+	json_decref(j);
+	for (int i = 0; i < 3; i++)
+		wsc_free(c[i]);
+	wsc_free(e);
+}
+
 /* With authentication on: the endpoint takes the upgrade's token rules,
  * each member carries its sub, and a sub connected twice is listed once. */
 static void t_roster_auth(void)
@@ -499,5 +556,6 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_redis_down", t_roster_redis_down, 0 },
 	{ "roster_redis_frozen", t_roster_redis_frozen, 0 },
 	{ "roster_auth", t_roster_auth, 0 },
+	{ "roster_crash_answer", t_roster_crash_answer, 0 },
 	{ NULL, NULL, 0 },
 };
