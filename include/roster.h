@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rosterrec.h"
+
 struct conf;
 struct members;
 struct mloop;
@@ -31,6 +33,17 @@ struct roster *roster_new(const struct conf *c, struct mloop *loop, struct membe
 			  const char *pod_id, char *err, size_t errlen);
 /* NULL is harmless. */
 void roster_free(struct roster *ro);
+
+/*
+ * The JSON body of a page: {"room", "count", "members", "next"}, the members
+ * of e[0..n) (each with its sub when sub is set) that fit, so that the whole
+ * body is at most max bytes however the room and the ids escape; next is
+ * the last one listed when more is set or the page stopped early.  Global
+ * (ROSTER_GLOBAL) has room null.  A malloc'd string, or NULL when even an
+ * empty page would not fit (or ENOMEM).  Pure.
+ */
+char *roster_body(int sub, const char *room, size_t room_len, long long count,
+		  const struct roster_entry *e, size_t n, int more, size_t max);
 
 /* After members_add (joined 1) or members_del (0) of id in room: tells
  * Redis when the pod as a whole gained or lost that member. */

@@ -21,8 +21,6 @@
 #include "rosterrec.h"
 #include "shm.h"
 
-#define BODY_SLACK 256      /* the body's own fields around the members */
-
 struct roster {
 	struct members *mb;
 	struct ring *bcast;
@@ -89,13 +87,14 @@ static json_t *member_json(int sub, const struct roster_entry *e)
 	return o;
 }
 
-/* The members array of e[0..n), within about cap bytes: *more is set when
- * the page stops early, *last gets the last entry in it (NULL: none). */
+/* The members array of e[0..n), its elements and commas within cap bytes:
+ * *more is set when the page stops early, *last gets the last entry in it
+ * (NULL: none). */
 static json_t *members_json(int sub, const struct roster_entry *e, size_t n, size_t cap,
 			    int *more, const struct roster_entry **last)
 {
 	json_t *arr = json_array();
-	size_t used = BODY_SLACK;
+	size_t used = 0;
 
 	*last = NULL;
 	for (size_t i = 0; arr != NULL && i < n; i++) {
@@ -115,23 +114,53 @@ static json_t *members_json(int sub, const struct roster_entry *e, size_t n, siz
 	return arr;
 }
 
+/* The body without members and with next null, dumped; its length, or 0
+ * (ENOMEM). */
+static size_t frame_len(json_t *room, long long count)
+{
+	json_t *root = json_pack("{s:O, s:I, s:[], s:n}", "room", room, "count",
+				 (json_int_t)count, "members", "next");
+	size_t n = root ? json_dumpb(root, NULL, 0, JSON_COMPACT) : 0;
+
+	json_decref(root);
+	return n;
+}
+
+char *roster_body(int sub, const char *room, size_t room_len, long long count,
+		  const struct roster_entry *e, size_t n, int more, size_t max)
+{
+	const struct roster_entry *last;
+	int global = room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, 1) == 0;
+	json_t *jroom = global ? json_null() : json_stringn(room, room_len), *arr, *root;
+	/* next, when set, replaces null: an id escaped at worst (\u00XX per byte) */
+	size_t fixed = jroom ? frame_len(jroom, count) : 0, next_max = 2 + 6 * CHATD_CLIENT_ID_MAX;
+	char *body;
+
+	if (fixed == 0 || fixed + next_max >= max) {
+		json_decref(jroom);
+		return NULL;
+	}
+	arr = members_json(sub, e, n, max - fixed - next_max, &more, &last);
+	root = json_pack("{s:o, s:I, s:o, s:o}", "room", jroom, "count", (json_int_t)count,
+			 "members", arr ? arr : json_array(), "next",
+			 more && last ? json_stringn(last->id, last->id_len) : json_null());
+	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	if (body != NULL && strlen(body) > max) {   /* cannot happen: the sums above */
+		free(body);
+		body = NULL;
+	}
+	return body;
+}
+
 /* Answer 200 with the page e[0..n) of room (count members in all), each
  * member with its sub when sub is set. */
 static void answer_page(struct roster *ro, int slot, uint32_t id, int sub, const char *room,
 			size_t room_len, long long count, const struct roster_entry *e, size_t n,
 			int more)
 {
-	const struct roster_entry *last;
-	int global = room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, 1) == 0;
-	json_t *arr = members_json(sub, e, n, ro->body_max, &more, &last), *root;
-	char *body;
+	char *body = roster_body(sub, room, room_len, count, e, n, more, ro->body_max);
 
-	root = json_pack("{s:o, s:I, s:o, s:o}", "room",
-			 global ? json_null() : json_stringn(room, room_len), "count",
-			 (json_int_t)count, "members", arr ? arr : json_array(), "next",
-			 more && last ? json_stringn(last->id, last->id_len) : json_null());
-	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
 	if (body == NULL) {
 		answer_error(ro, slot, id, 503);
 		return;
