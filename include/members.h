@@ -55,6 +55,9 @@ size_t members_slot_gone(struct members *mb, int slot, members_fn fn, void *arg)
 size_t members_present(const struct members *mb, const char *room, size_t room_len,
 		       const char *id, size_t id_len);
 
+/* Connections in room over all worker slots. */
+size_t members_room_count(const struct members *mb, const char *room, size_t room_len);
+
 /* Called once per (slot, room, client id) entry; since_ms: the wall clock
  * (ms since the epoch) of that entry's first connection. */
 typedef void (*members_each_fn)(void *arg, const char *room, size_t room_len, const char *id,

@@ -342,23 +342,46 @@ static void room_each(const struct mroom *r, members_each_fn fn, void *arg)
 	}
 }
 
-void members_room_each(const struct members *mb, const char *room, size_t room_len,
-		       members_each_fn fn, void *arg)
+/* Room nodes of room over every slot into out (CHATD_SLOTS); how many. */
+static int room_nodes(const struct members *mb, const char *room, size_t room_len,
+		      const struct mroom **out)
 {
 	unsigned char rk[KEY_MAX], ek[KEY_MAX];
-	const struct mroom *r;
+	int n = 0;
 
 	if (keys(rk, ek, 0, room, room_len, "", 0) == 0)
-		return;
+		return 0;
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		if (LIST_EMPTY(&mb->slot[i]))
 			continue;
 		rk[0] = (unsigned char)i;
-		r = (const struct mroom *)mtab_find(&mb->rooms, hash_bytes(&mb->key, rk, 1 + room_len),
-						    rk, 1 + room_len);
-		if (r != NULL)
-			room_each(r, fn, arg);
+		out[n] = (const struct mroom *)mtab_find(&mb->rooms,
+							 hash_bytes(&mb->key, rk, 1 + room_len),
+							 rk, 1 + room_len);
+		n += out[n] != NULL;
 	}
+	return n;
+}
+
+void members_room_each(const struct members *mb, const char *room, size_t room_len,
+		       members_each_fn fn, void *arg)
+{
+	const struct mroom *r[CHATD_SLOTS];
+	int n = room_nodes(mb, room, room_len, r);
+
+	for (int i = 0; i < n; i++)
+		room_each(r[i], fn, arg);
+}
+
+size_t members_room_count(const struct members *mb, const char *room, size_t room_len)
+{
+	const struct mroom *r[CHATD_SLOTS];
+	int n = room_nodes(mb, room, room_len, r);
+	size_t count = 0;
+
+	for (int i = 0; i < n; i++)
+		count += r[i]->count;
+	return count;
 }
 
 void members_slot_each(const struct members *mb, int slot, members_each_fn fn, void *arg)

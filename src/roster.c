@@ -13,6 +13,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "members.h"
+#include "mloop.h"
 #include "msg.h"
 #include "record.h"
 #include "redis_roster.h"
@@ -20,6 +21,16 @@
 #include "roster.h"
 #include "rosterrec.h"
 #include "shm.h"
+
+/*
+ * Single-node pages cost the master the room's whole membership (collected
+ * and sorted per request: milliseconds for a global channel of 50k), so
+ * their cost is bounded: each request spends its room's connections plus
+ * LOCAL_BASE from a budget refilled at LOCAL_BUDGET a second; an empty
+ * budget answers 503 "busy".
+ */
+#define LOCAL_BUDGET 500000
+#define LOCAL_BASE   64
 
 struct roster {
 	struct members *mb;
@@ -29,6 +40,8 @@ struct roster {
 	size_t body_max;            /* bytes of a body the ring takes */
 	struct redis_roster *redis; /* NULL: single-node */
 	uint16_t epoch[CHATD_SLOTS]; /* bumped when the slot's worker dies */
+	int64_t budget;             /* single-node: entries left to collect */
+	uint64_t budget_ms;         /* ... as of then */
 };
 
 /* A growing list of entries (members_room_each's callback fills it). */
@@ -65,9 +78,13 @@ static void answer_error(struct roster *ro, int slot, uint32_t id, int status)
 	static const char down[] = "{\"error\":\"unavailable\",\"message\":"
 				   "\"the room roster is unavailable: Redis is down or busy\"}";
 	static const char bad[] = "{\"error\":\"bad_request\",\"message\":\"bad roster request\"}";
+	static const char busy[] = "{\"error\":\"unavailable\",\"message\":"
+				   "\"the room roster is busy: try again later\"}";
 
 	if (status == 400)
 		answer(ro, slot, id, status, bad, sizeof(bad) - 1);
+	else if (status == 503 && ro->redis == NULL)
+		answer(ro, slot, id, status, busy, sizeof(busy) - 1);
 	else
 		answer(ro, slot, id, status, down, sizeof(down) - 1);
 }
@@ -226,12 +243,32 @@ static void elist_unique(struct elist *l)
 	l->n = k;
 }
 
+/* Spend cost from the single-node budget: 0, or -1 when it is empty. */
+static int budget_spend(struct roster *ro, size_t cost)
+{
+	uint64_t now = mloop_now_ms();
+	int64_t refill = (int64_t)(now - ro->budget_ms) * (LOCAL_BUDGET / 1000);
+
+	ro->budget_ms = now;
+	ro->budget = ro->budget + refill > LOCAL_BUDGET ? LOCAL_BUDGET : ro->budget + refill;
+	if (ro->budget <= 0)
+		return -1;
+	/* a room above the whole budget still gets answers, one in a while */
+	ro->budget -= (int64_t)cost;
+	return 0;
+}
+
 static void ask_local(struct roster *ro, int slot, const struct roster_ask *a,
 		      const char *room, size_t room_len)
 {
 	struct elist l = { 0 };
 	size_t from = 0, n;
 
+	if (budget_spend(ro, LOCAL_BASE + members_room_count(ro->mb, room, room_len)) < 0) {
+		stats_add(&ro->st->roster_busy, 1);
+		answer_error(ro, slot, a->id, 503);
+		return;
+	}
 	members_room_each(ro->mb, room, room_len, elist_add, &l);
 	if (l.oom) {
 		free(l.e);
@@ -283,6 +320,8 @@ struct roster *roster_new(const struct conf *c, struct mloop *loop, struct membe
 	ro->st = st;
 	ro->need_wake = need_wake;
 	ro->body_max = ROSTER_BODY_MAX;
+	ro->budget = LOCAL_BUDGET;
+	ro->budget_ms = mloop_now_ms();
 	if (ro->body_max > rmax - ROSTER_ANSWER_HDR - 1)
 		ro->body_max = rmax - ROSTER_ANSWER_HDR - 1;
 	if (c->redis_url[0] != '\0' &&

@@ -151,6 +151,9 @@ static void test_views(void)
 	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "bob", 3), 1);
 	CU_ASSERT_EQUAL(members_present(mb, "other", 5, "alice", 5), 0);
 	CU_ASSERT_EQUAL(members_present(mb, "", 0, "alice", 5), 0);
+	CU_ASSERT_EQUAL(members_room_count(mb, "lobby", 5), 4);    /* connections */
+	CU_ASSERT_EQUAL(members_room_count(mb, "other", 5), 1);
+	CU_ASSERT_EQUAL(members_room_count(mb, "none", 4), 0);
 	reset();
 	members_room_each(mb, "lobby", 5, record_each, NULL);
 	CU_ASSERT_EQUAL(nseen, 3);      /* alice on two slots, bob */
