@@ -5,7 +5,10 @@
  * after joins and leaves, after a worker is killed, paged, with bad input;
  * across pods with a real redis-server, after a pod is killed without a
  * word (its entries gone within roster_ttl), and failing fast (503) while
- * Redis is down.
+ * Redis is down.  Review findings: no answer reaches the successor of a
+ * dead worker; Redis's keys hold only live instances' entries after
+ * reconnections and after a pod dies; a lapsed heartbeat heals; the resync
+ * is paced; single-node requests spend a bounded budget.
  */
 #include "harness.h"
 
