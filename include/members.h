@@ -24,15 +24,17 @@ struct members *members_new(void);
 void members_free(struct members *mb);
 
 /* Client id[0..id_len) joined room[0..room_len) on worker slot (a client id
- * may hold several connections: each counts).  0, or -1 when the table is
- * full (MEMBERS_MAX) or out of memory: that connection is not tracked. */
+ * may hold several connections: each counts); announced: its worker said
+ * it online (presence, and the room small enough at the join).  0, or -1
+ * when the table is full (MEMBERS_MAX) or out of memory: that connection
+ * is not tracked. */
 int members_add(struct members *mb, int slot, const char *room, size_t room_len,
-		const char *id, size_t id_len);
+		const char *id, size_t id_len, int announced);
 
-/* One connection of id left room on worker slot.  0, or -1 when it was not
- * tracked (nothing changes). */
+/* One connection of id left room on worker slot (announced: as it was at
+ * its add).  0, or -1 when it was not tracked (nothing changes). */
 int members_del(struct members *mb, int slot, const char *room, size_t room_len,
-		const char *id, size_t id_len);
+		const char *id, size_t id_len, int announced);
 
 /* Connections tracked, over all workers. */
 size_t members_count(const struct members *mb);
@@ -42,17 +44,19 @@ typedef void (*members_fn)(void *arg, const char *room, size_t room_len, const c
 			   size_t id_len);
 
 /*
- * Worker slot is gone: call fn once per connection it had in each room
- * where it had at most max_per_room connections (the presence rule), then
- * forget the slot.  Returns the connections left out (rooms above
- * max_per_room).
+ * Worker slot is gone: call fn once per announced connection it had (the
+ * ones whose online went out: exactly those owe an offline, however the
+ * room has grown since), then forget the slot.  Returns the connections
+ * left out (not announced).
  */
-size_t members_slot_gone(struct members *mb, int slot, size_t max_per_room, members_fn fn,
-			 void *arg);
+size_t members_slot_gone(struct members *mb, int slot, members_fn fn, void *arg);
 
 /* Connections of id in room over all worker slots (0: not present). */
 size_t members_present(const struct members *mb, const char *room, size_t room_len,
 		       const char *id, size_t id_len);
+
+/* Connections in room over all worker slots. */
+size_t members_room_count(const struct members *mb, const char *room, size_t room_len);
 
 /* Called once per (slot, room, client id) entry; since_ms: the wall clock
  * (ms since the epoch) of that entry's first connection. */

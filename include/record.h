@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * record.h - the payload of a ring record, for every kind of shm.h's enum
- * rec_kind: the serialised frame (empty for REC_JOIN and REC_LEAVE, the
- * client id for REC_MEMBER and REC_GONE), then
+ * rec_kind: the serialised frame (empty for REC_JOIN and REC_LEAVE; for
+ * REC_MEMBER and REC_GONE one byte of RECORD_MEMBER_* flags, then the
+ * client id), then
  * the room bytes, then one byte with the room's length (0 = global).
  *
  *     frame | room | room-length byte
@@ -18,6 +19,7 @@
 #include <sys/uio.h>
 
 #define RECORD_NIOV 3           /* iovec parts of a packed record */
+#define RECORD_MEMBER_ANNOUNCED 1  /* REC_MEMBER/REC_GONE: its online went out */
 
 /* A record gathered for ring_put()/ring_push(r->iov, RECORD_NIOV).  iov
  * points at the caller's frame and room and at room_len below: the struct

@@ -8,10 +8,15 @@
  *     chatd:roster:{ROOM}:s   hash: that member -> since (ms since the epoch)
  *     chatd:roster:{ROOM}:p   hash: INSTANCE -> its members in the room
  *     chatd:roster:pod:INSTANCE   "1" with a TTL of roster_ttl, refreshed
- *                                 every third of it
- * INSTANCE is pod_id plus a random part, new at every (re)connection: the
- * entries of an instance whose heartbeat is gone are skipped and deleted by
- * readers, so a pod killed without a word drops out within roster_ttl.
+ *                                 every third of it (only while it exists)
+ *     chatd:roster:inst:INSTANCE  set: the rooms INSTANCE wrote to
+ * INSTANCE is pod_id plus a random part, new at every (re)connection and
+ * when its heartbeat is found expired: the entries of an instance whose
+ * heartbeat is gone are skipped and deleted by readers, so a pod killed
+ * without a word drops out within roster_ttl; a new instance purges the
+ * last one's rooms, and every pod sweeps the instance sets (SCAN) to purge
+ * those of gone instances, so nothing piles up.  After a (re)connection
+ * the members are written again in paced chunks (EVALSHA).
  * One Lua script per change or read: no reader sees half of one.
  * Its own link (redis_link.h).  Master only; never logs.
  */

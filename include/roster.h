@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rosterrec.h"
+
 struct conf;
 struct members;
 struct mloop;
@@ -32,6 +34,17 @@ struct roster *roster_new(const struct conf *c, struct mloop *loop, struct membe
 /* NULL is harmless. */
 void roster_free(struct roster *ro);
 
+/*
+ * The JSON body of a page: {"room", "count", "members", "next"}, the members
+ * of e[0..n) (each with its sub when sub is set) that fit, so that the whole
+ * body is at most max bytes however the room and the ids escape; next is
+ * the last one listed when more is set or the page stopped early.  Global
+ * (ROSTER_GLOBAL) has room null.  A malloc'd string, or NULL when even an
+ * empty page would not fit (or ENOMEM).  Pure.
+ */
+char *roster_body(int sub, const char *room, size_t room_len, long long count,
+		  const struct roster_entry *e, size_t n, int more, size_t max);
+
 /* After members_add (joined 1) or members_del (0) of id in room: tells
  * Redis when the pod as a whole gained or lost that member. */
 void roster_member(struct roster *ro, int joined, const char *room, size_t room_len,
@@ -44,7 +57,9 @@ void roster_ask(struct roster *ro, int slot, const unsigned char *p, size_t len,
 
 /* Worker slot died: roster_slot_save() before members_slot_gone() forgets
  * its members, roster_slot_done() after, to drop from Redis those the pod
- * no longer has.  save returns NULL when there is nothing to do. */
+ * no longer has.  save also drops the answers still due to the dead worker
+ * (its successor in the slot must not get them), and returns NULL when
+ * there is nothing more to do. */
 struct roster_gone *roster_slot_save(struct roster *ro, int slot);
 void roster_slot_done(struct roster_gone *g);
 

@@ -113,7 +113,8 @@ struct master_stats {
 	_Atomic uint64_t stopping;         /* 1 once a graceful stop began */
 	_Atomic uint64_t ghosts_offline;   /* offline presence sent for a dead worker's members */
 	_Atomic uint64_t members_untracked;/* room members the master could not track (full) */
-	_Atomic uint64_t pad[11];
+	_Atomic uint64_t roster_busy;      /* single-node roster requests refused: budget spent */
+	_Atomic uint64_t pad[10];
 };
 
 struct shm_hdr {

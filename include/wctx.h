@@ -88,10 +88,11 @@ enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t
 void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len);
 
 /* A client (id[0..id_len)) joined (REC_MEMBER) or left (REC_GONE) room:
- * tell the master, which announces it offline if this worker dies.  In
- * order with the room events, and kept like them while the uplink is full. */
+ * tell the master, which announces it offline if this worker dies and
+ * announced is set (its online went out).  In order with the room events,
+ * and kept like them while the uplink is full. */
 void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
-		       const char *id, size_t id_len);
+		       const char *id, size_t id_len, int announced);
 
 /* At exit: cancel the retry and drop the joins/leaves still waiting. */
 void wctx_pending_free(struct wctx *w);

@@ -49,6 +49,7 @@ struct ment {
 	LIST_ENTRY(ment) in_room;
 	struct mroom *room;
 	uint32_t refs;          /* connections of this id */
+	uint32_t announced;     /* ... of them whose online went out */
 	uint64_t since_ms;      /* wall clock of its first connection */
 };
 
@@ -211,7 +212,7 @@ static struct mroom *room_get(struct members *mb, int slot, const unsigned char 
 }
 
 int members_add(struct members *mb, int slot, const char *room, size_t room_len,
-		const char *id, size_t id_len)
+		const char *id, size_t id_len, int announced)
 {
 	unsigned char rk[KEY_MAX], ek[KEY_MAX];
 	size_t eklen = keys(rk, ek, slot, room, room_len, id, id_len);
@@ -236,13 +237,14 @@ int members_add(struct members *mb, int slot, const char *room, size_t room_len,
 		LIST_INSERT_HEAD(&r->ents, e, in_room);
 	}
 	e->refs++;
+	e->announced += announced != 0;
 	r->count++;
 	mb->conns++;
 	return 0;
 }
 
 int members_del(struct members *mb, int slot, const char *room, size_t room_len,
-		const char *id, size_t id_len)
+		const char *id, size_t id_len, int announced)
 {
 	unsigned char rk[KEY_MAX], ek[KEY_MAX];
 	size_t eklen = keys(rk, ek, slot, room, room_len, id, id_len);
@@ -255,6 +257,8 @@ int members_del(struct members *mb, int slot, const char *room, size_t room_len,
 		return -1;
 	r = e->room;
 	mb->conns--;
+	if (announced && e->announced > 0)
+		e->announced--;
 	if (--e->refs == 0)
 		ent_drop(mb, e);
 	if (--r->count == 0)
@@ -267,39 +271,36 @@ size_t members_count(const struct members *mb)
 	return mb->conns;
 }
 
-/* Forget room r, calling fn (when not NULL) once per connection in it. */
-static void room_flush(struct members *mb, struct mroom *r, members_fn fn, void *arg)
+/* Forget room r, calling fn (when not NULL) once per announced connection
+ * in it; the connections not announced. */
+static size_t room_flush(struct members *mb, struct mroom *r, members_fn fn, void *arg)
 {
 	struct ment *e;
+	size_t skipped = 0;
 
 	while ((e = LIST_FIRST(&r->ents)) != NULL) {
 		size_t rl = e->n.key[1];
 
-		for (uint32_t i = 0; fn != NULL && i < e->refs; i++)
+		for (uint32_t i = 0; fn != NULL && i < e->announced; i++)
 			fn(arg, (const char *)e->n.key + 2, rl, (const char *)e->n.key + 2 + rl,
 			   e->n.klen - 2 - rl);
+		skipped += e->refs - e->announced;
 		mb->conns -= e->refs;
 		ent_drop(mb, e);
 	}
 	room_drop(mb, r);
+	return skipped;
 }
 
-size_t members_slot_gone(struct members *mb, int slot, size_t max_per_room, members_fn fn,
-			 void *arg)
+size_t members_slot_gone(struct members *mb, int slot, members_fn fn, void *arg)
 {
 	struct mroom *r;
 	size_t skipped = 0;
 
 	if (slot < 0 || slot >= CHATD_SLOTS)
 		return 0;
-	while ((r = LIST_FIRST(&mb->slot[slot])) != NULL) {
-		if (r->count > max_per_room) {
-			skipped += r->count;
-			room_flush(mb, r, NULL, NULL);
-		} else {
-			room_flush(mb, r, fn, arg);
-		}
-	}
+	while ((r = LIST_FIRST(&mb->slot[slot])) != NULL)
+		skipped += room_flush(mb, r, fn, arg);
 	return skipped;
 }
 
@@ -341,23 +342,46 @@ static void room_each(const struct mroom *r, members_each_fn fn, void *arg)
 	}
 }
 
-void members_room_each(const struct members *mb, const char *room, size_t room_len,
-		       members_each_fn fn, void *arg)
+/* Room nodes of room over every slot into out (CHATD_SLOTS); how many. */
+static int room_nodes(const struct members *mb, const char *room, size_t room_len,
+		      const struct mroom **out)
 {
 	unsigned char rk[KEY_MAX], ek[KEY_MAX];
-	const struct mroom *r;
+	int n = 0;
 
 	if (keys(rk, ek, 0, room, room_len, "", 0) == 0)
-		return;
+		return 0;
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		if (LIST_EMPTY(&mb->slot[i]))
 			continue;
 		rk[0] = (unsigned char)i;
-		r = (const struct mroom *)mtab_find(&mb->rooms, hash_bytes(&mb->key, rk, 1 + room_len),
-						    rk, 1 + room_len);
-		if (r != NULL)
-			room_each(r, fn, arg);
+		out[n] = (const struct mroom *)mtab_find(&mb->rooms,
+							 hash_bytes(&mb->key, rk, 1 + room_len),
+							 rk, 1 + room_len);
+		n += out[n] != NULL;
 	}
+	return n;
+}
+
+void members_room_each(const struct members *mb, const char *room, size_t room_len,
+		       members_each_fn fn, void *arg)
+{
+	const struct mroom *r[CHATD_SLOTS];
+	int n = room_nodes(mb, room, room_len, r);
+
+	for (int i = 0; i < n; i++)
+		room_each(r[i], fn, arg);
+}
+
+size_t members_room_count(const struct members *mb, const char *room, size_t room_len)
+{
+	const struct mroom *r[CHATD_SLOTS];
+	int n = room_nodes(mb, room, room_len, r);
+	size_t count = 0;
+
+	for (int i = 0; i < n; i++)
+		count += r[i]->count;
+	return count;
 }
 
 void members_slot_each(const struct members *mb, int slot, members_each_fn fn, void *arg)
@@ -381,7 +405,7 @@ void members_free(struct members *mb)
 	if (mb == NULL)
 		return;
 	for (int i = 0; i < CHATD_SLOTS; i++)
-		members_slot_gone(mb, i, 0, NULL, NULL);
+		members_slot_gone(mb, i, NULL, NULL);
 	free(mb->rooms.b);
 	free(mb->ents.b);
 	free(mb);

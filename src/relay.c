@@ -84,14 +84,19 @@ static void relay_frame(struct relay *r, const char *frame, size_t frame_len, co
 		broker_publish(r->broker, room, room_len, frame, frame_len);
 }
 
-/* REC_MEMBER / REC_GONE: who is present on worker `slot`. */
-static void member_record(struct relay *r, int slot, uint32_t kind, const char *id,
-			  size_t id_len, const char *room, size_t room_len)
+/* REC_MEMBER / REC_GONE (p: flags byte, client id): who is present on
+ * worker `slot`, and whether its online went out. */
+static void member_record(struct relay *r, int slot, uint32_t kind, const char *p,
+			  size_t len, const char *room, size_t room_len)
 {
+	int announced = len > 0 && (p[0] & RECORD_MEMBER_ANNOUNCED);
+	const char *id = p + 1;
+	size_t id_len = len > 0 ? len - 1 : 0;
+
 	if (kind == REC_GONE) {
-		if (members_del(r->members, slot, room, room_len, id, id_len) == 0)
+		if (members_del(r->members, slot, room, room_len, id, id_len, announced) == 0)
 			roster_member(r->roster, 0, room, room_len, id, id_len);
-	} else if (members_add(r->members, slot, room, room_len, id, id_len) < 0) {
+	} else if (members_add(r->members, slot, room, room_len, id, id_len, announced) < 0) {
 		/* not tracked: no offline for it if its worker dies */
 		stats_add(&r->shm->master.members_untracked, 1);
 	} else {
@@ -238,8 +243,7 @@ void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
 	g = roster_slot_save(r->roster, slot);     /* what it sent before dying still counts */
 	/* its members left without a word: say it for them, as the worker would
 	 * have (nothing is left here when it closed its clients itself) */
-	skipped = members_slot_gone(r->members, slot, c->presence ?
-				    (size_t)c->presence_max_members : 0, ghost_offline, r);
+	skipped = members_slot_gone(r->members, slot, ghost_offline, r);
 	roster_slot_done(g);
 	if (c->presence)   /* folded into the retired totals with the slot's counters */
 		stats_add(&r->shm->worker[slot].presence_skipped, skipped);

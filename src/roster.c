@@ -13,6 +13,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "members.h"
+#include "mloop.h"
 #include "msg.h"
 #include "record.h"
 #include "redis_roster.h"
@@ -21,7 +22,15 @@
 #include "rosterrec.h"
 #include "shm.h"
 
-#define BODY_SLACK 256      /* the body's own fields around the members */
+/*
+ * Single-node pages cost the master the room's whole membership (collected
+ * and sorted per request: milliseconds for a global channel of 50k), so
+ * their cost is bounded: each request spends its room's connections plus
+ * LOCAL_BASE from a budget refilled at LOCAL_BUDGET a second; an empty
+ * budget answers 503 "busy".
+ */
+#define LOCAL_BUDGET 500000
+#define LOCAL_BASE   64
 
 struct roster {
 	struct members *mb;
@@ -30,6 +39,9 @@ struct roster {
 	int *need_wake;
 	size_t body_max;            /* bytes of a body the ring takes */
 	struct redis_roster *redis; /* NULL: single-node */
+	uint16_t epoch[CHATD_SLOTS]; /* bumped when the slot's worker dies */
+	int64_t budget;             /* single-node: entries left to collect */
+	uint64_t budget_ms;         /* ... as of then */
 };
 
 /* A growing list of entries (members_room_each's callback fills it). */
@@ -66,9 +78,13 @@ static void answer_error(struct roster *ro, int slot, uint32_t id, int status)
 	static const char down[] = "{\"error\":\"unavailable\",\"message\":"
 				   "\"the room roster is unavailable: Redis is down or busy\"}";
 	static const char bad[] = "{\"error\":\"bad_request\",\"message\":\"bad roster request\"}";
+	static const char busy[] = "{\"error\":\"unavailable\",\"message\":"
+				   "\"the room roster is busy: try again later\"}";
 
 	if (status == 400)
 		answer(ro, slot, id, status, bad, sizeof(bad) - 1);
+	else if (status == 503 && ro->redis == NULL)
+		answer(ro, slot, id, status, busy, sizeof(busy) - 1);
 	else
 		answer(ro, slot, id, status, down, sizeof(down) - 1);
 }
@@ -88,13 +104,14 @@ static json_t *member_json(int sub, const struct roster_entry *e)
 	return o;
 }
 
-/* The members array of e[0..n), within about cap bytes: *more is set when
- * the page stops early, *last gets the last entry in it (NULL: none). */
+/* The members array of e[0..n), its elements and commas within cap bytes:
+ * *more is set when the page stops early, *last gets the last entry in it
+ * (NULL: none). */
 static json_t *members_json(int sub, const struct roster_entry *e, size_t n, size_t cap,
 			    int *more, const struct roster_entry **last)
 {
 	json_t *arr = json_array();
-	size_t used = BODY_SLACK;
+	size_t used = 0;
 
 	*last = NULL;
 	for (size_t i = 0; arr != NULL && i < n; i++) {
@@ -114,23 +131,53 @@ static json_t *members_json(int sub, const struct roster_entry *e, size_t n, siz
 	return arr;
 }
 
+/* The body without members and with next null, dumped; its length, or 0
+ * (ENOMEM). */
+static size_t frame_len(json_t *room, long long count)
+{
+	json_t *root = json_pack("{s:O, s:I, s:[], s:n}", "room", room, "count",
+				 (json_int_t)count, "members", "next");
+	size_t n = root ? json_dumpb(root, NULL, 0, JSON_COMPACT) : 0;
+
+	json_decref(root);
+	return n;
+}
+
+char *roster_body(int sub, const char *room, size_t room_len, long long count,
+		  const struct roster_entry *e, size_t n, int more, size_t max)
+{
+	const struct roster_entry *last;
+	int global = room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, 1) == 0;
+	json_t *jroom = global ? json_null() : json_stringn(room, room_len), *arr, *root;
+	/* next, when set, replaces null: an id escaped at worst (\u00XX per byte) */
+	size_t fixed = jroom ? frame_len(jroom, count) : 0, next_max = 2 + 6 * CHATD_CLIENT_ID_MAX;
+	char *body;
+
+	if (fixed == 0 || fixed + next_max >= max) {
+		json_decref(jroom);
+		return NULL;
+	}
+	arr = members_json(sub, e, n, max - fixed - next_max, &more, &last);
+	root = json_pack("{s:o, s:I, s:o, s:o}", "room", jroom, "count", (json_int_t)count,
+			 "members", arr ? arr : json_array(), "next",
+			 more && last ? json_stringn(last->id, last->id_len) : json_null());
+	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	if (body != NULL && strlen(body) > max) {   /* cannot happen: the sums above */
+		free(body);
+		body = NULL;
+	}
+	return body;
+}
+
 /* Answer 200 with the page e[0..n) of room (count members in all), each
  * member with its sub when sub is set. */
 static void answer_page(struct roster *ro, int slot, uint32_t id, int sub, const char *room,
 			size_t room_len, long long count, const struct roster_entry *e, size_t n,
 			int more)
 {
-	const struct roster_entry *last;
-	int global = room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, 1) == 0;
-	json_t *arr = members_json(sub, e, n, ro->body_max, &more, &last), *root;
-	char *body;
+	char *body = roster_body(sub, room, room_len, count, e, n, more, ro->body_max);
 
-	root = json_pack("{s:o, s:I, s:o, s:o}", "room",
-			 global ? json_null() : json_stringn(room, room_len), "count",
-			 (json_int_t)count, "members", arr ? arr : json_array(), "next",
-			 more && last ? json_stringn(last->id, last->id_len) : json_null());
-	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
 	if (body == NULL) {
 		answer_error(ro, slot, id, 503);
 		return;
@@ -196,12 +243,32 @@ static void elist_unique(struct elist *l)
 	l->n = k;
 }
 
+/* Spend cost from the single-node budget: 0, or -1 when it is empty. */
+static int budget_spend(struct roster *ro, size_t cost)
+{
+	uint64_t now = mloop_now_ms();
+	int64_t refill = (int64_t)(now - ro->budget_ms) * (LOCAL_BUDGET / 1000);
+
+	ro->budget_ms = now;
+	ro->budget = ro->budget + refill > LOCAL_BUDGET ? LOCAL_BUDGET : ro->budget + refill;
+	if (ro->budget <= 0)
+		return -1;
+	/* a room above the whole budget still gets answers, one in a while */
+	ro->budget -= (int64_t)cost;
+	return 0;
+}
+
 static void ask_local(struct roster *ro, int slot, const struct roster_ask *a,
 		      const char *room, size_t room_len)
 {
 	struct elist l = { 0 };
 	size_t from = 0, n;
 
+	if (budget_spend(ro, LOCAL_BASE + members_room_count(ro->mb, room, room_len)) < 0) {
+		stats_add(&ro->st->roster_busy, 1);
+		answer_error(ro, slot, a->id, 503);
+		return;
+	}
 	members_room_each(ro->mb, room, room_len, elist_add, &l);
 	if (l.oom) {
 		free(l.e);
@@ -227,6 +294,8 @@ static void redis_answer(void *arg, uint64_t tag, const char *room, size_t room_
 	int slot = (int)(tag >> 32 & 0xff), sub = (int)(tag >> 40 & ROSTER_ASK_SUB);
 	uint32_t id = (uint32_t)tag;
 
+	if (slot >= CHATD_SLOTS || (uint16_t)(tag >> 48) != ro->epoch[slot])
+		return;     /* asked by a worker that died since: not for its successor */
 	if (status != 200)
 		answer_error(ro, slot, id, status);
 	else
@@ -251,6 +320,8 @@ struct roster *roster_new(const struct conf *c, struct mloop *loop, struct membe
 	ro->st = st;
 	ro->need_wake = need_wake;
 	ro->body_max = ROSTER_BODY_MAX;
+	ro->budget = LOCAL_BUDGET;
+	ro->budget_ms = mloop_now_ms();
 	if (ro->body_max > rmax - ROSTER_ANSWER_HDR - 1)
 		ro->body_max = rmax - ROSTER_ANSWER_HDR - 1;
 	if (c->redis_url[0] != '\0' &&
@@ -302,8 +373,9 @@ void roster_ask(struct roster *ro, int slot, const unsigned char *p, size_t len,
 		ask_local(ro, slot, &a, room, room_len);
 		return;
 	}
-	/* the tag: flags, slot and question, back in redis_answer */
-	st = redis_roster_query(ro->redis, (uint64_t)a.flags << 40 | (uint64_t)slot << 32 | a.id,
+	/* the tag: the slot's epoch, flags, slot and question, back in redis_answer */
+	st = redis_roster_query(ro->redis, (uint64_t)ro->epoch[slot] << 48 |
+				(uint64_t)a.flags << 40 | (uint64_t)slot << 32 | a.id,
 				room, room_len, a.cursor, a.cursor_len, a.limit);
 	if (st != 0)
 		answer_error(ro, slot, a.id, st);
@@ -350,6 +422,8 @@ struct roster_gone *roster_slot_save(struct roster *ro, int slot)
 {
 	struct roster_gone *g;
 
+	if (ro != NULL && slot >= 0 && slot < CHATD_SLOTS)
+		ro->epoch[slot]++;  /* its questions still at Redis die with it */
 	if (ro == NULL || ro->redis == NULL || (g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
 	g->ro = ro;

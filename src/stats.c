@@ -99,6 +99,8 @@ static const struct stats_field master_fields[] = {
 	M("members_untracked", NULL, members_untracked, 1, "members_untracked",
 	  "Room members the master could not track (table full): no offline if their "
 	  "worker dies."),
+	M("roster_busy", NULL, roster_busy, 1, "roster_busy",
+	  "Roster requests refused without Redis: the master's budget for them was spent."),
 	M("reconnects", "redis", redis_reconnects, 1, "redis_reconnects",
 	  "Connections to Redis made again after a loss."),
 	M("published", "redis", redis_published, 1, "redis_published",

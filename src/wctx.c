@@ -52,7 +52,7 @@ struct wctx_pending {
 	uint32_t kind;
 	uint8_t len, id_len;
 	char room[CHATD_ROOM_MAX];
-	char id[CHATD_CLIENT_ID_MAX];   /* REC_MEMBER, REC_GONE */
+	char id[1 + CHATD_CLIENT_ID_MAX];   /* REC_MEMBER, REC_GONE: flags, id */
 };
 
 static void pending_flush(void *arg);
@@ -125,9 +125,15 @@ void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t roo
 }
 
 void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
-		       const char *id, size_t id_len)
+		       const char *id, size_t id_len, int announced)
 {
-	pending_event(w, kind, room, room_len, id, id_len);
+	char buf[1 + CHATD_CLIENT_ID_MAX];
+
+	if (id_len > CHATD_CLIENT_ID_MAX)
+		return;
+	buf[0] = announced ? RECORD_MEMBER_ANNOUNCED : 0;
+	memcpy(buf + 1, id, id_len);
+	pending_event(w, kind, room, room_len, buf, 1 + id_len);
 }
 
 void wctx_pending_free(struct wctx *w)

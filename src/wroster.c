@@ -5,6 +5,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -67,7 +68,14 @@ int wroster_ask(struct wctx *w, struct lws *wsi, wroster_fn fn, const char *room
 			q = &waits[i];
 	if (q == NULL || cursor_len > sizeof(a.cursor) || limit > ROSTER_LIMIT_MAX)
 		return -1;
-	a.id = ++next_id;
+	/* A random start: a worker that replaces a dead one in its slot must
+	 * not take the answers still on their way to the dead one's numbers
+	 * (the master also drops those, by the slot's epoch). */
+	if (next_id == 0 && getentropy(&next_id, sizeof(next_id)) < 0)
+		next_id = (uint32_t)getpid() * 2654435761u ^ (uint32_t)lws_now_usecs();
+	if (++next_id == 0)
+		next_id = 1;
+	a.id = next_id;
 	memcpy(a.cursor, cursor, cursor_len);
 	n = rosterrec_ask_pack(buf, &a);
 	if (wctx_uplink(w, REC_ROSTER_ASK, room, room_len, (const char *)buf, n) != RING_OK)

@@ -248,13 +248,18 @@ void ws_close_all(struct wctx *w, uint16_t code)
  * a member whose online went out always gets its offline, however large
  * the room has grown since, and one whose online was skipped gets none --
  * else the others would keep a ghost. */
+static int presence_due(const struct wctx *w, const struct room *r)
+{
+	return w->conf->presence && r != NULL && r->count <= (size_t)w->conf->presence_max_members;
+}
+
 static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 {
 	size_t n;
 
 	if (!w->conf->presence || r == NULL)
 		return;
-	if (online && r->count > (size_t)w->conf->presence_max_members) {
+	if (online && !presence_due(w, r)) {
 		stats_add(&w->st->presence_skipped, 1);
 		return;
 	}
@@ -269,14 +274,15 @@ static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 }
 
 /* The master tracks who is in which room here (the global channel as
- * ROSTER_GLOBAL): for the roster, and to say offline for them should this
- * worker die (kill -9, a crash). */
-static void member_event(struct wctx *w, struct conn *c, uint32_t kind)
+ * ROSTER_GLOBAL): for the roster, and to say offline for the announced
+ * ones should this worker die (kill -9, a crash). */
+static void member_event(struct wctx *w, struct conn *c, uint32_t kind, int announced)
 {
 	if (c->room_len > 0)
-		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
+		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id), announced);
 	else
-		wctx_member_event(w, kind, ROSTER_GLOBAL, ROSTER_GLOBAL_LEN, c->id, strlen(c->id));
+		wctx_member_event(w, kind, ROSTER_GLOBAL, ROSTER_GLOBAL_LEN, c->id, strlen(c->id),
+				  0);
 }
 
 /* wroster.c: the answer to a `members` request, as a `members` message
@@ -530,7 +536,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 		n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
 		send_one(w, c, w->scratch, n);
 	}
-	member_event(w, c, REC_MEMBER);
+	member_event(w, c, REC_MEMBER, presence_due(w, r));
 	presence(w, c, r, 1);
 	return 0;
 }
@@ -609,10 +615,12 @@ static void on_closed(struct wctx *w, struct conn *c)
 	room_list_del(&c->all);
 	wroster_forget(c->wsi);
 	if (c->member.room == NULL)
-		member_event(w, c, REC_GONE);
+		member_event(w, c, REC_GONE, 0);
 	if (c->member.room != NULL) {
+		int announced = c->announced;
+
 		presence(w, c, c->member.room, 0);
-		member_event(w, c, REC_GONE);
+		member_event(w, c, REC_GONE, announced);
 		if (room_leave(w->rooms, &c->member, last)) {
 			log_debug("room %s: last member left this worker", c->room);
 			wctx_room_event(w, REC_LEAVE, c->room, c->room_len);

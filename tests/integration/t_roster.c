@@ -5,7 +5,10 @@
  * after joins and leaves, after a worker is killed, paged, with bad input;
  * across pods with a real redis-server, after a pod is killed without a
  * word (its entries gone within roster_ttl), and failing fast (503) while
- * Redis is down.
+ * Redis is down.  Review findings: no answer reaches the successor of a
+ * dead worker; Redis's keys hold only live instances' entries after
+ * reconnections and after a pod dies; a lapsed heartbeat heals; the resync
+ * is paced; single-node requests spend a bounded budget.
  */
 #include "harness.h"
 
@@ -435,6 +438,304 @@ static void t_roster_redis_frozen(void)
 	wsc_free(c);
 }
 
+/* The next members answer or error on c within timeout_ms; NULL: none. */
+static json_t *members_or_error(struct wsc *c, int timeout_ms)
+{
+	long long end = mono_ms() + timeout_ms;
+	json_t *j;
+
+	while (mono_ms() < end && (j = ws_recv_json(c, (int)(end - mono_ms()))) != NULL) {
+		if (strcmp(js(j, "type"), "members") == 0 || strcmp(js(j, "type"), "error") == 0)
+			return j;
+		json_decref(j);
+	}
+	return NULL;
+}
+
+/* A worker killed while its members request waits on Redis: the worker
+ * that takes its slot asks about another room, and must get that room (or
+ * an error), never the dead one's answer (review finding 1). */
+static void t_roster_crash_answer(void)
+{
+	struct wsc *c[3], *e;
+	char ids[3][64], id[64];
+	struct chatd *h;
+	struct redis *r;
+	pid_t old, now = 0;
+	json_t *j;
+	long long end;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+						     .conf = "redis_timeout 30s\n" })), "start");
+	for (int i = 0; i < 3; i++)
+		CHECK((c[i] = ws_join(h, WS "/secretroom", ids[i], 64)), "join");
+	msleep(500);     /* no roster_is: the question below is the worker's first */
+	CHECK(stats_worker_pids(h, &old, 1) == 1, "worker");
+	CHECK(kill(r->pid, SIGSTOP) == 0, "SIGSTOP redis");
+	CHECK(ws_sendf(c[0], "{\"type\":\"members\"}") == 0, "send");
+	msleep(500);                                /* the master has asked Redis */
+	CHECK(kill(old, SIGKILL) == 0, "kill -9 the worker");
+	end = mono_ms() + 10000;
+	while (mono_ms() < end && (stats_worker_pids(h, &now, 1) != 1 || now == old))
+		msleep(100);
+	CHECK(now != old && now > 0, "no new worker");
+	CHECK((e = ws_join(h, WS "/emptyroom", id, sizeof(id))), "join the new worker");
+	CHECK(ws_sendf(e, "{\"type\":\"members\"}") == 0, "send");
+	msleep(500);
+	kill(r->pid, SIGCONT);
+	j = members_or_error(e, 15000);
+	CHECK(j, "no answer after SIGCONT");
+	CHECK(strcmp(js(j, "type"), "error") == 0 ||
+	      strcmp(js(json_object_get(j, "data"), "room"), "emptyroom") == 0,
+	      "emptyroom's request got: %s", json_dumps(j, 0));
+	json_decref(j);
+	for (int i = 0; i < 3; i++)
+		wsc_free(c[i]);
+	wsc_free(e);
+}
+
+/* ---- Redis's keys (review findings 3, 4, 10) ---------------------------------------- */
+
+/* An integer reply of redis on port to cmd key, or -1. */
+static long long redis_int(int port, const char *cmd, const char *key)
+{
+	const char *argv[2] = { cmd, key };
+	char reply[256];
+
+	if (redis_cmd(port, 2, argv, reply, sizeof(reply)) < 0 || reply[0] != ':')
+		return -1;
+	return atoll(reply + 1);
+}
+
+/* The calls of command name (lowercase) so far, from INFO commandstats. */
+static long long calls_of(int port, const char *name)
+{
+	static char info[1 << 16];
+	const char *argv[2] = { "INFO", "commandstats" };
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "cmdstat_%s:calls=", name);
+	if (redis_cmd(port, 2, argv, info, sizeof(info)) < 0 || (p = strstr(info, pat)) == NULL)
+		return 0;
+	return atoll(p + strlen(pat));
+}
+
+/* The first instance of room's :p hash into inst (its only one when HLEN
+ * is 1). */
+static void first_inst(int port, const char *room, char *inst, size_t cap)
+{
+	char key[128];
+	const char *argv[2] = { "HGETALL", key };
+
+	snprintf(key, sizeof(key), "chatd:roster:{%s}:p", room);
+	if (redis_cmd(port, 2, argv, inst, cap) < 0)
+		inst[0] = '\0';
+}
+
+/* Wait (timeout_ms) until room's keys hold exactly n members under one
+ * instance other than not_inst (NULL: any); 1 when they do, else 0 with
+ * what was seen in seen. */
+static int keys_hold(int port, const char *room, long long n, const char *not_inst,
+		     int timeout_ms, char *seen, size_t cap)
+{
+	char km[128], ks[128], kp[128], inst[256];
+	long long end = mono_ms() + timeout_ms, m, sn, pn;
+
+	snprintf(km, sizeof(km), "chatd:roster:{%s}:m", room);
+	snprintf(ks, sizeof(ks), "chatd:roster:{%s}:s", room);
+	snprintf(kp, sizeof(kp), "chatd:roster:{%s}:p", room);
+	do {
+		m = redis_int(port, "ZCARD", km);
+		sn = redis_int(port, "HLEN", ks);
+		pn = redis_int(port, "HLEN", kp);
+		first_inst(port, room, inst, sizeof(inst));
+		snprintf(seen, cap, "ZCARD %lld, :s %lld, :p %lld (%s)", m, sn, pn, inst);
+		if (m == n && sn == n && pn == (n > 0) &&
+		    (n == 0 || not_inst == NULL || strcmp(inst, not_inst) != 0))
+			return 1;
+		msleep(100);
+	} while (mono_ms() < end);
+	return 0;
+}
+
+/* Drop every plain Redis connection (the roster's and the publisher's). */
+static void kill_links(int port)
+{
+	const char *argv[4] = { "CLIENT", "KILL", "TYPE", "normal" };
+	char reply[64];
+
+	redis_cmd(port, 4, argv, reply, sizeof(reply));
+}
+
+/* The roster's link cut three times: each new instance purges the last
+ * one's entries, so the room's keys hold only the live instance's, without
+ * anyone reading the room (finding 3). */
+static void t_roster_relink(void)
+{
+	struct wsc *c[20];
+	char id[64], inst0[256], seen[512];
+	struct chatd *h;
+	struct redis *r;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port })),
+	      "start");
+	for (int i = 0; i < 20; i++)
+		CHECK((c[i] = ws_join(h, WS "/r1", id, sizeof(id))), "join");
+	CHECK(keys_hold(r->port, "r1", 20, NULL, 5000, seen, sizeof(seen)), "%s", seen);
+	first_inst(r->port, "r1", inst0, sizeof(inst0));
+	for (int k = 0; k < 3; k++) {
+		kill_links(r->port);
+		msleep(2500);                       /* back within ~2 s */
+	}
+	CHECK(keys_hold(r->port, "r1", 20, inst0, 8000, seen, sizeof(seen)),
+	      "after 3 reconnections: %s", seen);
+	for (int i = 0; i < 20; i++)
+		wsc_free(c[i]);
+}
+
+/* A pod killed without a word (master first: it cannot clean up): the
+ * live pod's sweep purges its entries within a bound, though nobody reads
+ * the room (finding 3). */
+static void t_roster_sweep(void)
+{
+	struct wsc *c[5];
+	char id[64], seen[512];
+	struct chatd *a, *b;
+	struct redis *r;
+	pid_t pids[2];
+	int nw;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK(two_pods(r, &a, &b), "pods");
+	for (int i = 0; i < 5; i++)
+		CHECK((c[i] = ws_join(a, WS "/r2", id, sizeof(id))), "join a");
+	CHECK(keys_hold(r->port, "r2", 5, NULL, 5000, seen, sizeof(seen)), "%s", seen);
+	CHECK((nw = stats_worker_pids(a, pids, 2)) > 0, "a's workers");
+	CHECK(kill(a->pid, SIGKILL) == 0, "kill -9 pod a's master");
+	for (int i = 0; i < nw; i++)
+		kill(pids[i], SIGKILL);
+	chatd_wait(a, 3000);
+	CHECK(keys_hold(r->port, "r2", 0, NULL, 10000, seen, sizeof(seen)),
+	      "pod a's entries after it died (roster_ttl 1s): %s", seen);
+	for (int i = 0; i < 5; i++)
+		wsc_free(c[i]);
+}
+
+/* The heartbeat lapses while the link holds (simulated: its key deleted)
+ * and a read drops the pod's members: they come back within a bound
+ * (finding 4). */
+static void t_roster_lapse(void)
+{
+	const char *keys[2] = { "KEYS", "chatd:roster:pod:*" };
+	char ids[3][64], hb[256], seen[1024];
+	struct wsc *c[3];
+	struct chatd *h;
+	struct redis *r;
+	int st;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+						     .conf = "roster_ttl 3s\n" })), "start");
+	for (int i = 0; i < 3; i++)
+		CHECK((c[i] = ws_join(h, WS "/l", ids[i], 64)), "join");
+	CHECK(roster_is(h, API "/rooms/l/members", ids, 3, seen, sizeof(seen)), "%s", seen);
+	CHECK(redis_cmd(r->port, 2, keys, hb, sizeof(hb)) == 0 && strncmp(hb, "chatd:", 6) == 0,
+	      "heartbeat key: %s", hb);
+	CHECK(redis_int(r->port, "DEL", hb) == 1, "DEL %s", hb);
+	json_decref(get_json(h, API "/rooms/l/members", &st));    /* drops them */
+	CHECK(roster_is(h, API "/rooms/l/members", ids, 3, seen, sizeof(seen)),
+	      "after the heartbeat lapsed: %s", seen);
+	for (int i = 0; i < 3; i++)
+		wsc_free(c[i]);
+}
+
+/* A few thousand members written again after a reconnection in a few
+ * paced calls per room (EVALSHA), not one EVAL each (finding 10). */
+static void t_roster_resync_many(void)
+{
+	enum { N = 2000 };
+	static struct wsc *c[N];
+	char id[64], inst0[256], seen[512];
+	long long eval0, sha0, eval1, sha1;
+	struct chatd *h;
+	struct redis *r;
+	json_t *j;
+	int st;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2, .redis_port = r->port })),
+	      "start");
+	for (int i = 0; i < N; i++)
+		CHECK((c[i] = ws_join(h, WS "/many", id, sizeof(id))), "join %d", i);
+	CHECK(keys_hold(r->port, "many", N, NULL, 10000, seen, sizeof(seen)), "%s", seen);
+	first_inst(r->port, "many", inst0, sizeof(inst0));
+	eval0 = calls_of(r->port, "eval");
+	sha0 = calls_of(r->port, "evalsha");
+	kill_links(r->port);
+	CHECK(keys_hold(r->port, "many", N, inst0, 10000, seen, sizeof(seen)),
+	      "after the reconnection: %s", seen);
+	eval1 = calls_of(r->port, "eval") - eval0;
+	sha1 = calls_of(r->port, "evalsha") - sha0;
+	CHECK(eval1 < 50 && sha1 >= N / 256 && sha1 < 50,
+	      "resync of %d members: %lld EVAL, %lld EVALSHA", N, eval1, sha1);
+	j = get_json(h, API "/rooms/many/members?limit=10", &st);
+	CHECK(st == 200 && stats_num(j, "count") == N, "%d %.300s", st, body);
+	json_decref(j);
+	ws_free_all(c, N);
+}
+
+/* Without Redis, members requests spend a budget of the master's work (the
+ * room's members collected and sorted per request): a burst over a big
+ * room is partly refused 503 "busy", counted, and served again once the
+ * budget refills (finding 9). */
+static void t_roster_budget(void)
+{
+	enum { N = 2500, ASKERS = 20, ASKS = 48, WINDOW = 3 };   /* under rate_burst */
+	static struct wsc *c[N];
+	char id[64];
+	int ok = 0, busy = 0, other = 0, st;
+	struct chatd *h;
+	json_t *j;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1,
+						     .conf = "max_connections_per_ip 4000\n" })),
+	      "start");
+	for (int i = 0; i < N; i++)
+		CHECK((c[i] = ws_join(h, WS "/busy", id, sizeof(id))), "join %d", i);
+	for (int round = 0; round < ASKS / WINDOW; round++) {   /* under 64 waiting */
+		for (int k = 0; k < ASKERS; k++)
+			for (int i = 0; i < WINDOW; i++)
+				CHECK(ws_sendf(c[k], "{\"type\":\"members\","
+					       "\"data\":{\"limit\":1}}") == 0, "send");
+		for (int k = 0; k < ASKERS; k++)
+			for (int i = 0; i < WINDOW && (j = members_or_error(c[k], 10000)); i++) {
+				const char *code = js(json_object_get(j, "data"), "code");
+
+				if (strcmp(js(j, "type"), "members") == 0)
+					ok++;
+				else if (strcmp(code, "unavailable") == 0)
+					busy++;
+				else
+					other++;
+				json_decref(j);
+			}
+	}
+	/* 960 requests of 2,500 members: 2.4 M against 500,000 a second */
+	CHECK(ok > 0 && busy > 0 && ok + busy + other == ASKERS * ASKS, "%d answered, %d busy, %d other", ok, busy, other);
+	j = harness_stats(h);
+	CHECK(stats_num(j, "roster_busy") == busy, "roster_busy %lld, want %d",
+	      stats_num(j, "roster_busy"), busy);
+	json_decref(j);
+	msleep(2500);                           /* the budget refills */
+	j = get_json(h, API "/rooms/busy/members?limit=1", &st);
+	CHECK(st == 200 && stats_num(j, "count") == N, "after a pause: %d %.200s", st, body);
+	json_decref(j);
+	ws_free_all(c, N);
+}
+
 /* With authentication on: the endpoint takes the upgrade's token rules,
  * each member carries its sub, and a sub connected twice is listed once. */
 static void t_roster_auth(void)
@@ -499,5 +800,11 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_redis_down", t_roster_redis_down, 0 },
 	{ "roster_redis_frozen", t_roster_redis_frozen, 0 },
 	{ "roster_auth", t_roster_auth, 0 },
+	{ "roster_crash_answer", t_roster_crash_answer, 0 },
+	{ "roster_relink", t_roster_relink, 0 },
+	{ "roster_sweep", t_roster_sweep, 0 },
+	{ "roster_lapse", t_roster_lapse, 0 },
+	{ "roster_resync_many", t_roster_resync_many, 0 },
+	{ "roster_budget", t_roster_budget, 0 },
 	{ NULL, NULL, 0 },
 };

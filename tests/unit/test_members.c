@@ -2,7 +2,8 @@
 /*
  * test_members.c - the master's table of each worker's room members: adds
  * and leaves per connection, a dead worker's members reported once each,
- * the presence_max_members rule per room, other workers untouched.
+ * exactly its announced connections (whatever the room's size), other
+ * workers untouched.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +12,11 @@
 #include "cu.h"
 #include "members.h"
 
-#define ADD(mb, s, room, id) members_add(mb, s, room, strlen(room), id, strlen(id))
-#define DEL(mb, s, room, id) members_del(mb, s, room, strlen(room), id, strlen(id))
+#define ADD(mb, s, room, id) members_add(mb, s, room, strlen(room), id, strlen(id), 1)
+#define DEL(mb, s, room, id) members_del(mb, s, room, strlen(room), id, strlen(id), 1)
+/* not announced: its online was skipped (presence off, or a big room) */
+#define ADDN(mb, s, room, id) members_add(mb, s, room, strlen(room), id, strlen(id), 0)
+#define DELN(mb, s, room, id) members_del(mb, s, room, strlen(room), id, strlen(id), 0)
 
 /* What members_slot_gone() reported, as "room/id" lines. */
 static char seen[4096];
@@ -68,23 +72,30 @@ static void test_slot_gone(void)
 	ADD(mb, 3, "a", "u2");
 	ADD(mb, 3, "b", "u1");
 	ADD(mb, 4, "a", "u9");
-	for (int i = 0; i < 5; i++) {               /* "big": above max_per_room 3 */
+	ADD(mb, 3, "big", "early");                 /* announced while "big" was small */
+	for (int i = 0; i < 5; i++) {               /* then it grew: no onlines */
 		snprintf(id, sizeof(id), "v%d", i);
-		ADD(mb, 3, "big", id);
+		ADDN(mb, 3, "big", id);
 	}
+	ADDN(mb, 3, "big", "early");                /* a second connection, not announced */
+	ADDN(mb, 3, "big", "gone");
+	DELN(mb, 3, "big", "gone");
 	DEL(mb, 3, "b", "u1");
-	CU_ASSERT_EQUAL(members_slot_gone(mb, 3, 3, record, NULL), 5);
-	CU_ASSERT_EQUAL(nseen, 3);
+	CU_ASSERT_EQUAL(members_slot_gone(mb, 3, record, NULL), 6);
+	CU_ASSERT_EQUAL(nseen, 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(seen, "a/u1\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(seen, "a/u2\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(strstr(seen, "a/u2\n") + 1, "a/u2\n"));  /* twice */
 	CU_ASSERT_PTR_NULL(strstr(seen, "b/"));
-	CU_ASSERT_PTR_NULL(strstr(seen, "big/"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen, "big/early\n"));
+	CU_ASSERT_PTR_NULL(strstr(strstr(seen, "big/early\n") + 1, "big/early\n")); /* once */
+	CU_ASSERT_PTR_NULL(strstr(seen, "big/v"));
+	CU_ASSERT_PTR_NULL(strstr(seen, "big/gone"));
 	CU_ASSERT_EQUAL(members_count(mb), 1);          /* slot 4 untouched */
 	reset();
-	CU_ASSERT_EQUAL(members_slot_gone(mb, 3, 3, record, NULL), 0);   /* once only */
+	CU_ASSERT_EQUAL(members_slot_gone(mb, 3, record, NULL), 0);   /* once only */
 	CU_ASSERT_EQUAL(nseen, 0);
-	CU_ASSERT_EQUAL(members_slot_gone(mb, 4, 3, record, NULL), 0);
+	CU_ASSERT_EQUAL(members_slot_gone(mb, 4, record, NULL), 0);
 	CU_ASSERT_STRING_EQUAL(seen, "a/u9\n");
 	CU_ASSERT_EQUAL(members_count(mb), 0);
 	members_free(mb);
@@ -109,9 +120,9 @@ static void test_many(void)
 		snprintf(id, sizeof(id), "c%d", i);
 		CU_ASSERT_EQUAL(DEL(mb, 0, room, id), 0);
 	}
-	CU_ASSERT_EQUAL(members_slot_gone(mb, 0, 1000, record, NULL), 0);
+	CU_ASSERT_EQUAL(members_slot_gone(mb, 0, record, NULL), 0);
 	CU_ASSERT_EQUAL(nseen, 0);
-	CU_ASSERT_EQUAL(members_slot_gone(mb, 1, 1000, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(members_slot_gone(mb, 1, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(members_count(mb), 0);
 	members_free(mb);
 }
@@ -140,6 +151,9 @@ static void test_views(void)
 	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "bob", 3), 1);
 	CU_ASSERT_EQUAL(members_present(mb, "other", 5, "alice", 5), 0);
 	CU_ASSERT_EQUAL(members_present(mb, "", 0, "alice", 5), 0);
+	CU_ASSERT_EQUAL(members_room_count(mb, "lobby", 5), 4);    /* connections */
+	CU_ASSERT_EQUAL(members_room_count(mb, "other", 5), 1);
+	CU_ASSERT_EQUAL(members_room_count(mb, "none", 4), 0);
 	reset();
 	members_room_each(mb, "lobby", 5, record_each, NULL);
 	CU_ASSERT_EQUAL(nseen, 3);      /* alice on two slots, bob */
@@ -153,7 +167,7 @@ static void test_views(void)
 	DEL(mb, 0, "lobby", "alice");
 	DEL(mb, 0, "lobby", "alice");
 	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "alice", 5), 1);
-	members_slot_gone(mb, 3, 0, NULL, NULL);
+	members_slot_gone(mb, 3, NULL, NULL);
 	CU_ASSERT_EQUAL(members_present(mb, "lobby", 5, "alice", 5), 0);
 	reset();
 	members_each(mb, record_each, NULL);
@@ -164,7 +178,7 @@ static void test_views(void)
 static CU_TestInfo tests[] = {
 	{ "the roster's views: room, slot, all, present", test_views },
 	{ "add and leave per connection", test_add_del },
-	{ "a dead worker's members, once, by the room rule", test_slot_gone },
+	{ "a dead worker's members, once, the announced ones", test_slot_gone },
 	{ "many rooms and ids", test_many },
 	CU_TEST_INFO_NULL,
 };
