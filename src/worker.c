@@ -219,6 +219,7 @@ static int accept_some(struct wctx *w)
 			log_warn("lws_adopt_socket_vhost() failed");
 		} else {
 			lws_set_opaque_user_data(wsi, hold);
+			w->nopen++;
 			if (log_enabled(LOG_LVL_DEBUG)) {
 				char addr[ALOG_ADDR_MAX];
 
@@ -253,6 +254,27 @@ static void accept_stop(struct wctx *w, int shut)
 
 /* ---- drain and stop -------------------------------------------------------------- */
 
+/*
+ * Draining or stopping, the worker leaves when the last connection it
+ * accepted is gone: its WebSocket sessions, and those still in their HTTP
+ * phase (an upgrade, a GET or a publish body on its way), which it answers
+ * first.  Answered ones are closed then (http.c), not kept alive.
+ */
+static void quit_when_idle(struct wctx *w)
+{
+	if ((w->draining || w->stopping) && w->nopen == 0) {
+		w->quit = 1;
+		lws_cancel_service(w->ctx);
+	}
+}
+
+/* A connection accept_some() adopted is gone (WSI_DESTROY). */
+static void conn_gone(struct wctx *w)
+{
+	w->nopen--;
+	quit_when_idle(w);
+}
+
 static void deadline_cb(lws_sorted_usec_list_t *sul)
 {
 	struct wctx *w = the_worker;
@@ -265,8 +287,9 @@ static void deadline_cb(lws_sorted_usec_list_t *sul)
 		lws_cancel_service(w->ctx);
 		return;
 	}
-	log_notice("drain_timeout passed; closing %llu connections with 1012",
-		   (unsigned long long)w->nconns);
+	log_notice("drain_timeout passed; closing %llu connections with 1012 (%llu more in "
+		   "their HTTP phase)", (unsigned long long)w->nconns,
+		   (unsigned long long)(w->nopen - w->nconns));
 	ws_close_all(w, CHATD_CLOSE_RESTART);
 	w->stopping = 1;
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
@@ -283,8 +306,7 @@ static void worker_stop(struct wctx *w)
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
 			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
-	if (w->nconns == 0)
-		w->quit = 1;
+	quit_when_idle(w);
 }
 
 static void worker_drain(struct wctx *w)
@@ -295,12 +317,12 @@ static void worker_drain(struct wctx *w)
 	stats_set(&w->st->state, SLOT_DRAINING);
 	title_set("worker process (draining)");
 	accept_stop(w, 0);
-	log_info("draining %llu connections (drain_timeout %d ms)",
-		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
+	log_info("draining %llu connections and %llu requests (drain_timeout %d ms)",
+		 (unsigned long long)w->nconns, (unsigned long long)(w->nopen - w->nconns),
+		 w->conf->drain_timeout_ms);
 	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
 			 (lws_usec_t)w->conf->drain_timeout_ms * 1000);
-	if (w->nconns == 0)
-		w->quit = 1;
+	quit_when_idle(w);
 }
 
 static void on_signal(struct wctx *w)
@@ -354,6 +376,10 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
 {
+	/* every wsi's WSI_DESTROY comes here (lws calls protocols[0]): the
+	 * accepted ones are those accept_some() gave a hold */
+	if (reason == LWS_CALLBACK_WSI_DESTROY && lws_get_opaque_user_data(wsi) != NULL)
+		conn_gone(wctx_of(wsi));
 	if (reason == LWS_CALLBACK_WSI_DESTROY || reason == LWS_CALLBACK_HTTP ||
 	    reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
 		peer_track(wsi, reason);

@@ -445,10 +445,6 @@ static void on_closed(struct wctx *w, struct conn *c)
 	}
 	w->nconns--;
 	stats_set(&w->st->connections, w->nconns);
-	if ((w->stopping || w->draining) && w->nconns == 0) {
-		w->quit = 1;
-		lws_cancel_service(w->ctx);
-	}
 }
 
 /* Server frame header for a final text frame of len bytes; returns its size. */

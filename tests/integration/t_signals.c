@@ -8,7 +8,10 @@
  */
 #include "harness.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +443,177 @@ static void t_reload_many(void)
 	CHECK(chatd_stop(h, 8000) == 0, "exit status");
 }
 
+/* ---- a reload storm under new connections --------------------------------- */
+
+#define STORM_HUPS    30
+#define STORM_GAP_MS  200
+#define STORM_KIDS    2      /* clients, each at about 25 new connections/s */
+#define STORM_KEY     "k-storm-publish"
+#define STORM_SPLIT   40     /* a slow request head: this many bytes, a pause, the rest */
+
+/*
+ * One request sent the way a slow client sends it: its first split bytes, a
+ * pause of gap_ms, the rest; then the response is read until the
+ * server closes, or until `until` appears in it.  Returns 1 when the
+ * response holds `want` (e.g. "HTTP/1.1 200"), else 0.
+ */
+static int slow_request(int port, const char *req, size_t split, int gap_ms,
+			const char *want, const char *until)
+{
+	size_t len = strlen(req), got = 0;
+	long long end = mono_ms() + 3000;
+	char resp[2048];
+	int fd = wsc_tcp_connect(HOST, port, 3000), ok = 0;
+
+	if (fd < 0)
+		return 0;
+	if (write(fd, req, split) != (ssize_t)split)
+		goto out;
+	msleep(gap_ms);
+	if (write(fd, req + split, len - split) != (ssize_t)(len - split))
+		goto out;
+	while (got < sizeof(resp) - 1 && mono_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if ((n = read(fd, resp + got, sizeof(resp) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+		resp[got] = '\0';
+		if (until != NULL && memmem(resp, got, until, strlen(until)) != NULL)
+			break;
+	}
+	resp[got] = '\0';
+	ok = strstr(resp, want) == resp;
+out:
+	close(fd);
+	return ok;
+}
+
+/* A slow upgrade: the 101 and the welcome (a text frame naming "system")
+ * must come. */
+static int slow_upgrade(int port, int gap_ms)
+{
+	char req[1024], key[WSC_KEY_LEN + 1];
+
+	if (wsc_handshake_request(req, sizeof(req), HOST, port, "/api/chat-api/ws/storm", NULL,
+				  key) < 0)
+		return 0;
+	return slow_request(port, req, STORM_SPLIT, gap_ms, "HTTP/1.1 101", "\"system\"");
+}
+
+/* One new connection of the storm, kind k of 6; 1 when it got its answer. */
+static int storm_one(int port, int k)
+{
+	static const char get[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				  "Connection: close\r\n\r\n";
+	static const char body[] = "{\"room\":\"storm\",\"data\":{\"n\":1}}";
+	char post[512], out[64];
+	int st = 0;
+
+	switch (k) {
+	case 0: case 1: {
+		struct wsc *c = wsc_connect(HOST, port, "/api/chat-api/ws/storm", NULL, 3000, &st);
+		json_t *j = c ? ws_recv_type(c, "system", 3000) : NULL;
+		int ok = j != NULL;
+
+		json_decref(j);
+		if (c)
+			wsc_close(c, 1000);
+		return ok;
+	}
+	case 2:
+		return wsc_http_request(HOST, port, "GET", "/healthz", NULL, NULL, 3000, &st, out,
+					sizeof(out)) >= 0 && st == 200;
+	case 3:
+		return slow_request(port, get, STORM_SPLIT, 50, "HTTP/1.1 200", NULL);
+	case 4:
+		snprintf(post, sizeof(post), "POST /api/chat-api/publish HTTP/1.1\r\n"
+			 "Host: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer "
+			 STORM_KEY "\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+		/* the head, a pause, the body */
+		return slow_request(port, post, strlen(post) - strlen(body), 50, "HTTP/1.1 200",
+				    NULL);
+	default:
+		return slow_upgrade(port, 50);
+	}
+}
+
+/* In a child: new connections until deadline_ms, a mix of upgrades (fast
+ * and slow), GET /healthz (fast and slow) and publish POSTs (slow), each of
+ * which must get its answer.  Writes "attempts failures" to fd. */
+static void storm_client(int port, int kid, long long deadline_ms, int fd)
+{
+	int tries = 0, failed = 0;
+	char out[64];
+
+	for (; mono_ms() < deadline_ms; tries++, msleep(20)) {
+		int ok = storm_one(port, (tries + kid) % 6);
+
+		if (!ok)
+			fprintf(stderr, "reload storm: client %d, request %d (kind %d) failed\n",
+				kid, tries, (tries + kid) % 6);
+		failed += !ok;
+	}
+	snprintf(out, sizeof(out), "%d %d\n", tries, failed);
+	if (write(fd, out, strlen(out)) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+/*
+ * 30 SIGHUPs 0.2 s apart while new clients come at ~50/s: not one of their
+ * upgrades or requests fails (no retries), slow ones included.  Each
+ * generation's workers take over their predecessors' listening sockets, so
+ * nothing the kernel queued is reset, and a draining worker answers what it
+ * accepted before it exits - also when it holds no WebSocket client.
+ */
+static void t_reload_storm(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		.conf = "drain_timeout 1s\npublish_key " STORM_KEY "\n" });
+	int pfd[2], tries = 0, failed = 0;
+	char res[128] = "";
+	pid_t kid[STORM_KIDS];
+
+	if (!h)
+		return;
+	CHECK(pipe(pfd) == 0, "pipe");
+	for (int k = 0; k < STORM_KIDS; k++) {
+		kid[k] = fork();
+		CHECK(kid[k] >= 0, "fork");
+		if (kid[k] == 0) {
+			close(pfd[0]);
+			storm_client(h->port, k, mono_ms() + STORM_HUPS * STORM_GAP_MS + 1500,
+				     pfd[1]);
+		}
+	}
+	close(pfd[1]);
+	msleep(300);
+	for (int i = 0; i < STORM_HUPS; i++, msleep(STORM_GAP_MS))
+		kill(h->pid, SIGHUP);
+	for (int k = 0; k < STORM_KIDS; k++)
+		waitpid(kid[k], NULL, 0);
+	CHECK(read(pfd[0], res, sizeof(res) - 1) > 0, "no result from the clients");
+	close(pfd[0]);
+	for (char *p = res; *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+		int t = 0, f = 0;
+
+		if (sscanf(p, "%d %d", &t, &f) == 2) {
+			tries += t;
+			failed += f;
+		}
+	}
+	fprintf(stderr, "reload storm: %d SIGHUPs, %d requests, %d failed\n", STORM_HUPS, tries,
+		failed);
+	CHECK(tries >= 150, "only %d requests made", tries);
+	CHECK(failed == 0, "%d of %d requests failed during the reloads", failed, tries);
+	CHECK(kill(h->pid, 0) == 0, "chatd is gone");
+}
+
 const struct itest_case t_signals_cases[] = {
 	{ "signal_worker_kill", t_worker_kill, 0 },
 	{ "signal_master_kill", t_master_kill, 0 },
@@ -448,5 +622,6 @@ const struct itest_case t_signals_cases[] = {
 	{ "signal_reload_traffic", t_reload_traffic, 60 },
 	{ "signal_reload_invalid", t_reload_invalid, 60 },
 	{ "signal_reload_many", t_reload_many, 60 },
+	{ "signal_reload_storm", t_reload_storm, 90 },
 	{ NULL, NULL, 0 },
 };
