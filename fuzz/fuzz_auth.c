@@ -19,15 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct auth *a;
 	struct auth_identity id;
-	const char *why, *origin = NULL;
+	char why[128];
+	const char *origin = NULL;
 	char *in, err[256];
 	size_t n;
 
 	if (a == NULL) {
 		struct conf_kv ov[] = { { "auth_enabled", "on" },
 					{ "auth_secret", "fuzz-secret-not-in-any-corpus-7f3a" } };
-		struct conf_err cerr;
-		struct conf *c = conf_load(NULL, ov, 2, &cerr);
+		char cerr[CHATD_ERR_MAX];
+		struct conf *c = conf_load(NULL, ov, 2, cerr, sizeof(cerr));
 
 		if (c == NULL || (a = auth_new(c, err, sizeof(err))) == NULL)
 			abort();
@@ -40,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = strlen(in);
 	if (n < size)
 		origin = in + n + 1;
-	if (auth_verify(a, in, "lobby", 1800000000, &id, &why) == 0)
+	if (auth_verify(a, in, "lobby", 1800000000, &id, why, sizeof(why)) == AUTH_OK)
 		abort();                /* signed without the secret */
 	auth_bearer(in);
 	auth_origin_allowed("https://a.example, https://*.b.example http://c:8080", origin ? origin : in);

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
 	static char path[64];
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf *c;
 	const struct conf_directive *t;
 	char buf[2048];
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	c = conf_load(path, NULL, 0, &err);
+	c = conf_load(path, NULL, 0, err, sizeof(err));
 	if (c == NULL)
 		return 0;
 	t = conf_directives(&n);

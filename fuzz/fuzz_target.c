@@ -19,12 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conf *c;
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char room[CHATD_ROOM_MAX + 1], *in;
 	const char *arg = NULL;
 	size_t rl, n;
 
-	if (c == NULL && (c = conf_load(NULL, NULL, 0, &err)) == NULL)
+	if (c == NULL && (c = conf_load(NULL, NULL, 0, err, sizeof(err))) == NULL)
 		abort();
 	if ((in = malloc(size + 1)) == NULL)
 		return 0;

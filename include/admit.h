@@ -22,12 +22,16 @@ struct auth_identity;
 
 /* Where a decoded path points, relative to path_prefix + "/ws". */
 enum route { ROUTE_NONE, ROUTE_WS_GLOBAL, ROUTE_WS_ROOM, ROUTE_STATS, ROUTE_HEALTH,
-	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE };
+	     ROUTE_METRICS, ROUTE_PUBLISH, ROUTE_PAGE, ROUTE_MEMBERS };
 
 /* The route of a decoded path uri; *rest gets what follows the route's own
  * path (a page's file name, a room name), else it is untouched.  Pure. */
 enum route admit_route(const struct conf *c, const char *uri, const char **rest);
 
+/* The room of a ROUTE_MEMBERS path uri ({prefix}/rooms/ROOM/members, or
+ * {prefix}/global/members: ROSTER_GLOBAL): fills room (CHATD_ROOM_MAX + 1
+ * bytes) and returns 0, or 400 for a bad room name.  Pure. */
+int admit_members_room(const struct conf *c, const char *uri, char *room, size_t *room_len);
 /* Which room does this upgrade request ask for?  Fills room (room_len 0 =
  * global) and returns 0, or the HTTP status to refuse it with (400/404). */
 int admit_target(const struct conf *c, struct lws *wsi, char *room, size_t *room_len);
@@ -39,16 +43,17 @@ int admit_target_of(const struct conf *c, const char *uri, const char *room_arg,
 
 /* With auth on, verify the upgrade's token (Authorization: Bearer, else
  * ?token=) for room (NULL = global): 0 with *id filled, else the HTTP status
- * (401/403, 503 without a verifier) and *why.  With auth off: 0, id zeroed. */
+ * (401/403 from auth_verify()'s result, 503 without a verifier) with err
+ * filled (no quotes: it goes into a JSON body).  With auth off: 0, id zeroed. */
 int admit_identify(const struct wctx *w, struct lws *wsi, const char *room,
-		   struct auth_identity *id, const char **why);
+		   struct auth_identity *id, char *err, size_t errlen);
 
 /* At ESTABLISHED: the room (room_len 0 = global) and the client id (id,
  * CHATD_CLIENT_ID_MAX + 1 bytes: the token's sub, else a new UUID) of the
  * upgrade that made wsi, and *expires the token's expiry (0: none).  0, or
- * -1 with *why when the upgrade would no longer be let in (only the clock
- * can have moved since). */
+ * -1 when the upgrade would no longer be let in (only the clock can have
+ * moved since): err filled when the token was refused, "" otherwise. */
 int admit_session(const struct wctx *w, struct lws *wsi, char *room, size_t *room_len,
-		  char *id, time_t *expires, const char **why);
+		  char *id, time_t *expires, char *err, size_t errlen);
 
 #endif

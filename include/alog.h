@@ -32,6 +32,8 @@ struct alog_session {
 	int         code;       /* close code; 1006: no close frame either way */
 	int         by_server;  /* 0: the client closed (or vanished) */
 	const char *reason;     /* token (e.g. "rate_limit"); NULL: "-" */
+	const char *tls_version; /* "TLSv1.3"; NULL: plain (no tls= and cipher= keys) */
+	const char *tls_cipher;
 };
 
 /* Format a session line / a refused upgrade line (time `now`, UTC) into buf,
@@ -70,6 +72,11 @@ int alog_reopen(void);
 int alog_enabled(void);
 /* Write one formatted line.  0 / -1 (errno set). */
 int alog_write(const char *line, size_t len);
+/* What the workers call for each line (len 0, a line that did not format:
+ * nothing): alog_write(), but only the first failure in this process
+ * returns -1 (errno set), for the caller to warn once; a later failure
+ * drops the line and returns 0. */
+int alog_emit(const char *line, size_t len);
 void alog_close(void);
 
 #endif

@@ -38,15 +38,21 @@ struct auth_identity {
 struct auth *auth_new(const struct conf *c, char *err, size_t len);
 void auth_free(struct auth *a);
 
+/* What auth_verify() decided; the caller maps it to its protocol's answer. */
+enum auth_result {
+	AUTH_OK,          /* valid, and room is allowed */
+	AUTH_INVALID,     /* missing, malformed, bad signature, alg other than HS256,
+			   * expired, not yet valid, no usable sub, bad "rooms" */
+	AUTH_FORBIDDEN    /* valid, but the "rooms" claim does not allow room */
+};
+
 /*
  * Verify token for a connection to room (NULL or "" = the global channel)
- * at time now.  Returns 0 with *id filled, or the HTTP status to refuse
- * with: 401 (missing, malformed, bad signature, alg other than HS256,
- * expired, not yet valid, no usable sub) or 403 (the "rooms" claim does not
- * allow room).  *why gets a short static reason for the response body.
+ * at time now.  AUTH_OK with *id filled, or why not with err filled (a
+ * short sentence without quotes, for the response body).
  */
-int auth_verify(const struct auth *a, const char *token, const char *room, time_t now,
-		struct auth_identity *id, const char **why);
+enum auth_result auth_verify(const struct auth *a, const char *token, const char *room,
+			     time_t now, struct auth_identity *id, char *err, size_t errlen);
 
 /* The token of an Authorization header value "Bearer <token>" (the scheme
  * case-insensitive), pointing into hdr; NULL when it is another scheme. */

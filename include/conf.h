@@ -13,15 +13,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chatd.h"
 #include "cidr.h"
 
 #define CONF_STR_MAX 256
 #define CONF_MAX_DIRECTIVES 64   /* rows of conf_table (conf.c asserts it) */
+#define CONF_MAX_LISTENS 8       /* `listen` lines */
+
+/* One `listen ADDR:PORT [ssl]` line. */
+struct conf_listen {
+	char host[CONF_STR_MAX];        /* "" = any */
+	int  port;
+	int  ssl;                       /* bool: TLS (wss://, https://) */
+};
+
+/* Every `listen` line, in file order.  Repeatable: the first line of the
+ * file replaces the default; an override (-l) replaces the lines of its
+ * kind (plain or ssl). */
+struct conf_listens {
+	struct conf_listen v[CONF_MAX_LISTENS];
+	int n;
+	int fresh;                      /* CONF_LISTEN_FRESH_* bits: what the next line replaces */
+};
+#define CONF_LISTEN_FRESH_ALL   1
+#define CONF_LISTEN_FRESH_PLAIN 2
+#define CONF_LISTEN_FRESH_SSL   4
 
 /* One per process: the master's live config; workers inherit it at fork. */
 struct conf {
-	char     listen_host[CONF_STR_MAX]; /* from `listen ADDR:PORT`; "" = any */
-	int      listen_port;
+	struct conf_listens listen;     /* `listen ADDR:PORT [ssl]`, at least one */
 	int      workers;               /* 0 = auto (online CPUs) */
 	char     redis_url[CONF_STR_MAX]; /* "" when off */
 	char     pod_id[CONF_STR_MAX];  /* "" = made at start (host-pid-random) */
@@ -56,6 +76,7 @@ struct conf {
 	int      redis_connect_timeout_ms;
 	int      redis_health_interval_ms; /* health probe through both links */
 	int      redis_timeout_ms;      /* ... and how long Redis may take to answer */
+	int      roster_ttl_ms;         /* a pod's roster entries in Redis outlive it this long */
 	int      redis_queue_max;       /* publishes kept while Redis is down */
 	int      redis_queue_age_ms;    /* ... and for how long */
 	size_t   redis_queue_bytes;     /* ... and how many bytes (also caps hiredis's output buffer) */
@@ -64,6 +85,11 @@ struct conf {
 	char     publish_key[CONF_STR_MAX]; /* Bearer key of POST {prefix}/publish; "" = off */
 	char     publish_from[65];      /* "from" of published messages */
 	struct cidr_list status_allow;  /* who may GET /metrics and {prefix}/ws/stats */
+	/* TLS on `listen ... ssl` (tls.c) */
+	char     ssl_certificate[CONF_STR_MAX];     /* PEM: the certificate, then its chain */
+	char     ssl_certificate_key[CONF_STR_MAX]; /* PEM private key */
+	char     ssl_protocols[64];     /* "TLSv1.2 TLSv1.3": a contiguous range */
+	char     ssl_ciphers[512];      /* OpenSSL list for TLS 1.2 and below */
 	/* where each directive was set, for errors found after loading */
 	char     file[4096];            /* the configuration file; "" = none */
 	int      line[CONF_MAX_DIRECTIVES]; /* per conf_table row; 0 = not from the file */
@@ -85,9 +111,6 @@ struct conf_directive {
 	const char    *help;       /* one line, for the sample file and man page */
 };
 
-/* An error: "file:line: message" (or "REDIS_URL: message", "-w: message"). */
-struct conf_err { char msg[512]; };
-
 /* A command-line override, applied last (highest precedence). */
 struct conf_kv { const char *key; const char *val; };
 
@@ -98,11 +121,12 @@ const struct conf_directive *conf_directives(size_t *n);
  * Load a configuration: built-in defaults, then the file `path` (NULL: none;
  * a missing file is an error), then the environment (REDIS_URL,
  * AUTH_ENABLED), then the `nov` overrides.  Returns a new struct conf the
- * caller frees with conf_free(), or NULL with *err filled.  Any process may
+ * caller frees with conf_free(), or NULL with err filled ("FILE:LINE:
+ * message", "REDIS_URL: message"; CHATD_ERR_MAX bytes hold any).  Any process may
  * call it; it does not log.
  */
 struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
-		       struct conf_err *err);
+		       char *err, size_t errlen);
 void conf_free(struct conf *c);
 
 /*
@@ -113,14 +137,14 @@ void conf_free(struct conf *c);
  * reload all do; what needs the system (users, files, the secret file's
  * contents) is preflight_check()'s.  0, or -1 with err.  Never logs.
  */
-int conf_check(const struct conf *c, struct conf_err *err);
+int conf_check(const struct conf *c, char *err, size_t errlen);
 
 /* "FILE:LINE: " where directive `name` was set in the file (ready to put
  * before a message), or "" when it was not set there.  snprintf's count. */
 int conf_where(const struct conf *c, const char *name, char *buf, size_t len);
 
 /* Set one directive from its text form (no file context). 0 / -1 + err. */
-int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err);
+int conf_set(struct conf *c, const char *key, const char *val, char *err, size_t errlen);
 
 /* Writes into buf the names of the non-reloadable directives that differ
  * between a and b (space separated); returns how many differ. */
@@ -133,6 +157,9 @@ void conf_carry_over(struct conf *next, const struct conf *live);
 /* Write directive d's value in c as it would be written in a file (quoted
  * when needed), e.g. for `chatd -t`.  Returns snprintf's count. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len);
+
+/* Does c have a `listen ... ssl` line? */
+int conf_has_ssl(const struct conf *c);
 
 /* The parsers of single values (durations, sizes, listen) are confval.h's. */
 

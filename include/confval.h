@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * confval.h - the values of configuration directives, as written in a file:
- * durations, sizes, booleans, numbers, listen addresses and the path prefix
- * read from text, and numbers, strings and address ranges written back.
+ * confval.h - the text of a configuration file: one line split into key
+ * and value, then the values of directives - durations, sizes, booleans,
+ * numbers, listen addresses and the path prefix read from text, and
+ * numbers, strings and address ranges written back.
  *
  * A leaf below conf.c: pure functions of their arguments, no state.  Parsers
  * return 0, or -1 when the text is not a valid value (the caller words the
@@ -43,6 +44,11 @@ int confval_parse_int(const char *s, long long *v);
  */
 int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
+/* `ssl_protocols`: names among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 (blank or
+ * comma separated) that make a range without a hole; *lo and *hi (may be
+ * NULL) get its ends as 0 (TLSv1) .. 3 (TLSv1.3).  0 / -1 */
+int confval_tls_range(const char *s, int *lo, int *hi);
+
 /* 1 when s is a URL path prefix: starts with '/', does not end with one, no
  * "//", only letters, digits and / - . _ ~; else 0. */
 int confval_path_prefix_ok(const char *s);
@@ -61,5 +67,25 @@ int confval_format_string(const char *s, char *buf, size_t len);
 /* A list of ranges as one line, "A/n B/m".  Returns a count below len when
  * the whole line fit, len or more when it was cut short. */
 int confval_format_cidrs(const struct cidr_list *l, char *buf, size_t len);
+
+/* What confval_split_line() found on one line of a file. */
+enum confval_line {
+	CONFVAL_LINE_DIRECTIVE,     /* *key and *val set */
+	CONFVAL_LINE_BLANK,         /* blank or a comment */
+	CONFVAL_LINE_NO_VALUE,      /* a key without a value (*key set) */
+	CONFVAL_LINE_UNTERMINATED,  /* a quoted value without its closing quote */
+	CONFVAL_LINE_TRAILING       /* text after the closing quote */
+};
+
+/*
+ * Split one line of a configuration file in place: `key value`, `key
+ * "quoted value"`, blanks, `# comments` (also after a value).  *key is set
+ * for every outcome but CONFVAL_LINE_BLANK.
+ */
+enum confval_line confval_split_line(char *s, char **key, char **val);
+
+/* The syntax error an outcome names ("missing value", ...); "" for the
+ * others.  The caller puts "FILE:LINE: key: " in front. */
+const char *confval_line_text(enum confval_line l);
 
 #endif

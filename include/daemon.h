@@ -40,6 +40,14 @@ void daemon_ready(int *ready_fd, const char *fail);
  * printing why on stderr. */
 int daemon_log_file_check(const struct conf *c);
 
+/*
+ * Before detaching, while errors still reach the terminal: the listen
+ * address is free (any listener on it, another chatd included); without
+ * foreground also c's log file and the pid file lock; c's access log can be
+ * made (as root, given to `user`).  0, or -1 after printing why on stderr.
+ */
+int daemon_start_checks(const struct conf *c, int foreground);
+
 /* A log file the master (re)created as root must stay writable by the
  * workers once they dropped privileges to c's user: chown it (as root,
  * when c has a user; a failure is logged). */

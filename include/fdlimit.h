@@ -16,12 +16,17 @@ struct fdlimit {
 	unsigned long long need;         /* max_connections + FDLIMIT_RESERVE */
 };
 
+/* What fdlimit_raise() achieved. */
+enum fdlimit_rc {
+	FDLIMIT_OK,      /* the limit covers the need */
+	FDLIMIT_SHORT,   /* it falls short (the caller warns) */
+	FDLIMIT_ERROR    /* getrlimit/setrlimit failed (errno) */
+};
+
 /*
  * Raise the soft RLIMIT_NOFILE to max_connections + FDLIMIT_RESERVE, as far
- * as the hard limit allows (never lowers it).  Fills *out; returns 0 when
- * the limit covers the need, 1 when it falls short (the caller warns), -1
- * when getrlimit/setrlimit failed (errno).
+ * as the hard limit allows (never lowers it).  Fills *out.
  */
-int fdlimit_raise(int max_connections, struct fdlimit *out);
+enum fdlimit_rc fdlimit_raise(int max_connections, struct fdlimit *out);
 
 #endif

@@ -10,37 +10,43 @@
 #include <stddef.h>
 
 #include "chatd.h"
-
-struct conf;
+#include "conf.h"
 
 /*
- * The SO_REUSEPORT listening sockets, one per worker index of a generation
- * (fd[i] = -1: not open).  One, in the master, kept across reloads and
- * respawns: a socket never leaves the group while a generation changes, so
- * what the kernel queued on it is accepted by the next worker holding it
- * instead of reset.
+ * The SO_REUSEPORT listening sockets, one per `listen` line k and worker
+ * index i of a generation (fd[k][i] = -1: not open).  One, in the master,
+ * kept across reloads and respawns: a socket never leaves the group while a
+ * generation changes, so what the kernel queued on it is accepted by the
+ * next worker holding it instead of reset.  The listen lines need a restart
+ * to change, so n and ssl[] are fixed from the start.
  */
 struct listener {
-	int fd[CHATD_MAX_WORKERS];
+	int fd[CONF_MAX_LISTENS][CHATD_MAX_WORKERS];
+	int ssl[CONF_MAX_LISTENS];  /* line k is `listen ... ssl` */
+	int n;                      /* listen lines */
 };
 
-/* Mark every socket of l not open. */
-void listener_init(struct listener *l);
+/* Mark every socket of l not open, for c's listen lines. */
+void listener_init(struct listener *l, const struct conf *c);
 
 /*
- * Open a listening socket on c's address.  reuseport = 1 for the workers'
+ * Open a listening socket on address a.  reuseport = 1 for the workers'
  * sockets; the start-up probe binds without it, so that any other listener
  * on the port (another chatd included) is a clear EADDRINUSE.  Returns the
  * fd, or -1 with a message in err.
  */
-int listener_open(const struct conf *c, int reuseport, char *err, size_t errlen);
+int listener_open(const struct conf_listen *a, int reuseport, char *err, size_t errlen);
+
+/* The start-up probe: bind every listen line of c once (no SO_REUSEPORT)
+ * and close it again.  0, or -1 with err naming the address. */
+int listener_probe(const struct conf *c, char *err, size_t errlen);
 
 /*
- * The listening socket for a new worker of the current generation, which
+ * The listening sockets for a new worker of the current generation, which
  * wants `want` workers: the first index below want that no current worker
- * holds (held[i] != 0: one does), opened when it is not yet.  Returns the
- * index (its fd is l->fd[index]); -1 with err filled when it cannot be opened
- * or every socket has a worker.
+ * holds (held[i] != 0: one does), each listen line's opened when it is not
+ * yet.  Returns the index (its fds are l->fd[k][index]); -1 with err filled
+ * when one cannot be opened or every index has a worker.
  */
 int listener_pick(struct listener *l, const struct conf *c, int want, const int *held,
 		  char *err, size_t errlen);

@@ -8,10 +8,13 @@
 #define CHATD_MSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 /* What a client may send. */
-enum msg_kind { MSG_CHAT, MSG_PING };
+enum msg_kind { MSG_CHAT, MSG_PING, MSG_MEMBERS };
+
+#define MSG_MEMBERS_MAX 1000  /* a members request's largest limit */
 
 /* Why a client message was refused: data.code of the `error` answer. */
 enum msg_err {
@@ -33,6 +36,9 @@ struct msg_in {
 	json_t *data;
 	const char *raw;
 	size_t raw_len;
+	unsigned limit;          /* members: data.limit, 0 when absent */
+	size_t cursor_len;       /* members: data.cursor (not NUL-terminated) */
+	char cursor[65];
 };
 
 /* Parse buf[0..len).  MSG_OK with *out filled (release with msg_in_clear;
@@ -79,5 +85,7 @@ size_t msg_build_welcome(char *buf, size_t cap, const char *room, const char *cl
 void msg_uuid(char out[37]);
 /* Now as RFC 3339 UTC with milliseconds, "2026-01-15T10:30:00.123Z" + NUL. */
 void msg_timestamp(char out[25]);
+/* The same for ms milliseconds since the epoch. */
+void msg_timestamp_ms(uint64_t ms, char out[25]);
 
 #endif

@@ -1,26 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * preflight.h - check a loaded configuration against the system before it
- * is used: what conf_load() cannot see from the text alone.
+ * preflight.h - the second stage of "is this configuration valid": the
+ * checks that need the system and the master's privileges (the secret
+ * file's contents, users and groups, whether log_file can be appended to),
+ * once conf_load() has decided all the text can decide (conf_check()).
+ * Apart from conf.c on purpose: conf.c is pure (any process, fuzzed and
+ * unit-tested on any text, no file system or NSS), while these answers
+ * depend on who asks and when; preflight_load() runs both stages, so -t,
+ * the start and each reload decide the same way.  See doc/ARCHITECTURE.
  */
 #ifndef CHATD_PREFLIGHT_H
 #define CHATD_PREFLIGHT_H
 
+#include <stddef.h>
+
 struct conf;
-struct conf_err;
+struct conf_kv;
 
 /*
  * Is the JWT secret usable (auth_enabled: the secret file readable, the
  * secret not empty); does `user` exist, `group` too; can log_file be
- * appended to?  (pid_file
+ * appended to; do ssl_certificate and ssl_certificate_key load and match
+ * (with a `listen ... ssl`)?  (pid_file
  * is checked when a daemon locks it, on the terminal.)  0, or -1 with err
  * "FILE:LINE: directive: why" (where the directive was set, when it came
  * from the file).  At -t, at start and at each reload, in the master.
  * Never logs.
  */
-int preflight_check(const struct conf *c, struct conf_err *err);
+int preflight_check(const struct conf *c, char *err, size_t errlen);
 
-/* Prefix err->msg with where directive `name` was set ("FILE:LINE: "). */
-void preflight_where(const struct conf *c, const char *name, struct conf_err *err);
+/*
+ * What -t, the start and every reload call: conf_load() (the text: every
+ * directive and the rules between them, conf_check()), then
+ * preflight_check() (the system).  A new struct conf, or NULL with err
+ * filled by whichever refused it.  Master (and main before it) only.
+ */
+struct conf *preflight_load(const char *path, const struct conf_kv *ov, size_t nov, char *err,
+			    size_t errlen);
+
+/* Prefix err with where directive `name` was set ("FILE:LINE: "). */
+void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * record.h - the payload of a ring record, for every kind of shm.h's enum
- * rec_kind: the serialised frame (empty for REC_JOIN and REC_LEAVE), then
+ * rec_kind: the serialised frame (empty for REC_JOIN and REC_LEAVE, the
+ * client id for REC_MEMBER and REC_GONE), then
  * the room bytes, then one byte with the room's length (0 = global).
  *
  *     frame | room | room-length byte

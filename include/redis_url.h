@@ -17,13 +17,21 @@ struct redis_url {
 	int  db;
 };
 
+/* What redis_url_parse() found. */
+enum redis_url_rc {
+	REDIS_URL_SET,   /* a valid URL, in *out */
+	REDIS_URL_OFF,   /* "off", "" or NULL: Redis disabled */
+	REDIS_URL_BAD    /* invalid: err filled */
+};
+
 /*
- * Parse url into *out.  "off" and "" (and NULL) give 1 (= Redis disabled),
- * a valid URL 0, an invalid one -1 with err (may be NULL) filled with the
- * reason, e.g. "bad port (1-65535)"; the caller names the directive.
- * The password may be %-escaped; the port is required; db defaults to 0.
+ * Parse url into *out.  An invalid one gives REDIS_URL_BAD with err (may be
+ * NULL) filled with the reason, e.g. "bad port (1-65535)"; the caller names
+ * the directive.  The password may be %-escaped; the port is required; db
+ * defaults to 0.
  */
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
+enum redis_url_rc redis_url_parse(const char *url, struct redis_url *out, char *err,
+				  size_t errlen);
 
 /*
  * The printable form of a redis_url value, for logs and error messages: the

@@ -15,6 +15,8 @@
 #include "ring.h"
 
 struct broker;
+struct members;
+struct roster;
 struct mloop;
 struct shm_hdr;
 
@@ -30,6 +32,8 @@ struct relay {
 	struct shm_hdr *shm;
 	struct ring *bcast;
 	struct broker *broker;  /* NULL: single-node mode */
+	struct members *members;/* who is in which room on each worker */
+	struct roster *roster;  /* who is in a room, asked by the workers */
 	unsigned char *scratch; /* one uplink record */
 	size_t scratch_len;
 	size_t wake_bytes;      /* a pass that put this much wakes the workers on the way */
@@ -60,9 +64,10 @@ void relay_uplink_open(struct relay *r, int slot);
 /* Worker `slot` runs; efd wakes it (the relay closes it at relay_slot_gone). */
 void relay_attach(struct relay *r, int slot, int efd);
 
-/* Worker `slot` died: move what it sent before dying, drop its interest in
- * rooms, close its eventfd. */
-void relay_slot_gone(struct relay *r, int slot);
+/* Worker `slot` died: move what it sent before dying, announce its room
+ * members offline (c's presence rules: presence, presence_max_members),
+ * drop its interest in rooms, close its eventfd. */
+void relay_slot_gone(struct relay *r, int slot, const struct conf *c);
 
 /* One pass over every live uplink, waking the workers on the way when a long
  * pass put much.  Returns the number of records moved. */

@@ -40,10 +40,21 @@ struct room_index *room_index_new(void);
 void room_index_free(struct room_index *ix); /* rooms must be empty or are freed; members untouched */
 size_t room_index_count(const struct room_index *ix); /* rooms */
 
-/* Add m to room `name` (created when absent).  *created = 1 when this made
- * the room (its first local member).  Returns the room, NULL on ENOMEM. */
-struct room *room_join(struct room_index *ix, const char *name, size_t len,
-		       struct room_member *m, int *created);
+/* What room_join() did. */
+enum room_join_rc {
+	ROOM_JOINED,    /* m is in the room (which had members; or m already was) */
+	ROOM_CREATED,   /* m is the first member of a room made now */
+	ROOM_BAD_NAME,  /* len is 0 or over CHATD_ROOM_MAX (callers validate
+			 * names first; this keeps room_leave()'s last_name bounded) */
+	ROOM_BUSY,      /* m is in another room: leave first, so the caller sees
+			 * that room's "last member" event */
+	ROOM_NOMEM
+};
+
+/* Add m to room `name` (created when absent); m->room is the room after
+ * ROOM_JOINED or ROOM_CREATED, and untouched otherwise. */
+enum room_join_rc room_join(struct room_index *ix, const char *name, size_t len,
+			    struct room_member *m);
 /* Remove m from its room; returns 1 when that emptied (and freed) the room,
  * writing its name into last_name (>= CHATD_ROOM_MAX + 1 bytes) if not NULL. */
 int room_leave(struct room_index *ix, struct room_member *m, char *last_name);

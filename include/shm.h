@@ -25,6 +25,10 @@ enum rec_kind {
 	REC_MSG   = 1, /* uplink and broadcast: a frame to deliver */
 	REC_JOIN  = 2, /* uplink: the worker's first member of room joined */
 	REC_LEAVE = 3, /* uplink: the worker's last member of room left */
+	REC_MEMBER = 4, /* uplink: a client (the frame part: its id) joined room */
+	REC_GONE  = 5, /* uplink: ... and left it (the global channel: room "*") */
+	REC_ROSTER_ASK = 6, /* uplink: who is in room? (rosterrec.h) */
+	REC_ROSTER = 7, /* broadcast: the answer, for one worker (rosterrec.h) */
 };
 
 /* worker_stats.state: W: master. Named by stats_slot_state_name() for the
@@ -97,7 +101,9 @@ struct master_stats {
 	_Atomic uint64_t redis_timeouts;   /* links dropped: no answer within redis_timeout */
 	_Atomic uint64_t redis_sub_gaps;   /* subscriber link lost while up */
 	_Atomic uint64_t stopping;         /* 1 once a graceful stop began */
-	_Atomic uint64_t pad[13];
+	_Atomic uint64_t ghosts_offline;   /* offline presence sent for a dead worker's members */
+	_Atomic uint64_t members_untracked;/* room members the master could not track (full) */
+	_Atomic uint64_t pad[11];
 };
 
 struct shm_hdr {

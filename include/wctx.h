@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <libwebsockets.h>
+#include "conf.h"
 #include "ring.h"
 #include "room.h"
 #include "shm.h"
@@ -27,10 +28,13 @@ struct wctx {
 	struct worker_stats *st;
 	struct ring *bcast, *uplink;
 	struct ring_cursor cur;
-	int slot, listen_fd, efd, master_efd, sig_fd;
+	int slot, efd, master_efd, sig_fd;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	struct lws *listen_wsi;
+	struct lws_vhost *vh_tls;      /* `listen ... ssl`; NULL when there is none */
+	int listen_fd[CONF_MAX_LISTENS], nlisten; /* one per listen line (conf order) */
+	struct lws *listen_wsi[CONF_MAX_LISTENS]; /* their raw wsi; NULL: not accepting */
+	struct tls_creds *tls;         /* the master's, inherited: wiped once lws has it */
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
@@ -69,6 +73,12 @@ enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t
  * (REC_LEAVE): tell the master, in order, even when the uplink is full for
  * a moment (kept and retried from the lws loop). */
 void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len);
+
+/* A client (id[0..id_len)) joined (REC_MEMBER) or left (REC_GONE) room:
+ * tell the master, which announces it offline if this worker dies.  In
+ * order with the room events, and kept like them while the uplink is full. */
+void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
+		       const char *id, size_t id_len);
 
 /* At exit: cancel the retry and drop the joins/leaves still waiting. */
 void wctx_pending_free(struct wctx *w);

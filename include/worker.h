@@ -6,8 +6,10 @@
 #ifndef CHATD_WORKER_H
 #define CHATD_WORKER_H
 
-struct conf;
+#include "conf.h"
+
 struct shm_hdr;
+struct tls_creds;
 
 /* What the master hands a new worker at fork. */
 struct worker_args {
@@ -15,9 +17,11 @@ struct worker_args {
 	struct shm_hdr *shm;
 	int slot;          /* stats slot and uplink ring */
 	int generation;
-	int listen_fd;     /* bound, listening, non-blocking */
+	int listen_fd[CONF_MAX_LISTENS]; /* per listen line: bound, listening, non-blocking */
+	int nlisten;
 	int efd;           /* eventfd: the master wakes us */
 	int master_efd;    /* eventfd: we wake the master */
+	struct tls_creds *tls; /* `listen ... ssl`: our copy, wiped once lws has it */
 };
 
 /* Run a worker: never returns (exits the process). */

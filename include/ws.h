@@ -10,21 +10,12 @@
 #include <stdint.h>
 #include <libwebsockets.h>
 #include "auth.h"
+#include "frame.h"
 #include "limit.h"
 #include "room.h"
+#include "sendq.h"
 
 struct wctx;
-
-/* A frame shared by every recipient in this worker: one copy per message
- * per worker.  refs = queue entries pointing at it; freed at 0. */
-struct frame {
-	uint32_t refs;
-	uint32_t len;                  /* payload bytes at data + LWS_PRE */
-	unsigned char data[];          /* LWS_PRE headroom, then payload */
-};
-
-struct frame *frame_new(size_t len);   /* refs = 0; NULL on ENOMEM */
-void frame_unref(struct frame *f);
 
 /* Per-session data of the chat protocol: one per lws connection (HTTP or
  * WebSocket), allocated by lws, released in LWS_CALLBACK_CLOSED(_HTTP). */
@@ -32,12 +23,12 @@ struct conn {
 	struct lws *wsi;
 	struct room_member all;        /* in worker->all */
 	struct room_member member;     /* in its room, unless global */
-	struct frame **q;              /* send queue: ring of frame refs, grows on demand */
-	uint32_t qhead, qlen, qcap;
+	struct sendq sq;               /* send queue: frame refs, grows on demand */
 	char *rx;                      /* reassembly of a fragmented message */
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */
 	size_t http_len;
+	uint16_t http_status;          /* ... its status */
 	uint16_t close_code;           /* != 0: closing; the close frame goes out at the
 	                                  WRITEABLE that finds the queue empty, and
 	                                  nothing more is queued */
@@ -45,6 +36,7 @@ struct conn {
 	uint8_t  close_sent;           /* our close frame went to lws */
 	uint16_t peer_code;            /* the client's close frame came first: its code */
 	uint8_t  established, room_len;
+	uint8_t  announced;            /* its online presence went out */
 	char room[129];
 	char id[65];
 	struct limit_rate rate;        /* rate_limit / rate_burst */
@@ -53,6 +45,7 @@ struct conn {
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */
+	const char *tls_version, *tls_cipher; /* OpenSSL's static names; NULL: plain */
 };
 
 /* Deliver one frame (from the broadcast ring) to the local members of

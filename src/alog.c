@@ -26,7 +26,8 @@ static struct {
 	enum alog_mode mode;
 	int  fd;
 	char path[256];
-} al = { ALOG_OFF, -1, "" };
+	int  failed;        /* alog_emit() reported a failed write already */
+} al = { ALOG_OFF, -1, "", 0 };
 
 /* ---- formatting ------------------------------------------------------------ */
 
@@ -133,6 +134,10 @@ size_t alog_format_session(char *buf, size_t cap, const struct timespec *now,
 	    (unsigned long long)s->out, (unsigned long long)s->bytes_out, s->code,
 	    s->by_server ? "server" : "client");
 	put_token(&l, "reason", s->reason);
+	if (s->tls_version != NULL) {
+		put_val(&l, "tls", s->tls_version, 32);
+		put_val(&l, "cipher", s->tls_cipher, 64);
+	}
 	return finish(&l);
 }
 
@@ -274,6 +279,14 @@ int alog_write(const char *line, size_t len)
 		return 0;
 	/* one write per line: O_APPEND keeps the lines of several workers whole */
 	return write(al.fd, line, len) == (ssize_t)len ? 0 : -1;
+}
+
+int alog_emit(const char *line, size_t len)
+{
+	if (len == 0 || alog_write(line, len) == 0 || al.failed)
+		return 0;
+	al.failed = 1;
+	return -1;
 }
 
 void alog_close(void)

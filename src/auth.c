@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "errbuf.h"
 
 #define AUTH_SECRET_MAX 4096
 #define AUTH_TIME_MAX   253402300799LL  /* 9999-12-31T23:59:59Z: later is "never" */
@@ -25,13 +26,6 @@ struct auth {
 	long long leeway;                   /* seconds */
 };
 
-static int auth_errf(char *err, size_t len, const char *fmt, const char *arg)
-{
-	if (len > 0)
-		snprintf(err, len, fmt, arg, strerror(errno));
-	return -1;
-}
-
 /* Read the secret file into a->secret; one trailing newline is dropped. */
 static int auth_read_secret(struct auth *a, const char *path, char *err, size_t len)
 {
@@ -40,13 +34,14 @@ static int auth_read_secret(struct auth *a, const char *path, char *err, size_t 
 	int bad;
 
 	if (f == NULL)
-		return auth_errf(err, len, "auth_secret_file %s: %s", path);
+		return errbuf_set(err, len, "auth_secret_file %s: %s", path, strerror(errno));
 	n = fread(a->secret, 1, sizeof(a->secret), f);
 	bad = ferror(f) ? EIO : n == sizeof(a->secret) ? EFBIG : 0;
 	fclose(f);
 	if (bad) {
 		errno = bad;
-		return auth_errf(err, len, "auth_secret_file %s: %s (at most 4095 bytes)", path);
+		return errbuf_set(err, len, "auth_secret_file %s: %s (at most 4095 bytes)", path,
+				  strerror(errno));
 	}
 	if (n > 0 && a->secret[n - 1] == '\n')
 		n--;
@@ -92,19 +87,22 @@ void auth_free(struct auth *a)
 
 /* ---- claims ------------------------------------------------------------------ */
 
-/* A NumericDate claim: 0 absent, 1 present (*t clamped), -1 not a number. */
-static int auth_time_claim(json_t *body, const char *name, long long *t)
+/* What auth_time_claim() found. */
+enum auth_claim { CLAIM_ABSENT, CLAIM_SET, CLAIM_BAD };
+
+/* A NumericDate claim: CLAIM_SET with *t (clamped), or absent, or not a number. */
+static enum auth_claim auth_time_claim(json_t *body, const char *name, long long *t)
 {
 	json_t *v = json_object_get(body, name);
 	double d;
 
 	if (v == NULL)
-		return 0;
+		return CLAIM_ABSENT;
 	if (!json_is_number(v))
-		return -1;
+		return CLAIM_BAD;
 	d = json_number_value(v);
 	*t = d >= (double)AUTH_TIME_MAX ? AUTH_TIME_MAX : d <= 0 ? 0 : (long long)d;
-	return 1;
+	return CLAIM_SET;
 }
 
 /* sub: 1..CHATD_CLIENT_ID_MAX printable ASCII bytes without spaces. */
@@ -122,73 +120,85 @@ static int auth_sub(json_t *body, char *out)
 	return 0;
 }
 
-/* The "rooms" claim: 0 allowed, 403 not in the list, 401 malformed. */
-static int auth_rooms(json_t *body, const char *room)
+/* The "rooms" claim: AUTH_OK allowed, AUTH_FORBIDDEN not in the list,
+ * AUTH_INVALID malformed. */
+static enum auth_result auth_rooms(json_t *body, const char *room)
 {
 	json_t *rooms = json_object_get(body, "rooms"), *v;
 	int allowed = 0;
 	size_t i;
 
 	if (rooms == NULL)
-		return 0;
+		return AUTH_OK;
 	if (!json_is_array(rooms))
-		return 401;
+		return AUTH_INVALID;
 	json_array_foreach(rooms, i, v) {
 		const char *s = json_string_value(v);
 
 		if (s == NULL)
-			return 401;
+			return AUTH_INVALID;
 		if (strcmp(s, "*") == 0 || (room != NULL && room[0] != '\0' && strcmp(s, room) == 0))
 			allowed = 1;
 	}
-	return allowed ? 0 : 403;
+	return allowed ? AUTH_OK : AUTH_FORBIDDEN;
+}
+
+/* Fill err with msg and return r. */
+static enum auth_result auth_refuse(char *err, size_t errlen, enum auth_result r,
+				    const char *msg)
+{
+	errbuf_set(err, errlen, "%s", msg);
+	return r;
 }
 
 /* Check the claims of a verified token's body. */
-static int auth_claims(const struct auth *a, json_t *body, const char *room, time_t now,
-		       struct auth_identity *id, const char **why)
+static enum auth_result auth_claims(const struct auth *a, json_t *body, const char *room,
+				    time_t now, struct auth_identity *id, char *err,
+				    size_t errlen)
 {
 	long long exp = 0, nbf = 0;
-	int has_exp = auth_time_claim(body, "exp", &exp), has_nbf = auth_time_claim(body, "nbf", &nbf);
-	int rc;
+	enum auth_claim has_exp = auth_time_claim(body, "exp", &exp);
+	enum auth_claim has_nbf = auth_time_claim(body, "nbf", &nbf);
+	enum auth_result rc;
 
-	if (has_exp < 0 || has_nbf < 0)
-		return *why = "exp and nbf must be numbers", 401;
-	if (has_exp && (long long)now > exp + a->leeway)
-		return *why = "token expired", 401;
-	if (has_nbf && (long long)now + a->leeway < nbf)
-		return *why = "token not yet valid", 401;
+	if (has_exp == CLAIM_BAD || has_nbf == CLAIM_BAD)
+		return auth_refuse(err, errlen, AUTH_INVALID, "exp and nbf must be numbers");
+	if (has_exp == CLAIM_SET && (long long)now > exp + a->leeway)
+		return auth_refuse(err, errlen, AUTH_INVALID, "token expired");
+	if (has_nbf == CLAIM_SET && (long long)now + a->leeway < nbf)
+		return auth_refuse(err, errlen, AUTH_INVALID, "token not yet valid");
 	if (auth_sub(body, id->sub) < 0)
-		return *why = "token needs a sub of 1-64 printable characters", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID,
+				   "token needs a sub of 1-64 printable characters");
 	rc = auth_rooms(body, room);
-	if (rc == 401)
-		return *why = "rooms must be an array of room names", 401;
-	if (rc == 403)
-		return *why = "token does not allow this room", 403;
-	id->expires = has_exp ? (time_t)(exp + a->leeway) : 0;
-	return 0;
+	if (rc == AUTH_INVALID)
+		return auth_refuse(err, errlen, AUTH_INVALID, "rooms must be an array of room names");
+	if (rc == AUTH_FORBIDDEN)
+		return auth_refuse(err, errlen, AUTH_FORBIDDEN, "token does not allow this room");
+	id->expires = has_exp == CLAIM_SET ? (time_t)(exp + a->leeway) : 0;
+	return AUTH_OK;
 }
 
-int auth_verify(const struct auth *a, const char *token, const char *room, time_t now,
-		struct auth_identity *id, const char **why)
+enum auth_result auth_verify(const struct auth *a, const char *token, const char *room,
+			     time_t now, struct auth_identity *id, char *err, size_t errlen)
 {
 	jwt_t *jwt = NULL;
 	json_t *body;
 	char *text;
-	int rc;
+	enum auth_result rc;
 
 	memset(id, 0, sizeof(*id));
 	if (token == NULL || token[0] == '\0')
-		return *why = "missing token", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "missing token");
 	if (strlen(token) > AUTH_TOKEN_MAX)
-		return *why = "token too long", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "token too long");
 	if (jwt_decode(&jwt, token, a->secret, a->secret_len) != 0)
-		return *why = "malformed token or bad signature", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "malformed token or bad signature");
 	/* libjwt also accepts alg none (without checking anything) and the
 	 * other HMAC sizes: only HS256 is ours */
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
 		jwt_free(jwt);
-		return *why = "token must be signed with HS256", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "token must be signed with HS256");
 	}
 	text = jwt_get_grants_json(jwt, NULL);
 	jwt_free(jwt);
@@ -196,9 +206,9 @@ int auth_verify(const struct auth *a, const char *token, const char *room, time_
 	free(text);
 	if (!json_is_object(body)) {
 		json_decref(body);
-		return *why = "malformed token", 401;
+		return auth_refuse(err, errlen, AUTH_INVALID, "malformed token");
 	}
-	rc = auth_claims(a, body, room, now, id, why);
+	rc = auth_claims(a, body, room, now, id, err, errlen);
 	json_decref(body);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "envelope.h"
+#include "errbuf.h"
 #include "hash.h"
 #include "log.h"
 #include "msg.h"
@@ -500,28 +501,19 @@ static struct redis_link *broker_link_new(struct broker *b, const struct conf *c
 	return redis_link_new(b->loop, &lc);
 }
 
-static int broker_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-	return -1;
-}
-
 /* The settings and buffers; -1 + err when c or pod_id cannot be used. */
 static int broker_setup(struct broker *b, const struct conf *c, const char *pod_id,
 			char *err, size_t errlen)
 {
 	char why[128];
-	int rc = redis_url_parse(c->redis_url, &b->url, why, sizeof(why));
+	enum redis_url_rc rc = redis_url_parse(c->redis_url, &b->url, why, sizeof(why));
 
-	if (rc < 0) {
-		snprintf(err, errlen, "redis_url: %s", why);
-		return -1;
-	}
-	if (rc == 1)
-		return broker_err(err, errlen, "redis_url: Redis is off");
+	if (rc == REDIS_URL_BAD)
+		return errbuf_set(err, errlen, "redis_url: %s", why);
+	if (rc == REDIS_URL_OFF)
+		return errbuf_set(err, errlen, "redis_url: Redis is off");
 	if (strlen(pod_id) >= sizeof(b->pod) || pod_id[0] == '\0')
-		return broker_err(err, errlen, "redis: bad pod id");
+		return errbuf_set(err, errlen, "redis: bad pod id");
 	b->pod_len = strlen(pod_id);
 	memcpy(b->pod, pod_id, b->pod_len);
 	snprintf(b->publish_from, sizeof(b->publish_from), "%s", c->publish_from);
@@ -547,7 +539,7 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	unsigned seed;
 
 	if (b == NULL) {
-		broker_err(err, errlen, "redis: out of memory");
+		errbuf_set(err, errlen, "redis: out of memory");
 		return NULL;
 	}
 	b->loop = loop;
@@ -568,7 +560,7 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	b->h_timer = mloop_timer(loop, HEALTH_TICK_MS, health_tick, b);
 	if (b->h_timer == 0 || b->buckets == NULL || b->sub == NULL || b->pub == NULL || b->publisher == NULL ||
 	    b->tick_timer == 0) {
-		broker_err(err, errlen, "redis: out of memory");
+		errbuf_set(err, errlen, "redis: out of memory");
 		broker_free(b);
 		return NULL;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cidr.h"
+#include "errbuf.h"
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -35,8 +36,7 @@ static int prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
 
 static int cidr_err(char *err, size_t errlen, const char *s, const char *why)
 {
-	snprintf(err, errlen, "\"%s\" %s", s, why);
-	return -1;
+	return errbuf_set(err, errlen, "\"%s\" %s", s, why);
 }
 
 int cidr_parse(const char *s, struct cidr *out, char *err, size_t errlen)

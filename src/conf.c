@@ -4,7 +4,8 @@
  * directive with its type, field, default, range and whether SIGHUP applies
  * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
  * all read it.  A leaf module: errors go back to the caller, nothing logs.
- * The text of single values (durations, sizes, addresses) is confval.c's.
+ * The text of single values (durations, sizes, addresses) and the syntax
+ * of a line of the file (key, value, quotes, comments) are confval.c's.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,11 +18,16 @@
 #include "chatd.h"
 #include "conf.h"
 #include "confval.h"
+#include "errbuf.h"
 #include "log.h"
 #include "redis_url.h"
 #include "ring.h"
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+/* Mozilla's "intermediate" TLS 1.2 list: forward secret AEAD ciphers only */
+#define CONF_SSL_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 /* short names for the units in the table's rows */
 #define KB CONFVAL_KB
 #define MB CONFVAL_MB
@@ -30,18 +36,10 @@
 #define MIN CONFVAL_MIN
 #define HOUR CONFVAL_HOUR
 
-/* listen's "field" is the host and the port together, so code that copies
- * or compares a row's bytes (offset, size) handles both. */
-#define LISTEN_SIZE (offsetof(struct conf, listen_port) + sizeof(int) - \
-		     offsetof(struct conf, listen_host))
-_Static_assert(offsetof(struct conf, listen_port) ==
-	       offsetof(struct conf, listen_host) + CONF_STR_MAX,
-	       "listen_port must follow listen_host");
-
 static const struct conf_directive conf_table[] = {
-	{ "listen", CONF_LISTEN, offsetof(struct conf, listen_host), LISTEN_SIZE,
-	  "0.0.0.0:8080", 0, 0, 0,
-	  "address and port to listen on (ADDR:PORT, [V6ADDR]:PORT, :PORT, *:PORT)" },
+	{ "listen", CONF_LISTEN, F(listen), "0.0.0.0:8080", 0, 0, 0,
+	  "address and port to listen on (ADDR:PORT, [V6ADDR]:PORT, :PORT, *:PORT), then "
+	  "ssl for TLS; may be repeated" },
 	{ "workers", CONF_WORKERS, F(workers), "auto", 1, CHATD_MAX_WORKERS, 1,
 	  "number of worker processes, or auto for one per online CPU" },
 	{ "redis_url", CONF_REDIS_URL, F(redis_url), "redis://localhost:6379", 0, 0, 0,
@@ -110,6 +108,8 @@ static const struct conf_directive conf_table[] = {
 	  "how often a probe goes through Redis (published, then received)" },
 	{ "redis_timeout", CONF_DURATION, F(redis_timeout_ms), "3s", 10, 10 * MIN, 0,
 	  "a link whose probe or PUBLISH Redis has not answered after this is dropped" },
+	{ "roster_ttl", CONF_DURATION, F(roster_ttl_ms), "15s", 300, 10 * MIN, 0,
+	  "room members of a pod that stopped refreshing them vanish from the roster after this" },
 	{ "redis_queue_max", CONF_INT, F(redis_queue_max), "10000", 0, 10000000, 0,
 	  "publishes kept while Redis is down; beyond this the oldest are dropped" },
 	{ "redis_queue_age", CONF_DURATION, F(redis_queue_age_ms), "30s", 0, 1 * HOUR, 0,
@@ -124,6 +124,14 @@ static const struct conf_directive conf_table[] = {
 	  "the from field of messages sent through the publish API" },
 	{ "status_allow", CONF_CIDRS, F(status_allow), "all", 0, 0, 1,
 	  "who may read /metrics and the stats: address ranges (CIDR) or all; may be repeated" },
+	{ "ssl_certificate", CONF_STRING, F(ssl_certificate), "", 0, 0, 1,
+	  "PEM file of the certificate then its chain, for listen ... ssl (read by the master)" },
+	{ "ssl_certificate_key", CONF_STRING, F(ssl_certificate_key), "", 0, 0, 1,
+	  "PEM file of the certificate's private key (read by the master, before user applies)" },
+	{ "ssl_protocols", CONF_STRING, F(ssl_protocols), "TLSv1.2 TLSv1.3", 0, 0, 1,
+	  "TLS versions accepted: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (a contiguous range)" },
+	{ "ssl_ciphers", CONF_STRING, F(ssl_ciphers), CONF_SSL_CIPHERS, 0, 0, 1,
+	  "OpenSSL cipher list for TLS 1.2 (TLS 1.3 uses OpenSSL's suites)" },
 };
 
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -144,20 +152,6 @@ static const struct conf_directive *conf_find(const char *name)
 	return NULL;
 }
 
-static void conf_errf(struct conf_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void conf_errf(struct conf_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 /* ---- setting one directive ------------------------------------------------ */
 
 /* Writes a number back in the units a user would write: "16m", "54s". */
@@ -176,7 +170,7 @@ static int conf_needs_pow2(const struct conf_directive *d)
 }
 
 static int conf_range(const struct conf_directive *d, const char *val, long long v,
-		      struct conf_err *err)
+		      char *err, size_t errlen)
 {
 	char lo[32], hi[32];
 
@@ -184,13 +178,13 @@ static int conf_range(const struct conf_directive *d, const char *val, long long
 		return 0;
 	conf_fmt_unit(d->type, d->min, lo, sizeof(lo));
 	conf_fmt_unit(d->type, d->max, hi, sizeof(hi));
-	conf_errf(err, "\"%s\" is out of range (%s..%s)", val, lo, hi);
+	errbuf_set(err, errlen, "\"%s\" is out of range (%s..%s)", val, lo, hi);
 	return -1;
 }
 
 /* Numbers of every kind, into the int or size_t field. */
 static int conf_set_number(struct conf *c, const struct conf_directive *d,
-			   const char *val, struct conf_err *err)
+			   const char *val, char *err, size_t errlen)
 {
 	char *field = (char *)c + d->offset;
 	long long v;
@@ -198,7 +192,7 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 
 	if (d->type == CONF_BOOL) {
 		if (confval_parse_bool(val, &b) < 0) {
-			conf_errf(err, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
+			errbuf_set(err, errlen, "\"%s\" is not a boolean (on/off, yes/no, true/false, 1/0)", val);
 			return -1;
 		}
 		v = b;
@@ -207,16 +201,16 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 	} else if (d->type == CONF_DURATION ? confval_parse_duration_ms(val, &v) < 0
 		   : d->type == CONF_SIZE ? confval_parse_size(val, &v) < 0
 		   : confval_parse_int(val, &v) < 0) {
-		conf_errf(err, "\"%s\" is not %s", val,
-			  d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
-			  : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
-			  : d->type == CONF_WORKERS ? "a number or auto" : "a number");
+		errbuf_set(err, errlen, "\"%s\" is not %s", val,
+			   d->type == CONF_DURATION ? "a duration (e.g. 500ms, 3s, 2m, 1h)"
+			   : d->type == CONF_SIZE ? "a size (e.g. 65536, 64k, 16m, 1g)"
+			   : d->type == CONF_WORKERS ? "a number or auto" : "a number");
 		return -1;
-	} else if (conf_range(d, val, v, err) < 0) {
+	} else if (conf_range(d, val, v, err, errlen) < 0) {
 		return -1;
 	}
 	if (conf_needs_pow2(d) && (v & (v - 1)) != 0) {
-		conf_errf(err, "\"%s\" is not a power of two", val);
+		errbuf_set(err, errlen, "\"%s\" is not a power of two", val);
 		return -1;
 	}
 	if (d->type == CONF_SIZE)
@@ -231,13 +225,15 @@ static int conf_set_number(struct conf *c, const struct conf_directive *d,
 static int conf_is_path(const struct conf_directive *d)
 {
 	return d->offset == offsetof(struct conf, auth_secret_file) ||
+	       d->offset == offsetof(struct conf, ssl_certificate) ||
+	       d->offset == offsetof(struct conf, ssl_certificate_key) ||
 	       d->offset == offsetof(struct conf, log_file) ||
 	       d->offset == offsetof(struct conf, pid_file) ||
 	       d->offset == offsetof(struct conf, static_dir);
 }
 
 static int conf_set_string(struct conf *c, const struct conf_directive *d,
-			   const char *val, struct conf_err *err)
+			   const char *val, char *err, size_t errlen)
 {
 	char *field = (char *)c + d->offset, why[128];
 	struct redis_url url;
@@ -245,81 +241,154 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	if (d->type == CONF_REDIS_URL && strcmp(val, "off") == 0)
 		val = "";
 	if (strlen(val) >= d->size) {
-		conf_errf(err, "value is too long (at most %zu bytes)", d->size - 1);
+		errbuf_set(err, errlen, "value is too long (at most %zu bytes)", d->size - 1);
 		return -1;
 	}
 	if (d->type == CONF_REDIS_URL && val[0] != '\0' &&
-	    redis_url_parse(val, &url, why, sizeof(why)) < 0) {
+	    redis_url_parse(val, &url, why, sizeof(why)) == REDIS_URL_BAD) {
 		char shown[CONF_STR_MAX];
 
-		conf_errf(err, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
-			  redis_url_masked(val, shown, sizeof(shown)), why);
+		errbuf_set(err, errlen, "\"%s\" is not redis://[:password@]host:port[/db] or off: %s",
+			   redis_url_masked(val, shown, sizeof(shown)), why);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, path_prefix) && !confval_path_prefix_ok(val)) {
-		conf_errf(err, "\"%s\" must start with '/', not end with '/', "
-			  "and hold only letters, digits and / - . _ ~", val);
+		errbuf_set(err, errlen, "\"%s\" must start with '/', not end with '/', "
+			   "and hold only letters, digits and / - . _ ~", val);
 		return -1;
 	}
 	if (conf_is_path(d) && val[0] != '\0' && val[0] != '/' && strcmp(val, "off") != 0 &&
 	    strcmp(val, "syslog") != 0) {
-		conf_errf(err, "\"%s\" is a relative path; give an absolute one (the daemon "
-			  "runs in /)", val);
+		errbuf_set(err, errlen, "\"%s\" is a relative path; give an absolute one (the daemon "
+			   "runs in /)", val);
+		return -1;
+	}
+	if (d->offset == offsetof(struct conf, ssl_protocols) && confval_tls_range(val, NULL, NULL) < 0) {
+		errbuf_set(err, errlen, "\"%s\" is not a contiguous range of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", val);
 		return -1;
 	}
 	if (d->offset == offsetof(struct conf, access_log) && !alog_dest_valid(val)) {
-		conf_errf(err, "\"%s\" is not off, syslog or an absolute path", val);
+		errbuf_set(err, errlen, "\"%s\" is not off, syslog or an absolute path", val);
 		return -1;
 	}
 	strcpy(field, val);
 	return 0;
 }
 
+/* Add one `listen ADDR:PORT [ssl]` address (see struct conf_listens). */
+static int conf_add_listen(struct conf_listens *l, const char *val, char *err, size_t errlen)
+{
+	char addr[CONF_STR_MAX + 8], *flag;
+	struct conf_listen one = { .ssl = 0 };
+	int kind;
+
+	snprintf(addr, sizeof(addr), "%s", val);
+	for (size_t n = strlen(addr); n > 0 && isspace((unsigned char)addr[n - 1]); n--)
+		addr[n - 1] = '\0';
+	flag = addr + strcspn(addr, " \t");
+	if (*flag != '\0') {
+		*flag++ = '\0';
+		flag += strspn(flag, " \t");
+		if (strcmp(flag, "ssl") != 0) {
+			errbuf_set(err, errlen, "\"%s\": only ssl may follow the address", val);
+			return -1;
+		}
+		one.ssl = 1;
+	}
+	if (confval_parse_listen(addr, one.host, sizeof(one.host), &one.port) < 0) {
+		errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT (then ssl)", val);
+		return -1;
+	}
+	kind = one.ssl ? CONF_LISTEN_FRESH_SSL : CONF_LISTEN_FRESH_PLAIN;
+	if (l->fresh & (CONF_LISTEN_FRESH_ALL | kind)) {
+		int keep = 0;
+
+		for (int i = 0; i < l->n; i++)
+			if (!(l->fresh & CONF_LISTEN_FRESH_ALL) && l->v[i].ssl != one.ssl)
+				l->v[keep++] = l->v[i];
+		memset(&l->v[keep], 0, sizeof(l->v[0]) * (size_t)(CONF_MAX_LISTENS - keep));
+		l->n = keep;
+		l->fresh &= ~(CONF_LISTEN_FRESH_ALL | kind);
+	}
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].port == one.port && strcmp(l->v[i].host, one.host) == 0) {
+			errbuf_set(err, errlen, "\"%s\": that address is already a listen", val);
+			return -1;
+		}
+	if (l->n == CONF_MAX_LISTENS) {
+		errbuf_set(err, errlen, "at most %d listen lines", CONF_MAX_LISTENS);
+		return -1;
+	}
+	l->v[l->n++] = one;
+	return 0;
+}
+
+/* A listen line: one address, or several separated by commas (as
+ * conf_format() writes them back). */
+static int conf_set_listen(struct conf_listens *l, const char *val, char *err, size_t errlen)
+{
+	char buf[CONF_MAX_LISTENS * (CONF_STR_MAX + 16)], *one, *save = NULL;
+
+	if (strlen(val) >= sizeof(buf)) {
+		errbuf_set(err, errlen, "value is too long");
+		return -1;
+	}
+	strcpy(buf, val);
+	for (one = strtok_r(buf, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+		one += strspn(one, " \t");
+		if (conf_add_listen(l, one, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int conf_has_ssl(const struct conf *c)
+{
+	for (int i = 0; i < c->listen.n; i++)
+		if (c->listen.v[i].ssl)
+			return 1;
+	return 0;
+}
+
 /* Set directive d from its text; err gets the message without a prefix. */
 static int conf_set_one(struct conf *c, const struct conf_directive *d,
-			const char *val, struct conf_err *err)
+			const char *val, char *err, size_t errlen)
 {
 	enum log_level lvl;
-	int port;
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		if (confval_parse_listen(val, c->listen_host, sizeof(c->listen_host), &port) < 0) {
-			conf_errf(err, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT", val);
-			return -1;
-		}
-		c->listen_port = port;
-		return 0;
+		return conf_set_listen(&c->listen, val, err, errlen);
 	case CONF_LOGLEVEL:
 		if (log_level_parse(val, &lvl) == 0) {
 			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
 			return 0;
 		}
-		conf_errf(err, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
+		errbuf_set(err, errlen, "\"%s\" is not a level (error, warn, notice, info, debug)", val);
 		return -1;
 	case CONF_STRING:
 	case CONF_REDIS_URL:
-		return conf_set_string(c, d, val, err);
+		return conf_set_string(c, d, val, err, errlen);
 	case CONF_CIDRS:
 		return cidr_list_add((struct cidr_list *)(void *)((char *)c + d->offset), val,
-				     err->msg, sizeof(err->msg));
+				     err, errlen);
 	default:
-		return conf_set_number(c, d, val, err);
+		return conf_set_number(c, d, val, err, errlen);
 	}
 }
 
 /* Set one directive from its text form; err: "name: why" or unknown. 0 / -1 */
-int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *err)
+int conf_set(struct conf *c, const char *key, const char *val, char *err, size_t errlen)
 {
 	const struct conf_directive *d = conf_find(key);
-	struct conf_err why;
+	char why[CHATD_ERR_MAX];
 
 	if (d == NULL) {
-		conf_errf(err, "unknown directive \"%s\"", key);
+		errbuf_set(err, errlen, "unknown directive \"%s\"", key);
 		return -1;
 	}
-	if (conf_set_one(c, d, val, &why) < 0) {
-		conf_errf(err, "%s: %s", key, why.msg);
+	if (conf_set_one(c, d, val, why, sizeof(why)) < 0) {
+		errbuf_set(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	return 0;
@@ -327,78 +396,37 @@ int conf_set(struct conf *c, const char *key, const char *val, struct conf_err *
 
 /* ---- the file --------------------------------------------------------------- */
 
-/*
- * Split one line in place into key and value.  Returns 1 for a directive,
- * 0 for a blank or comment line, -1 with err (no prefix) for bad syntax.
- */
-static int conf_split_line(char *s, char **key, char **val, struct conf_err *err)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#')
-		return 0;
-	*key = s;
-	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
-		s++;
-	e = s;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0' || *s == '#') {
-		*e = '\0';
-		conf_errf(err, "%s: missing value", *key);
-		return -1;
-	}
-	*e = '\0';
-	if (*s != '"') {
-		*val = s;
-		s += strcspn(s, "#");
-		while (s > *val && isspace((unsigned char)s[-1]))
-			s--;
-		*s = '\0';
-		return 1;
-	}
-	*val = ++s;
-	e = strchr(s, '"');
-	if (e == NULL) {
-		conf_errf(err, "%s: unterminated quoted value", *key);
-		return -1;
-	}
-	*e++ = '\0';
-	while (isspace((unsigned char)*e))
-		e++;
-	if (*e != '\0' && *e != '#') {
-		conf_errf(err, "%s: text after the closing quote", *key);
-		return -1;
-	}
-	return 1;
-}
-
-static int conf_read_file(struct conf *c, const char *path, struct conf_err *err)
+static int conf_read_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, *key, *val;
 	size_t cap = 0;
-	int lineno = 0, rc = 0, r;
-	struct conf_err why;
+	int lineno = 0, rc = 0;
+	enum confval_line sl;
+	char why[CHATD_ERR_MAX];
 
 	if (f == NULL) {
-		conf_errf(err, "%s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && getline(&line, &cap, f) != -1) {
 		lineno++;
-		r = conf_split_line(line, &key, &val, &why);
-		if (r == 1 && (r = conf_set(c, key, val, &why)) == 0)
-			c->line[conf_find(key) - conf_table] = lineno;
-		if (r < 0) {
-			conf_errf(err, "%s:%d: %s", path, lineno, why.msg);
+		sl = confval_split_line(line, &key, &val);
+		if (sl == CONFVAL_LINE_BLANK)
+			continue;
+		if (sl != CONFVAL_LINE_DIRECTIVE) {
+			errbuf_set(err, errlen, "%s:%d: %s: %s", path, lineno, key,
+				   confval_line_text(sl));
 			rc = -1;
+		} else if (conf_set(c, key, val, why, sizeof(why)) < 0) {
+			errbuf_set(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -1;
+		} else {
+			c->line[conf_find(key) - conf_table] = lineno;
 		}
 	}
 	if (rc == 0 && ferror(f)) {
-		conf_errf(err, "%s: read error", path);
+		errbuf_set(err, errlen, "%s: read error", path);
 		rc = -1;
 	}
 	free(line);
@@ -408,25 +436,27 @@ static int conf_read_file(struct conf *c, const char *path, struct conf_err *err
 
 /* ---- loading ------------------------------------------------------------- */
 
-static int conf_defaults(struct conf *c, struct conf_err *err)
+static int conf_defaults(struct conf *c, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < CONF_NDIRECTIVES; i++) {
-		if (conf_set(c, conf_table[i].name, conf_table[i].def, err) < 0)
+		if (conf_set(c, conf_table[i].name, conf_table[i].def, err, errlen) < 0)
 			return -1;     /* a broken table: the unit test catches it */
 		/* a repeatable directive's first line replaces its default */
 		if (conf_table[i].type == CONF_CIDRS)
 			((struct cidr_list *)(void *)((char *)c + conf_table[i].offset))->fresh = 1;
+		if (conf_table[i].type == CONF_LISTEN)
+			c->listen.fresh = CONF_LISTEN_FRESH_ALL;
 	}
 	return 0;
 }
 
-static int conf_env(struct conf *c, struct conf_err *err)
+static int conf_env(struct conf *c, char *err, size_t errlen)
 {
 	static const struct { const char *var, *key; } env[] = {
 		{ "REDIS_URL", "redis_url" }, { "AUTH_ENABLED", "auth_enabled" },
 		{ "CHATD_STATIC_DIR", "static_dir" },
 	};
-	struct conf_err why;
+	char why[CHATD_ERR_MAX];
 	const char *v;
 
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
@@ -434,8 +464,8 @@ static int conf_env(struct conf *c, struct conf_err *err)
 		/* an empty REDIS_URL means off; an empty AUTH_ENABLED, unset */
 		if (v == NULL || (v[0] == '\0' && strcmp(env[i].var, "AUTH_ENABLED") == 0))
 			continue;
-		if (conf_set_one(c, conf_find(env[i].key), v, &why) < 0) {
-			conf_errf(err, "%s: %s", env[i].var, why.msg);
+		if (conf_set_one(c, conf_find(env[i].key), v, why, sizeof(why)) < 0) {
+			errbuf_set(err, errlen, "%s: %s", env[i].var, why);
 			return -1;
 		}
 	}
@@ -443,32 +473,36 @@ static int conf_env(struct conf *c, struct conf_err *err)
 }
 
 /* A message, once stamped, must fit one record of the smaller ring. */
-static int conf_check_ring_fit(const struct conf *c, struct conf_err *err)
+static int conf_check_ring_fit(const struct conf *c, char *err, size_t errlen)
 {
 	size_t ring_min = c->ring_size < c->uplink_size ? c->ring_size : c->uplink_size;
 	size_t rec_max = ring_payload_max(ring_min);
 
 	if (c->max_message_size + CHATD_STAMP_MAX <= rec_max)
 		return 0;
-	conf_errf(err, "max_message_size %zu does not fit a ring record: at most %zu with "
-		  "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
-		  "ring, 1m at most)", c->max_message_size,
-		  rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
-		  c->uplink_size);
+	errbuf_set(err, errlen, "max_message_size %zu does not fit a ring record: at most %zu with "
+		   "ring_size %zu and uplink_size %zu (records are a quarter of the smaller "
+		   "ring, 1m at most)", c->max_message_size,
+		   rec_max > CHATD_STAMP_MAX ? rec_max - CHATD_STAMP_MAX : 0, c->ring_size,
+		   c->uplink_size);
 	return -1;
 }
 
-int conf_check(const struct conf *c, struct conf_err *err)
+int conf_check(const struct conf *c, char *err, size_t errlen)
 {
 	if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
-		conf_errf(err, "auth_secret and auth_secret_file are both set; use one");
+		errbuf_set(err, errlen, "auth_secret and auth_secret_file are both set; use one");
 		return -1;
 	}
 	if (c->auth_enabled && c->auth_secret[0] == '\0' && c->auth_secret_file[0] == '\0') {
-		conf_errf(err, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
+		errbuf_set(err, errlen, "auth_enabled is on but neither auth_secret nor auth_secret_file is set");
 		return -1;
 	}
-	return conf_check_ring_fit(c, err);
+	if (conf_has_ssl(c) && (c->ssl_certificate[0] == '\0' || c->ssl_certificate_key[0] == '\0')) {
+		errbuf_set(err, errlen, "listen ... ssl needs ssl_certificate and ssl_certificate_key");
+		return -1;
+	}
+	return conf_check_ring_fit(c, err, errlen);
 }
 
 /*
@@ -476,26 +510,27 @@ int conf_check(const struct conf *c, struct conf_err *err)
  * (caller frees with conf_free), or NULL with err.  Never logs.
  */
 struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
-		       struct conf_err *err)
+		       char *err, size_t errlen)
 {
 	struct conf *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		conf_errf(err, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (conf_defaults(c, err) < 0)
+	if (conf_defaults(c, err, errlen) < 0)
 		goto fail;
-	if (path != NULL && conf_read_file(c, path, err) < 0)
+	if (path != NULL && conf_read_file(c, path, err, errlen) < 0)
 		goto fail;
 	if (path != NULL)
 		snprintf(c->file, sizeof(c->file), "%s", path);
-	if (conf_env(c, err) < 0)
+	if (conf_env(c, err, errlen) < 0)
 		goto fail;
+	c->listen.fresh = CONF_LISTEN_FRESH_PLAIN | CONF_LISTEN_FRESH_SSL;  /* -l replaces */
 	for (size_t i = 0; i < nov; i++)
-		if (conf_set(c, ov[i].key, ov[i].val, err) < 0)
+		if (conf_set(c, ov[i].key, ov[i].val, err, errlen) < 0)
 			goto fail;
-	if (conf_check(c, err) < 0)
+	if (conf_check(c, err, errlen) < 0)
 		goto fail;
 	return c;
 fail:
@@ -528,7 +563,7 @@ static int conf_field_differs(const struct conf *a, const struct conf *b,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		return strcmp(fa, fb) != 0 || a->listen_port != b->listen_port;
+		return memcmp(a->listen.v, b->listen.v, sizeof(a->listen.v)) != 0;
 	case CONF_STRING:
 	case CONF_REDIS_URL:
 		return strcmp(fa, fb) != 0;
@@ -546,6 +581,24 @@ void conf_carry_over(struct conf *next, const struct conf *live)
 			       (const char *)live + conf_table[i].offset, conf_table[i].size);
 }
 
+/* Every listen line as one value, "ADDR:PORT, ADDR:PORT ssl" (what
+ * conf_set_listen() reads back).  snprintf's count. */
+static int conf_format_listens(const struct conf_listens *l, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (int i = 0; i < l->n && used < len; i++) {
+		const struct conf_listen *a = &l->v[i];
+
+		used += (size_t)snprintf(buf + used, len - used,
+					 strchr(a->host, ':') ? "%s[%s]:%d%s" : "%s%s:%d%s",
+					 i > 0 ? ", " : "", a->host, a->port, a->ssl ? " ssl" : "");
+	}
+	return (int)used;
+}
+
 /* Directive d's value in c, as it would be written in a file. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len)
 {
@@ -556,8 +609,7 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		return snprintf(buf, len, strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d",
-				c->listen_host, c->listen_port);
+		return conf_format_listens(&c->listen, buf, len);
 	case CONF_STRING:
 		return confval_format_string(f, buf, len);
 	case CONF_REDIS_URL:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * confval.c - the values of configuration directives: text to numbers,
+ * confval.c - a line of a configuration file split into key and value, and
+ * the values of configuration directives: text to numbers,
  * addresses and prefixes (the parsers conf.c's setters call), and values
  * back to the text a file would hold (for `chatd -t` and error messages).
  * A leaf: pure functions, errors are -1 for the caller to word, nothing logs.
@@ -183,6 +184,38 @@ int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/* The names ssl_protocols takes, oldest first (tls.c maps them to versions). */
+static const char *const confval_tls_names[] = { "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
+
+int confval_tls_range(const char *s, int *lo, int *hi)
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned seen = 0;
+	int min = 4, max = -1;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		int i = 0;
+
+		while (i < 4 && strcmp(tok, confval_tls_names[i]) != 0)
+			i++;
+		if (i == 4)
+			return -1;
+		seen |= 1u << i;
+		min = i < min ? i : min;
+		max = i > max ? i : max;
+	}
+	if (max < 0 || seen != ((2u << max) - (1u << min)))
+		return -1;     /* empty, or a hole in the range */
+	if (lo)
+		*lo = min;
+	if (hi)
+		*hi = max;
+	return 0;
+}
+
 int confval_path_prefix_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -249,4 +282,54 @@ int confval_format_cidrs(const struct cidr_list *l, char *buf, size_t len)
 			used += (size_t)cidr_format(&l->v[i], buf + used, len - used);
 	}
 	return (int)used;
+}
+
+/* ---- a line of the file -------------------------------------------------- */
+
+enum confval_line confval_split_line(char *s, char **key, char **val)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return CONFVAL_LINE_BLANK;
+	*key = s;
+	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
+		s++;
+	e = s;
+	while (isspace((unsigned char)*s))
+		s++;
+	*e = '\0';
+	if (*s == '\0' || *s == '#')
+		return CONFVAL_LINE_NO_VALUE;
+	if (*s != '"') {
+		*val = s;
+		s += strcspn(s, "#");
+		while (s > *val && isspace((unsigned char)s[-1]))
+			s--;
+		*s = '\0';
+		return CONFVAL_LINE_DIRECTIVE;
+	}
+	*val = ++s;
+	e = strchr(s, '"');
+	if (e == NULL)
+		return CONFVAL_LINE_UNTERMINATED;
+	*e++ = '\0';
+	while (isspace((unsigned char)*e))
+		e++;
+	if (*e != '\0' && *e != '#')
+		return CONFVAL_LINE_TRAILING;
+	return CONFVAL_LINE_DIRECTIVE;
+}
+
+const char *confval_line_text(enum confval_line l)
+{
+	static const char *const text[] = {
+		[CONFVAL_LINE_NO_VALUE]     = "missing value",
+		[CONFVAL_LINE_UNTERMINATED] = "unterminated quoted value",
+		[CONFVAL_LINE_TRAILING]     = "text after the closing quote",
+	};
+
+	return l < sizeof(text) / sizeof(text[0]) && text[l] ? text[l] : "";
 }

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fdlimit.h"
+#include "listener.h"
 #include "log.h"
 
 /*
@@ -195,6 +196,27 @@ int daemon_log_file_check(const struct conf *c)
 	return -1;
 }
 
+int daemon_start_checks(const struct conf *c, int foreground)
+{
+	char err[256] = "";
+
+	/* any listener on the address, another chatd included, is a clear error now */
+	if (listener_probe(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return -1;
+	}
+	if (!foreground && (daemon_log_file_check(c) < 0 ||
+	    (c->pid_file[0] && daemon_pidfile_lock(c->pid_file) < 0)))
+		return -1;
+	/* the workers open it; made now (as root, given to `user`) so a bad one
+	 * fails the start on the terminal */
+	if (alog_prepare(c->access_log, c->user, c->group, err, sizeof(err)) < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 void daemon_log_file_give(const struct conf *c)
 {
 	struct passwd *pw;
@@ -224,16 +246,16 @@ void daemon_logs_reopen(const struct conf *c)
 void daemon_fd_budget(const struct conf *c, int workers)
 {
 	struct fdlimit fl;
-	int rc = fdlimit_raise(c->max_connections, &fl);
+	enum fdlimit_rc rc = fdlimit_raise(c->max_connections, &fl);
 	unsigned long long per;
 
-	if (rc < 0) {
+	if (rc == FDLIMIT_ERROR) {
 		log_errno(LOG_LVL_WARN, "raising RLIMIT_NOFILE");
 		return;
 	}
 	if (fl.soft != fl.was)
 		log_info("descriptor limit raised from %llu to %llu", fl.was, fl.soft);
-	if (rc > 0)
+	if (rc == FDLIMIT_SHORT)
 		log_warn("max_connections %d and %d descriptors of the worker's own need %llu "
 			 "descriptors, but the limit is %llu (hard limit %llu): raise it "
 			 "(ulimit -n, LimitNOFILE=) or lower max_connections", c->max_connections,

@@ -93,32 +93,36 @@ static int env_bytes(struct env_rd *r, int want_bin, const char **s, size_t *len
 	return 0;
 }
 
-/* An integer of any msgpack width; 0 = fits the unsigned range and is in
- * *v, 1 = a negative number (never a valid version), -1 = not an integer. */
-static int env_uint(struct env_rd *r, uint64_t *v)
+/* What env_uint() read. */
+enum env_int { ENV_INT_UINT, ENV_INT_NEGATIVE, ENV_INT_BAD };
+
+/* An integer of any msgpack width: ENV_INT_UINT when it fits the unsigned
+ * range (in *v), ENV_INT_NEGATIVE (never a valid version), ENV_INT_BAD when
+ * it is not an integer. */
+static enum env_int env_uint(struct env_rd *r, uint64_t *v)
 {
 	const unsigned char *t;
 
 	if (env_take(r, 1, &t) < 0)
-		return -1;
+		return ENV_INT_BAD;
 	if (*t <= 0x7f) {
 		*v = *t;
-		return 0;
+		return ENV_INT_UINT;
 	}
 	if (*t >= 0xe0)                                  /* negative fixint */
-		return 1;
+		return ENV_INT_NEGATIVE;
 	if (*t >= 0xcc && *t <= 0xcf)                    /* uint8..uint64 */
-		return env_be(r, (size_t)1 << (*t - 0xcc), v) < 0 ? -1 : 0;
+		return env_be(r, (size_t)1 << (*t - 0xcc), v) < 0 ? ENV_INT_BAD : ENV_INT_UINT;
 	if (*t >= 0xd0 && *t <= 0xd3) {                  /* int8..int64 */
 		size_t n = (size_t)1 << (*t - 0xd0);
 
 		if (env_be(r, n, v) < 0)
-			return -1;
+			return ENV_INT_BAD;
 		if (n < 8 && (*v >> (8 * n - 1)))
-			return 1;
-		return (*v >> 63) ? 1 : 0;
+			return ENV_INT_NEGATIVE;
+		return (*v >> 63) ? ENV_INT_NEGATIVE : ENV_INT_UINT;
 	}
-	return -1;
+	return ENV_INT_BAD;
 }
 
 /* The map header: the number of entries. */
@@ -164,10 +168,15 @@ static enum envelope_rc env_entry(struct env_rd *r, struct envelope *e, unsigned
 	*seen |= bit;
 	switch (bit) {
 	case 1:
-		rc = env_uint(r, &v);
-		if (rc < 0)
+		switch (env_uint(r, &v)) {
+		case ENV_INT_BAD:
 			return ENVELOPE_BAD;
-		if (rc == 1 || v != ENVELOPE_VERSION)
+		case ENV_INT_NEGATIVE:
+			return ENVELOPE_NEWER;
+		default:
+			break;
+		}
+		if (v != ENVELOPE_VERSION)
 			return ENVELOPE_NEWER;
 		e->v = (unsigned)v;
 		return ENVELOPE_OK;

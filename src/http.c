@@ -26,10 +26,12 @@
 #include "page.h"
 #include "publish.h"
 #include "room.h"
+#include "rosterrec.h"
 #include "shm.h"
 #include "stats.h"
 #include "wctx.h"
 #include "ws.h"
+#include "wroster.h"
 
 /* Send a complete response (status, headers, body) on an HTTP transaction;
  * hdrs: NULL or extra "name:", "value" pairs ending with NULL. */
@@ -51,7 +53,8 @@ static int respond_hdrs(struct lws *wsi, int status, const char *ctype,
 			return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	if (len == 0)
+	/* HEAD: the GET's headers, Content-Length included, and no body */
+	if (len == 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0)
 		return 0;
 	out = malloc(LWS_PRE + len);
 	if (out == NULL)
@@ -78,7 +81,6 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[ALOG_ADDR_MAX] = "-", uri[ADMIT_URI_MAX] = "", line[ALOG_LINE_MAX];
-	static int warned;   /* once per worker, like ws.c's session lines */
 	struct timespec ts;
 	size_t n;
 
@@ -90,7 +92,7 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 	log_debug("upgrade from %s to %s refused with %d: %s", addr, uri, status, reason);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = alog_format_refused(line, sizeof(line), &ts, addr, w->slot, uri, status, reason);
-	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+	if (alog_emit(line, n) < 0)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
@@ -152,7 +154,7 @@ static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 {
 	char origin[512];
 	struct auth_identity id;
-	const char *why = NULL;
+	char why[128];
 	int st;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0 &&
@@ -161,7 +163,7 @@ static int http_ws_admit(struct wctx *w, struct lws *wsi, const char *room)
 		stats_add(&w->st->origin_refused, 1);
 		return refuse_json(w, wsi, 403, "origin", "origin not allowed");
 	}
-	st = admit_identify(w, wsi, room, &id, &why);
+	st = admit_identify(w, wsi, room, &id, why, sizeof(why));
 	if (st == 0)
 		return 0;
 	stats_add(&w->st->auth_refused, 1);
@@ -280,6 +282,76 @@ int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_
 	snprintf(body, sizeof(body), "%u %s\n", code, code == 403 ? "Forbidden" :
 		 code == 404 ? "Not Found" : code < 500 ? "Bad Request" : "Server Error");
 	return respond(wsi, (int)code, "text/plain", body, strlen(body)) < 0;
+}
+
+/* ---- request framing: what a proxy in front could read differently ------------ */
+
+/* Does the comma-separated list s name one value, however often?  "5",
+ * "5, 5" yes; "5, 6", "", "x" no.  The value goes to *val (digits only). */
+static int length_list(const char *s, unsigned long long *val, int *seen)
+{
+	while (*s != '\0') {
+		unsigned long long v = 0;
+		size_t n;
+
+		s += strspn(s, " \t");
+		n = strspn(s, "0123456789");
+		if (n == 0 || n > 15)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			v = v * 10 + (unsigned)(s[i] - '0');
+		if (*seen && v != *val)
+			return 0;
+		*val = v;
+		*seen = 1;
+		s += n + strspn(s + n, " \t");
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return 0;
+	}
+	return *seen;
+}
+
+/*
+ * Request smuggling (RFC 9112 6.1, 6.3): Content-Length with
+ * Transfer-Encoding, Content-Lengths that disagree, or one that is not a
+ * number.  lws 4.1.6 keeps each repeated header as a fragment of one token
+ * (lws_hdr_copy() joins them), so every fragment is read.  1 when the
+ * framing is ambiguous, else 0.
+ */
+static int framing_bad(struct lws *wsi)
+{
+	enum lws_token_indexes cl = WSI_TOKEN_HTTP_CONTENT_LENGTH;
+	unsigned long long val = 0;
+	char frag[128];
+	int seen = 0;
+
+	if (lws_hdr_total_length(wsi, cl) <= 0)
+		return 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return 1;
+	for (int i = 0; lws_hdr_fragment_length(wsi, cl, i) > 0; i++)
+		if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), cl, i) < 0 ||
+		    !length_list(frag, &val, &seen))
+			return 1;
+	return !seen;
+}
+
+/* Answer an ambiguous request 400 and close (its body cannot be skipped
+ * safely): 1; 0 when the framing is clear. */
+static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade)
+{
+	static const char body[] = "400 Bad Request: ambiguous Content-Length or "
+				   "Transfer-Encoding\n";
+
+	if (!framing_bad(wsi))
+		return 0;
+	if (upgrade)
+		return refuse_text(w, wsi, 400, "bad_framing", body);
+	stats_add(&w->st->http_requests, 1);
+	respond(wsi, 400, "text/plain", body, sizeof(body) - 1);
+	return 1;
 }
 
 static int on_upgrade(struct wctx *w, struct lws *wsi)
@@ -437,6 +509,99 @@ static int on_body(struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
+/* ---- GET {prefix}/rooms/{room}/members ----------------------------------------- */
+
+static int members_refuse(struct lws *wsi, int status, const char *err, const char *why)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", err, why);
+
+	return respond(wsi, status, "application/json", body, (size_t)n);
+}
+
+/* The master's answer (wroster.c): kept for HTTP_WRITEABLE. */
+static void members_reply(struct wctx *w, struct lws *wsi, int status, const char *body,
+			  size_t len)
+{
+	struct conn *c = lws_wsi_user(wsi);
+
+	(void)w;
+	if (c == NULL || (c->http_body = malloc(len ? len : 1)) == NULL) {
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	memcpy(c->http_body, body, len);
+	c->http_len = len;
+	c->http_status = (uint16_t)status;
+	lws_callback_on_writable(wsi);
+}
+
+static int members_write(struct lws *wsi, struct conn *c)
+{
+	int rc;
+
+	if (c == NULL || c->http_body == NULL)
+		return 0;
+	rc = respond(wsi, c->http_status, "application/json", c->http_body, c->http_len);
+	free(c->http_body);
+	c->http_body = NULL;
+	if (rc < 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ?limit=N (1..ROSTER_LIMIT_MAX) and ?cursor=ID: 0, or -1 when bad. */
+static int members_args(struct lws *wsi, unsigned *limit, char *cursor, size_t *cursor_len)
+{
+	char arg[ADMIT_URI_MAX], *end;
+	const char *v;
+	unsigned long n;
+
+	*limit = 0;
+	*cursor_len = 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= (int)sizeof(arg) - 1)
+		return -1;
+	if ((v = lws_get_urlarg_by_name(wsi, "limit=", arg, (int)sizeof(arg))) != NULL) {
+		n = strtoul(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < 1 || n > ROSTER_LIMIT_MAX)
+			return -1;
+		*limit = (unsigned)n;
+	}
+	if ((v = lws_get_urlarg_by_name(wsi, "cursor=", arg, (int)sizeof(arg))) != NULL) {
+		if (strlen(v) > CHATD_CLIENT_ID_MAX)
+			return -1;
+		*cursor_len = strlen(v);
+		memcpy(cursor, v, *cursor_len);
+	}
+	return 0;
+}
+
+/* Ask the master; 1 when asked (answered later), else what respond() says. */
+static int members_request(struct wctx *w, struct lws *wsi, const char *uri)
+{
+	char room[CHATD_ROOM_MAX + 1], cursor[CHATD_CLIENT_ID_MAX];
+	size_t rl, cl;
+	unsigned limit;
+	struct auth_identity id;
+	char why[CHATD_ERR_MAX];
+	int st;
+
+	if (admit_members_room(w->conf, uri, room, &rl) != 0)
+		return members_refuse(wsi, 400, "bad_request", "bad room name");
+	if (members_args(wsi, &limit, cursor, &cl) < 0)
+		return members_refuse(wsi, 400, "bad_request", "bad limit or cursor");
+	st = admit_identify(w, wsi, rl == ROSTER_GLOBAL_LEN && room[0] == '*' ? NULL : room, &id,
+			    why, sizeof(why));
+	if (st != 0) {
+		stats_add(&w->st->auth_refused, 1);
+		return members_refuse(wsi, st, st == 401 ? "unauthorized" :
+				      st == 403 ? "forbidden" : "unavailable", why);
+	}
+	if (wroster_ask(w, wsi, members_reply, room, rl, limit, cursor, cl) < 0)
+		return members_refuse(wsi, 503, "busy", "too many roster requests: try again");
+	return 1;
+}
+
 static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
@@ -459,6 +624,10 @@ static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 		break;
 	case ROUTE_PUBLISH:
 		rc = publish_refuse(w, wsi, PUBLISH_EMETHOD);
+		break;
+	case ROUTE_MEMBERS:
+		if ((rc = members_request(w, wsi, uri)) > 0)
+			return 0;       /* answered from members_write */
 		break;
 	case ROUTE_WS_GLOBAL:
 	case ROUTE_WS_ROOM:
@@ -483,18 +652,25 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	(void)user; (void)len;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return on_upgrade(w, wsi);
+		return framing_refuse(w, wsi, 1) ? 1 : on_upgrade(w, wsi);
 	case LWS_CALLBACK_HTTP:
+		if (framing_refuse(w, wsi, 0))
+			return -1;
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
 			return on_post(w, wsi, user, (const char *)in);
 		return on_request(w, wsi, (const char *)in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(user, in, len);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return members_write(wsi, user);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return user && ((struct conn *)user)->rx ? publish_finish(w, wsi, user) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:     /* a body cut short: free it */
+		wroster_forget(wsi);
 		if (user != NULL && !((struct conn *)user)->established) {
+			free(((struct conn *)user)->http_body);
+			((struct conn *)user)->http_body = NULL;
 			free(((struct conn *)user)->rx);
 			((struct conn *)user)->rx = NULL;
 		}

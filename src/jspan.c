@@ -136,42 +136,42 @@ static int jspan_key_is(const char *p, const char *end, const char *w)
 	return *w == '\0';
 }
 
-int jspan_member(const char *buf, size_t len, const char *key,
-			  const char **val, size_t *vlen)
+enum jspan_rc jspan_member(const char *buf, size_t len, const char *key,
+			   const char **val, size_t *vlen)
 {
 	struct jspan_scan s = { buf, buf + len };
 
 	jspan_scan_ws(&s);
 	if (s.p >= s.end || *s.p++ != '{')
-		return -1;
+		return JSPAN_BAD;
 	for (;;) {
 		jspan_scan_ws(&s);
 		if (s.p < s.end && *s.p == '}')
-			return 0;
+			return JSPAN_ABSENT;
 		if (s.p < s.end && *s.p == ',') {
 			s.p++;
 			jspan_scan_ws(&s);
 		}
 		if (s.p >= s.end || *s.p != '"')
-			return -1;
+			return JSPAN_BAD;
 		const char *k = s.p;
 
 		if (jspan_scan_string(&s) < 0)
-			return -1;
+			return JSPAN_BAD;
 		int match = jspan_key_is(k + 1, s.p - 1, key);
 
 		jspan_scan_ws(&s);
 		if (s.p >= s.end || *s.p++ != ':')
-			return -1;
+			return JSPAN_BAD;
 		jspan_scan_ws(&s);
 		const char *v = s.p;
 
 		if (jspan_scan_value(&s) < 0 || s.p == v)
-			return -1;
+			return JSPAN_BAD;
 		if (match) {
 			*val = v;
 			*vlen = (size_t)(s.p - v);
-			return 1;
+			return JSPAN_FOUND;
 		}
 	}
 }

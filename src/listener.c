@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * listener.c - the workers' listening sockets: opening one on the
- * configured address, and the pool the master keeps across generations
- * (one SO_REUSEPORT socket per worker index).  A leaf: errors go back in
- * err, the master logs them.
+ * listener.c - the workers' listening sockets: opening one on a configured
+ * address, and the pool the master keeps across generations (one
+ * SO_REUSEPORT socket per `listen` line and worker index).  A leaf: errors
+ * go back in err, the master logs them.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -16,13 +16,17 @@
 #include "conf.h"
 #include "listener.h"
 
-void listener_init(struct listener *l)
+void listener_init(struct listener *l, const struct conf *c)
 {
-	for (int i = 0; i < CHATD_MAX_WORKERS; i++)
-		l->fd[i] = -1;
+	l->n = c->listen.n;
+	for (int k = 0; k < CONF_MAX_LISTENS; k++) {
+		l->ssl[k] = k < c->listen.n ? c->listen.v[k].ssl : 0;
+		for (int i = 0; i < CHATD_MAX_WORKERS; i++)
+			l->fd[k][i] = -1;
+	}
 }
 
-int listener_open(const struct conf *c, int reuseport, char *err, size_t errlen)
+int listener_open(const struct conf_listen *a, int reuseport, char *err, size_t errlen)
 {
 	struct addrinfo hints = { 0 }, *res = NULL, *ai;
 	char port[16];
@@ -31,11 +35,10 @@ int listener_open(const struct conf *c, int reuseport, char *err, size_t errlen)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", c->listen_port);
-	rc = getaddrinfo(c->listen_host[0] ? c->listen_host : NULL, port, &hints, &res);
+	snprintf(port, sizeof(port), "%d", a->port);
+	rc = getaddrinfo(a->host[0] ? a->host : NULL, port, &hints, &res);
 	if (rc != 0) {
-		snprintf(err, errlen, "listen %.200s:%d: %s", c->listen_host, c->listen_port,
-			 gai_strerror(rc));
+		snprintf(err, errlen, "listen %.200s:%d: %s", a->host, a->port, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -50,16 +53,38 @@ int listener_open(const struct conf *c, int reuseport, char *err, size_t errlen)
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    (!reuseport || listen(fd, 4096) == 0))
 			break;
-		snprintf(err, errlen, "bind %.200s:%d: %s",
-			 c->listen_host[0] ? c->listen_host : "*", c->listen_port, strerror(errno));
+		snprintf(err, errlen, "bind %.200s:%d: %s", a->host[0] ? a->host : "*", a->port,
+			 strerror(errno));
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd < 0 && ai == NULL && err[0] == '\0')
-		snprintf(err, errlen, "listen %.200s:%d: no usable address", c->listen_host,
-			 c->listen_port);
+		snprintf(err, errlen, "listen %.200s:%d: no usable address", a->host, a->port);
 	return fd;
+}
+
+int listener_probe(const struct conf *c, char *err, size_t errlen)
+{
+	for (int k = 0; k < c->listen.n; k++) {
+		int fd = listener_open(&c->listen.v[k], 0, err, errlen);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/* Open index i's socket of every listen line; 0 / -1 with err. */
+static int listener_open_index(struct listener *l, const struct conf *c, int i,
+			       char *err, size_t errlen)
+{
+	for (int k = 0; k < l->n; k++)
+		if (l->fd[k][i] < 0 &&
+		    (l->fd[k][i] = listener_open(&c->listen.v[k], 1, err, errlen)) < 0)
+			return -1;
+	return 0;
 }
 
 int listener_pick(struct listener *l, const struct conf *c, int want, const int *held,
@@ -68,9 +93,7 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
 	for (int i = 0; i < want; i++) {
 		if (held[i])
 			continue;
-		if (l->fd[i] < 0)
-			l->fd[i] = listener_open(c, 1, err, errlen);
-		return l->fd[i] < 0 ? -1 : i;
+		return listener_open_index(l, c, i, err, errlen) < 0 ? -1 : i;
 	}
 	snprintf(err, errlen, "every listening socket has a worker");
 	return -1;
@@ -78,10 +101,11 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
 
 void listener_trim(struct listener *l, int want)
 {
-	for (int i = want; i < CHATD_MAX_WORKERS; i++)
-		if (l->fd[i] >= 0) {
-			shutdown(l->fd[i], SHUT_RDWR);
-			close(l->fd[i]);
-			l->fd[i] = -1;
-		}
+	for (int k = 0; k < CONF_MAX_LISTENS; k++)
+		for (int i = want; i < CHATD_MAX_WORKERS; i++)
+			if (l->fd[k][i] >= 0) {
+				shutdown(l->fd[k][i], SHUT_RDWR);
+				close(l->fd[k][i]);
+				l->fd[k][i] = -1;
+			}
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "master.h"
 #include "preflight.h"
+#include "tls.h"
 #include "title.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/chatd/chatd.conf"
@@ -32,7 +33,9 @@ static void usage(FILE *out)
 "  -f, --foreground     stay in the foreground, log to stderr (without it:\n"
 "                       detach; exit 0 once every worker serves, else 1)\n"
 "  -w, --workers N      worker processes: a number or \"auto\" (online CPUs)\n"
-"  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080)\n"
+"  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080, or\n"
+"                       \"127.0.0.1:8443 ssl\" for TLS); replaces the file's\n"
+"                       listen lines of that kind\n"
 "  -v, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
@@ -90,7 +93,7 @@ int main(int argc, char **argv)
 	};
 	static struct conf_kv ov[2];
 	struct master_opts o = { NULL, ov, 0, 0 };
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf *c;
 	static char abs_conf[PATH_MAX];
 	const char *workers = NULL, *listen = NULL;
@@ -128,19 +131,19 @@ int main(int argc, char **argv)
 		o.conf_path = abs_conf;
 	env_path_absolute("CHATD_STATIC_DIR");
 
-	c = conf_load(o.conf_path, o.ov, o.nov, &err);
-	if (c != NULL && preflight_check(c, &err) < 0) {
-		conf_free(c);
-		c = NULL;
-	}
+	c = preflight_load(o.conf_path, o.ov, o.nov, err, sizeof(err));
 	if (c == NULL) {
-		fprintf(stderr, "chatd: %s\n", err.msg);
+		fprintf(stderr, "chatd: %s\n", err);
 		if (test)
 			fprintf(stderr, "chatd: configuration file %s test failed\n",
 				o.conf_path ? o.conf_path : "(defaults)");
 		return 1;
 	}
 	if (test) {
+		char warn[512];
+
+		if (conf_has_ssl(c) && tls_key_perms(c, warn, sizeof(warn)))
+			fprintf(stderr, "chatd: warning: %s\n", warn);
 		printf("chatd: configuration file %s test is successful\n",
 		       o.conf_path ? o.conf_path : "(defaults)");
 		conf_free(c);

@@ -4,7 +4,8 @@
  * signals into actions (SIGHUP: master_reload), and runs the loop that
  * drives the message path (relay.c).  It never touches a client socket and
  * never waits for a worker.  The listening sockets are listener.c's, the
- * pid file and detaching daemon.c's.
+ * start-up checks, the pid file and detaching daemon.c's, the child's side
+ * of fork() spawn.c's.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,8 +33,10 @@
 #include "ring.h"
 #include "shm.h"
 #include "signals.h"
+#include "spawn.h"
 #include "stats.h"
 #include "title.h"
+#include "tls.h"
 #include "worker.h"
 
 #define QUICK_DEATH_MS  1000   /* a worker dying younger than this is "crashing" */
@@ -48,7 +50,7 @@ struct slot {
 	int draining;          /* an older generation (set at reload) */
 	int drain_sent;        /* ... told to drain (once the new one serves) */
 	uint64_t started_ms;
-	int lidx;              /* its listening socket: m.lsn.fd[lidx] */
+	int lidx;              /* its listening sockets: m.lsn.fd[k][lidx] */
 };
 
 static struct master {
@@ -58,6 +60,7 @@ static struct master {
 	struct mloop *loop;
 	struct relay relay;    /* the message path, the broker in it */
 	struct listener lsn;   /* the workers' listening sockets */
+	struct tls_creds *tls; /* certificate and key of `listen ... ssl`; NULL: none */
 	int sig_fd, efd;
 	int ready_fd;          /* daemon: pipe to the parent waiting in daemon_detach() */
 	int generation;
@@ -124,7 +127,7 @@ static int spawn_worker(void)
 {
 	struct worker_args a;
 	char err[256] = "";
-	int slot = free_slot(), lidx, lfd, efd;
+	int slot = free_slot(), lidx, efd;
 	pid_t pid;
 
 	if (slot < 0) {
@@ -136,7 +139,6 @@ static int spawn_worker(void)
 		log_error("%s", err);
 		return -1;
 	}
-	lfd = m.lsn.fd[lidx];
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0) {
 		log_errno(LOG_LVL_ERROR, "eventfd()");
@@ -144,29 +146,15 @@ static int spawn_worker(void)
 	}
 	/* our cursor starts before the worker exists: nothing it pushes is skipped */
 	relay_uplink_open(&m.relay, slot);
-	memset(&m.shm->worker[slot], 0, sizeof(m.shm->worker[slot]));
-	stats_set(&m.shm->worker[slot].state, SLOT_RUNNING);
-	stats_set(&m.shm->worker[slot].generation, (uint64_t)m.generation);
-	pid = fork();
+	a = (struct worker_args){ m.conf, m.shm, slot, m.generation, { -1 }, m.lsn.n,
+				  efd, m.efd, m.tls };
+	for (int k = 0; k < m.lsn.n; k++)
+		a.listen_fd[k] = m.lsn.fd[k][lidx];
+	pid = spawn_fork(&a);
 	if (pid < 0) {
 		log_errno(LOG_LVL_ERROR, "fork()");
-		stats_set(&m.shm->worker[slot].state, SLOT_FREE);
 		close(efd);
 		return -1;
-	}
-	if (pid == 0) {
-		int keep[] = { lfd, efd, m.efd, log_get_fd() };
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if ((uint64_t)getppid() != stats_get(&m.shm->master.pid))  /* the master died before prctl */
-			_exit(0);
-		log_close_syslog();
-		daemon_close_inherited(keep, 4);
-		log_reopen();
-		/* the signal mask stays as inherited (every signal a worker takes
-		 * is blocked) until worker_main() reads them from its signalfd */
-		a = (struct worker_args){ m.conf, m.shm, slot, m.generation, lfd, efd, m.efd };
-		worker_main(&a);
 	}
 	m.slots[slot] = (struct slot){ .pid = pid, .generation = m.generation,
 				       .started_ms = mloop_now_ms(), .lidx = lidx };
@@ -328,7 +316,7 @@ static void slot_gone(int i, int status)
 	int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	int served = stats_get(&m.shm->worker[i].started_ms) != 0;
 
-	relay_slot_gone(&m.relay, i);   /* what it sent before dying still counts */
+	relay_slot_gone(&m.relay, i, m.conf);   /* what it sent still counts; its members leave */
 	if (crashed && !m.stopping && !s->draining) {
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %d) killed by signal %d; replacing it", i,
@@ -373,20 +361,46 @@ static void reap_children(void)
 		spawn_missing();
 }
 
+/*
+ * Read c's certificate and key (the master runs as root: a key only root
+ * may read works) and make them the ones new workers get; the old ones are
+ * wiped.  On failure the live ones stay.  0 / -1 (logged).
+ */
+static int master_tls_load(const struct conf *c, const char *what)
+{
+	struct tls_creds *t = NULL;
+	char err[512], serial[80];
+
+	if (conf_has_ssl(c)) {
+		if (tls_key_perms(c, err, sizeof(err)))
+			log_warn("%s", err);
+		t = tls_creds_load(c, NULL, err, sizeof(err));
+		if (t == NULL) {
+			log_error("%s%s; keeping the running configuration", what, err);
+			return -1;
+		}
+		tls_serial(t, serial, sizeof(serial));
+		log_info("TLS certificate %s (serial %s)", c->ssl_certificate, serial);
+	}
+	tls_creds_free(m.tls);
+	m.tls = t;
+	return 0;
+}
+
 static void master_reload(void)
 {
-	struct conf_err err;
-	struct conf *nc = conf_load(m.opts->conf_path, m.opts->ov, m.opts->nov, &err);
+	char err[CHATD_ERR_MAX];
+	struct conf *nc = preflight_load(m.opts->conf_path, m.opts->ov, m.opts->nov, err,
+					 sizeof(err));
 	char changed[512];
 
-	if (nc != NULL && (preflight_check(nc, &err) < 0 ||
-			   alog_prepare(nc->access_log, nc->user, nc->group, err.msg,
-					sizeof(err.msg)) < 0)) {
+	if (nc != NULL && alog_prepare(nc->access_log, nc->user, nc->group, err,
+				       sizeof(err)) < 0) {
 		conf_free(nc);
 		nc = NULL;
 	}
 	if (nc == NULL) {
-		log_error("reload: %s; keeping the running configuration", err.msg);
+		log_error("reload: %s; keeping the running configuration", err);
 		notify_ready(m.generation, live_workers(1));
 		return;
 	}
@@ -406,6 +420,11 @@ static void master_reload(void)
 		log_warn("reload: %s cannot change without a restart; keeping the old value",
 			 changed);
 	conf_carry_over(nc, m.conf);
+	if (master_tls_load(nc, "reload: ") < 0) {
+		conf_free(nc);
+		notify_ready(m.generation, live_workers(1));
+		return;
+	}
 	conf_free(m.conf);
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
@@ -503,32 +522,15 @@ static void efd_cb(int fd, uint32_t events, void *arg)
 
 static int start(void)
 {
-	char err[256] = "";
-	int fd;
-
-	/* any listener on the address, another chatd included, is a clear error now */
-	fd = listener_open(m.conf, 0, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "chatd: %s\n", err);
+	if (daemon_start_checks(m.conf, m.opts->foreground) < 0 || master_tls_load(m.conf, "") < 0)
 		return -1;
-	}
-	close(fd);
-	if (!m.opts->foreground && (daemon_log_file_check(m.conf) < 0 ||
-	    (m.conf->pid_file[0] && daemon_pidfile_lock(m.conf->pid_file) < 0)))
-		return -1;
-	/* the workers open it; made now (as root, given to `user`) so a bad one
-	 * fails the start on the terminal */
-	if (alog_prepare(m.conf->access_log, m.conf->user, m.conf->group, err, sizeof(err)) < 0) {
-		fprintf(stderr, "chatd: %s\n", err);
-		return -1;
-	}
 	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
 	if (m.shm == NULL) {
 		fprintf(stderr, "chatd: shared memory (%zu bytes of rings): %s\n",
 			m.conf->ring_size, strerror(errno));
 		return -1;
 	}
-	listener_init(&m.lsn);
+	listener_init(&m.lsn, m.conf);
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	m.loop = mloop_new();
 	if (relay_init(&m.relay, m.shm, m.conf->ring_size) < 0 || m.efd < 0 || m.loop == NULL ||
@@ -606,9 +608,11 @@ int master_run(struct conf *conf, const struct master_opts *o)
 		master_ready("cannot start: Redis (see the log)");
 		return 1;
 	}
-	log_notice("chatd %s listening on %s:%d with %d workers", CHATD_VERSION,
-		   conf->listen_host[0] ? conf->listen_host : "*", conf->listen_port,
-		   workers_wanted(conf));
+	for (int k = 0; k < conf->listen.n; k++)
+		log_notice("chatd %s listening on %s:%d%s with %d workers", CHATD_VERSION,
+			   conf->listen.v[k].host[0] ? conf->listen.v[k].host : "*",
+			   conf->listen.v[k].port, conf->listen.v[k].ssl ? " (TLS)" : "",
+			   workers_wanted(conf));
 	daemon_fd_budget(conf, workers_wanted(conf));
 	m.await_ready = 1;
 	spawn_missing();
@@ -622,6 +626,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	if (!o->foreground && m.conf->pid_file[0])
 		unlink(m.conf->pid_file);
 	relay_free(&m.relay);
+	tls_creds_free(m.tls);
 	log_notice("stopped");
 	return m.exit_status;
 }

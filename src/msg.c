@@ -29,7 +29,7 @@ static int msg_data_raw(const char *buf, size_t len, int present, struct msg_in 
 		out->raw_len = 2;
 		return 0;
 	}
-	if (jspan_member(buf, len, "data", &out->raw, &out->raw_len) != 1 ||
+	if (jspan_member(buf, len, "data", &out->raw, &out->raw_len) != JSPAN_FOUND ||
 	    out->raw_len < 2 || out->raw[0] != '{' || out->raw[out->raw_len - 1] != '}') {
 		out->raw = NULL;
 		out->raw_len = 0;
@@ -48,6 +48,8 @@ static int msg_kind_of(const char *type)
 		return MSG_CHAT;
 	if (strcmp(type, "ping") == 0)
 		return MSG_PING;
+	if (strcmp(type, "members") == 0)
+		return MSG_MEMBERS;
 	return -1;
 }
 
@@ -73,6 +75,30 @@ static enum msg_err msg_load(const char *buf, size_t len, json_t **root, const c
 	}
 	*type = json_string_value(t);
 	return MSG_OK;
+}
+
+/* A members request's data: "limit" an integer 1..MSG_MEMBERS_MAX,
+ * "cursor" a client id string; both optional.  0, or -1 when invalid. */
+static int msg_members_args(const json_t *data, struct msg_in *out)
+{
+	const json_t *lim = json_object_get(data, "limit"), *cur = json_object_get(data, "cursor");
+	double v;
+
+	out->limit = 0;
+	out->cursor_len = 0;
+	if (lim != NULL) {
+		v = json_number_value(lim);
+		if (!json_is_number(lim) || v < 1 || v > MSG_MEMBERS_MAX || v != (double)(unsigned)v)
+			return -1;
+		out->limit = (unsigned)v;
+	}
+	if (cur != NULL) {
+		if (!json_is_string(cur) || json_string_length(cur) > sizeof(out->cursor) - 1)
+			return -1;
+		out->cursor_len = json_string_length(cur);
+		memcpy(out->cursor, json_string_value(cur), out->cursor_len);
+	}
+	return 0;
 }
 
 /*
@@ -105,6 +131,10 @@ enum msg_err msg_parse(const char *buf, size_t len, struct msg_in *out)
 		return MSG_EDATA;
 	}
 	out->kind = (enum msg_kind)kind;
+	if (kind == MSG_MEMBERS && msg_members_args(data, out) < 0) {
+		json_decref(root);
+		return MSG_EDATA;
+	}
 	if (kind == MSG_CHAT && msg_data_raw(buf, len, data != NULL, out) < 0) {
 		json_decref(root);
 		return MSG_EJSON;   /* cannot happen on what jansson accepted */
@@ -499,6 +529,17 @@ void msg_uuid(char out[37])
 		out[j++] = hex[b[i] & 15];
 	}
 	out[36] = '\0';
+}
+
+void msg_timestamp_ms(uint64_t ms, char out[25])
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&sec, &tm) == NULL ||
+	    strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		memcpy(out, "1970-01-01T00:00:00", 20);
+	snprintf(out + 19, 6, ".%03uZ", (unsigned)(ms % 1000));
 }
 
 /* The "YYYY-MM-DDTHH:MM:SS" part is cached per second. */

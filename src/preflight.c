@@ -15,22 +15,24 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "errbuf.h"
 #include "preflight.h"
+#include "tls.h"
 
-void preflight_where(const struct conf *c, const char *name, struct conf_err *err)
+void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen)
 {
-	char where[sizeof(c->file) + 32], msg[sizeof(err->msg)];
+	char where[sizeof(c->file) + 32], msg[CHATD_ERR_MAX];
 
 	conf_where(c, name, where, sizeof(where));
-	snprintf(msg, sizeof(msg), "%s", err->msg);
-	snprintf(err->msg, sizeof(err->msg), "%.200s%.300s", where, msg);
+	snprintf(msg, sizeof(msg), "%s", err);
+	snprintf(err, errlen, "%.200s%.300s", where, msg);
 }
 
-static int fail(const struct conf *c, const char *name, struct conf_err *err,
+static int fail(const struct conf *c, const char *name, char *err, size_t errlen,
 		const char *what, const char *why)
 {
-	snprintf(err->msg, sizeof(err->msg), "%s: %s: %s", name, what, why);
-	preflight_where(c, name, err);
+	errbuf_set(err, errlen, "%s: %s: %s", name, what, why);
+	preflight_where(c, name, err, errlen);
 	return -1;
 }
 
@@ -43,7 +45,7 @@ static int dir_of(const char *path, char *dir, size_t len)
 	return snprintf(dir, len, "%s", dirname(tmp));
 }
 
-static int check_log_file(const struct conf *c, struct conf_err *err)
+static int check_log_file(const struct conf *c, char *err, size_t errlen)
 {
 	const char *f = c->log_file;
 	char dir[PATH_MAX];
@@ -52,41 +54,70 @@ static int check_log_file(const struct conf *c, struct conf_err *err)
 	if (f[0] == '\0' || strcmp(f, "syslog") == 0)
 		return 0;
 	if (lstat(f, &st) == 0 && S_ISLNK(st.st_mode))
-		return fail(c, "log_file", err, f, "a symbolic link: refused");
+		return fail(c, "log_file", err, errlen, f, "a symbolic link: refused");
 	if (access(f, F_OK) == 0)
-		return access(f, W_OK) == 0 ? 0 : fail(c, "log_file", err, f, strerror(errno));
+		return access(f, W_OK) == 0 ? 0 : fail(c, "log_file", err, errlen, f, strerror(errno));
 	dir_of(f, dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK) < 0)
-		return fail(c, "log_file", err, f, errno == ENOENT ? "no such directory"
+		return fail(c, "log_file", err, errlen, f, errno == ENOENT ? "no such directory"
 			    : "cannot create it: directory not writable");
 	return 0;
 }
 
 /* The JWT secret (file) must be usable now, not at the first client. */
-static int check_auth_secret(const struct conf *c, struct conf_err *err)
+static int check_auth_secret(const struct conf *c, char *err, size_t errlen)
 {
 	struct auth *a;
 
 	if (!c->auth_enabled)
 		return 0;
-	a = auth_new(c, err->msg, sizeof(err->msg));
+	a = auth_new(c, err, errlen);
 	if (a == NULL) {
-		preflight_where(c, c->auth_secret_file[0] ? "auth_secret_file" : "auth_secret", err);
+		preflight_where(c, c->auth_secret_file[0] ? "auth_secret_file" : "auth_secret", err, errlen);
 		return -1;
 	}
 	auth_free(a);
 	return 0;
 }
 
-int preflight_check(const struct conf *c, struct conf_err *err)
+/* The certificate and key of `listen ... ssl` load and match now. */
+static int check_tls(const struct conf *c, char *err, size_t errlen)
 {
-	if (check_auth_secret(c, err) < 0)
+	const char *bad = "ssl_certificate";
+	struct tls_creds *t;
+
+	if (!conf_has_ssl(c))
+		return 0;
+	t = tls_creds_load(c, &bad, err, errlen);
+	if (t == NULL) {
+		preflight_where(c, bad, err, errlen);
+		return -1;
+	}
+	tls_creds_free(t);
+	return 0;
+}
+
+int preflight_check(const struct conf *c, char *err, size_t errlen)
+{
+	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)
-		return fail(c, "user", err, c->user, errno ? strerror(errno) : "no such user");
+		return fail(c, "user", err, errlen, c->user, errno ? strerror(errno) : "no such user");
 	errno = 0;
 	if (c->group[0] != '\0' && getgrnam(c->group) == NULL)
-		return fail(c, "group", err, c->group, errno ? strerror(errno) : "no such group");
-	return check_log_file(c, err);
+		return fail(c, "group", err, errlen, c->group, errno ? strerror(errno) : "no such group");
+	return check_log_file(c, err, errlen);
+}
+
+struct conf *preflight_load(const char *path, const struct conf_kv *ov, size_t nov, char *err,
+			    size_t errlen)
+{
+	struct conf *c = conf_load(path, ov, nov, err, errlen);
+
+	if (c != NULL && preflight_check(c, err, errlen) < 0) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
 }

@@ -133,7 +133,7 @@ enum publish_err publish_build(const char *body, size_t len, const char *from,
 	if (e == PUBLISH_OK)
 		e = check_type(json_object_get(root, "type"), &type);
 	if (e == PUBLISH_OK && data != NULL &&
-	    (!json_is_object(data) || jspan_member(body, len, "data", &raw, &raw_len) != 1))
+	    (!json_is_object(data) || jspan_member(body, len, "data", &raw, &raw_len) != JSPAN_FOUND))
 		e = PUBLISH_EDATA;
 	if (e == PUBLISH_OK) {
 		out->frame_len = msg_build_raw(buf, cap, type, out->room_len ? out->room : NULL,

@@ -306,21 +306,28 @@ static void resolve_drop(struct redis_link *l)
 	free(r);
 }
 
-/* 1: still running; 0: done, ip filled (IPv4 first, as hiredis would);
- * -1: failed, why filled.  The lookup is released unless still running. */
-static int resolve_result(struct redis_link *l, char *ip, size_t iplen, char *why, size_t whylen)
+/* Where the lookup of the host stands. */
+enum resolve_state {
+	RESOLVE_RUNNING,  /* still running */
+	RESOLVE_DONE,     /* ip filled (IPv4 first, as hiredis would) */
+	RESOLVE_FAILED    /* why filled */
+};
+
+/* The lookup is released unless still running. */
+static enum resolve_state resolve_result(struct redis_link *l, char *ip, size_t iplen,
+					 char *why, size_t whylen)
 {
 	struct resolve *r = l->res;
 	const struct addrinfo *ai, *pick = NULL;
 	int rc = gai_error(&r->cb);
 
 	if (rc == EAI_INPROGRESS)
-		return 1;
+		return RESOLVE_RUNNING;
 	if (rc != 0) {
 		snprintf(why, whylen, "cannot resolve: %s", gai_strerror(rc));
 		l->res = NULL;
 		free(r);
-		return -1;
+		return RESOLVE_FAILED;
 	}
 	for (ai = r->cb.ar_result; ai != NULL; ai = ai->ai_next)
 		if (pick == NULL || (ai->ai_family == AF_INET && pick->ai_family != AF_INET))
@@ -337,7 +344,7 @@ static int resolve_result(struct redis_link *l, char *ip, size_t iplen, char *wh
 	freeaddrinfo(r->cb.ar_result);
 	l->res = NULL;
 	free(r);
-	return rc;
+	return rc < 0 ? RESOLVE_FAILED : RESOLVE_DONE;
 }
 
 static void link_resolve_poll(struct redis_link *l);
@@ -355,13 +362,13 @@ static void link_resolve_poll(struct redis_link *l)
 	char ip[INET6_ADDRSTRLEN], why[160];
 
 	switch (resolve_result(l, ip, sizeof(ip), why, sizeof(why))) {
-	case 1:
+	case RESOLVE_RUNNING:
 		l->resolve_timer = mloop_timer(l->loop, LINK_RESOLVE_POLL_MS, link_resolve_cb, l);
 		break;
-	case 0:
+	case RESOLVE_DONE:
 		link_connect_ip(l, ip);
 		break;
-	default:
+	case RESOLVE_FAILED:
 		link_lost(l, why);
 	}
 }

@@ -11,14 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "redis_url.h"
-
-static int url_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-	return -1;
-}
 
 static int url_hex(int c)
 {
@@ -77,12 +71,12 @@ static int url_userinfo(const char *s, size_t n, struct redis_url *u, char *err,
 	const char *colon = memchr(s, ':', n);
 
 	if (colon == NULL)
-		return url_err(err, errlen, "expected ':password@' before the host");
+		return errbuf_set(err, errlen, "expected ':password@' before the host");
 	if (colon != s)
-		return url_err(err, errlen, "user names are not supported "
-			       "(use redis://:password@host:port)");
+		return errbuf_set(err, errlen, "user names are not supported "
+			          "(use redis://:password@host:port)");
 	if (url_unescape(colon + 1, n - 1, u->password, sizeof(u->password)) < 0)
-		return url_err(err, errlen, "bad or too long password");
+		return errbuf_set(err, errlen, "bad or too long password");
 	return 0;
 }
 
@@ -109,7 +103,7 @@ static int url_hostport(const char *s, size_t n, struct redis_url *u, char *err,
 	if (n > 0 && s[0] == '[') {
 		const char *rb = memchr(s, ']', n);
 		if (rb == NULL)
-			return url_err(err, errlen, "missing ']' after IPv6 address");
+			return errbuf_set(err, errlen, "missing ']' after IPv6 address");
 		h = s + 1;
 		hlen = (size_t)(rb - h);
 		rest = rb + 1;
@@ -119,14 +113,14 @@ static int url_hostport(const char *s, size_t n, struct redis_url *u, char *err,
 		rest = s + hlen;
 	}
 	if (hlen == 0 || hlen >= sizeof(u->host))
-		return url_err(err, errlen, "missing or too long host");
+		return errbuf_set(err, errlen, "missing or too long host");
 	if (!url_host_ok(h, hlen, h != s))
-		return url_err(err, errlen, "bad character in host");
+		return errbuf_set(err, errlen, "bad character in host");
 	memcpy(u->host, h, hlen);
 	u->host[hlen] = '\0';
 	size_t rlen = (size_t)(s + n - rest);
 	if (rlen == 0 || rest[0] != ':' || url_number(rest + 1, rlen - 1, 1, 65535, &u->port) < 0)
-		return url_err(err, errlen, "missing or bad port (1-65535)");
+		return errbuf_set(err, errlen, "missing or bad port (1-65535)");
 	return 0;
 }
 
@@ -134,23 +128,23 @@ static int url_hostport(const char *s, size_t n, struct redis_url *u, char *err,
 static int url_scheme(const char *url, char *err, size_t errlen)
 {
 	if (strncasecmp(url, "rediss://", 9) == 0)
-		return url_err(err, errlen, "TLS (rediss://) is not supported");
+		return errbuf_set(err, errlen, "TLS (rediss://) is not supported");
 	if (strncmp(url, "redis://", 8) != 0)
-		return url_err(err, errlen, "expected redis://[:password@]host:port[/db] or off");
+		return errbuf_set(err, errlen, "expected redis://[:password@]host:port[/db] or off");
 	if (strpbrk(url + 8, "?# \t\r\n") != NULL)
-		return url_err(err, errlen, "unexpected query, fragment or space");
+		return errbuf_set(err, errlen, "unexpected query, fragment or space");
 	return 0;
 }
 
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
+enum redis_url_rc redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
 {
 	const char *p, *at, *slash, *end;
 
 	memset(out, 0, sizeof(*out));
 	if (url == NULL || url[0] == '\0' || strcasecmp(url, "off") == 0)
-		return 1;
+		return REDIS_URL_OFF;
 	if (url_scheme(url, err, errlen) < 0)
-		return -1;
+		return REDIS_URL_BAD;
 	p = url + 8;
 	end = p + strlen(p);
 	slash = memchr(p, '/', (size_t)(end - p));
@@ -159,15 +153,17 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
 	at = memrchr(p, '@', (size_t)(slash - p));
 	if (at != NULL) {
 		if (url_userinfo(p, (size_t)(at - p), out, err, errlen) < 0)
-			return -1;
+			return REDIS_URL_BAD;
 		p = at + 1;
 	}
 	if (url_hostport(p, (size_t)(slash - p), out, err, errlen) < 0)
-		return -1;
+		return REDIS_URL_BAD;
 	if (slash < end &&
-	    url_number(slash + 1, (size_t)(end - slash - 1), 0, INT_MAX, &out->db) < 0)
-		return url_err(err, errlen, "bad database number");
-	return 0;
+	    url_number(slash + 1, (size_t)(end - slash - 1), 0, INT_MAX, &out->db) < 0) {
+		errbuf_set(err, errlen, "bad database number");
+		return REDIS_URL_BAD;
+	}
+	return REDIS_URL_SET;
 }
 
 const char *redis_url_masked(const char *url, char *buf, size_t len)

@@ -15,9 +15,13 @@
 
 #include "broker.h"
 #include "log.h"
+#include "members.h"
+#include "msg.h"
 #include "record.h"
 #include "redis_url.h"
 #include "relay.h"
+#include "roster.h"
+#include "rosterrec.h"
 #include "shm.h"
 #include "stats.h"
 
@@ -31,7 +35,8 @@ int relay_init(struct relay *r, struct shm_hdr *shm, size_t ring_size)
 	r->wake_bytes = ring_size / 8;
 	r->scratch_len = ring_max_payload(shm_uplink(shm, 0));
 	r->scratch = malloc(r->scratch_len);
-	return r->scratch == NULL ? -1 : 0;
+	r->members = members_new();
+	return r->scratch == NULL || r->members == NULL ? -1 : 0;
 }
 
 void relay_wake(struct relay *r)
@@ -60,6 +65,30 @@ static void bcast_put(struct relay *r, const char *frame, size_t frame_len, cons
 	}
 }
 
+/* A frame for room, from this pod: to the local workers and the other pods. */
+static void relay_frame(struct relay *r, const char *frame, size_t frame_len, const char *room,
+			size_t room_len)
+{
+	bcast_put(r, frame, frame_len, room, room_len);
+	if (r->broker)
+		broker_publish(r->broker, room, room_len, frame, frame_len);
+}
+
+/* REC_MEMBER / REC_GONE: who is present on worker `slot`. */
+static void member_record(struct relay *r, int slot, uint32_t kind, const char *id,
+			  size_t id_len, const char *room, size_t room_len)
+{
+	if (kind == REC_GONE) {
+		if (members_del(r->members, slot, room, room_len, id, id_len) == 0)
+			roster_member(r->roster, 0, room, room_len, id, id_len);
+	} else if (members_add(r->members, slot, room, room_len, id, id_len) < 0) {
+		/* not tracked: no offline for it if its worker dies */
+		stats_add(&r->shm->master.members_untracked, 1);
+	} else {
+		roster_member(r->roster, 1, room, room_len, id, id_len);
+	}
+}
+
 /* A record from worker `slot`'s uplink. */
 static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsigned char *p,
 			  size_t len)
@@ -73,9 +102,14 @@ static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsign
 	}
 	switch (kind) {
 	case REC_MSG:
-		bcast_put(r, (const char *)p, frame_len, room, room_len);
-		if (r->broker)
-			broker_publish(r->broker, room, room_len, (const char *)p, frame_len);
+		relay_frame(r, (const char *)p, frame_len, room, room_len);
+		break;
+	case REC_MEMBER:
+	case REC_GONE:
+		member_record(r, slot, kind, (const char *)p, frame_len, room, room_len);
+		break;
+	case REC_ROSTER_ASK:
+		roster_ask(r->roster, slot, p, frame_len, room, room_len);
 		break;
 	case REC_JOIN:
 	case REC_LEAVE:
@@ -153,9 +187,42 @@ void relay_attach(struct relay *r, int slot, int efd)
 	r->link[slot].live = 1;
 }
 
-void relay_slot_gone(struct relay *r, int slot)
+/* members_slot_gone(): one member of a dead worker, announced offline. */
+static void ghost_offline(void *arg, const char *room, size_t room_len, const char *id,
+			  size_t id_len)
 {
-	drain_uplink(r, slot, INT32_MAX);     /* what it sent before dying still counts */
+	struct relay *r = arg;
+	char rn[CHATD_ROOM_MAX + 1], from[CHATD_CLIENT_ID_MAX + 1], frame[1024];
+	size_t n;
+
+	if (room_len == ROSTER_GLOBAL_LEN && memcmp(room, ROSTER_GLOBAL, room_len) == 0)
+		return;     /* the global channel's members: no presence there */
+	memcpy(rn, room, room_len);
+	rn[room_len] = '\0';
+	memcpy(from, id, id_len);
+	from[id_len] = '\0';
+	n = msg_build_presence(frame, sizeof(frame), rn, from, 0);
+	if (n == 0)
+		return;
+	relay_frame(r, frame, n, room, room_len);
+	stats_add(&r->shm->master.ghosts_offline, 1);
+	r->need_wake = 1;
+}
+
+void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
+{
+	struct roster_gone *g;
+	size_t skipped;
+
+	drain_uplink(r, slot, INT32_MAX);
+	g = roster_slot_save(r->roster, slot);     /* what it sent before dying still counts */
+	/* its members left without a word: say it for them, as the worker would
+	 * have (nothing is left here when it closed its clients itself) */
+	skipped = members_slot_gone(r->members, slot, c->presence ?
+				    (size_t)c->presence_max_members : 0, ghost_offline, r);
+	roster_slot_done(g);
+	if (c->presence)   /* folded into the retired totals with the slot's counters */
+		stats_add(&r->shm->worker[slot].presence_skipped, skipped);
 	if (r->broker)
 		broker_slot_gone(r->broker, slot);
 	close(r->link[slot].efd);
@@ -192,6 +259,12 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 	char err[256], url[CONF_STR_MAX];
 
 	make_pod_id(r, c);
+	r->roster = roster_new(c, loop, r->members, r->bcast, &r->shm->master, &r->need_wake,
+			       r->pod_id, err, sizeof(err));
+	if (r->roster == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
 	if (c->redis_url[0] == '\0') {
 		log_notice("redis_url off: single-node mode");
 		return 0;
@@ -210,6 +283,10 @@ void relay_free(struct relay *r)
 {
 	broker_free(r->broker);
 	r->broker = NULL;
+	roster_free(r->roster);
+	r->roster = NULL;
+	members_free(r->members);
+	r->members = NULL;
 	free(r->scratch);
 	r->scratch = NULL;
 }

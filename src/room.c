@@ -9,7 +9,6 @@
  * circular doubly-linked through the room's `head` sentinel, so join and
  * leave are O(1) and allocate nothing but the room itself.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,45 +154,30 @@ static struct room *room_create(struct room_index *ix, const char *name, size_t 
 	return r;
 }
 
-/*
- * Besides ENOMEM, room_join() returns NULL with errno EINVAL when len is 0 or
- * over CHATD_ROOM_MAX (callers validate names first; this keeps last_name of
- * room_leave() bounded), and EBUSY when m is already in another room (leave
- * first, so the caller sees that room's "last member" event).  Joining the
- * room m is already in returns it with *created = 0.
- */
-struct room *room_join(struct room_index *ix, const char *name, size_t len,
-		       struct room_member *m, int *created)
+enum room_join_rc room_join(struct room_index *ix, const char *name, size_t len,
+			    struct room_member *m)
 {
+	enum room_join_rc rc = ROOM_JOINED;
 	struct room **bucket;
 	struct room *r;
 
-	*created = 0;
-	if (len == 0 || len > CHATD_ROOM_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (len == 0 || len > CHATD_ROOM_MAX)
+		return ROOM_BAD_NAME;
 	r = room_lookup(ix, name, len, &bucket);
-	if (m->room != NULL) {
-		if (m->room == r)
-			return r;
-		errno = EBUSY;
-		return NULL;
-	}
+	if (m->room != NULL)
+		return m->room == r ? ROOM_JOINED : ROOM_BUSY;
 	if (r == NULL) {
 		r = room_create(ix, name, len, bucket);
-		if (r == NULL) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		*created = 1;
+		if (r == NULL)
+			return ROOM_NOMEM;
+		rc = ROOM_CREATED;
 	}
 	room_list_add(&r->head, m);
 	m->room = r;
 	r->count++;
-	if (*created && ix->count > ix->mask + 1)
+	if (rc == ROOM_CREATED && ix->count > ix->mask + 1)
 		room_grow(ix);
-	return r;
+	return rc;
 }
 
 /* Unlink r from its hash chain and free it. */

@@ -82,6 +82,11 @@ static const struct stats_field master_fields[] = {
 	  "Records put into the broadcast ring."),
 	M("ring_too_big", NULL, ring_too_big, 1, "ring_too_big",
 	  "Frames (from other pods) too large for a broadcast ring record, dropped."),
+	M("ghosts_offline", NULL, ghosts_offline, 1, "ghosts_offline",
+	  "Offline presence the master sent for the room members of a worker that died."),
+	M("members_untracked", NULL, members_untracked, 1, "members_untracked",
+	  "Room members the master could not track (table full): no offline if their "
+	  "worker dies."),
 	M("reconnects", "redis", redis_reconnects, 1, "redis_reconnects",
 	  "Connections to Redis made again after a loss."),
 	M("published", "redis", redis_published, 1, "redis_published",

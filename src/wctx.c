@@ -41,15 +41,17 @@ enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t
 
 /*
  * Room joins and leaves must reach the master (they decide the Redis
- * subscriptions), so one that finds the uplink full waits here, in order,
- * and is retried every few milliseconds.  Bounded: beyond PENDING_MAX the
- * worker is hopelessly behind and says so.
+ * subscriptions), and so must members coming and going (the master
+ * announces a dead worker's members offline), so one that finds the uplink
+ * full waits here, in order, and is retried every few milliseconds.
+ * Bounded: beyond PENDING_MAX the worker is hopelessly behind and says so.
  */
 struct wctx_pending {
 	struct wctx_pending *next;
 	uint32_t kind;
-	uint8_t len;
+	uint8_t len, id_len;
 	char room[CHATD_ROOM_MAX];
+	char id[CHATD_CLIENT_ID_MAX];   /* REC_MEMBER, REC_GONE */
 };
 
 static void pending_flush(lws_sorted_usec_list_t *sul)
@@ -59,7 +61,7 @@ static void pending_flush(lws_sorted_usec_list_t *sul)
 	while (w->pending != NULL) {
 		struct wctx_pending *p = w->pending;
 
-		if (wctx_uplink(w, p->kind, p->room, p->len, NULL, 0) != RING_OK)
+		if (wctx_uplink(w, p->kind, p->room, p->len, p->id, p->id_len) != RING_OK)
 			break;
 		w->pending = p->next;
 		if (w->pending == NULL)
@@ -71,21 +73,29 @@ static void pending_flush(lws_sorted_usec_list_t *sul)
 		lws_sul_schedule(w->ctx, 0, &w->sul_pending, pending_flush, PENDING_RETRY);
 }
 
-void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len)
+/* Push the event now, or keep it for pending_flush() (after the ones
+ * already kept: order matters). */
+static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
+			  const char *id, size_t id_len)
 {
+	static const char *const what[] = { [REC_JOIN] = "join", [REC_LEAVE] = "leave",
+					    [REC_MEMBER] = "member join", [REC_GONE] = "member leave" };
 	struct wctx_pending *p;
 
-	if (w->pending == NULL && wctx_uplink(w, kind, room, room_len, NULL, 0) == RING_OK)
+	if (w->pending == NULL && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
 		return;
 	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
 		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
-			  kind == REC_JOIN ? "join" : "leave", (int)room_len, room);
+			  what[kind], (int)room_len, room);
 		return;
 	}
 	p->next = NULL;
 	p->kind = kind;
 	p->len = (uint8_t)room_len;
 	memcpy(p->room, room, room_len);
+	p->id_len = (uint8_t)id_len;
+	if (id_len > 0)
+		memcpy(p->id, id, id_len);
 	if (w->pending_tail)
 		w->pending_tail->next = p;
 	else
@@ -93,6 +103,17 @@ void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t roo
 	w->pending_tail = p;
 	w->npending++;
 	lws_sul_schedule(w->ctx, 0, &w->sul_pending, pending_flush, PENDING_RETRY);
+}
+
+void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len)
+{
+	pending_event(w, kind, room, room_len, NULL, 0);
+}
+
+void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
+		       const char *id, size_t id_len)
+{
+	pending_event(w, kind, room, room_len, id, id_len);
 }
 
 void wctx_pending_free(struct wctx *w)

@@ -29,9 +29,11 @@
 #include "record.h"
 #include "signals.h"
 #include "title.h"
+#include "tls.h"
 #include "wctx.h"
 #include "worker.h"
 #include "ws.h"
+#include "wroster.h"
 
 #define ACCEPT_BATCH 64
 #define RING_BATCH   64   /* broadcast records delivered per wake */
@@ -60,7 +62,8 @@ static const struct lws_protocols protocols[] = {
 static lws_retry_bo_t retry_policy;
 static lws_sorted_usec_list_t sul_accept, sul_deadline;
 static struct wctx *the_worker;  /* this process's worker, for the sul callbacks */
-static int accept_some(struct wctx *w);
+static int accept_some(struct wctx *w, int k);
+static int vhost_tls_setup(void *ssl_ctx);
 
 static void lws_log_emit(int level, const char *line)
 {
@@ -85,6 +88,7 @@ static void drain_ring(struct wctx *w)
 		struct frame *f;
 		const char *room;
 		size_t len, rl;
+		uint32_t kind;
 		int rc;
 
 		if (n == RING_BATCH) {
@@ -99,6 +103,7 @@ static void drain_ring(struct wctx *w)
 			break;
 		if (rc == RING_LAPPED)
 			continue;
+		kind = w->cur.kind;
 		f = frame_new(w->cur.len);
 		if (f == NULL) {
 			log_error("out of memory for a %u byte frame", w->cur.len);
@@ -106,6 +111,11 @@ static void drain_ring(struct wctx *w)
 		}
 		if (ring_copy(w->bcast, &w->cur, f->data + LWS_PRE) != RING_OK ||
 		    record_unpack(f->data + LWS_PRE, f->len, &len, &room, &rl) < 0) {
+			free(f);
+			continue;
+		}
+		if (kind == REC_ROSTER) {   /* an answer, for one worker */
+			wroster_answer(w, f->data + LWS_PRE, len);
 			free(f);
 			continue;
 		}
@@ -124,10 +134,11 @@ static void accept_resume(lws_sorted_usec_list_t *sul)
 
 	(void)sul;
 	w->accept_paused = 0;
-	if (w->listen_wsi != NULL) {
-		lws_rx_flow_control(w->listen_wsi, 1);
-		accept_some(w);
-	}
+	for (int k = 0; k < w->nlisten; k++)
+		if (w->listen_wsi[k] != NULL) {
+			lws_rx_flow_control(w->listen_wsi[k], 1);
+			accept_some(w, k);
+		}
 }
 
 static void accept_pause(struct wctx *w, const char *why)
@@ -135,7 +146,9 @@ static void accept_pause(struct wctx *w, const char *why)
 	if (!w->accept_paused)
 		log_warn("not accepting for a second: %s", why);
 	w->accept_paused = 1;
-	lws_rx_flow_control(w->listen_wsi, 0);
+	for (int k = 0; k < w->nlisten; k++)
+		if (w->listen_wsi[k] != NULL)
+			lws_rx_flow_control(w->listen_wsi[k], 0);
 	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
 }
 
@@ -180,16 +193,17 @@ static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
 	limit_ip_release(h);
 }
 
-/* Accept up to ACCEPT_BATCH connections; returns how many were taken off
- * the queue (ACCEPT_BATCH: there may be more). */
-static int accept_some(struct wctx *w)
+/* Accept up to ACCEPT_BATCH connections on listen line k; returns how many
+ * were taken off the queue (ACCEPT_BATCH: there may be more). */
+static int accept_some(struct wctx *w, int k)
 {
+	struct lws_vhost *vh = w->conf->listen.v[k].ssl ? w->vh_tls : w->vh;
 	int one = 1, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(w->listen_fd[k], (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct limit_ip_hold *hold;
 		struct lws *wsi;
 
@@ -212,11 +226,18 @@ static int accept_some(struct wctx *w)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((wsi = lws_adopt_socket_vhost(w->vh, fd)) == NULL) {
+		if ((wsi = lws_adopt_socket_vhost(vh, fd)) == NULL) {
 			/* lws has closed fd (its contract): closing it again could
 			 * close whatever took the number since, syslog's socket say */
 			limit_ip_release(hold);
-			log_warn("lws_adopt_socket_vhost() failed");
+			/* on TLS, a first read that is no ClientHello (plain
+			 * HTTP, a scanner) fails here: the client's doing */
+			if (vh == w->vh_tls) {
+				stats_add(&w->st->handshake_failures, 1);
+				log_debug("TLS handshake failed at once (plain HTTP?)");
+			} else {
+				log_warn("lws_adopt_socket_vhost() failed");
+			}
 		} else {
 			lws_set_opaque_user_data(wsi, hold);
 			w->nopen++;
@@ -241,14 +262,16 @@ static int accept_some(struct wctx *w)
  */
 static void accept_stop(struct wctx *w, int shut)
 {
-	if (w->listen_wsi == NULL)
-		return;
-	for (int i = 0; shut && i < 64 && accept_some(w) == ACCEPT_BATCH; i++)
-		;
-	lws_rx_flow_control(w->listen_wsi, 0);
-	if (shut)
-		shutdown(w->listen_fd, SHUT_RDWR);
-	w->listen_wsi = NULL;
+	for (int k = 0; k < w->nlisten; k++) {
+		if (w->listen_wsi[k] == NULL)
+			continue;
+		for (int i = 0; shut && i < 64 && accept_some(w, k) == ACCEPT_BATCH; i++)
+			;
+		lws_rx_flow_control(w->listen_wsi[k], 0);
+		if (shut)
+			shutdown(w->listen_fd[k], SHUT_RDWR);
+		w->listen_wsi[k] = NULL;
+	}
 	lws_sul_cancel(&sul_accept);
 }
 
@@ -364,11 +387,12 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			log_errno(LOG_LVL_WARN, "read(eventfd)");
 		drain_ring(w);
-	} else if (fd == w->listen_fd) {
-		if (w->listen_wsi != NULL && !w->accept_paused)
-			accept_some(w);
 	} else if (fd == w->sig_fd) {
 		on_signal(w);
+	} else {
+		for (int k = 0; k < w->nlisten; k++)
+			if (fd == w->listen_fd[k] && w->listen_wsi[k] != NULL && !w->accept_paused)
+				accept_some(w, k);
 	}
 	return 0;
 }
@@ -383,6 +407,8 @@ static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	if (reason == LWS_CALLBACK_WSI_DESTROY || reason == LWS_CALLBACK_HTTP ||
 	    reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
 		peer_track(wsi, reason);
+	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
+		return vhost_tls_setup(user);
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -439,6 +465,35 @@ static int adopt_fd(struct wctx *w, int fd, struct lws **out)
 	return 0;
 }
 
+/* The TLS vhost's SSL_CTX, made by lws (LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX
+ * with no certificate of its own): the master's certificate and key go in. */
+static int vhost_tls_setup(void *ssl_ctx)
+{
+	struct wctx *w = the_worker;
+	char err[512];
+
+	if (w->tls == NULL || tls_ctx_setup(ssl_ctx, w->tls, w->conf, err, sizeof(err)) < 0) {
+		log_error("TLS: %s", w->tls ? err : "no certificate loaded");
+		return 1;
+	}
+	return 0;
+}
+
+/* The vhost of `listen ... ssl` lines: lws's TLS on our adopted sockets. */
+static int make_tls_vhost(struct wctx *w, struct lws_context_creation_info *info)
+{
+	if (!conf_has_ssl(w->conf))
+		return 0;
+	info->vhost_name = "chatd-tls";
+	info->options |= LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+	info->alpn = "http/1.1";     /* no h2: WebSockets here are HTTP/1.1 upgrades */
+	w->vh_tls = lws_create_vhost(w->ctx, info);
+	/* the SSL_CTX holds the key now: our inherited copy goes */
+	tls_creds_free(w->tls);
+	w->tls = NULL;
+	return w->vh_tls ? 0 : -1;
+}
+
 static int make_context(struct wctx *w)
 {
 	struct lws_context_creation_info info;
@@ -447,6 +502,8 @@ static int make_context(struct wctx *w)
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (conf_has_ssl(w->conf))
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = w;
 	info.server_string = "chatd";
 	/* handshake / HTTP idle; lws counts whole seconds */
@@ -465,7 +522,15 @@ static int make_context(struct wctx *w)
 	if (w->ctx == NULL)
 		return -1;
 	w->vh = lws_create_vhost(w->ctx, &info);
-	return w->vh ? 0 : -1;
+	return w->vh ? make_tls_vhost(w, &info) : -1;
+}
+
+static int adopt_listeners(struct wctx *w)
+{
+	for (int k = 0; k < w->nlisten; k++)
+		if (adopt_fd(w, w->listen_fd[k], &w->listen_wsi[k]) < 0)
+			return -1;
+	return 0;
 }
 
 /* auth.c's state of this worker.  The secret file is read here, before
@@ -508,7 +573,9 @@ void worker_main(const struct worker_args *a)
 	w->bcast = shm_bcast(a->shm);
 	w->uplink = shm_uplink(a->shm, a->slot);
 	w->slot = a->slot;
-	w->listen_fd = a->listen_fd;
+	w->nlisten = a->nlisten;
+	memcpy(w->listen_fd, a->listen_fd, sizeof(w->listen_fd));
+	w->tls = a->tls;
 	w->efd = a->efd;
 	w->master_efd = a->master_efd;
 	w->scratch_len = w->conf->max_message_size + CHATD_STAMP_MAX;
@@ -523,7 +590,7 @@ void worker_main(const struct worker_args *a)
 	w->sig_fd = signals_open(SIGNALS_WORKER);
 	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||
 	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
-	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_fd(w, w->listen_fd, &w->listen_wsi) < 0) {
+	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_listeners(w) < 0) {
 		log_error("worker set-up failed");
 		exit(1);
 	}

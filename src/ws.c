@@ -19,13 +19,17 @@
 #include "alog.h"
 #include "chatd.h"
 #include "conf.h"
+#include "frame.h"
 #include "log.h"
 #include "msg.h"
+#include "sendq.h"
 #include "shm.h"
+#include "rosterrec.h"
+#include "tls.h"
 #include "wctx.h"
+#include "wroster.h"
 #include "ws.h"
 
-#define QUEUE_MIN       4
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
@@ -36,7 +40,7 @@
 /* Why the server closes a connection: the access log's reason (tag) and the
  * close frame's reason text. */
 enum ws_why { WHY_NONE, WHY_SLOW, WHY_RATE, WHY_OVERSIZE, WHY_NOMEM, WHY_TOKEN, WHY_DRAIN,
-	      WHY_SHUTDOWN };
+	      WHY_SHUTDOWN, WHY_PROTOCOL };
 static const struct { const char *tag, *text; } ws_whys[] = {
 	[WHY_NONE]     = { NULL, "" },
 	[WHY_SLOW]     = { "slow_consumer", "slow consumer" },
@@ -46,6 +50,7 @@ static const struct { const char *tag, *text; } ws_whys[] = {
 	[WHY_TOKEN]    = { "token_expired", "token expired" },
 	[WHY_DRAIN]    = { "drain", "service restart" },
 	[WHY_SHUTDOWN] = { "shutdown", "going away" },
+	[WHY_PROTOCOL] = { "protocol_error", "" },
 };
 
 static uint64_t now_ms(void)
@@ -56,50 +61,18 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct frame *frame_new(size_t len)
-{
-	struct frame *f = malloc(sizeof(*f) + LWS_PRE + len);
-
-	if (f != NULL) {
-		f->refs = 0;
-		f->len = (uint32_t)len;
-	}
-	return f;
-}
-
-void frame_unref(struct frame *f)
-{
-	if (--f->refs == 0)
-		free(f);
-}
-
 /* ---- send queues ---------------------------------------------------------- */
 
-static void queue_clear(struct conn *c)
+/* Close c with code (and reason) once what is queued is written; nothing
+ * more joins the queue.  A connection already closing keeps its first
+ * reason. */
+static void conn_finish(struct conn *c, uint16_t code, enum ws_why why)
 {
-	while (c->qlen > 0) {
-		frame_unref(c->q[c->qhead]);
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qlen--;
-	}
-	free(c->q);
-	c->q = NULL;
-	c->qcap = c->qhead = 0;
-}
-
-static int queue_grow(struct conn *c)
-{
-	uint32_t ncap = c->qcap ? c->qcap * 2 : QUEUE_MIN;
-	struct frame **nq = realloc(c->q, ncap * sizeof(*nq));
-
-	if (nq == NULL)
-		return -1;
-	/* unwrap: the part that wrapped to the front moves behind the old end */
-	if (c->qhead + c->qlen > c->qcap)
-		memcpy(nq + c->qcap, nq, (c->qhead + c->qlen - c->qcap) * sizeof(*nq));
-	c->q = nq;
-	c->qcap = ncap;
-	return 0;
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	c->close_why = (uint8_t)why;
+	lws_callback_on_writable(c->wsi);
 }
 
 /* Close c with code (and reason) as soon as possible, dropping what is
@@ -110,10 +83,8 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 	if (c->close_code)
 		return;
 	log_debug("client %s: closing with %u (%s)", c->id, code, ws_whys[why].tag);
-	c->close_code = code;
-	c->close_why = (uint8_t)why;
-	queue_clear(c);
-	lws_callback_on_writable(c->wsi);
+	sendq_clear(&c->sq);
+	conn_finish(c, code, why);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
 }
 
@@ -123,21 +94,19 @@ static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
 	/* closing: what was queued is flushed (1001/1012), nothing more joins */
 	if (c->close_code)
 		return;
-	if (c->qlen >= (uint32_t)w->conf->send_queue) {
+	if (c->sq.len >= (uint32_t)w->conf->send_queue) {
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
-			 c->qlen);
+			 c->sq.len);
 		conn_fail(c, CHATD_CLOSE_POLICY, WHY_SLOW);
 		return;
 	}
-	if (c->qlen == c->qcap && queue_grow(c) < 0) {
+	if (sendq_push(&c->sq, f) < 0) {
 		log_error("client %s: out of memory for its send queue", c->id);
 		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, WHY_NOMEM);
 		return;
 	}
-	c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
-	f->refs++;
-	if (c->qlen++ == 0)
+	if (c->sq.len == 1)
 		lws_callback_on_writable(c->wsi);
 }
 
@@ -187,47 +156,107 @@ void ws_close_all(struct wctx *w, uint16_t code)
 	room_foreach(&w->all, it) {
 		struct conn *c = conn_of(it, all);
 
-		if (c->close_code)
-			continue;
-		/* unlike conn_fail, what is queued is flushed before the close */
-		c->close_code = code;
-		c->close_why = code == CHATD_CLOSE_RESTART ? WHY_DRAIN : WHY_SHUTDOWN;
-		lws_callback_on_writable(c->wsi);
+		conn_finish(c, code, code == CHATD_CLOSE_RESTART ? WHY_DRAIN : WHY_SHUTDOWN);
 	}
 }
 
 /* ---- receiving ---------------------------------------------------------------- */
 
+/* The room-size rule (presence_max_members) is decided once, at the join:
+ * a member whose online went out always gets its offline, however large
+ * the room has grown since, and one whose online was skipped gets none --
+ * else the others would keep a ghost. */
 static void presence(struct wctx *w, struct conn *c, struct room *r, int online)
 {
 	size_t n;
 
 	if (!w->conf->presence || r == NULL)
 		return;
-	if (r->count > (size_t)w->conf->presence_max_members) {
+	if (online && r->count > (size_t)w->conf->presence_max_members) {
 		stats_add(&w->st->presence_skipped, 1);
 		return;
 	}
+	if (!online && !c->announced) {
+		stats_add(&w->st->presence_skipped, 1);
+		return;
+	}
+	c->announced = (uint8_t)online;
 	n = msg_build_presence(w->scratch, w->scratch_len, c->room, c->id, online);
 	if (n > 0)
 		wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
 }
 
-/* rate_limit: 0 to go on, 1 refused (an error sent), -1 to close (1008). */
-static int rate_check(struct wctx *w, struct conn *c)
+/* The master tracks who is in which room here (the global channel as
+ * ROSTER_GLOBAL): for the roster, and to say offline for them should this
+ * worker die (kill -9, a crash). */
+static void member_event(struct wctx *w, struct conn *c, uint32_t kind)
+{
+	if (c->room_len > 0)
+		wctx_member_event(w, kind, c->room, c->room_len, c->id, strlen(c->id));
+	else
+		wctx_member_event(w, kind, ROSTER_GLOBAL, ROSTER_GLOBAL_LEN, c->id, strlen(c->id));
+}
+
+/* wroster.c: the answer to a `members` request, as a `members` message
+ * (data: the master's JSON body) or an `error`. */
+static void members_reply(struct wctx *w, struct lws *wsi, int status, const char *body,
+			  size_t len)
+{
+	struct conn *c = lws_wsi_user(wsi);
+	size_t cap = len + CHATD_STAMP_MAX + CHATD_ROOM_MAX, n;
+	char *buf;
+
+	if (c == NULL || !c->established)
+		return;
+	if (status != 200) {
+		send_error(w, c, status == 504 ? "timeout" : "unavailable",
+			   "the room roster is unavailable: try again later");
+		return;
+	}
+	if ((buf = malloc(cap)) == NULL)
+		return;
+	n = msg_build_raw(buf, cap, "members", c->room_len ? c->room : NULL, "server", body, len);
+	send_one(w, c, buf, n);
+	free(buf);
+}
+
+/* {"type":"members"}: ask the master; the answer comes in members_reply. */
+static void members_ask(struct wctx *w, struct conn *c, const struct msg_in *m)
+{
+	const char *room = c->room_len ? c->room : ROSTER_GLOBAL;
+	size_t rl = c->room_len ? c->room_len : ROSTER_GLOBAL_LEN;
+
+	if (wroster_ask(w, c->wsi, members_reply, room, rl, m->limit, m->cursor,
+			m->cursor_len) < 0)
+		send_error(w, c, "overloaded", "too many roster requests: try again");
+}
+
+/* What rate_check() decided about one message. */
+enum rate_verdict {
+	RATE_PASS,      /* within rate_limit: handle it */
+	RATE_REFUSED,   /* over it: dropped, an `error` sent */
+	RATE_CLOSING    /* ... the RATE_STRIKES-th in a row: also closing with 1008
+			 * once the queue is written */
+};
+
+/* rate_limit for one message from c. */
+static enum rate_verdict rate_check(struct wctx *w, struct conn *c)
 {
 	if (limit_rate_take(&c->rate, (uint64_t)lws_now_usecs() / 1000, w->conf->rate_limit,
 		      w->conf->rate_burst))
-		return 0;
+		return RATE_PASS;
 	stats_add(&w->st->rate_limited, 1);
+	send_error(w, c, "rate_limited", "too many messages: slow down");
 	if (c->rate.strikes >= RATE_STRIKES) {
 		stats_add(&w->st->rate_limit_closes, 1);
 		log_info("client %s: over rate_limit %d times in a row; closing", c->id, RATE_STRIKES);
-		conn_fail(c, CHATD_CLOSE_POLICY, WHY_RATE);  /* from WRITEABLE: see on_receive */
-		return 1;
+		/* the pongs and errors already queued go first (from WRITEABLE: see
+		 * on_receive); one that does not read is cut all the same */
+		conn_finish(c, CHATD_CLOSE_POLICY, WHY_RATE);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
+		return RATE_CLOSING;
 	}
-	send_error(w, c, "rate_limited", "too many messages: slow down");
-	return 1;
+	return RATE_REFUSED;
 }
 
 /* One whole client message.  0, or -1 to close the connection. */
@@ -238,19 +267,19 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 	enum msg_err e;
 	enum ring_rc up;
 	size_t n;
-	int rc;
 
 	c->n_in++;
-	rc = rate_check(w, c);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
+	if (rate_check(w, c) != RATE_PASS)
+		return 0;      /* RATE_CLOSING too: the close follows from WRITEABLE */
 	stats_add(&w->st->msgs_in, 1);
 	e = msg_parse(buf, len, &m);
 	if (e != MSG_OK) {
 		send_error(w, c, msg_err_code(e), msg_err_text(e));
 		return 0;
 	}
-	if (m.kind == MSG_PING) {
+	if (m.kind == MSG_MEMBERS) {
+		members_ask(w, c, &m);
+	} else if (m.kind == MSG_PING) {
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
 		send_one(w, c, w->scratch, n);
 	} else {
@@ -322,22 +351,23 @@ static void conn_addr(struct conn *c, struct lws *wsi)
 		return;
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
 		alog_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
+	tls_names(lws_get_ssl(wsi), &c->tls_version, &c->tls_cipher);
 }
 
 static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 {
 	size_t rl = 0, n;
 	struct room *r = NULL;
-	int created = 0;
+	enum room_join_rc jr;
 	time_t now = time(NULL), expires;
-	const char *why;
+	char why[128];
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
 	c->t0_ms = c->valid_ms = now_ms();
 	conn_addr(c, wsi);
-	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, &why) != 0) {
-		if (why != NULL)   /* checked at the upgrade: only the clock can have moved */
+	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, why, sizeof(why)) != 0) {
+		if (why[0] != '\0')   /* checked at the upgrade: only the clock can have moved */
 			log_info("token refused after the upgrade: %s", why);
 		return -1;
 	}
@@ -345,10 +375,11 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	if (expires > 0)           /* LWS_CALLBACK_TIMER closes */
 		lws_set_timer_usecs(wsi, (lws_usec_t)(expires - now + 1) * LWS_US_PER_SEC);
 	if (rl > 0) {
-		r = room_join(w->rooms, c->room, rl, &c->member, &created);
-		if (r == NULL)
+		jr = room_join(w->rooms, c->room, rl, &c->member);
+		if (jr != ROOM_JOINED && jr != ROOM_CREATED)
 			return -1;
-		if (created) {
+		r = c->member.room;
+		if (jr == ROOM_CREATED) {
 			log_debug("room %s: first member on this worker", c->room);
 			wctx_room_event(w, REC_JOIN, c->room, rl);
 			stats_set(&w->st->rooms, room_index_count(w->rooms));
@@ -362,6 +393,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	stats_add(&w->st->connections_total, 1);
 	n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
 	send_one(w, c, w->scratch, n);
+	member_event(w, c, REC_MEMBER);
 	presence(w, c, r, 1);
 	return 0;
 }
@@ -403,8 +435,8 @@ static void session_end(struct wctx *w, struct conn *c)
 		.addr = c->addr, .worker = w->slot, .room = c->room, .id = c->id,
 		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = now_ms() - c->t0_ms,
 		.in = c->n_in, .out = c->n_out, .bytes_out = c->bytes_out,
+		.tls_version = c->tls_version, .tls_cipher = c->tls_cipher,
 	};
-	static int warned;
 	char line[ALOG_LINE_MAX];
 	struct timespec ts;
 	size_t n;
@@ -419,7 +451,7 @@ static void session_end(struct wctx *w, struct conn *c)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = alog_format_session(line, sizeof(line), &ts, &s);
-	if (n > 0 && alog_write(line, n) < 0 && !warned++)
+	if (alog_emit(line, n) < 0)
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
@@ -431,12 +463,16 @@ static void on_closed(struct wctx *w, struct conn *c)
 		return;
 	c->established = 0;
 	session_end(w, c);
-	queue_clear(c);
+	sendq_clear(&c->sq);
 	free(c->rx);
 	c->rx = NULL;
 	room_list_del(&c->all);
+	wroster_forget(c->wsi);
+	if (c->member.room == NULL)
+		member_event(w, c, REC_GONE);
 	if (c->member.room != NULL) {
 		presence(w, c, c->member.room, 0);
+		member_event(w, c, REC_GONE);
 		if (room_leave(w->rooms, &c->member, last)) {
 			log_debug("room %s: last member left this worker", c->room);
 			wctx_room_event(w, REC_LEAVE, c->room, c->room_len);
@@ -447,26 +483,6 @@ static void on_closed(struct wctx *w, struct conn *c)
 	stats_set(&w->st->connections, w->nconns);
 }
 
-/* Server frame header for a final text frame of len bytes; returns its size. */
-static size_t frame_header(unsigned char *h, size_t len)
-{
-	h[0] = 0x81;
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-		return 2;
-	}
-	if (len < 65536) {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		return 4;
-	}
-	h[1] = 127;
-	for (int i = 0; i < 8; i++)
-		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return 10;
-}
-
 /*
  * Cork: with more than one frame queued, copy as many whole frames as fit
  * into the worker's cork buffer, headers included, and hand them to the
@@ -475,27 +491,13 @@ static size_t frame_header(unsigned char *h, size_t len)
  */
 static int write_corked(struct wctx *w, struct conn *c)
 {
-	unsigned char *start = w->cork + LWS_PRE, *p = start, *end = start + CHATD_CORK_MAX;
-	int n = 0;
-	size_t bytes = 0;
+	unsigned char *start = w->cork + LWS_PRE;
+	size_t bytes, used;
+	int n = sendq_cork(&c->sq, start, CHATD_CORK_MAX, &bytes, &used);
 
-	while (c->qlen > 0) {
-		struct frame *f = c->q[c->qhead];
-
-		if ((size_t)(end - p) < f->len + 10)
-			break;
-		p += frame_header(p, f->len);
-		memcpy(p, f->data + LWS_PRE, f->len);
-		p += f->len;
-		bytes += f->len;
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qlen--;
-		frame_unref(f);
-		n++;
-	}
 	if (n == 0)
 		return 0;
-	if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_RAW) < 0)
+	if (lws_write(c->wsi, start, used, LWS_WRITE_RAW) < 0)
 		return -1;
 	stats_add(&w->st->frames_out, (uint64_t)n);
 	stats_add(&w->st->bytes_out, bytes);
@@ -508,13 +510,11 @@ static int write_corked(struct wctx *w, struct conn *c)
 static int write_one(struct wctx *w, struct conn *c)
 {
 	struct frame *f;
-	int n = c->qlen > 1 ? write_corked(w, c) : 0;
+	int n = c->sq.len > 1 ? write_corked(w, c) : 0;
 
 	if (n != 0)
 		return n < 0 ? -1 : 0;
-	f = c->q[c->qhead];                    /* one frame, or one too big to cork */
-	c->qhead = (c->qhead + 1) & (c->qcap - 1);
-	c->qlen--;
+	f = sendq_pop(&c->sq);                 /* one frame, or one too big to cork */
 	n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
 	if (n >= 0) {
 		stats_add(&w->st->frames_out, 1);
@@ -534,7 +534,7 @@ static int write_one(struct wctx *w, struct conn *c)
  */
 static int on_writeable(struct wctx *w, struct conn *c)
 {
-	if (c->qlen == 0) {
+	if (c->sq.len == 0) {
 		if (c->close_code) {
 			const char *why = ws_whys[c->close_why].text;
 
@@ -545,17 +545,46 @@ static int on_writeable(struct wctx *w, struct conn *c)
 		}
 		return 0;
 	}
-	for (int i = 0; i < WRITES_PER_CALLBACK && c->qlen > 0; i++) {
+	for (int i = 0; i < WRITES_PER_CALLBACK && c->sq.len > 0; i++) {
 		if (write_one(w, c) < 0)
 			return -1;
 		if (lws_partial_buffered(c->wsi))
 			break;
 	}
-	if (c->qlen > 0 || c->close_code)
+	if (c->sq.len > 0 || c->close_code)
 		lws_callback_on_writable(c->wsi);
-	else if (c->qcap > 64)                 /* shrink back after a burst */
-		queue_clear(c);
+	else if (c->sq.cap > 64)                 /* shrink back after a burst */
+		sendq_clear(&c->sq);
 	return 0;
+}
+
+/* May a client send this close code (RFC 6455 7.4.1/7.4.2, IANA registry)? */
+static int close_code_valid(unsigned code)
+{
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+	       (code >= 3000 && code <= 4999);
+}
+
+/*
+ * The client's close frame: remember its code for the access log.  lws
+ * echoes the payload it hands us, and 4.1.6 lets codes above 2999 through
+ * unchecked: a code no client may send is rewritten in place to 1002.
+ */
+static void on_peer_close(struct conn *c, unsigned char *in, size_t len)
+{
+	unsigned code = len >= 2 ? (unsigned)(in[0] << 8 | in[1]) : LWS_CLOSE_STATUS_NO_STATUS;
+
+	if (!c->established || c->close_sent)
+		return;
+	if (len >= 2 && !close_code_valid(code)) {
+		in[0] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+		in[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+		c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+		c->close_why = WHY_PROTOCOL;
+		c->close_sent = 1;
+		return;
+	}
+	c->peer_code = (uint16_t)code;
 }
 
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -575,10 +604,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		c->valid_ms = now_ms();
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		if (c->established && !c->close_sent)
-			c->peer_code = len >= 2 ? (uint16_t)(((unsigned char *)in)[0] << 8 |
-							     ((unsigned char *)in)[1])
-						: LWS_CLOSE_STATUS_NO_STATUS;
+		on_peer_close(c, in, len);
 		return 0;
 	case LWS_CALLBACK_TIMER:               /* only on_established() sets one */
 		stats_add(&w->st->token_expired_closes, 1);

@@ -18,7 +18,10 @@
  *                under its own file limit); the server's memory per
  *                connection comes from /proc/PID/smaps_rollup (Pss).
  *
- * Both print a human summary and then one JSON line on stdout.
+ * Both print a human summary and then one JSON line on stdout.  wss:// URLs
+ * put OpenSSL between the socket and the same code (a full handshake per
+ * connection, no session resumption, no certificate verification: the
+ * tool measures the server, not the PKI).
  */
 #include "wsc.h"
 
@@ -44,6 +47,9 @@
 #include <dirent.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define BENCH_MAX_URLS     8
 #define BENCH_MAX_PIDS     64
@@ -135,6 +141,7 @@ struct url {
 	struct sockaddr_in addr;
 	char host[128];
 	int  port;
+	int  tls;              /* wss:// */
 	char path[512];        /* may hold {room} */
 };
 
@@ -167,7 +174,8 @@ static void usage(FILE *f)
 "       chatd-benchmark connections [options] -u URL [-u URL ...]\n"
 "       chatd-benchmark -v | --version\n"
 "\n"
-"URL is ws://HOST:PORT/PATH; {room} in PATH is replaced by a room name\n"
+"URL is ws://HOST:PORT/PATH or wss://HOST:PORT/PATH (TLS, not verified);\n"
+"{room} in PATH is replaced by a room name\n"
 "(PREFIX + number).  Several -u spread connections round-robin (pods).\n"
 "\n"
 "common:\n"
@@ -208,7 +216,7 @@ static void usage(FILE *f)
 		BENCH_MAX_URLS);
 }
 
-/* ws://host:port/path into *u; 0 or -1. */
+/* ws://host:port/path or wss://... into *u; 0 or -1. */
 static int url_parse(const char *s, struct url *u)
 {
 	const char *p, *slash, *colon;
@@ -217,9 +225,10 @@ static int url_parse(const char *s, struct url *u)
 	char port[16];
 	size_t hl;
 
-	if (strncmp(s, "ws://", 5) != 0)
+	u->tls = strncmp(s, "wss://", 6) == 0;
+	if (strncmp(s, "ws://", 5) != 0 && !u->tls)
 		return -1;
-	p = s + 5;
+	p = s + (u->tls ? 6 : 5);
 	slash = strchr(p, '/');
 	if (!slash)
 		slash = p + strlen(p);
@@ -229,7 +238,7 @@ static int url_parse(const char *s, struct url *u)
 		return -1;
 	memcpy(u->host, p, hl);
 	u->host[hl] = '\0';
-	u->port = colon ? atoi(colon + 1) : 80;
+	u->port = colon ? atoi(colon + 1) : u->tls ? 443 : 80;
 	if (u->port <= 0 || u->port > 65535)
 		return -1;
 	snprintf(u->path, sizeof(u->path), "%s", *slash ? slash : "/");
@@ -490,7 +499,7 @@ static double self_cpu_s(int who)
 
 /* ---- connections ---------------------------------------------------------------- */
 
-enum conn_state { C_NEW, C_CONNECTING, C_UPGRADING, C_OPEN, C_DEAD };
+enum conn_state { C_NEW, C_CONNECTING, C_TLS, C_UPGRADING, C_OPEN, C_DEAD };
 enum conn_kind { K_SUB, K_PUB, K_IDLE };
 
 /* Per subscriber and publisher of its room: the highest sequence seen and a
@@ -502,6 +511,7 @@ struct track {
 /* One per connection, in one array made at start. */
 struct conn {
 	int       fd;
+	SSL      *ssl;                /* wss://: NULL until connected */
 	uint8_t   state, kind, welcomed, ping_out;
 	int       room, url, idx;
 	int64_t   started_ns, ping_ns;
@@ -519,6 +529,7 @@ struct counts {
 	uint64_t conn_ok, conn_fail, upgrade_fail, closed, proto_err;
 	uint64_t sent, expected, delivered, dup, reord, stale, frames_in;
 	uint64_t pings, pongs, backlog_fail;
+	uint64_t tls_ok;          /* TLS handshakes completed */
 	struct hist lat;
 };
 
@@ -564,6 +575,8 @@ static void conn_kill(struct bench *b, struct conn *c, uint64_t *counter)
 	}
 	if (counter)
 		(*counter)++;
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -603,13 +616,46 @@ static int conn_write(struct bench *b, struct conn *c, const void *p, size_t n)
 	return 0;
 }
 
+/* OpenSSL's outcome of a failed SSL_read/SSL_write as errno: EAGAIN for
+ * "wait", EPIPE for the end. */
+static ssize_t tls_errno(struct conn *c, int n)
+{
+	int e = SSL_get_error(c->ssl, n);
+
+	ERR_clear_error();
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN
+		: e == SSL_ERROR_ZERO_RETURN ? 0 : EPIPE;
+	return errno == 0 ? 0 : -1;
+}
+
+/* send() / recv() on c, through TLS for wss://. */
+static ssize_t io_send(struct conn *c, const void *p, size_t n)
+{
+	int w;
+
+	if (c->ssl == NULL)
+		return send(c->fd, p, n, MSG_NOSIGNAL);
+	w = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
+	return w > 0 ? w : tls_errno(c, w);
+}
+
+static ssize_t io_recv(struct conn *c, void *p, size_t n)
+{
+	int r;
+
+	if (c->ssl == NULL)
+		return recv(c->fd, p, n, 0);
+	r = SSL_read(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
+	return r > 0 ? r : tls_errno(c, r);
+}
+
 /* Push queued bytes to the socket; ask for EPOLLOUT while some remain. */
 static void conn_flush(struct bench *b, struct conn *c)
 {
 	int was_full = c->wlen > c->woff;
 
 	while (c->wlen > c->woff) {
-		ssize_t w = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		ssize_t w = io_send(c, c->wbuf + c->woff, c->wlen - c->woff);
 
 		if (w > 0) {
 			c->woff += (uint32_t)w;
@@ -683,18 +729,13 @@ static void conn_start(struct bench *b, struct conn *c)
 		conn_kill(b, c, &b->k.conn_fail);
 }
 
-/* The socket connected: send the upgrade request. */
-static void conn_connected(struct bench *b, struct conn *c)
+/* Send the upgrade request (the socket connected, TLS done if any). */
+static void conn_upgrade(struct bench *b, struct conn *c)
 {
 	char req[1024], path[700];
 	const struct url *u = &o.urls[c->url];
-	int err = 0, n;
-	socklen_t el = sizeof(err);
+	int n;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
-		conn_kill(b, c, &b->k.conn_fail);
-		return;
-	}
 	conn_path(c, path, sizeof(path));
 	n = wsc_handshake_request(req, sizeof(req), u->host, u->port, path, NULL, c->key);
 	c->state = C_UPGRADING;
@@ -704,6 +745,54 @@ static void conn_connected(struct bench *b, struct conn *c)
 	}
 	conn_set_events(b, c, EPOLLIN);
 	conn_flush(b, c);
+}
+
+/* One step of c's TLS handshake; the upgrade once it is done. */
+static void conn_tls_step(struct bench *b, struct conn *c)
+{
+	int r = SSL_do_handshake(c->ssl), e;
+
+	if (r == 1) {
+		b->k.tls_ok++;
+		conn_upgrade(b, c);
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ)
+		conn_set_events(b, c, EPOLLIN);
+	else if (e == SSL_ERROR_WANT_WRITE)
+		conn_set_events(b, c, EPOLLIN | EPOLLOUT);
+	else
+		conn_kill(b, c, &b->k.conn_fail);
+}
+
+static SSL_CTX *tls_ctx;   /* one for every wss:// connection (made in main) */
+
+/* The socket connected: TLS first for wss://, then the upgrade request. */
+static void conn_connected(struct bench *b, struct conn *c)
+{
+	const struct url *u = &o.urls[c->url];
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+		conn_kill(b, c, &b->k.conn_fail);
+		return;
+	}
+	if (!u->tls) {
+		conn_upgrade(b, c);
+		return;
+	}
+	c->ssl = SSL_new(tls_ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		conn_kill(b, c, &b->k.conn_fail);
+		return;
+	}
+	SSL_set_tlsext_host_name(c->ssl, u->host);
+	SSL_set_connect_state(c->ssl);
+	c->state = C_TLS;
+	conn_tls_step(b, c);
 }
 
 /* Parse "PUB:SEQ:NS" after the marker. */
@@ -890,7 +979,7 @@ static void conn_read(struct bench *b, struct conn *c)
 		if (have > 0)   /* c->part is NULL until a partial frame was kept */
 			memcpy(b->scratch, c->part, have);
 		room = BENCH_SCRATCH - have;
-		n = recv(c->fd, b->scratch + have, room, 0);
+		n = io_recv(c, b->scratch + have, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -904,7 +993,7 @@ static void conn_read(struct bench *b, struct conn *c)
 			return;
 		if (c->wlen > c->woff)
 			conn_flush(b, c);
-		if ((size_t)n < room)
+		if ((size_t)n < room && (c->ssl == NULL || SSL_pending(c->ssl) == 0))
 			return;
 	}
 }
@@ -918,6 +1007,10 @@ static void on_event(struct bench *b, const struct epoll_event *e)
 	if (c->state == C_CONNECTING) {
 		if (e->events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			conn_connected(b, c);
+		return;
+	}
+	if (c->state == C_TLS) {
+		conn_tls_step(b, c);
 		return;
 	}
 	if (e->events & EPOLLOUT)
@@ -995,6 +1088,7 @@ static void bench_free(struct bench *b)
 	for (int i = 0; b->c != NULL && i < b->n; i++) {
 		struct conn *c = &b->c[i];
 
+		SSL_free(c->ssl);
 		if (c->fd >= 0)
 			close(c->fd);
 		free(c->part);
@@ -1358,8 +1452,8 @@ static int fanout_run(void)
 		       "%" PRIu64 " connected, %" PRIu64 " failed\n", o.subscribers, o.rooms, o.publishers,
 		       o.size, o.nurls, b.k.conn_ok, b.k.conn_fail + b.k.upgrade_fail);
 	usleep((useconds_t)(o.settle * 1e6));
-	jadd(j, sizeof(j), "{\"mode\":\"fanout\",\"url\":\"ws://%s:%d%s\",\"urls\":%d,\"subscribers\":%d,"
-	     "\"rooms\":%d,\"publishers\":%d,\"size\":%d,", o.urls[0].host, o.urls[0].port,
+	jadd(j, sizeof(j), "{\"mode\":\"fanout\",\"url\":\"%s://%s:%d%s\",\"urls\":%d,\"subscribers\":%d,"
+	     "\"rooms\":%d,\"publishers\":%d,\"size\":%d,", o.urls[0].tls ? "wss" : "ws", o.urls[0].host, o.urls[0].port,
 	     o.urls[0].path, o.nurls, o.subscribers, o.rooms, o.publishers, o.size);
 	if (o.max_search) {
 		fanout_max(&b, &t, j, sizeof(j));
@@ -1483,7 +1577,13 @@ static int wait_opened(struct shared *sh, const pid_t *kids, int k)
 	return stop_flag ? -1 : 0;
 }
 
-static void conn_report(const struct shared *sh, int k, double open_s, long pss0, long pss1)
+/*
+ * cpu_open: the server's CPU seconds while the connections opened (-1
+ * without --pids): opened / cpu_open is connections (with wss://, full TLS
+ * handshakes) per second of one server core.
+ */
+static void conn_report(const struct shared *sh, int k, double open_s, double cpu_open,
+			long pss0, long pss1)
 {
 	struct proc_result t = { 0 };
 	char j[4096] = "";
@@ -1504,6 +1604,9 @@ static void conn_report(const struct shared *sh, int k, double open_s, long pss0
 		printf("connections: %d requested over %d process(es) from %d source address(es): "
 		       "%" PRIu64 " opened in %.2f s (%.0f/s), %" PRIu64 " failed\n", o.connections,
 		       k, o.src_addrs, t.opened, open_s, open_s > 0 ? t.opened / open_s : 0, t.failed);
+		if (cpu_open > 0)
+			printf("  server CPU while opening: %.2f s, %.0f connections per server CPU "
+			       "second\n", cpu_open, (double)t.opened / cpu_open);
 		printf("  held %.1f s: %" PRIu64 " dropped by the server; pings %" PRIu64 ", pongs %"
 		       PRIu64 "\n", o.hold, t.dropped, t.pings, t.pongs);
 		human_hist("ping round trip", &t.rtt);
@@ -1511,15 +1614,18 @@ static void conn_report(const struct shared *sh, int k, double open_s, long pss0
 			printf("  server memory (Pss) %ld kB before, %ld kB holding: %.0f bytes per connection\n",
 			       pss0, pss1, per);
 	}
-	jadd(j, sizeof(j), "{\"mode\":\"connections\",\"url\":\"ws://%s:%d%s\",\"requested\":%d,"
+	jadd(j, sizeof(j), "{\"mode\":\"connections\",\"url\":\"%s://%s:%d%s\",\"requested\":%d,"
 	     "\"procs\":%d,\"src_addrs\":%d,\"opened\":%" PRIu64 ",\"failed\":%" PRIu64
 	     ",\"open_seconds\":%.3f,\"hold_seconds\":%.1f,\"dropped\":%" PRIu64 ",\"pings\":%"
-	     PRIu64 ",\"pongs\":%" PRIu64 ",", o.urls[0].host, o.urls[0].port, o.urls[0].path,
+	     PRIu64 ",\"pongs\":%" PRIu64 ",", o.urls[0].tls ? "wss" : "ws", o.urls[0].host,
+	     o.urls[0].port, o.urls[0].path,
 	     o.connections, k, o.src_addrs, t.opened, t.failed, open_s, o.hold, t.dropped, t.pings,
 	     t.pongs);
 	json_hist(j, sizeof(j), "ping_rtt_us", &t.rtt);
 	jadd(j, sizeof(j), ",\"server_pss_kb_before\":%ld,\"server_pss_kb_holding\":%ld,"
-	     "\"server_bytes_per_conn\":%.0f}", pss0, pss1, per);
+	     "\"server_bytes_per_conn\":%.0f,\"server_cpu_open_s\":%.3f,"
+	     "\"opened_per_server_cpu_s\":%.0f}", pss0, pss1, per, cpu_open,
+	     cpu_open > 0 ? (double)t.opened / cpu_open : -1.0);
 	printf("%s\n", j);
 	fflush(stdout);
 }
@@ -1531,6 +1637,7 @@ static int connections_run(void)
 	pid_t kids[BENCH_MAX_PROCS];
 	struct shared *sh;
 	long pss0, pss1;
+	double cpu0;
 	int64_t t0;
 
 	if (!fd_room((o.connections + k - 1) / k)) {
@@ -1550,6 +1657,7 @@ static int connections_run(void)
 		b.c[i].url = i % o.nurls;
 	}
 	pss0 = server_pss_kb();
+	cpu0 = server_cpu_s();
 	t0 = now_ns();
 	fflush(stdout);
 	for (int i = 0; i < k; i++)
@@ -1557,6 +1665,7 @@ static int connections_run(void)
 	if (wait_opened(sh, kids, k) < 0)
 		failed = 1;
 	double open_s = (double)(now_ns() - t0) / 1e9;
+	double cpu_open = cpu0 >= 0 ? server_cpu_s() - cpu0 : -1;
 	atomic_store(&sh->hold_end_ns, now_ns() + (int64_t)(o.hold * 1e9));
 	usleep((useconds_t)(o.hold * 1e6 / 2));
 	pss1 = server_pss_kb();
@@ -1566,7 +1675,7 @@ static int connections_run(void)
 		if (waitpid(kids[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 			failed = 1;
 	}
-	conn_report(sh, k, open_s, pss0, pss1);
+	conn_report(sh, k, open_s, cpu_open, pss0, pss1);
 	bench_free(&b);
 	uint64_t opened = 0, bad = 0;
 	for (int i = 0; i < k; i++) {
@@ -1584,5 +1693,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	for (int i = 0; i < o.nurls; i++)
+		if (o.urls[i].tls && tls_ctx == NULL &&
+		    (tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+			fprintf(stderr, "chatd-benchmark: OpenSSL: no client context\n");
+			return 2;
+		}
+	if (tls_ctx != NULL) {
+		/* a full handshake per connection: nothing to resume */
+		SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+		/* conn_flush() retries from a buffer that may move, and takes what fits */
+		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
 	return o.mode == MODE_FANOUT ? fanout_run() : connections_run();
 }

@@ -8,6 +8,7 @@
  */
 #include "wsc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,6 +23,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define WSC_GUID         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WSC_SEND_TIMEOUT 5000
@@ -361,6 +366,7 @@ struct wsc {
 	int       close_sent, close_seen, eof;
 	int       err;           /* errno of the read that ended it; 0 = clean EOF */
 	unsigned  pings;
+	SSL      *ssl;           /* wss:// / https://; NULL: plain */
 };
 
 static __thread char wsc_last[8192];
@@ -427,13 +433,34 @@ fail:
 	return -1;
 }
 
+/* One write, plain or TLS: bytes written, or -1 with errno (EAGAIN: wait
+ * for *ev). */
+static ssize_t wsc_write(struct wsc *c, const void *p, size_t len, short *ev)
+{
+	int n, e;
+
+	*ev = POLLOUT;
+	if (c->ssl == NULL)
+		return send(c->fd, p, len, MSG_NOSIGNAL);
+	ERR_clear_error();
+	n = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (n > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+	*ev = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+	return -1;
+}
+
 /* Write all of buf before deadline; 0 or -1. */
-static int write_all(int fd, const void *buf, size_t len, long long deadline)
+static int write_all(struct wsc *c, const void *buf, size_t len, long long deadline)
 {
 	const uint8_t *p = buf;
+	int fd = c->fd;
 
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		short ev;
+		ssize_t n = wsc_write(c, p, len, &ev);
 
 		if (n > 0) {
 			p += n;
@@ -441,7 +468,7 @@ static int write_all(int fd, const void *buf, size_t len, long long deadline)
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline) <= 0)
+			if (wait_fd(fd, ev, deadline) <= 0)
 				return -1;
 		} else {
 			return -1;
@@ -475,6 +502,28 @@ static int rbuf_reserve(struct wsc *c, size_t more)
 	return 0;
 }
 
+/* One read, plain or TLS: like recv(); TLS's "want more" is EAGAIN, its
+ * clean close_notify 0. */
+static ssize_t wsc_read(struct wsc *c, void *p, size_t len)
+{
+	int n, e;
+
+	if (c->ssl == NULL)
+		return recv(c->fd, p, len, 0);
+	ERR_clear_error();
+	n = SSL_read(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (n > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		errno = EAGAIN;
+	else if (e != SSL_ERROR_SYSCALL || errno == 0)
+		errno = e == SSL_ERROR_SYSCALL ? ECONNRESET : EPROTO;
+	return -1;
+}
+
 /* One read into rbuf: >0 bytes, 0 would block, -1 EOF/error (c->eof set). */
 static int fill(struct wsc *c)
 {
@@ -483,7 +532,7 @@ static int fill(struct wsc *c)
 	if (rbuf_reserve(c, 16384) < 0)
 		return -1;
 	do
-		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		n = wsc_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		c->rlen += (size_t)n;
@@ -543,28 +592,161 @@ static ssize_t read_head(struct wsc *c, const char *key, struct wsc_http_head *h
 	}
 }
 
+/* ---- TLS ------------------------------------------------------------------ */
+
+static __thread char wsc_tls_err[256];
+
+const char *wsc_tls_error(void)
+{
+	return wsc_tls_err;
+}
+
+static void tls_fail(const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	snprintf(wsc_tls_err, sizeof(wsc_tls_err), "%s: %s", what,
+		 e ? ERR_reason_error_string(e) : errno ? strerror(errno) : "closed");
+	ERR_clear_error();
+}
+
+static SSL_CTX *tls_ctx(const struct wsc_tls *t)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	if (t->max_version) {
+		/* old versions only exist at security level 0 in OpenSSL 3 */
+		SSL_CTX_set_security_level(ctx, 0);
+		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, t->max_version);
+	}
+	if (t->ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
+			tls_fail(t->ca_file);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	}
+	return ctx;
+}
+
+/* Name (SNI) and, when verifying, the name or address the certificate
+ * must hold. */
+static void tls_name(SSL *ssl, const struct wsc_tls *t, const char *host)
+{
+	const char *name = t->sni ? t->sni : host;
+	struct in6_addr a6;
+	struct in_addr a4;
+	int ip = inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+
+	if (!ip)
+		SSL_set_tlsext_host_name(ssl, name);
+	if (t->ca_file == NULL)
+		return;
+	if (ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+	else
+		SSL_set1_host(ssl, name);
+}
+
+/* The TLS handshake on c before deadline; 0, or -1 with wsc_tls_error(). */
+static int tls_start(struct wsc *c, const struct wsc_tls *t, const char *host,
+		     long long deadline)
+{
+	SSL_CTX *ctx = tls_ctx(t);
+	int n, e;
+
+	if (ctx == NULL)
+		return -1;
+	c->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);     /* the SSL holds a reference */
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		tls_fail("SSL_new");
+		return -1;
+	}
+	tls_name(c->ssl, t, host);
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_connect(c->ssl);
+		if (n == 1)
+			return 0;
+		e = SSL_get_error(c->ssl, n);
+		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
+		    wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) <= 0) {
+			tls_fail(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ?
+				 "handshake timed out" : "handshake");
+			return -1;
+		}
+	}
+}
+
+int wsc_tls_peer_serial(const struct wsc *c, char *buf, size_t len)
+{
+	X509 *x = c->ssl ? SSL_get1_peer_certificate(c->ssl) : NULL;
+	BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	int n = snprintf(buf, len, "%s", hex ? hex : "");
+
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+	return n;
+}
+
+const char *wsc_tls_version(const struct wsc *c)
+{
+	return c->ssl ? SSL_get_version(c->ssl) : "";
+}
+
+/* A connected socket, as a struct wsc, TLS done when t is not NULL. */
+static struct wsc *wsc_open(const char *host, int port, const struct wsc_tls *t,
+			    long long deadline)
+{
+	int fd = wsc_tcp_connect(host, port, (int)(deadline - now_ms()));
+	struct wsc *c;
+
+	if (fd < 0)
+		return NULL;
+	c = wsc_new(fd);
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if (t != NULL && tls_start(c, t, host, deadline) < 0) {
+		wsc_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 struct wsc *wsc_connect(const char *host, int port, const char *path,
 			const char *extra_headers, int timeout_ms, int *http_status)
+{
+	return wsc_connect_tls(host, port, path, extra_headers, timeout_ms, http_status, NULL);
+}
+
+struct wsc *wsc_connect_tls(const char *host, int port, const char *path,
+			    const char *extra_headers, int timeout_ms, int *http_status,
+			    const struct wsc_tls *tls)
 {
 	long long deadline = now_ms() + timeout_ms;
 	char req[8192], key[WSC_KEY_LEN + 1];
 	struct wsc_http_head h = { 0 };
 	struct wsc *c = NULL;
-	int n, fd;
+	int n;
 	ssize_t hl;
 
 	if (http_status)
 		*http_status = 0;
 	wsc_last[0] = '\0';
 	n = wsc_handshake_request(req, sizeof(req), host, port, path, extra_headers, key);
-	if (n < 0 || (fd = wsc_tcp_connect(host, port, timeout_ms)) < 0)
+	if (n < 0 || (c = wsc_open(host, port, tls, deadline)) == NULL)
 		return NULL;
-	c = wsc_new(fd);
-	if (!c) {
-		close(fd);
-		return NULL;
-	}
-	if (write_all(fd, req, (size_t)n, deadline) < 0 ||
+	if (write_all(c, req, (size_t)n, deadline) < 0 ||
 	    (hl = read_head(c, key, &h, deadline)) < 0)
 		goto fail;
 	if (http_status)
@@ -582,7 +764,7 @@ fail:
 
 int wsc_send_raw(struct wsc *c, const void *bytes, size_t len)
 {
-	return write_all(c->fd, bytes, len, now_ms() + WSC_SEND_TIMEOUT);
+	return write_all(c, bytes, len, now_ms() + WSC_SEND_TIMEOUT);
 }
 
 int wsc_send_frame(struct wsc *c, int opcode, int fin, const void *payload, size_t len)
@@ -737,13 +919,14 @@ int wsc_recv(struct wsc *c, int timeout_ms, struct wsc_msg *m)
 
 size_t wsc_buffered(const struct wsc *c)
 {
-	return c->rlen - c->rpos;
+	return c->rlen - c->rpos + (c->ssl ? (size_t)SSL_pending(c->ssl) : 0);
 }
 
 void wsc_free(struct wsc *c)
 {
 	if (!c)
 		return;
+	SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->rbuf);
@@ -789,6 +972,14 @@ int wsc_http_request(const char *host, int port, const char *method, const char 
 		     const char *headers, const char *body, int timeout_ms,
 		     int *status, char *body_out, size_t cap)
 {
+	return wsc_http_request_tls(host, port, method, path, headers, body, timeout_ms,
+				    status, body_out, cap, NULL);
+}
+
+int wsc_http_request_tls(const char *host, int port, const char *method, const char *path,
+			 const char *headers, const char *body, int timeout_ms,
+			 int *status, char *body_out, size_t cap, const struct wsc_tls *tls)
+{
 	long long deadline = now_ms() + timeout_ms;
 	size_t bl = body ? strlen(body) : 0;
 	char req[8192];
@@ -796,20 +987,16 @@ int wsc_http_request(const char *host, int port, const char *method, const char 
 	struct wsc *c;
 	ssize_t hl;
 	long n = -1;
-	int fd, rl;
+	int rl;
 
 	rl = snprintf(req, sizeof(req),
 		      "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n"
 		      "Content-Length: %zu\r\n%s\r\n",
 		      method, path, host, port, bl, headers ? headers : "");
-	if (rl < 0 || (size_t)rl >= sizeof(req) || (fd = wsc_tcp_connect(host, port, timeout_ms)) < 0)
+	if (rl < 0 || (size_t)rl >= sizeof(req) || (c = wsc_open(host, port, tls, deadline)) == NULL)
 		return -1;
-	if (!(c = wsc_new(fd))) {
-		close(fd);
-		return -1;
-	}
-	if (write_all(fd, req, (size_t)rl, deadline) == 0 &&
-	    (!bl || write_all(fd, body, bl, deadline) == 0) &&
+	if (write_all(c, req, (size_t)rl, deadline) == 0 &&
+	    (!bl || write_all(c, body, bl, deadline) == 0) &&
 	    (hl = read_head(c, NULL, &h, deadline)) > 0 &&
 	    (n = read_body(c, &h, (size_t)hl, deadline)) >= 0) {
 		size_t k = (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;

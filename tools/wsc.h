@@ -140,6 +140,30 @@ int wsc_tcp_connect(const char *host, int port, int timeout_ms);
 struct wsc *wsc_connect(const char *host, int port, const char *path,
 			const char *extra_headers, int timeout_ms, int *http_status);
 
+/* TLS (wss://, https://) for wsc_connect_tls() and wsc_http_request_tls(). */
+struct wsc_tls {
+	const char *ca_file;    /* verify the server's chain and name against this
+				 * CA (PEM); NULL: no verification */
+	const char *sni;        /* name to send and verify; NULL: host */
+	int         max_version; /* 0, or the highest version offered (e.g.
+				  * TLS1_1_VERSION, 0x0302: old versions allowed) */
+};
+
+/* wsc_connect() over TLS when tls is not NULL; a failed TLS handshake is a
+ * NULL return with the reason in wsc_tls_error(). */
+struct wsc *wsc_connect_tls(const char *host, int port, const char *path,
+			    const char *extra_headers, int timeout_ms, int *http_status,
+			    const struct wsc_tls *tls);
+
+/* Why the last TLS handshake on this thread failed ("handshake:
+ * certificate verify failed"). */
+const char *wsc_tls_error(void);
+
+/* The server certificate's serial number (hex) / the TLS version in use
+ * ("" on a plain connection). */
+int wsc_tls_peer_serial(const struct wsc *c, char *buf, size_t len);
+const char *wsc_tls_version(const struct wsc *c);
+
 /* The last refused upgrade's response (head + body) on this thread. */
 const char *wsc_last_response(void);
 
@@ -186,5 +210,9 @@ unsigned wsc_pings_answered(const struct wsc *c);
 int wsc_http_request(const char *host, int port, const char *method, const char *path,
 		     const char *headers, const char *body, int timeout_ms,
 		     int *status, char *body_out, size_t cap);
+/* The same over TLS (tls NULL: plain). */
+int wsc_http_request_tls(const char *host, int port, const char *method, const char *path,
+			 const char *headers, const char *body, int timeout_ms,
+			 int *status, char *body_out, size_t cap, const struct wsc_tls *tls);
 
 #endif

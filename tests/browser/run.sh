@@ -31,3 +31,5 @@ case $need in
 *) fail "playwright-core's engines field \"$need\" is not >=N: check it by hand" ;;
 esac
 CHATD_BIN="$build/chatd" CHATD_SRCDIR="$here/../.." node chat.test.mjs "$build"
+# the same page over https:// and wss:// (issue 17)
+CHATD_BIN="$build/chatd" CHATD_SRCDIR="$here/../.." node tls.test.mjs

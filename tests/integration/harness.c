@@ -453,22 +453,23 @@ int stats_worker_pids(struct chatd *h, pid_t *pids, int max)
 	return n;
 }
 
-/* A /proc/PID/status field in kB (0 when absent). */
-static long status_kb(pid_t pid, const char *field)
+long proc_field(pid_t pid, const char *file, const char *name, long dflt)
 {
 	char path[64], line[256];
-	size_t fl = strlen(field);
-	long kb = 0;
+	size_t nl = strlen(name);
+	long v = dflt;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	if (!(f = fopen(path, "r")))
-		return 0;
+		return dflt;
 	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
-			kb = strtol(line + fl + 1, NULL, 10);
+		if (strncmp(line, name, nl) == 0) {
+			v = strtol(line + nl, NULL, 10);
+			break;
+		}
 	fclose(f);
-	return kb;
+	return v;
 }
 
 /* Private memory of every process plus the shared region once: summing
@@ -481,9 +482,9 @@ long chatd_rss_kb(struct chatd *h)
 
 	pids[n++] = h->pid;
 	for (int i = 0; i < n; i++) {
-		long s = status_kb(pids[i], "RssShmem");
+		long s = proc_field(pids[i], "status", "RssShmem:", 0);
 
-		kb += status_kb(pids[i], "RssAnon");
+		kb += proc_field(pids[i], "status", "RssAnon:", 0);
 		shm = s > shm ? s : shm;
 	}
 	return kb + shm;

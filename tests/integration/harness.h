@@ -231,6 +231,10 @@ void daemon_reaper_start(void);
 char *harness_tmpdir(char *tmpl);
 /* The pid in a pid file, 0 when absent or unreadable. */
 pid_t read_pid(const char *path);
+/* The number after `name` at the start of a line of /proc/PID/file:
+ * ("status", "VmRSS:") is the VmRSS in kB, ("limits", "Max open files")
+ * the soft limit; dflt when the file or the line is missing. */
+long proc_field(pid_t pid, const char *file, const char *name, long dflt);
 /* Children of pid (from /proc): how many, and how many of them are zombies. */
 int children_of(pid_t pid, int *zombies);
 /* Write text to path (created or truncated); 0 / -1. */

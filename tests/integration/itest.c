@@ -27,6 +27,7 @@
 
 extern const struct itest_case t_chat_cases[];
 extern const struct itest_case t_slow_cases[];
+extern const struct itest_case t_crash_cases[];
 extern const struct itest_case t_signals_cases[];
 extern const struct itest_case t_ops_cases[];
 extern const struct itest_case t_daemon_cases[];
@@ -38,11 +39,14 @@ extern const struct itest_case t_web_cases[];
 extern const struct itest_case t_http_cases[];
 extern const struct itest_case t_alog_cases[];
 extern const struct itest_case t_bench_cases[];
+extern const struct itest_case t_tls_cases[];
+extern const struct itest_case t_roster_cases[];
 
 /* Every table, in the order they run. */
 static const struct itest_case *const tables[] = {
 	t_chat_cases,
 	t_slow_cases,
+	t_crash_cases,
 	t_signals_cases,
 	t_ops_cases,
 	t_daemon_cases,
@@ -54,6 +58,8 @@ static const struct itest_case *const tables[] = {
 	t_http_cases,
 	t_alog_cases,
 	t_bench_cases,
+	t_tls_cases,
+	t_roster_cases,
 };
 
 static int reason_fd = -1;

@@ -127,6 +127,35 @@ static void t_abuse_frames(void)
 	wsc_free(by);
 }
 
+/* RFC 6455 7.4: a close code a client may not send (reserved, unassigned,
+ * out of range) is a protocol error, answered 1002; a valid one is echoed. */
+static void t_abuse_close_codes(void)
+{
+	static const struct { int code, want; } cases[] = {
+		{ 5000, 1002 }, { 65535, 1002 }, { 999, 1002 }, { 0x100, 1002 }, { 1004, 1002 },
+		{ 1005, 1002 }, { 1006, 1002 }, { 1015, 1002 }, { 1016, 1002 }, { 2999, 1002 },
+		{ 1000, 1000 }, { 1001, 1001 }, { 1003, 1003 }, { 1011, 1011 }, { 3000, 3000 },
+		{ 4000, 4000 }, { 4999, 4999 },
+	};
+	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
+	struct wsc *by, *c;
+	int code;
+
+	CHECK(h, "start");
+	CHECK((by = ws_join(h, WS "/abuse", NULL, 0)), "bystander");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK((c = ws_join(h, WS "/abuse", NULL, 0)), "join");
+		CHECK(wsc_close(c, cases[i].code) == 0, "send close %d", cases[i].code);
+		code = ws_wait_close(c, 3000, NULL, 0);
+		wsc_free(c);
+		CHECK(code == cases[i].want, "close %d answered with %d, want %d", cases[i].code,
+		      code, cases[i].want);
+	}
+	CHECK(served(by), "bystander at the end");
+	CHECK(stats_wait(h, "connections", 1, 3000) == 1, "only the bystander is left");
+	wsc_free(by);
+}
+
 /* Not HTTP at all, and nothing at all: closed, counted, nobody else hurt. */
 static void t_abuse_http(void)
 {
@@ -401,6 +430,7 @@ static void t_abuse_storm(void)
 const struct itest_case t_abuse_cases[] = {
 	{ "abuse_frames", t_abuse_frames, 0 },
 	{ "abuse_http", t_abuse_http, 0 },
+	{ "abuse_close_codes", t_abuse_close_codes, 0 },
 	{ "abuse_storm", t_abuse_storm, 0 },
 	{ "abuse_subprotocol", t_abuse_subprotocol, 0 },
 	{ "abuse_emfile", t_abuse_emfile, 0 },

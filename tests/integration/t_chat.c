@@ -433,6 +433,34 @@ static void t_presence(void)
 	wsc_free(a);
 }
 
+/* presence_max_members is decided at the join: a member announced online
+ * while the room was small is announced offline even when the room has
+ * grown past the limit since (else the others keep a ghost), and a member
+ * whose online was skipped gets no offline either. */
+static void t_presence_grown(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){
+		.workers = 1, .conf = "presence_max_members 2\n" });
+	char ida[64], idb[64], idc[64], from[64], st[16];
+	struct wsc *a, *b, *c;
+
+	CHECK(h, "start");
+	CHECK((a = ws_join(h, WS "/grow", ida, sizeof(ida))), "connect a");
+	CHECK((b = ws_join(h, WS "/grow", idb, sizeof(idb))), "connect b");
+	CHECK(next_presence(a, from, st, 3000) == 0 && !strcmp(from, ida), "a: own online");
+	CHECK(next_presence(a, from, st, 3000) == 0 && !strcmp(from, idb) && !strcmp(st, "online"),
+	      "a: b online");
+	CHECK((c = ws_join(h, WS "/grow", idc, sizeof(idc))), "connect c (room over the limit)");
+	wsc_close(b, 1000);
+	wsc_free(b);
+	CHECK(next_presence(a, from, st, 3000) == 0 && !strcmp(from, idb) && !strcmp(st, "offline"),
+	      "a: no offline for b, who was announced online (a ghost)");
+	wsc_close(c, 1000);
+	wsc_free(c);
+	CHECK(next_presence(a, from, st, 800) == -1, "a: presence for c, who was never announced");
+	wsc_free(a);
+}
+
 static void t_bad_input(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
@@ -675,6 +703,7 @@ const struct itest_case t_chat_cases[] = {
 	{ "chat_ping_pong", t_ping_pong, 0 },
 	{ "chat_data_verbatim", t_data_verbatim, 0 },
 	{ "chat_presence", t_presence, 0 },
+	{ "chat_presence_grown", t_presence_grown, 0 },
 	{ "chat_bad_input", t_bad_input, 0 },
 	{ "chat_max_size", t_max_size, 0 },
 	{ "chat_invalid_utf8", t_invalid_utf8, 0 },

@@ -533,18 +533,7 @@ static void t_reload_start_fails(void)
 /* The soft "Max open files" of pid, -1 if unreadable. */
 static long soft_nofile(pid_t pid)
 {
-	char path[64], line[256];
-	long soft = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "Max open files", 14) == 0)
-			soft = strtol(line + 14, NULL, 10);
-	fclose(f);
-	return soft;
+	return proc_field(pid, "limits", "Max open files", -1);
 }
 
 static void t_fd_limit(void)

@@ -6,6 +6,8 @@
  */
 #include "harness.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void t_plain_http(void)
@@ -115,9 +117,93 @@ static void t_workers_share(void)
 		wsc_free(c[i]);
 }
 
+/* ---- HEAD and request framing ------------------------------------------------ */
+
+/* The status of an HTTP response (0 when it is none). */
+static int http_status(const char *resp)
+{
+	return strncmp(resp, "HTTP/1.", 7) == 0 ? atoi(resp + 9) : 0;
+}
+
+/* HEAD answers like GET, headers only (RFC 9110 9.3.2): a body would be read
+ * as the start of the next response on a kept-alive connection. */
+static void t_http_head(void)
+{
+	static const struct { const char *path; int status; } cases[] = {
+		{ "/healthz", 200 }, { "/nope", 404 }, { WS, 426 }, { WS "/stats", 200 },
+	};
+	struct chatd *h = chatd_start(&(struct chatd_opts){ 0 });
+	char req[512], resp[8192];
+	const char *body;
+
+	CHECK(h, "start");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close"
+			 "\r\n\r\n", cases[i].path);
+		CHECK(http_raw(HOST, h->port, req, resp, sizeof(resp), 3000) > 0, "HEAD %s: no "
+		      "answer", cases[i].path);
+		CHECK(http_status(resp) == cases[i].status, "HEAD %s: \"%.40s\"", cases[i].path, resp);
+		body = strstr(resp, "\r\n\r\n");
+		CHECK(body != NULL && body[4] == '\0', "HEAD %s sent a body: %s", cases[i].path, resp);
+	}
+	/* kept alive: the GET after a HEAD is answered, and nothing in between */
+	CHECK(http_raw(HOST, h->port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+		       "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		       resp, sizeof(resp), 3000) > 0, "HEAD then GET: no answer");
+	body = strstr(resp, "\r\n\r\n");
+	CHECK(http_status(resp) == 200 && body != NULL && http_status(body + 4) == 200 &&
+	      strlen(resp) > 3 && strcmp(resp + strlen(resp) - 3, "ok\n") == 0,
+	      "HEAD then GET: %s", resp);
+}
+
+/* Framing a proxy in front may read differently from us (request
+ * smuggling, RFC 9112 6.1 and 6.3): refused with 400, whatever the path. */
+static void t_http_smuggling(void)
+{
+	static const char *const framing[] = {
+		"Content-Length: 0\r\nContent-Length: 5\r\n",
+		"Content-Length: 5\r\nContent-Length: 0\r\n",
+		"Content-Length: 0, 5\r\n",
+		"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+		"Transfer-Encoding: chunked\r\nContent-Length: 0\r\n",
+		"Content-Length: x\r\n",
+	};
+	static const char *const heads[] = {
+		"GET /healthz", "POST /api/chat-api/publish", "GET /nope",
+		"GET " WS "/room", /* an upgrade */
+	};
+	static const char upgrade[] = "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "publish_key sekrit\n" });
+	char req[1024], resp[4096];
+	struct wsc *by;
+
+	CHECK(h, "start");
+	CHECK((by = ws_join(h, WS "/room", NULL, 0)), "bystander");
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		for (size_t k = 0; k < sizeof(framing) / sizeof(framing[0]); k++) {
+			snprintf(req, sizeof(req), "%s HTTP/1.1\r\nHost: x\r\n%s%s\r\n%s", heads[i],
+				 i == 3 ? upgrade : "", framing[k], "0\r\n\r\n");
+			CHECK(http_raw(HOST, h->port, req, resp, sizeof(resp), 3000) > 0,
+			      "%s + %s: no answer", heads[i], framing[k]);
+			CHECK(http_status(resp) == 400, "%s + %s: \"%.60s\"", heads[i], framing[k],
+			      resp);
+		}
+	/* one Content-Length, twice the same value, or none: served */
+	CHECK(http_raw(HOST, h->port, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0"
+		       "\r\nConnection: close\r\n\r\n", resp, sizeof(resp), 3000) > 0 &&
+	      http_status(resp) == 200, "one Content-Length: %.60s", resp);
+	json_t *j = ws_sendf(by, "{\"type\":\"ping\"}") == 0 ? ws_recv_type(by, "pong", 3000) : NULL;
+	CHECK(j, "bystander served");
+	json_decref(j);
+	wsc_free(by);
+}
+
 const struct itest_case t_http_cases[] = {
 	{ "http_plain", t_plain_http, 0 },
 	{ "http_stats_connections", t_stats_connections, 0 },
 	{ "http_workers_share", t_workers_share, 0 },
+	{ "http_head", t_http_head, 0 },
+	{ "http_smuggling", t_http_smuggling, 0 },
 	{ NULL, NULL, 0 },
 };

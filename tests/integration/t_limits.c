@@ -53,6 +53,45 @@ static void t_rate_limit(void)
 	wsc_free(b);
 }
 
+/* A burst that trips the 1008 close still gets what it was promised first:
+ * a pong for each ping let through and a rate_limited error for each ping
+ * refused, then the close. */
+static void t_rate_limit_flush(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){
+		.conf = "rate_limit 5\nrate_burst 5\n" });
+	static const char ping[] = "{\"type\":\"ping\"}";
+	uint8_t buf[40 * 32], *p = buf;
+	int pongs = 0, errors = 0, after = 0, code, rc;
+	struct wsc_msg m;
+	struct wsc *a;
+	json_t *j;
+
+	CHECK(h, "start");
+	CHECK((a = ws_join(h, WS "/r", NULL, 0)), "join");
+	for (int i = 0; i < 40; i++)           /* one write: one burst */
+		p += wsc_frame_encode(p, sizeof(buf) - (size_t)(p - buf), WSC_OP_TEXT, 1, 1, 0,
+				      ping, sizeof(ping) - 1);
+	CHECK(wsc_send_raw(a, buf, (size_t)(p - buf)) == 0, "send the burst");
+	while ((rc = wsc_recv(a, 5000, &m)) == 1 && m.opcode != WSC_OP_CLOSE) {
+		j = json_loadb(m.data, m.len, 0, NULL);
+		if (strcmp(js(j, "type"), "pong") == 0)
+			pongs++, after = 0;
+		else if (strcmp(js(j, "type"), "error") == 0 &&
+			 strcmp(js(json_object_get(j, "data"), "code"), "rate_limited") == 0)
+			errors++, after = 1;
+		json_decref(j);
+	}
+	CHECK(rc == 1, "no close frame (%d pongs, %d errors before)", pongs, errors);
+	code = m.close_code;
+	CHECK(code == 1008 && strcmp(m.close_reason, "rate limit") == 0, "close %d \"%s\"",
+	      code, m.close_reason);
+	CHECK(pongs >= 5 && errors >= 20 && pongs + errors <= 40 && after,
+	      "before the close: %d pongs, %d rate_limited errors", pongs, errors);
+	CHECK(stats_wait(h, "rate_limit_closes", 1, 2000) == 1, "rate_limit_closes");
+	wsc_free(a);
+}
+
 /* Wait for key >= want on a server whose limits may refuse the stats
  * request itself for a while (every connection counts, and each refused
  * one counts as a hit): key's last value, or -1. */
@@ -166,6 +205,7 @@ static void t_header_size(void)
 
 const struct itest_case t_limits_cases[] = {
 	{ "limit_rate", t_rate_limit, 0 },
+	{ "limit_rate_flush", t_rate_limit_flush, 0 },
 	{ "limit_ip", t_ip_limit, 0 },
 	{ "limit_connections", t_connection_limit, 0 },
 	{ "limit_handshake_timeout", t_handshake_timeout, 0 },

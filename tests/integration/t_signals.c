@@ -375,23 +375,6 @@ static void t_reload_invalid(void)
 	CHECK(chatd_stop(h, 8000) == 0, "exit status");
 }
 
-/* VmRSS of pid in kB, -1 if unknown. */
-static long vm_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static void t_reload_many(void)
 {
 	struct chatd_opts o = { .workers = 3, .conf = "drain_timeout 1s\n" };
@@ -427,7 +410,7 @@ static void t_reload_many(void)
 	n = children_of(h->pid, &z);
 	CHECK(n == 3 && z == 0, "later: %d children, %d zombies", n, z);
 	/* ten more reloads: the master's memory does not grow with them */
-	long rss0 = vm_rss_kb(h->pid);
+	long rss0 = proc_field(h->pid, "status", "VmRSS:", -1);
 	for (int i = 0; i < 10; i++) {
 		kill(h->pid, SIGHUP);
 		msleep(100);
@@ -436,7 +419,7 @@ static void t_reload_many(void)
 	for (long long end = mono_ms() + 6000; mono_ms() < end; msleep(100))
 		if (children_of(h->pid, &z) == 3 && z == 0)
 			break;
-	long rss1 = vm_rss_kb(h->pid);
+	long rss1 = proc_field(h->pid, "status", "VmRSS:", -1);
 	CHECK(rss0 > 0 && rss1 - rss0 < 512, "master RSS %ld kB -> %ld kB over 10 reloads",
 	      rss0, rss1);
 	for (int i = 0; i < 3; i++)

@@ -132,6 +132,13 @@ static void test_file(void)
 	CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
 	CU_ASSERT_STRING_EQUAL(buf, "two\n");
 	fclose(f);
+	/* a failing write is reported once (the caller warns once), then dropped */
+	if (alog_open("/dev/full", err, sizeof(err)) == 0 && alog_enabled()) {
+		CU_ASSERT_EQUAL(alog_emit("x\n", 0), 0);          /* nothing to write */
+		CU_ASSERT_EQUAL(alog_emit("x\n", 2), -1);
+		CU_ASSERT_EQUAL(alog_emit("x\n", 2), 0);
+		alog_close();
+	}
 	CU_ASSERT_EQUAL(alog_open("/nonexistent-dir/a.log", err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/a.log"));
 	CU_ASSERT(!alog_enabled());

@@ -35,22 +35,22 @@ static void write_tmp(const char *text, char *path, size_t len)
 }
 
 /* Loads text as a file; NULL on error with err filled. */
-static struct conf *load_text(const char *text, struct conf_err *err, char *path, size_t len)
+static struct conf *load_text(const char *text, char *err, size_t errlen, char *path, size_t len)
 {
 	write_tmp(text, path, len);
-	struct conf *c = conf_load(path, NULL, 0, err);
+	struct conf *c = conf_load(path, NULL, 0, err, errlen);
 	unlink(path);
 	return c;
 }
 
 static void test_defaults(void)
 {
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	clear_env();
-	struct conf *c = conf_load(NULL, NULL, 0, &err);
+	struct conf *c = conf_load(NULL, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_STRING_EQUAL(c->listen_host, "0.0.0.0");
-	CU_ASSERT_EQUAL(c->listen_port, CHATD_DEF_PORT);
+	CU_ASSERT_STRING_EQUAL(c->listen.v[0].host, "0.0.0.0");
+	CU_ASSERT_EQUAL(c->listen.v[0].port, CHATD_DEF_PORT);
 	CU_ASSERT_EQUAL(c->workers, 0);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://localhost:6379");
 	CU_ASSERT_STRING_EQUAL(c->pod_id, "");
@@ -221,9 +221,9 @@ static void test_confval(void)
 
 static struct conf *defaults(void)
 {
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	clear_env();
-	struct conf *c = conf_load(NULL, NULL, 0, &err);
+	struct conf *c = conf_load(NULL, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	return c;
 }
@@ -234,21 +234,21 @@ static void test_bool(void)
 	static const char *const off[] = { "off", "no", "false", "0", "OFF" };
 	static const char *const bad[] = { "", "2", "y", "onn", "enabled" };
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
 		c->presence = 0;
-		CU_ASSERT_EQUAL(conf_set(c, "presence", on[i], &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, "presence", on[i], err, sizeof(err)), 0);
 		CU_ASSERT_EQUAL(c->presence, 1);
 	}
 	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
 		c->presence = 1;
-		CU_ASSERT_EQUAL(conf_set(c, "presence", off[i], &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, "presence", off[i], err, sizeof(err)), 0);
 		CU_ASSERT_EQUAL(c->presence, 0);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CU_ASSERT_EQUAL(conf_set(c, "presence", bad[i], &err), -1);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "presence: "));
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a boolean"));
+		CU_ASSERT_EQUAL(conf_set(c, "presence", bad[i], err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "presence: "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a boolean"));
 	}
 	conf_free(c);
 }
@@ -265,7 +265,7 @@ static void test_ranges(void)
 	size_t n;
 	const struct conf_directive *t = conf_directives(&n);
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char buf[64];
 	int checked = 0;
 
@@ -275,68 +275,68 @@ static void test_ranges(void)
 			continue;
 		checked++;
 		number_text(d, d->min, buf, sizeof(buf));
-		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, err, sizeof(err)), 0);
 		number_text(d, d->max, buf, sizeof(buf));
-		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, err, sizeof(err)), 0);
 		number_text(d, d->max + 1, buf, sizeof(buf));
-		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), -1);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, d->name));
+		CU_ASSERT_EQUAL(conf_set(c, d->name, buf, err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, d->name));
 		if (d->min > 0) {
 			number_text(d, d->min - 1, buf, sizeof(buf));
-			CU_ASSERT_EQUAL(conf_set(c, d->name, buf, &err), -1);
-			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "out of range"));
+			CU_ASSERT_EQUAL(conf_set(c, d->name, buf, err, sizeof(err)), -1);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
 		}
 	}
-	CU_ASSERT_EQUAL(checked, 22);   /* 8 ints, 4 sizes, 10 durations */
-	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", &err), -1);
-	CU_ASSERT_STRING_EQUAL(err.msg, "send_queue: \"70000\" is out of range (1..65536)");
-	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", &err), -1);
-	CU_ASSERT_STRING_EQUAL(err.msg,
+	CU_ASSERT_EQUAL(checked, 23);   /* 8 ints, 4 sizes, 11 durations */
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "send_queue: \"70000\" is out of range (1..65536)");
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err,
 			       "max_message_size: \"32m\" is out of range (128..16m)");
-	CU_ASSERT_EQUAL(conf_set(c, "pong_timeout", "0", &err), -1);
-	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "-5", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "pong_timeout", "0", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "-5", err, sizeof(err)), -1);
 	conf_free(c);
 }
 
 static void test_numbers(void)
 {
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 
-	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "abc", &err), -1);
-	CU_ASSERT_STRING_EQUAL(err.msg, "send_queue: \"abc\" is not a number");
-	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "12k", &err), -1);
-	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "512", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "abc", err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "send_queue: \"abc\" is not a number");
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "12k", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "512", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->send_queue, 512);
-	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "1m", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "1m", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->max_message_size, 1u << 20);
-	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "big", &err), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not a size"));
-	CU_ASSERT_EQUAL(conf_set(c, "ping_interval", "500ms", &err), -1);  /* < 1s */
-	CU_ASSERT_EQUAL(conf_set(c, "ping_interval", "2m", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "big", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not a size"));
+	CU_ASSERT_EQUAL(conf_set(c, "ping_interval", "500ms", err, sizeof(err)), -1);  /* < 1s */
+	CU_ASSERT_EQUAL(conf_set(c, "ping_interval", "2m", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->ping_interval_ms, 120000);
-	CU_ASSERT_EQUAL(conf_set(c, "pong_timeout", "90", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "pong_timeout", "90", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->pong_timeout_ms, 90000);
-	CU_ASSERT_EQUAL(conf_set(c, "shutdown_timeout", "soon", &err), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not a duration"));
+	CU_ASSERT_EQUAL(conf_set(c, "shutdown_timeout", "soon", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not a duration"));
 	conf_free(c);
 }
 
 static void test_workers(void)
 {
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 
-	CU_ASSERT_EQUAL(conf_set(c, "workers", "4", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "4", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->workers, 4);
-	CU_ASSERT_EQUAL(conf_set(c, "workers", "auto", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "auto", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->workers, 0);
-	CU_ASSERT_EQUAL(conf_set(c, "workers", "0", &err), -1);
-	CU_ASSERT_EQUAL(conf_set(c, "workers", "65", &err), -1);
-	CU_ASSERT_EQUAL(conf_set(c, "workers", "64", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "0", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "65", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "64", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->workers, CHATD_MAX_WORKERS);
-	CU_ASSERT_EQUAL(conf_set(c, "workers", "many", &err), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "auto"));
+	CU_ASSERT_EQUAL(conf_set(c, "workers", "many", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "auto"));
 	conf_free(c);
 }
 
@@ -352,19 +352,19 @@ static void test_redis_url(void)
 		"redis://h h:6379", "redis://::1:6379", "redis://h:6379:1",
 	};
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		CU_ASSERT_EQUAL(conf_set(c, "redis_url", good[i], &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, "redis_url", good[i], err, sizeof(err)), 0);
 		CU_ASSERT_STRING_EQUAL(c->redis_url, good[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CU_ASSERT_EQUAL(conf_set(c, "redis_url", bad[i], &err), -1);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "redis_url: "));
+		CU_ASSERT_EQUAL(conf_set(c, "redis_url", bad[i], err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "redis_url: "));
 	}
-	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "off", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "off", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
 	strcpy(c->redis_url, "x");
-	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
 	conf_free(c);
 }
@@ -375,58 +375,58 @@ static void test_strings(void)
 	static const char *const bad_prefix[] = { "", "/", "api", "/api/", "/a b", "/a?b",
 						  "/a//b", "/a%20" };
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char big[CONF_STR_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(good_prefix) / sizeof(good_prefix[0]); i++) {
-		CU_ASSERT_EQUAL(conf_set(c, "path_prefix", good_prefix[i], &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, "path_prefix", good_prefix[i], err, sizeof(err)), 0);
 		CU_ASSERT_STRING_EQUAL(c->path_prefix, good_prefix[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad_prefix) / sizeof(bad_prefix[0]); i++)
-		CU_ASSERT_EQUAL(conf_set(c, "path_prefix", bad_prefix[i], &err), -1);
+		CU_ASSERT_EQUAL(conf_set(c, "path_prefix", bad_prefix[i], err, sizeof(err)), -1);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	CU_ASSERT_EQUAL(conf_set(c, "pod_id", big, &err), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "too long"));
+	CU_ASSERT_EQUAL(conf_set(c, "pod_id", big, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "too long"));
 	big[CONF_STR_MAX - 1] = '\0';
-	CU_ASSERT_EQUAL(conf_set(c, "pod_id", big, &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "pod_id", big, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(strlen(c->pod_id), CONF_STR_MAX - 1);
 	big[64] = '\0';
-	CU_ASSERT_EQUAL(conf_set(c, "user", big, &err), -1);   /* user is 64 bytes */
-	CU_ASSERT_EQUAL(conf_set(c, "user", "chatd", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "user", big, err, sizeof(err)), -1);   /* user is 64 bytes */
+	CU_ASSERT_EQUAL(conf_set(c, "user", "chatd", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(c->user, "chatd");
-	CU_ASSERT_EQUAL(conf_set(c, "nonsense", "1", &err), -1);
-	CU_ASSERT_STRING_EQUAL(err.msg, "unknown directive \"nonsense\"");
+	CU_ASSERT_EQUAL(conf_set(c, "nonsense", "1", err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "unknown directive \"nonsense\"");
 	conf_free(c);
 }
 
 static void test_pow2_and_level(void)
 {
 	struct conf *c = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	static const char *const levels[] = { "error", "warn", "notice", "info", "debug" };
 
-	CU_ASSERT_EQUAL(conf_set(c, "ring_size", "64m", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "ring_size", "64m", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->ring_size, 64u << 20);
-	CU_ASSERT_EQUAL(conf_set(c, "ring_size", "96k", &err), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "power of two"));
-	CU_ASSERT_EQUAL(conf_set(c, "uplink_size", "3m", &err), -1);
-	CU_ASSERT_EQUAL(conf_set(c, "uplink_size", "128k", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(c, "ring_size", "96k", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "power of two"));
+	CU_ASSERT_EQUAL(conf_set(c, "uplink_size", "3m", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "uplink_size", "128k", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c->uplink_size, 128u << 10);
-	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "1000", &err), 0); /* any size */
+	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "1000", err, sizeof(err)), 0); /* any size */
 	for (int i = 0; i < 5; i++) {
-		CU_ASSERT_EQUAL(conf_set(c, "log_level", levels[i], &err), 0);
+		CU_ASSERT_EQUAL(conf_set(c, "log_level", levels[i], err, sizeof(err)), 0);
 		CU_ASSERT_EQUAL(c->log_level, i);
 	}
 	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_DEBUG);
-	CU_ASSERT_EQUAL(conf_set(c, "log_level", "loud", &err), -1);
+	CU_ASSERT_EQUAL(conf_set(c, "log_level", "loud", err, sizeof(err)), -1);
 	conf_free(c);
 }
 
 static void test_file(void)
 {
 	char path[64];
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	clear_env();
 	struct conf *c = load_text(
 		"# a comment\n"
@@ -439,14 +439,14 @@ static void test_file(void)
 		"send_queue 1024\n"
 		"log_level debug#no space\n"
 		"redis_url off\n",
-		&err, path, sizeof(path));
+		err, sizeof(err), path, sizeof(path));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(c->send_queue, 1024);          /* the last one wins */
 	CU_ASSERT_EQUAL(c->workers, 3);
 	CU_ASSERT_STRING_EQUAL(c->allowed_origins, "https://a.example #1, https://b");
 	CU_ASSERT_STRING_EQUAL(c->pod_id, "");
-	CU_ASSERT_STRING_EQUAL(c->listen_host, "::1");
-	CU_ASSERT_EQUAL(c->listen_port, 9000);
+	CU_ASSERT_STRING_EQUAL(c->listen.v[0].host, "::1");
+	CU_ASSERT_EQUAL(c->listen.v[0].port, 9000);
 	CU_ASSERT_EQUAL(c->log_level, LOG_LVL_DEBUG);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
 	conf_free(c);
@@ -458,11 +458,11 @@ static void test_file(void)
 static void test_where(void)
 {
 	char path[64], want[128], buf[128];
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf *c;
 
 	clear_env();
-	c = load_text("# c\nworkers 2\n\nlog_file syslog\nstatic_dir off\nworkers 3\n", &err,
+	c = load_text("# c\nworkers 2\n\nlog_file syslog\nstatic_dir off\nworkers 3\n", err, sizeof(err),
 		      path, sizeof(path));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	conf_where(c, "workers", buf, sizeof(buf));
@@ -493,24 +493,50 @@ static void test_file_errors(void)
 		  "give an absolute one (the daemon runs in /)" },
 	};
 	char path[64], want[600];
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	clear_env();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct conf *c = load_text(cases[i].text, &err, path, sizeof(path));
+		struct conf *c = load_text(cases[i].text, err, sizeof(err), path, sizeof(path));
 		CU_ASSERT_PTR_NULL(c);
 		conf_free(c);
 		snprintf(want, sizeof(want), "%s:%s", path, cases[i].msg);
-		CU_ASSERT_STRING_EQUAL(err.msg, want);
+		CU_ASSERT_STRING_EQUAL(err, want);
 	}
-	CU_ASSERT_PTR_NULL(conf_load("/tmp/no/such/chatd.conf", NULL, 0, &err));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/tmp/no/such/chatd.conf: "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file"));
+	CU_ASSERT_PTR_NULL(conf_load("/tmp/no/such/chatd.conf", NULL, 0, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/tmp/no/such/chatd.conf: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+}
+
+/* confval_split_line on its own: each outcome, and what it leaves in place. */
+static void test_split_line(void)
+{
+	static const struct { const char *line, *key, *val; enum confval_line want; } cases[] = {
+		{ "  workers 2  # two\n", "workers", "2", CONFVAL_LINE_DIRECTIVE },
+		{ "pod_id \"a b#c\" # x\n", "pod_id", "a b#c", CONFVAL_LINE_DIRECTIVE },
+		{ "   # only a comment\n", NULL, NULL, CONFVAL_LINE_BLANK },
+		{ "\n", NULL, NULL, CONFVAL_LINE_BLANK },
+		{ "workers#2\n", "workers", NULL, CONFVAL_LINE_NO_VALUE },
+		{ "pod_id \"abc\n", "pod_id", NULL, CONFVAL_LINE_UNTERMINATED },
+		{ "pod_id \"a\" b\n", "pod_id", NULL, CONFVAL_LINE_TRAILING },
+	};
+	char buf[128], *key, *val;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i].line);
+		key = val = NULL;
+		CU_ASSERT_EQUAL(confval_split_line(buf, &key, &val), cases[i].want);
+		if (cases[i].key != NULL)
+			CU_ASSERT(key != NULL && strcmp(key, cases[i].key) == 0);
+		if (cases[i].val != NULL)
+			CU_ASSERT(val != NULL && strcmp(val, cases[i].val) == 0);
+		CU_ASSERT((cases[i].want > CONFVAL_LINE_BLANK) == (confval_line_text(cases[i].want)[0] != '\0'));
+	}
 }
 
 static void test_precedence(void)
 {
 	char path[64];
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf *c;
 	struct conf_kv ov[] = { { "redis_url", "redis://override:3/1" },
 				{ "workers", "7" } };
@@ -518,7 +544,7 @@ static void test_precedence(void)
 	write_tmp("redis_url redis://file:1\nworkers 2\nauth_enabled on\n"
 		  "auth_secret s\nsend_queue 9\n", path, sizeof(path));
 	clear_env();
-	c = conf_load(path, NULL, 0, &err);
+	c = conf_load(path, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://file:1");
 	CU_ASSERT_EQUAL(c->auth_enabled, 1);
@@ -526,39 +552,39 @@ static void test_precedence(void)
 
 	setenv("REDIS_URL", "redis://env:2", 1);
 	setenv("AUTH_ENABLED", "false", 1);
-	c = conf_load(path, NULL, 0, &err);
+	c = conf_load(path, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://env:2");
 	CU_ASSERT_EQUAL(c->auth_enabled, 0);
 	CU_ASSERT_EQUAL(c->send_queue, 9);
 	conf_free(c);
 
-	c = conf_load(path, ov, 2, &err);
+	c = conf_load(path, ov, 2, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "redis://override:3/1");
 	CU_ASSERT_EQUAL(c->workers, 7);
 	conf_free(c);
 
 	setenv("REDIS_URL", "", 1);            /* empty = off */
-	c = conf_load(path, NULL, 0, &err);
+	c = conf_load(path, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->redis_url, "");
 	conf_free(c);
 
 	setenv("REDIS_URL", "nonsense", 1);
-	CU_ASSERT_PTR_NULL(conf_load(path, NULL, 0, &err));
-	CU_ASSERT_EQUAL(strncmp(err.msg, "REDIS_URL: ", 11), 0);
+	CU_ASSERT_PTR_NULL(conf_load(path, NULL, 0, err, sizeof(err)));
+	CU_ASSERT_EQUAL(strncmp(err, "REDIS_URL: ", 11), 0);
 	setenv("REDIS_URL", "off", 1);
 	setenv("AUTH_ENABLED", "maybe", 1);
-	CU_ASSERT_PTR_NULL(conf_load(path, NULL, 0, &err));
-	CU_ASSERT_EQUAL(strncmp(err.msg, "AUTH_ENABLED: ", 14), 0);
+	CU_ASSERT_PTR_NULL(conf_load(path, NULL, 0, err, sizeof(err)));
+	CU_ASSERT_EQUAL(strncmp(err, "AUTH_ENABLED: ", 14), 0);
 
 	struct conf_kv bad[] = { { "workers", "x" } }, unknown[] = { { "wrkers", "1" } };
 	clear_env();
-	CU_ASSERT_PTR_NULL(conf_load(path, bad, 1, &err));
-	CU_ASSERT_EQUAL(strncmp(err.msg, "workers: ", 9), 0);
-	CU_ASSERT_PTR_NULL(conf_load(path, unknown, 1, &err));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown directive \"wrkers\""));
+	CU_ASSERT_PTR_NULL(conf_load(path, bad, 1, err, sizeof(err)));
+	CU_ASSERT_EQUAL(strncmp(err, "workers: ", 9), 0);
+	CU_ASSERT_PTR_NULL(conf_load(path, unknown, 1, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown directive \"wrkers\""));
 	unlink(path);
 }
 
@@ -566,7 +592,7 @@ static void test_precedence(void)
  * less the record header (ring.h), 1m at most. */
 static void test_ring_fit(void)
 {
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char most[32], over[32];
 	size_t fit = ring_payload_max(64 * 1024) - CHATD_STAMP_MAX;
 	struct conf_kv ok[] = { { "uplink_size", "64k" }, { "max_message_size", most } };
@@ -577,34 +603,34 @@ static void test_ring_fit(void)
 	clear_env();
 	snprintf(most, sizeof(most), "%zu", fit);
 	snprintf(over, sizeof(over), "%zu", fit + 1);
-	c = conf_load(NULL, ok, 2, &err);
+	c = conf_load(NULL, ok, 2, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(c);
 	conf_free(c);
-	CU_ASSERT_PTR_NULL(conf_load(NULL, big, 2, &err));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "does not fit a ring record"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, most));
-	CU_ASSERT_PTR_NULL(conf_load(NULL, huge, 1, &err));   /* 16m: over the 1m ceiling */
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "1m at most"));
+	CU_ASSERT_PTR_NULL(conf_load(NULL, big, 2, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "does not fit a ring record"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, most));
+	CU_ASSERT_PTR_NULL(conf_load(NULL, huge, 1, err, sizeof(err)));   /* 16m: over the 1m ceiling */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1m at most"));
 	CU_ASSERT_EQUAL(ring_payload_max(1u << 30), CHATD_MAX_FRAME);
 }
 
 static void test_auth_rules(void)
 {
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf_kv on[] = { { "auth_enabled", "on" } };
 	struct conf_kv both[] = { { "auth_secret", "a" }, { "auth_secret_file", "/f" } };
 	struct conf_kv ok[] = { { "auth_enabled", "yes" }, { "auth_secret_file", "/f" } };
 	struct conf *c;
 
 	clear_env();
-	CU_ASSERT_PTR_NULL(conf_load(NULL, on, 1, &err));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "auth_secret"));
-	CU_ASSERT_PTR_NULL(conf_load(NULL, both, 2, &err));
-	c = conf_load(NULL, ok, 2, &err);
+	CU_ASSERT_PTR_NULL(conf_load(NULL, on, 1, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "auth_secret"));
+	CU_ASSERT_PTR_NULL(conf_load(NULL, both, 2, err, sizeof(err)));
+	c = conf_load(NULL, ok, 2, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(c);
 	conf_free(c);
 	setenv("AUTH_ENABLED", "", 1);           /* empty: as if unset */
-	c = conf_load(NULL, NULL, 0, &err);
+	c = conf_load(NULL, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(c);
 	if (c != NULL) {
 		CU_ASSERT_EQUAL(c->auth_enabled, 0);
@@ -616,19 +642,19 @@ static void test_auth_rules(void)
 static void test_restart_needed(void)
 {
 	struct conf *a = defaults(), *b = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char buf[256];
 
 	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "");
-	CU_ASSERT_EQUAL(conf_set(b, "send_queue", "9", &err), 0);
-	CU_ASSERT_EQUAL(conf_set(b, "workers", "2", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "send_queue", "9", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "workers", "2", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 0);
-	CU_ASSERT_EQUAL(conf_set(b, "listen", "0.0.0.0:9", &err), 0);   /* port only */
+	CU_ASSERT_EQUAL(conf_set(b, "listen", "0.0.0.0:9", err, sizeof(err)), 0);   /* port only */
 	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 1);
 	CU_ASSERT_STRING_EQUAL(buf, "listen");
-	CU_ASSERT_EQUAL(conf_set(b, "ring_size", "32m", &err), 0);
-	CU_ASSERT_EQUAL(conf_set(b, "user", "nobody", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "ring_size", "32m", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_set(b, "user", "nobody", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, sizeof(buf)), 3);
 	CU_ASSERT_STRING_EQUAL(buf, "listen ring_size user");
 	CU_ASSERT_EQUAL(conf_restart_needed(a, b, buf, 8), 3);   /* truncated, counted */
@@ -640,19 +666,19 @@ static void test_restart_needed(void)
 static void test_carry_over(void)
 {
 	struct conf *live = defaults(), *next = defaults();
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char buf[256];
 
-	CU_ASSERT_EQUAL(conf_set(next, "listen", "[::1]:9999", &err), 0);
-	CU_ASSERT_EQUAL(conf_set(next, "uplink_size", "2m", &err), 0);
-	CU_ASSERT_EQUAL(conf_set(next, "pid_file", "/tmp/x.pid", &err), 0);
-	CU_ASSERT_EQUAL(conf_set(next, "send_queue", "17", &err), 0);
-	CU_ASSERT_EQUAL(conf_set(next, "log_level", "debug", &err), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "listen", "[::1]:9999", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "uplink_size", "2m", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "pid_file", "/tmp/x.pid", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "send_queue", "17", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(conf_set(next, "log_level", "debug", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(conf_restart_needed(live, next, buf, sizeof(buf)), 3);
 	conf_carry_over(next, live);
 	CU_ASSERT_EQUAL(conf_restart_needed(live, next, buf, sizeof(buf)), 0);
-	CU_ASSERT_STRING_EQUAL(next->listen_host, "0.0.0.0");
-	CU_ASSERT_EQUAL(next->listen_port, 8080);
+	CU_ASSERT_STRING_EQUAL(next->listen.v[0].host, "0.0.0.0");
+	CU_ASSERT_EQUAL(next->listen.v[0].port, 8080);
 	CU_ASSERT_EQUAL(next->uplink_size, 1u << 20);
 	CU_ASSERT_STRING_EQUAL(next->pid_file, RUNSTATEDIR "/chatd.pid");
 	CU_ASSERT_EQUAL(next->send_queue, 17);              /* reloadable: new value */
@@ -665,7 +691,7 @@ static void test_carry_over(void)
  * add ranges; a bad range is an error with file:line. */
 static void test_status_allow(void)
 {
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char path[64], val[256];
 	size_t n;
 	const struct conf_directive *t = conf_directives(&n), *d = NULL;
@@ -675,35 +701,35 @@ static void test_status_allow(void)
 			d = &t[i];
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	clear_env();
-	struct conf *c = conf_load(NULL, NULL, 0, &err);
+	struct conf *c = conf_load(NULL, NULL, 0, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	conf_format(c, d, val, sizeof(val));
 	CU_ASSERT_STRING_EQUAL(val, "0.0.0.0/0 ::/0");
 	conf_free(c);
 	c = load_text("status_allow 127.0.0.0/8\nworkers 2\nstatus_allow ::1, 10.0.0.0/8\n",
-		      &err, path, sizeof(path));
+		      err, sizeof(err), path, sizeof(path));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	conf_format(c, d, val, sizeof(val));
 	CU_ASSERT_STRING_EQUAL(val, "127.0.0.0/8 ::1/128 10.0.0.0/8");
 	conf_free(c);
-	c = load_text("workers 2\nstatus_allow 127.0.0.0/8\nstatus_allow 10.0.0.1/8\n", &err,
+	c = load_text("workers 2\nstatus_allow 127.0.0.0/8\nstatus_allow 10.0.0.1/8\n", err, sizeof(err),
 		      path, sizeof(path));
 	CU_ASSERT_PTR_NULL(c);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ":3: status_allow: \"10.0.0.1/8\""));
-	c = load_text("status_allow nobody\n", &err, path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3: status_allow: \"10.0.0.1/8\""));
+	c = load_text("status_allow nobody\n", err, sizeof(err), path, sizeof(path));
 	CU_ASSERT_PTR_NULL(c);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ":1: status_allow: \"nobody\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: status_allow: \"nobody\""));
 }
 
 /* A password never reaches a log line or an error message. */
 static void test_redis_url_masked(void)
 {
 	char b[256];
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	struct conf *c;
 
 	clear_env();
-	c = conf_load(NULL, NULL, 0, &err);
+	c = conf_load(NULL, NULL, 0, err, sizeof(err));
 	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://:s3cret@h:6379/2", b, sizeof(b)),
 			       "redis://:***@h:6379/2");
 	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://:a@b@[::1]:1", b, sizeof(b)),
@@ -718,10 +744,72 @@ static void test_redis_url_masked(void)
 	CU_ASSERT_STRING_EQUAL(redis_url_masked("redis://:pw@h", b, 10), "redis://:");
 	/* a bad URL's error message shows it masked */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "redis://:s3cret@h:99999", &err), -1);
-	CU_ASSERT_PTR_NULL(strstr(err.msg, "s3cret"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "redis://:***@h:99999"));
+	CU_ASSERT_EQUAL(conf_set(c, "redis_url", "redis://:s3cret@h:99999", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NULL(strstr(err, "s3cret"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "redis://:***@h:99999"));
 	conf_free(c);
+}
+
+/* listen repeats, takes ssl, and -l replaces the lines of its kind only;
+ * an ssl listen needs a certificate and key; ssl_protocols is a range. */
+static void test_listen_ssl(void)
+{
+	static const struct conf_kv ov[] = { { "listen", "127.0.0.1:7000" } };
+	char path[64], val[1100];
+	char err[CHATD_ERR_MAX];
+	struct conf *c;
+	size_t n;
+	const struct conf_directive *t = conf_directives(&n), *d = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, "listen") == 0)
+			d = &t[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	clear_env();
+	c = load_text("listen 127.0.0.1:8080\nlisten [::1]:8443 ssl\n"
+		      "ssl_certificate /c.pem\nssl_certificate_key /k.pem\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->listen.n, 2);
+	CU_ASSERT_EQUAL(c->listen.v[0].ssl, 0);
+	CU_ASSERT_EQUAL(c->listen.v[1].ssl, 1);
+	CU_ASSERT_EQUAL(c->listen.v[1].port, 8443);
+	CU_ASSERT(conf_has_ssl(c));
+	conf_format(c, d, val, sizeof(val));
+	CU_ASSERT_STRING_EQUAL(val, "127.0.0.1:8080, [::1]:8443 ssl");
+	CU_ASSERT_STRING_EQUAL(c->ssl_protocols, "TLSv1.2 TLSv1.3");
+	conf_free(c);
+	/* -l replaces the plain line, keeps the ssl one */
+	write_tmp("listen 127.0.0.1:8080\nlisten 127.0.0.1:8443 ssl\n"
+		  "ssl_certificate /c.pem\nssl_certificate_key /k.pem\n", path, sizeof(path));
+	c = conf_load(path, ov, 1, err, sizeof(err));
+	unlink(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->listen.n, 2);
+	CU_ASSERT_EQUAL(c->listen.v[0].port, 8443);
+	CU_ASSERT_EQUAL(c->listen.v[1].port, 7000);
+	conf_free(c);
+	c = load_text("listen 127.0.0.1:8443 ssl\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ssl_certificate and ssl_certificate_key"));
+	c = load_text("listen 127.0.0.1:8443 tls\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: listen: "));
+	c = load_text("listen :1\nlisten *:1\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "already"));
+	c = load_text("ssl_protocols TLSv1.1 TLSv1.3\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: ssl_protocols: "));
+	c = load_text("ssl_certificate c.pem\n", err, sizeof(err), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "relative path"));
+	int lo = -1, hi = -1;
+	CU_ASSERT_EQUAL(confval_tls_range("TLSv1.3", &lo, &hi), 0);
+	CU_ASSERT(lo == 3 && hi == 3);
+	CU_ASSERT_EQUAL(confval_tls_range("TLSv1.2,TLSv1.1  TLSv1", &lo, &hi), 0);
+	CU_ASSERT(lo == 0 && hi == 2);
+	CU_ASSERT_EQUAL(confval_tls_range("", NULL, NULL), -1);
+	CU_ASSERT_EQUAL(confval_tls_range("SSLv3", NULL, NULL), -1);
 }
 
 /* conf_format() writes what conf_load() reads back to the same values. */
@@ -736,12 +824,12 @@ static void test_format_round_trip(void)
 	};
 	size_t n, nov = sizeof(ov) / sizeof(ov[0]);
 	const struct conf_directive *t = conf_directives(&n);
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 	char text[16384], val[1100], path[64];
 	size_t used = 0;
 
 	clear_env();
-	struct conf *a = conf_load(NULL, ov, nov, &err);
+	struct conf *a = conf_load(NULL, ov, nov, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	for (size_t i = 0; i < n; i++) {
 		conf_format(a, &t[i], val, sizeof(val));
@@ -754,7 +842,7 @@ static void test_format_round_trip(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ring_size 1g\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "pong_timeout 1500ms\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "workers 3\n"));
-	struct conf *b = load_text(text, &err, path, sizeof(path));
+	struct conf *b = load_text(text, err, sizeof(err), path, sizeof(path));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	for (size_t i = 0; i < n; i++) {
 		char va[1100], vb[1100];
@@ -800,11 +888,25 @@ static const struct conf_directive *table_find(const char *name)
 }
 
 /* ".Ql VALUE ." -> VALUE; `\&""` is the empty value. */
+/* The first word of s, or the text between double quotes when s starts
+ * with one ("TLSv1.2 TLSv1.3"). */
+static void word_or_quoted(const char *s, char *out, size_t len)
+{
+	s += strspn(s, " \t");
+	if (s[0] == '"' && strchr(s + 1, '"') != NULL)
+		snprintf(out, len, "%.*s", (int)(strchr(s + 1, '"') - s - 1), s + 1);
+	else
+		snprintf(out, len, "%.*s", (int)strcspn(s, " \t\n"), s);
+}
+
 static void man_value(const char *line, char *out, size_t len)
 {
 	char v[256] = "";
 	sscanf(line + 4, "%255s", v);
-	snprintf(out, len, "%s", strcmp(v, "\\&\"\"") == 0 ? "" : v);
+	if (strcmp(v, "\\&\"\"") == 0)
+		snprintf(out, len, "%s", "");
+	else
+		word_or_quoted(line + 4, out, len);
 }
 
 /*
@@ -871,13 +973,13 @@ static void test_sample_file(void)
 	const struct conf_directive *t = conf_directives(&n);
 	char path[1024], line[1024], name[128], val[256];
 	int seen[128] = { 0 };
-	struct conf_err err;
+	char err[CHATD_ERR_MAX];
 
 	snprintf(path, sizeof(path), "%s/etc/chatd.conf", builddir());
 	clear_env();
-	struct conf *c = conf_load(path, NULL, 0, &err);
+	struct conf *c = conf_load(path, NULL, 0, err, sizeof(err));
 	if (c == NULL)
-		fprintf(stderr, "\n%s\n", err.msg);
+		fprintf(stderr, "\n%s\n", err);
 	CU_ASSERT_PTR_NOT_NULL(c);
 	conf_free(c);
 
@@ -886,6 +988,8 @@ static void test_sample_file(void)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "# %127s %255s", name, val) != 2)
 			continue;
+		if (val[0] == '"' && val[1] != '"')
+			word_or_quoted(strstr(line, val), val, sizeof(val));
 		const struct conf_directive *d = table_find(name);
 		if (d == NULL)
 			continue;
@@ -915,6 +1019,7 @@ static CU_TestInfo tests[] = {
 	{ "powers of two, log levels", test_pow2_and_level },
 	{ "file syntax", test_file },
 	{ "file errors name file:line", test_file_errors },
+	{ "confval: one line of a file", test_split_line },
 	{ "where a directive was set; absolute paths", test_where },
 	{ "precedence file < env < override", test_precedence },
 	{ "auth rules", test_auth_rules },
@@ -922,6 +1027,7 @@ static CU_TestInfo tests[] = {
 	{ "restart needed", test_restart_needed },
 	{ "carry over on reload", test_carry_over },
 	{ "format round trip", test_format_round_trip },
+	{ "listen ... ssl, ssl_protocols", test_listen_ssl },
 	{ "man page agrees with table", test_man_page },
 	{ "sample file agrees with table", test_sample_file },
 	CU_TEST_INFO_NULL,

@@ -321,26 +321,26 @@ static void test_url_good(void)
 	struct redis_url u;
 	char err[256];
 
-	CU_ASSERT_EQUAL(redis_url_parse("redis://localhost:6379", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://localhost:6379", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.host, "localhost");
 	CU_ASSERT_EQUAL(u.port, 6379);
 	CU_ASSERT_STRING_EQUAL(u.password, "");
 	CU_ASSERT_EQUAL(u.db, 0);
 
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:s3cret@10.0.0.5:6380/2", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:s3cret@10.0.0.5:6380/2", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.host, "10.0.0.5");
 	CU_ASSERT_EQUAL(u.port, 6380);
 	CU_ASSERT_STRING_EQUAL(u.password, "s3cret");
 	CU_ASSERT_EQUAL(u.db, 2);
 
-	CU_ASSERT_EQUAL(redis_url_parse("redis://my-redis.svc_1:6379/15", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://my-redis.svc_1:6379/15", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.host, "my-redis.svc_1");
 	CU_ASSERT_EQUAL(u.db, 15);
 
-	CU_ASSERT_EQUAL(redis_url_parse("redis://[::1]:6390", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://[::1]:6390", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.host, "::1");
 	CU_ASSERT_EQUAL(u.port, 6390);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://[::ffff:127.0.0.1]:1/0", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://[::ffff:127.0.0.1]:1/0", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.host, "::ffff:127.0.0.1");
 }
 
@@ -350,20 +350,20 @@ static void test_url_numbers(void)
 	struct redis_url u;
 	char err[256];
 
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:1", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:1", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_EQUAL(u.port, 1);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:65535", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:65535", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_EQUAL(u.port, 65535);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:06379/0", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:06379/0", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_EQUAL(u.port, 6379);
 	CU_ASSERT_EQUAL(u.db, 0);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:1/2147483647", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:1/2147483647", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_EQUAL(u.db, 2147483647);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:1/2147483648", &u, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:1/2147483648", &u, err, sizeof(err)), REDIS_URL_BAD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "database"));
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:65536", &u, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:65536", &u, err, sizeof(err)), REDIS_URL_BAD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "port"));
-	CU_ASSERT_EQUAL(redis_url_parse("redis://h:99999999999", &u, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://h:99999999999", &u, err, sizeof(err)), REDIS_URL_BAD);
 }
 
 /* '@', ':', '%' and '/' inside the password (the last '@' ends it). */
@@ -372,22 +372,22 @@ static void test_url_password(void)
 	struct redis_url u;
 	char err[256];
 
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:p%40ss:w@h:7000", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:p%40ss:w@h:7000", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.password, "p@ss:w");
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:a@b@h:1", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:a@b@h:1", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.password, "a@b");
 	CU_ASSERT_STRING_EQUAL(u.host, "h");
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:%25%2F%2f!$&'()*+,;=~@h:1/3", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:%25%2F%2f!$&'()*+,;=~@h:1/3", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.password, "%//!$&'()*+,;=~");
 	CU_ASSERT_EQUAL(u.db, 3);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:\xc3\xa9t\xc3\xa9@h:1", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:\xc3\xa9t\xc3\xa9@h:1", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.password, "\xc3\xa9t\xc3\xa9");
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:@h:1", &u, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:@h:1", &u, err, sizeof(err)), REDIS_URL_SET);
 	CU_ASSERT_STRING_EQUAL(u.password, "");
 	/* a raw '/' would end the host part: it must be written %2F */
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:a/b@h:1", &u, err, sizeof(err)), -1);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:a b@h:1", &u, err, sizeof(err)), -1);
-	CU_ASSERT_EQUAL(redis_url_parse("redis://:a#b@h:1", &u, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:a/b@h:1", &u, err, sizeof(err)), REDIS_URL_BAD);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:a b@h:1", &u, err, sizeof(err)), REDIS_URL_BAD);
+	CU_ASSERT_EQUAL(redis_url_parse("redis://:a#b@h:1", &u, err, sizeof(err)), REDIS_URL_BAD);
 }
 
 static void test_url_off(void)
@@ -395,10 +395,10 @@ static void test_url_off(void)
 	struct redis_url u;
 	char err[256];
 
-	CU_ASSERT_EQUAL(redis_url_parse("off", &u, err, sizeof(err)), 1);
-	CU_ASSERT_EQUAL(redis_url_parse("OFF", &u, err, sizeof(err)), 1);
-	CU_ASSERT_EQUAL(redis_url_parse("", &u, err, sizeof(err)), 1);
-	CU_ASSERT_EQUAL(redis_url_parse(NULL, &u, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(redis_url_parse("off", &u, err, sizeof(err)), REDIS_URL_OFF);
+	CU_ASSERT_EQUAL(redis_url_parse("OFF", &u, err, sizeof(err)), REDIS_URL_OFF);
+	CU_ASSERT_EQUAL(redis_url_parse("", &u, err, sizeof(err)), REDIS_URL_OFF);
+	CU_ASSERT_EQUAL(redis_url_parse(NULL, &u, err, sizeof(err)), REDIS_URL_OFF);
 }
 
 static void test_url_bad(void)
@@ -423,9 +423,9 @@ static void test_url_bad(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		int rc = redis_url_parse(bad[i], &u, err, sizeof(err));
-		CU_ASSERT_EQUAL(rc, -1);
-		if (rc != -1)
+		enum redis_url_rc rc = redis_url_parse(bad[i], &u, err, sizeof(err));
+		CU_ASSERT_EQUAL(rc, REDIS_URL_BAD);
+		if (rc != REDIS_URL_BAD)
 			fprintf(stderr, "\naccepted bad url: %s\n", bad[i]);
 		/* A reason for the caller to print after the directive's name. */
 		CU_ASSERT(err[0] != '\0' && strncmp(err, "redis_url", 9) != 0);
@@ -435,13 +435,13 @@ static void test_url_bad(void)
 	strcpy(longurl, "redis://:");
 	memset(longurl + 9, 'p', 300);
 	strcpy(longurl + 309, "@h:1");
-	CU_ASSERT_EQUAL(redis_url_parse(longurl, &u, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(redis_url_parse(longurl, &u, err, sizeof(err)), REDIS_URL_BAD);
 	strcpy(longurl, "redis://");
 	memset(longurl + 8, 'h', 300);
 	strcpy(longurl + 308, ":1");
-	CU_ASSERT_EQUAL(redis_url_parse(longurl, &u, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(redis_url_parse(longurl, &u, err, sizeof(err)), REDIS_URL_BAD);
 	/* A NULL err buffer is allowed. */
-	CU_ASSERT_EQUAL(redis_url_parse("nope", &u, NULL, 0), -1);
+	CU_ASSERT_EQUAL(redis_url_parse("nope", &u, NULL, 0), REDIS_URL_BAD);
 }
 
 /* ---- mloop ------------------------------------------------------------ */

@@ -21,7 +21,7 @@ static enum msg_err parse_s(const char *s, struct msg_in *m)
 /* The error for s; also checks that no data is left to release. */
 static enum msg_err parse_err(const char *s)
 {
-	struct msg_in m = { MSG_PING, NULL, NULL, 0 };
+	struct msg_in m = { .kind = MSG_PING };
 	enum msg_err e = parse_s(s, &m);
 
 	if (e != MSG_OK)
@@ -696,7 +696,37 @@ static void test_build_raw(void)
 	CU_ASSERT_EQUAL(msg_build_raw(out, sizeof(out), "chat", NULL, NULL, "{}", 2), 0);
 }
 
+/* {"type":"members"}: data.limit 1..1000 and data.cursor, both optional. */
+static void test_parse_members(void)
+{
+	struct msg_in m;
+
+	CU_ASSERT_EQUAL(parse_s("{\"type\":\"members\"}", &m), MSG_OK);
+	CU_ASSERT_EQUAL(m.kind, MSG_MEMBERS);
+	CU_ASSERT_EQUAL(m.limit, 0);
+	CU_ASSERT_EQUAL(m.cursor_len, 0);
+	msg_in_clear(&m);
+	CU_ASSERT_EQUAL(parse_s("{\"type\":\"members\",\"data\":{\"limit\":1000,"
+				"\"cursor\":\"abc\"}}", &m), MSG_OK);
+	CU_ASSERT_EQUAL(m.limit, 1000);
+	CU_ASSERT_EQUAL(m.cursor_len, 3);
+	CU_ASSERT_EQUAL(memcmp(m.cursor, "abc", 3), 0);
+	msg_in_clear(&m);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":{\"limit\":0}}"), MSG_EDATA);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":{\"limit\":1001}}"),
+			MSG_EDATA);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":{\"limit\":2.5}}"), MSG_EDATA);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":{\"limit\":\"5\"}}"),
+			MSG_EDATA);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":{\"cursor\":5}}"), MSG_EDATA);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":{\"cursor\":\""
+				  "01234567890123456789012345678901234567890123456789012345678901234"
+				  "\"}}"), MSG_EDATA);
+	CU_ASSERT_EQUAL(parse_err("{\"type\":\"members\",\"data\":[]}"), MSG_EDATA);
+}
+
 static CU_TestInfo tests[] = {
+	{ "parse: members", test_parse_members },
 	{ "parse: chat", test_parse_chat },
 	{ "parse: client fields ignored", test_parse_ignored_fields },
 	{ "parse: chat without data, ping", test_parse_chat_no_data_and_ping },

@@ -2,7 +2,6 @@
 /*
  * test_room.c - room name validation and the room index.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,15 +84,14 @@ static void test_join_leave(void)
 	struct room_member a = { 0 }, b = { 0 };
 	char last[CHATD_ROOM_MAX + 1];
 	struct room *r, *r2;
-	int created = -1;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ix);
 	CU_ASSERT_EQUAL(room_index_count(ix), 0);
 	CU_ASSERT_PTR_NULL(room_find(ix, "lobby", 5));
 
-	r = room_join(ix, "lobby", 5, &a, &created);
+	CU_ASSERT_EQUAL_FATAL(room_join(ix, "lobby", 5, &a), ROOM_CREATED);
+	r = a.room;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT_STRING_EQUAL(r->name, "lobby");
 	CU_ASSERT_EQUAL(r->len, 5);
 	CU_ASSERT_EQUAL(r->count, 1);
@@ -103,15 +101,15 @@ static void test_join_leave(void)
 	CU_ASSERT_PTR_NULL(room_find(ix, "lobb", 4));
 	CU_ASSERT_PTR_NULL(room_find(ix, "lobbyx", 6));
 
-	r2 = room_join(ix, "lobby", 5, &b, &created);
+	CU_ASSERT_EQUAL(room_join(ix, "lobby", 5, &b), ROOM_JOINED);
+	r2 = b.room;
 	CU_ASSERT_PTR_EQUAL(r2, r);
-	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(r->count, 2);
 	CU_ASSERT_EQUAL(room_index_count(ix), 1);
 
 	/* joining the same room again is a no-op */
-	CU_ASSERT_PTR_EQUAL(room_join(ix, "lobby", 5, &b, &created), r);
-	CU_ASSERT_EQUAL(created, 0);
+	CU_ASSERT_EQUAL(room_join(ix, "lobby", 5, &b), ROOM_JOINED);
+	CU_ASSERT_PTR_EQUAL(b.room, r);
 	CU_ASSERT_EQUAL(r->count, 2);
 
 	strcpy(last, "untouched");
@@ -130,9 +128,8 @@ static void test_join_leave(void)
 	CU_ASSERT_PTR_NULL(room_find(ix, "lobby", 5));
 
 	/* the room comes back as new */
-	r = room_join(ix, "lobby", 5, &a, &created);
-	CU_ASSERT_PTR_NOT_NULL(r);
-	CU_ASSERT_EQUAL(created, 1);
+	CU_ASSERT_EQUAL(room_join(ix, "lobby", 5, &a), ROOM_CREATED);
+	CU_ASSERT_PTR_NOT_NULL(a.room);
 	CU_ASSERT_EQUAL(room_leave(ix, &a, NULL), 1);
 	room_index_free(ix);
 }
@@ -142,23 +139,19 @@ static void test_join_refused(void)
 	struct room_index *ix = room_index_new();
 	struct room_member a = { 0 };
 	char big[CHATD_ROOM_MAX + 1];
-	int created = -1;
+	struct room *r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ix);
 	memset(big, 'x', sizeof(big));
-	errno = 0;
-	CU_ASSERT_PTR_NULL(room_join(ix, big, sizeof(big), &a, &created));
-	CU_ASSERT_EQUAL(errno, EINVAL);
-	CU_ASSERT_PTR_NULL(room_join(ix, "", 0, &a, &created));
+	CU_ASSERT_EQUAL(room_join(ix, big, sizeof(big), &a), ROOM_BAD_NAME);
+	CU_ASSERT_EQUAL(room_join(ix, "", 0, &a), ROOM_BAD_NAME);
 	CU_ASSERT_EQUAL(room_index_count(ix), 0);
 	CU_ASSERT_PTR_NULL(a.room);
 
-	CU_ASSERT_PTR_NOT_NULL(room_join(ix, big, CHATD_ROOM_MAX, &a, &created));
-	CU_ASSERT_EQUAL(created, 1);
-	errno = 0;
-	CU_ASSERT_PTR_NULL(room_join(ix, "other", 5, &a, &created));
-	CU_ASSERT_EQUAL(errno, EBUSY);
-	CU_ASSERT_EQUAL(created, 0);
+	CU_ASSERT_EQUAL(room_join(ix, big, CHATD_ROOM_MAX, &a), ROOM_CREATED);
+	r = a.room;
+	CU_ASSERT_EQUAL(room_join(ix, "other", 5, &a), ROOM_BUSY);
+	CU_ASSERT_PTR_EQUAL(a.room, r);
 	CU_ASSERT_PTR_NULL(room_find(ix, "other", 5));
 	CU_ASSERT_EQUAL(room_index_count(ix), 1);
 
@@ -177,15 +170,14 @@ static void test_many_rooms(void)
 	struct room_index *ix = room_index_new();
 	struct room_member *m = calloc(2 * MANY, sizeof(*m));
 	char name[32], last[CHATD_ROOM_MAX + 1];
-	int created, bad = 0;
+	int bad = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ix);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	for (int i = 0; i < MANY; i++) {
 		int n = snprintf(name, sizeof(name), "room-%d", i);
-		struct room *r = room_join(ix, name, (size_t)n, &m[i], &created);
-
-		bad += (r == NULL || !created || room_find(ix, "room-0", 6) == NULL);
+		bad += room_join(ix, name, (size_t)n, &m[i]) != ROOM_CREATED;
+		bad += (m[i].room == NULL || room_find(ix, "room-0", 6) == NULL);
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(room_index_count(ix), MANY);
@@ -194,7 +186,8 @@ static void test_many_rooms(void)
 		struct room *r = room_find(ix, name, (size_t)n);
 
 		bad += (r == NULL || r != m[i].room || strcmp(r->name, name) != 0);
-		bad += room_join(ix, name, (size_t)n, &m[MANY + i], &created) != r || created;
+		bad += room_join(ix, name, (size_t)n, &m[MANY + i]) != ROOM_JOINED;
+		bad += m[MANY + i].room != r;
 		bad += (r != NULL && r->count != 2);
 	}
 	CU_ASSERT_EQUAL(bad, 0);
@@ -239,7 +232,7 @@ static void test_foreach_and_lists(void)
 	struct room_index *ix = room_index_new();
 	struct conn c[6];
 	struct room_member all, *it;
-	int created, seen[6] = { 0 }, n = 0, sum = 0;
+	int seen[6] = { 0 }, n = 0, sum = 0;
 	struct room *r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ix);
@@ -251,8 +244,8 @@ static void test_foreach_and_lists(void)
 	for (int i = 0; i < 6; i++) {
 		c[i].id = i;
 		room_list_add(&all, &c[i].in_all);
-		CU_ASSERT_PTR_NOT_NULL(room_join(ix, i % 2 ? "odd" : "even", i % 2 ? 3 : 4,
-						 &c[i].in_room, &created));
+		room_join(ix, i % 2 ? "odd" : "even", i % 2 ? 3 : 4, &c[i].in_room);
+		CU_ASSERT_PTR_NOT_NULL(c[i].in_room.room);
 	}
 	CU_ASSERT_EQUAL(room_index_count(ix), 2);
 
@@ -311,14 +304,14 @@ static void test_member_several_rooms(void)
 	struct room_index *ix = room_index_new();
 	struct room_member m[3][3];
 	const char *names[3] = { "a", "b", "c" };
-	int created;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ix);
 	memset(m, 0, sizeof(m));
 	/* member slot j of connection i joins room j */
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 3; j++)
-			CU_ASSERT_PTR_NOT_NULL(room_join(ix, names[j], 1, &m[i][j], &created));
+			CU_ASSERT_EQUAL(room_join(ix, names[j], 1, &m[i][j]),
+					i == 0 ? ROOM_CREATED : ROOM_JOINED);
 	for (int j = 0; j < 3; j++)
 		CU_ASSERT_EQUAL(room_find(ix, names[j], 1)->count, 3);
 	for (int i = 0; i < 3; i++)

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t_roster.c - who is in the room (issue 16 item 4): GET
+ * {prefix}/rooms/{room}/members and the socket's {"type":"members"}, right
+ * after joins and leaves, after a worker is killed, paged, with bad input;
+ * across pods with a real redis-server, after a pod is killed without a
+ * word (its entries gone within roster_ttl), and failing fast (503) while
+ * Redis is down.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API      "/api/chat-api"
+#define NMAX     16
+#define SETTLE_MS 4000          /* a roster bound under this machine's load */
+
+static char body[1 << 17];
+
+/* GET path on h: the status into *st, the body as JSON (NULL: none). */
+static json_t *get_json(struct chatd *h, const char *path, int *st)
+{
+	*st = 0;
+	body[0] = '\0';
+	if (wsc_http_request(HOST, h->port, "GET", path, NULL, NULL, 5000, st, body,
+			     sizeof(body)) < 0)
+		return NULL;
+	return json_loads(body, 0, NULL);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ids[0..n) sorted and joined with commas into out. */
+static void id_list(char ids[][64], int n, char *out, size_t cap)
+{
+	const char *p[NMAX];
+	size_t used = 0;
+
+	for (int i = 0; i < n; i++)
+		p[i] = ids[i];
+	qsort(p, (size_t)n, sizeof(p[0]), str_cmp);
+	out[0] = '\0';
+	for (int i = 0; i < n && used < cap; i++)
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", p[i]);
+}
+
+/* The client ids of a members body, in order, joined with commas. */
+static void body_ids(json_t *j, char *out, size_t cap)
+{
+	json_t *m;
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(j, "members"), i, m)
+		if (used < cap)
+			used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "",
+						 js(m, "client_id"));
+}
+
+/* Poll GET path on h until its members are exactly ids[0..n) (count n) or
+ * SETTLE_MS pass; 1 when they are, else 0 with what was seen in seen. */
+static int roster_is(struct chatd *h, const char *path, char ids[][64], int n, char *seen,
+		     size_t cap)
+{
+	char want[NMAX * 70], got[NMAX * 70];
+	long long end = mono_ms() + SETTLE_MS;
+	int st;
+
+	id_list(ids, n, want, sizeof(want));
+	do {
+		json_t *j = get_json(h, path, &st);
+
+		body_ids(j, got, sizeof(got));
+		snprintf(seen, cap, "status %d count %lld [%.1500s]", st, stats_num(j, "count"), got);
+		if (st == 200 && stats_num(j, "count") == n && strcmp(got, want) == 0) {
+			json_decref(j);
+			return 1;
+		}
+		json_decref(j);
+		msleep(50);
+	} while (mono_ms() < end);
+	return 0;
+}
+
+/* Walk base's pages of limit (cursor from each page's next) on h: every id
+ * in order into got, joined with commas; each page must say count.  The
+ * number of pages, or -1 on a bad page (body holds it). */
+static int walk_pages(struct chatd *h, const char *base, int limit, long long count,
+		      char *got, size_t cap)
+{
+	char next[80] = "", path[256], page[NMAX * 70];
+	size_t used = 0;
+	int st, pages = 0;
+
+	got[0] = '\0';
+	do {
+		json_t *j;
+
+		snprintf(path, sizeof(path), "%s?limit=%d%s%s", base, limit,
+			 next[0] ? "&cursor=" : "", next);
+		j = get_json(h, path, &st);
+		if (j == NULL || st != 200 || stats_num(j, "count") != count ||
+		    json_array_size(json_object_get(j, "members")) > (size_t)limit) {
+			json_decref(j);
+			return -1;
+		}
+		body_ids(j, page, sizeof(page));
+		used += (size_t)snprintf(got + used, cap - used, "%s%s", used ? "," : "", page);
+		snprintf(next, sizeof(next), "%s", js(j, "next"));
+		json_decref(j);
+		pages++;
+	} while (next[0] && pages < 10 && used < cap);
+	return pages;
+}
+
+/* ---- single node ------------------------------------------------------------------- */
+
+/* Joins and leaves show within the bound, one room apart from another and
+ * from the global channel; each member has its since; no sub without auth. */
+static void t_roster_local(void)
+{
+	struct wsc *c[4], *g, *o;
+	char ids[4][64], gid[1][64], oid[1][64], seen[2048];
+	struct chatd *h;
+	json_t *j, *m;
+	int st;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2 })), "start");
+	for (int i = 0; i < 4; i++)
+		CHECK((c[i] = ws_join(h, WS "/r1", ids[i], 64)), "join r1");
+	CHECK((o = ws_join(h, WS "/r2", oid[0], 64)), "join r2");
+	CHECK((g = ws_join(h, WS, gid[0], 64)), "join global");
+	CHECK(roster_is(h, API "/rooms/r1/members", ids, 4, seen, sizeof(seen)),
+	      "r1 after 4 joins: %s", seen);
+	CHECK(roster_is(h, API "/rooms/r2/members", oid, 1, seen, sizeof(seen)), "r2: %s", seen);
+	CHECK(roster_is(h, API "/global/members", gid, 1, seen, sizeof(seen)), "global: %s", seen);
+	CHECK(roster_is(h, API "/rooms/empty/members", ids, 0, seen, sizeof(seen)),
+	      "an empty room: %s", seen);
+	j = get_json(h, API "/rooms/r1/members", &st);
+	CHECK(j && strcmp(js(j, "room"), "r1") == 0 && json_is_null(json_object_get(j, "next")),
+	      "room/next fields: %s", body);
+	m = json_array_get(json_object_get(j, "members"), 0);
+	CHECK(strlen(js(m, "since")) == 24 && js(m, "since")[23] == 'Z' &&
+	      json_object_get(m, "sub") == NULL, "member fields: %s", body);
+	json_decref(j);
+	j = get_json(h, API "/global/members", &st);
+	CHECK(j && json_is_null(json_object_get(j, "room")), "global room null: %s", body);
+	json_decref(j);
+	wsc_free(c[1]);
+	wsc_free(c[3]);
+	memcpy(ids[1], ids[2], 64);
+	CHECK(roster_is(h, API "/rooms/r1/members", ids, 2, seen, sizeof(seen)),
+	      "r1 after 2 leaves: %s", seen);
+	wsc_free(c[0]);
+	wsc_free(c[2]);
+	wsc_free(o);
+	wsc_free(g);
+}
+
+/* Pages of ?limit= walk the room once, in client id order, with ?cursor=. */
+static void t_roster_paging(void)
+{
+	struct wsc *c[7];
+	char ids[7][64], want[7 * 70], got[7 * 70] = "", seen[1024];
+	struct chatd *h;
+	int pages;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2 })), "start");
+	for (int i = 0; i < 7; i++)
+		CHECK((c[i] = ws_join(h, WS "/pg", ids[i], 64)), "join");
+	CHECK(roster_is(h, API "/rooms/pg/members", ids, 7, seen, sizeof(seen)), "all: %s", seen);
+	id_list(ids, 7, want, sizeof(want));
+	pages = walk_pages(h, API "/rooms/pg/members", 3, 7, got, sizeof(got));
+	CHECK(pages == 3 && strcmp(got, want) == 0, "%d pages [%s], want 3 [%s] (%s)", pages, got,
+	      want, body);
+	for (int i = 0; i < 7; i++)
+		wsc_free(c[i]);
+}
+
+/* Bad room names, limits and cursors are 400; other paths 404. */
+static void t_roster_bad(void)
+{
+	static const struct { const char *path; int st; } cases[] = {
+		{ API "/rooms/bad%20room/members", 400 },
+		{ API "/rooms/a%2Fb/members", 400 },
+		{ API "/rooms/stats/members", 400 },
+		{ API "/rooms/x/members?limit=0", 400 },
+		{ API "/rooms/x/members?limit=1001", 400 },
+		{ API "/rooms/x/members?limit=abc", 400 },
+		{ API "/rooms/x/members?limit=-1", 400 },
+		{ API "/rooms/x/members?cursor="
+		  "0123456789012345678901234567890123456789012345678901234567890123456789", 400 },
+		{ API "/rooms/x/members?limit=1000", 200 },
+		{ API "/rooms/x/member", 404 },
+		{ API "/global/members/x", 404 },
+	};
+	char room[200] = API "/rooms/";
+	struct chatd *h;
+	json_t *j;
+	int st;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1 })), "start");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		j = get_json(h, cases[i].path, &st);
+		CHECK(st == cases[i].st, "%s: %d, want %d (%s)", cases[i].path, st, cases[i].st, body);
+		CHECK(st != 400 || strcmp(js(j, "error"), "bad_request") == 0, "%s: %s",
+		      cases[i].path, body);
+		json_decref(j);
+	}
+	memset(room + strlen(room), 'a', 129);      /* one byte over CHATD_ROOM_MAX */
+	strcat(room, "/members");
+	get_json(h, room, &st);
+	CHECK(st == 400, "a 129-byte room: %d", st);
+	CHECK(get_json(h, "/healthz", &st) == NULL && st == 200, "still serving");
+}
+
+/* {"type":"members"} on the socket: a members message with the same body,
+ * paged with data.limit / data.cursor; bad ones get an error. */
+static void t_roster_socket(void)
+{
+	struct wsc *c[3], *g;
+	char ids[3][64], gid[64], seen[1024], want[3 * 70], got[3 * 70];
+	struct chatd *h;
+	json_t *j, *d;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2 })), "start");
+	for (int i = 0; i < 3; i++)
+		CHECK((c[i] = ws_join(h, WS "/sock", ids[i], 64)), "join");
+	CHECK((g = ws_join(h, WS, gid, sizeof(gid))), "join global");
+	CHECK(roster_is(h, API "/rooms/sock/members", ids, 3, seen, sizeof(seen)), "%s", seen);
+	CHECK(ws_sendf(c[0], "{\"type\":\"members\"}") == 0, "send");
+	CHECK((j = ws_recv_type(c[0], "members", 5000)), "no members message");
+	d = json_object_get(j, "data");
+	id_list(ids, 3, want, sizeof(want));
+	body_ids(d, got, sizeof(got));
+	CHECK(strcmp(js(j, "room"), "sock") == 0 && stats_num(d, "count") == 3 &&
+	      strcmp(got, want) == 0, "members message: %s", json_dumps(j, 0));
+	json_decref(j);
+	CHECK(ws_sendf(c[1], "{\"type\":\"members\",\"data\":{\"limit\":2}}") == 0, "send");
+	CHECK((j = ws_recv_type(c[1], "members", 5000)), "no page");
+	d = json_object_get(j, "data");
+	CHECK(json_array_size(json_object_get(d, "members")) == 2 && js(d, "next")[0],
+	      "limit 2: %s", json_dumps(j, 0));
+	CHECK(ws_sendf(c[1], "{\"type\":\"members\",\"data\":{\"limit\":2,\"cursor\":\"%s\"}}",
+		       js(d, "next")) == 0, "send");
+	json_decref(j);
+	CHECK((j = ws_recv_type(c[1], "members", 5000)), "no second page");
+	d = json_object_get(j, "data");
+	CHECK(json_array_size(json_object_get(d, "members")) == 1 &&
+	      json_is_null(json_object_get(d, "next")), "second page: %s", json_dumps(j, 0));
+	json_decref(j);
+	CHECK(ws_sendf(g, "{\"type\":\"members\"}") == 0, "send");
+	CHECK((j = ws_recv_type(g, "members", 5000)), "no global members");
+	d = json_object_get(j, "data");
+	body_ids(d, got, sizeof(got));
+	CHECK(stats_num(d, "count") == 1 && strcmp(got, gid) == 0 &&
+	      json_object_get(j, "room") == NULL, "global: %s", json_dumps(j, 0));
+	json_decref(j);
+	CHECK(ws_sendf(c[2], "{\"type\":\"members\",\"data\":{\"limit\":0}}") == 0, "send");
+	CHECK((j = ws_recv_type(c[2], "error", 5000)), "bad limit: no error");
+	CHECK(strcmp(js(json_object_get(j, "data"), "code"), "invalid_data") == 0, "code: %s",
+	      json_dumps(j, 0));
+	json_decref(j);
+	for (int i = 0; i < 3; i++)
+		wsc_free(c[i]);
+	wsc_free(g);
+}
+
+/* A worker killed with SIGKILL: its members leave the roster (the master's
+ * members table drops them), the others stay. */
+static void t_roster_worker_kill(void)
+{
+	struct wsc *c[NMAX];
+	char ids[NMAX][64], alive[NMAX][64], seen[4096];
+	struct chatd *h;
+	pid_t pids[2];
+	int n = 0;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2 })), "start");
+	CHECK(stats_worker_pids(h, pids, 2) == 2, "2 workers");
+	for (int i = 0; i < NMAX; i++)
+		CHECK((c[i] = ws_join(h, WS "/k", ids[i], 64)), "join");
+	CHECK(roster_is(h, API "/rooms/k/members", ids, NMAX, seen, sizeof(seen)), "%s", seen);
+	CHECK(kill(pids[0], SIGKILL) == 0, "kill -9 a worker");
+	for (int i = 0; i < NMAX; i++) {       /* who is still served answers a ping */
+		json_t *j;
+
+		if (ws_sendf(c[i], "{\"type\":\"ping\"}") == 0 &&
+		    (j = ws_recv_type(c[i], "pong", 3000)) != NULL)
+			memcpy(alive[n++], ids[i], 64);
+		else
+			j = NULL;
+		json_decref(j);
+	}
+	CHECK(n > 0 && n < NMAX, "%d of %d clients on the surviving worker", n, NMAX);
+	CHECK(roster_is(h, API "/rooms/k/members", alive, n, seen, sizeof(seen)),
+	      "after kill -9 of a worker, want %d: %s", n, seen);
+	for (int i = 0; i < NMAX; i++)
+		wsc_free(c[i]);
+}
+
+/* ---- pods and Redis ---------------------------------------------------------------- */
+
+/* Pods a (2 workers) and b (1) on r with roster_ttl 1s. */
+static int two_pods(struct redis *r, struct chatd **a, struct chatd **b)
+{
+	*a = chatd_start(&(struct chatd_opts){ .workers = 2, .redis_port = r->port,
+					       .conf = "pod_id a\nroster_ttl 1s\n" });
+	*b = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+					       .conf = "pod_id b\nroster_ttl 1s\n" });
+	return *a != NULL && *b != NULL;
+}
+
+/* Across pods: both see every member, joins and leaves within the bound,
+ * paging over both; then pod b is killed without a word (SIGKILL, workers
+ * first) and its members leave pod a's roster within roster_ttl. */
+static void t_roster_pods(void)
+{
+	struct wsc *ca[3], *cb[3];
+	char ids[6][64], want4[4][64], left[2][64], seen[2048], got[6 * 70], want[6 * 70];
+	struct chatd *a, *b;
+	struct redis *r;
+	pid_t pids[1];
+	json_t *j;
+	int pages;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK(two_pods(r, &a, &b), "pods");
+	for (int i = 0; i < 3; i++) {              /* ids: a's 0..2, b's 3..5 */
+		CHECK((ca[i] = ws_join(a, WS "/x", ids[i], 64)), "join a");
+		CHECK((cb[i] = ws_join(b, WS "/x", ids[3 + i], 64)), "join b");
+	}
+	CHECK(roster_is(a, API "/rooms/x/members", ids, 6, seen, sizeof(seen)), "from a: %s", seen);
+	CHECK(roster_is(b, API "/rooms/x/members", ids, 6, seen, sizeof(seen)), "from b: %s", seen);
+	id_list(ids, 6, want, sizeof(want));
+	pages = walk_pages(a, API "/rooms/x/members", 4, 6, got, sizeof(got));
+	CHECK(pages == 2 && strcmp(got, want) == 0, "%d pages [%s] want [%s] (%s)", pages, got,
+	      want, body);
+	wsc_free(cb[2]);                            /* a leave on b, seen from a */
+	wsc_free(ca[0]);                            /* and one on a, seen from b */
+	memcpy(want4[0], ids[1], 64);
+	memcpy(want4[1], ids[2], 64);
+	memcpy(want4[2], ids[3], 64);
+	memcpy(want4[3], ids[4], 64);
+	CHECK(roster_is(a, API "/rooms/x/members", want4, 4, seen, sizeof(seen)),
+	      "from a after leaves: %s", seen);
+	CHECK(roster_is(b, API "/rooms/x/members", want4, 4, seen, sizeof(seen)),
+	      "from b after leaves: %s", seen);
+	CHECK(ws_sendf(ca[1], "{\"type\":\"members\"}") == 0, "send");
+	j = ws_recv_type(ca[1], "members", 5000);
+	CHECK(j && stats_num(json_object_get(j, "data"), "count") == 4, "socket through redis: %s",
+	      j ? json_dumps(j, 0) : "none");
+	json_decref(j);
+	CHECK(stats_worker_pids(b, pids, 1) == 1, "b's worker");
+	CHECK(kill(pids[0], SIGKILL) == 0 && kill(b->pid, SIGKILL) == 0, "kill -9 pod b");
+	chatd_wait(b, 3000);
+	memcpy(left[0], ids[1], 64);
+	memcpy(left[1], ids[2], 64);
+	CHECK(roster_is(a, API "/rooms/x/members", left, 2, seen, sizeof(seen)),
+	      "from a after pod b died (roster_ttl 1s): %s", seen);
+	wsc_free(ca[1]);
+	wsc_free(ca[2]);
+	wsc_free(cb[0]);
+	wsc_free(cb[1]);
+}
+
+/* Redis down: the roster fails fast with 503 (HTTP) and an error message
+ * (socket), no hang; back when Redis is. */
+static void t_roster_redis_down(void)
+{
+	char id[1][64], seen[1024];
+	struct chatd *h;
+	struct redis *r;
+	struct wsc *c;
+	json_t *j;
+	long long t0;
+	int st, port;
+
+	CHECK((r = redis_start()), "redis");
+	port = r->port;
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = port,
+						     .conf = "roster_ttl 1s\n" })), "start");
+	CHECK((c = ws_join(h, WS "/d", id[0], 64)), "join");
+	CHECK(roster_is(h, API "/rooms/d/members", id, 1, seen, sizeof(seen)), "%s", seen);
+	redis_stop(r);
+	msleep(300);
+	t0 = mono_ms();
+	j = get_json(h, API "/rooms/d/members", &st);
+	CHECK(st == 503 && strcmp(js(j, "error"), "unavailable") == 0 && mono_ms() - t0 < 4000,
+	      "redis down: %d after %lld ms: %s", st, mono_ms() - t0, body);
+	json_decref(j);
+	CHECK(ws_sendf(c, "{\"type\":\"members\"}") == 0, "send");
+	CHECK((j = ws_recv_type(c, "error", 5000)), "socket: no error");
+	CHECK(strcmp(js(json_object_get(j, "data"), "code"), "unavailable") == 0, "code: %s",
+	      json_dumps(j, 0));
+	json_decref(j);
+	CHECK((r = redis_start_port(port, NULL)), "redis again");
+	CHECK(roster_is(h, API "/rooms/d/members", id, 1, seen, sizeof(seen)),
+	      "after redis returned: %s", seen);
+	wsc_free(c);
+}
+
+/* Redis that stops answering (SIGSTOP): a read fails with 503 within
+ * redis_timeout (the link is dropped), no hang; back once Redis is. */
+static void t_roster_redis_frozen(void)
+{
+	char id[1][64], seen[1024];
+	struct chatd *h;
+	struct redis *r;
+	struct wsc *c;
+	json_t *j;
+	long long t0;
+	int st;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+						     .conf = "redis_timeout 1s\n" })), "start");
+	CHECK((c = ws_join(h, WS "/f", id[0], 64)), "join");
+	CHECK(roster_is(h, API "/rooms/f/members", id, 1, seen, sizeof(seen)), "%s", seen);
+	CHECK(kill(r->pid, SIGSTOP) == 0, "SIGSTOP redis");
+	t0 = mono_ms();
+	j = get_json(h, API "/rooms/f/members", &st);
+	kill(r->pid, SIGCONT);
+	CHECK(st == 503 && strcmp(js(j, "error"), "unavailable") == 0 && mono_ms() - t0 < 4500,
+	      "frozen redis: %d after %lld ms: %s", st, mono_ms() - t0, body);
+	json_decref(j);
+	CHECK(roster_is(h, API "/rooms/f/members", id, 1, seen, sizeof(seen)),
+	      "after redis thawed: %s", seen);
+	wsc_free(c);
+}
+
+/* With authentication on: the endpoint takes the upgrade's token rules,
+ * each member carries its sub, and a sub connected twice is listed once. */
+static void t_roster_auth(void)
+{
+	/* HS256 over "roster-secret-7c2e": {"sub":"alice"}, {"sub":"bob","rooms":["other"]} */
+	static const char alice[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9."
+				    "acuj2b_M8IsIci2QcDEycj9IpuAlLhxiVlTrAUHfo4c";
+	static const char bob[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJyb29t"
+				  "cyI6WyJvdGhlciJdfQ.OTwHHIzlniVJrlQLCl2N0mmsIguW5eUWVleibZrCxTw";
+	char path[512], hdr[512], id[64];
+	struct wsc *c[2];
+	struct chatd *h;
+	json_t *j, *m;
+	int st = 0;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		.conf = "auth_enabled on\nauth_secret roster-secret-7c2e\n" })), "start");
+	snprintf(path, sizeof(path), WS "/a?token=%s", alice);
+	for (int i = 0; i < 2; i++) {
+		CHECK((c[i] = ws_join(h, path, id, sizeof(id))), "join as alice");
+		CHECK(strcmp(id, "alice") == 0, "client id %s", id);
+	}
+	json_decref(get_json(h, API "/rooms/a/members", &st));
+	CHECK(st == 401, "no token: %d %s", st, body);
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", bob);
+	wsc_http_request(HOST, h->port, "GET", API "/rooms/a/members", hdr, NULL, 5000, &st, body,
+			 sizeof(body));
+	CHECK(st == 403, "bob, not allowed in a: %d %s", st, body);
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", alice);
+	long long end = mono_ms() + SETTLE_MS;
+	do {
+		wsc_http_request(HOST, h->port, "GET", API "/rooms/a/members", hdr, NULL, 5000, &st,
+				 body, sizeof(body));
+		j = json_loads(body, 0, NULL);
+		if (st == 200 && stats_num(j, "count") == 1)
+			break;
+		json_decref(j);
+		j = NULL;
+		msleep(50);
+	} while (mono_ms() < end);
+	CHECK(j, "alice twice, listed once: %d %s", st, body);
+	m = json_array_get(json_object_get(j, "members"), 0);
+	CHECK(strcmp(js(m, "client_id"), "alice") == 0 && strcmp(js(m, "sub"), "alice") == 0,
+	      "member: %s", body);
+	json_decref(j);
+	CHECK(ws_sendf(c[0], "{\"type\":\"members\"}") == 0, "send");
+	CHECK((j = ws_recv_type(c[0], "members", 5000)), "no members message");
+	m = json_array_get(json_object_get(json_object_get(j, "data"), "members"), 0);
+	CHECK(strcmp(js(m, "sub"), "alice") == 0, "socket: %s", json_dumps(j, 0));
+	json_decref(j);
+	wsc_free(c[0]);
+	wsc_free(c[1]);
+}
+
+const struct itest_case t_roster_cases[] = {
+	{ "roster_local", t_roster_local, 0 },
+	{ "roster_paging", t_roster_paging, 0 },
+	{ "roster_bad", t_roster_bad, 0 },
+	{ "roster_socket", t_roster_socket, 0 },
+	{ "roster_worker_kill", t_roster_worker_kill, 0 },
+	{ "roster_pods", t_roster_pods, 0 },
+	{ "roster_redis_down", t_roster_redis_down, 0 },
+	{ "roster_redis_frozen", t_roster_redis_frozen, 0 },
+	{ "roster_auth", t_roster_auth, 0 },
+	{ NULL, NULL, 0 },
+};
