@@ -547,7 +547,7 @@ static int members_write(struct lws *wsi, struct conn *c)
 	c->http_body = NULL;
 	if (rc < 0)
 		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return transaction_end(wctx_of(wsi), wsi);
 }
 
 /* ?limit=N (1..ROSTER_LIMIT_MAX) and ?cursor=ID: 0, or -1 when bad. */
