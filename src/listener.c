@@ -99,13 +99,18 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
 	return -1;
 }
 
-void listener_trim(struct listener *l, int want)
+void listener_drop(struct listener *l, int i)
 {
 	for (int k = 0; k < CONF_MAX_LISTENS; k++)
-		for (int i = want; i < CHATD_MAX_WORKERS; i++)
-			if (l->fd[k][i] >= 0) {
-				shutdown(l->fd[k][i], SHUT_RDWR);
-				close(l->fd[k][i]);
-				l->fd[k][i] = -1;
-			}
+		if (l->fd[k][i] >= 0) {
+			shutdown(l->fd[k][i], SHUT_RDWR);
+			close(l->fd[k][i]);
+			l->fd[k][i] = -1;
+		}
+}
+
+void listener_trim(struct listener *l, int want)
+{
+	for (int i = want; i < CHATD_MAX_WORKERS; i++)
+		listener_drop(l, i);
 }
