@@ -36,4 +36,13 @@ void broker_interest(struct broker *b, int slot, const char *room, size_t room_l
 /* Worker `slot` is gone: drop all its interests. */
 void broker_slot_gone(struct broker *b, int slot);
 
+/* Room history (redis_hist.c) runs its scripts on the pub link, hears when
+ * it comes up (1) or goes down (0), and needs sub up: its stored frames
+ * come back on the subscription, ours included (an own frame with an
+ * "offset" is delivered, not dropped as an echo). */
+typedef void (*broker_pub_hook_fn)(void *arg, int up);
+struct redis_link *broker_pub_link(struct broker *b);
+void broker_pub_hook(struct broker *b, broker_pub_hook_fn fn, void *arg);
+int broker_sub_ready(const struct broker *b);
+
 #endif

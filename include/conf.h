@@ -58,6 +58,8 @@ struct conf {
 	char     allowed_origins[1024]; /* space/comma separated; "" or "*" = any */
 	int      auth_leeway_ms;        /* clock skew allowed on exp / nbf */
 	int      max_connections_per_ip; /* per worker; 0 = no limit */
+	int      max_http_pending;      /* HTTP-phase connections per worker = lws header pool */
+	int      max_http_pending_per_ip; /* ... per client address and worker; 0 = no limit */
 	int      handshake_timeout_ms;  /* whole HTTP request head / upgrade */
 	int      max_header_size;       /* bytes of HTTP request headers */
 	int      rate_limit;            /* messages per second per connection */
@@ -90,6 +92,8 @@ struct conf {
 	char     ssl_certificate_key[CONF_STR_MAX]; /* PEM private key */
 	char     ssl_protocols[64];     /* "TLSv1.2 TLSv1.3": a contiguous range */
 	char     ssl_ciphers[512];      /* OpenSSL list for TLS 1.2 and below */
+	int      history_size;          /* messages kept per room; 0 = off (issue 16) */
+	int      history_ttl_ms;        /* an idle room's history is forgotten after this */
 	/* where each directive was set, for errors found after loading */
 	char     file[4096];            /* the configuration file; "" = none */
 	int      line[CONF_MAX_DIRECTIVES]; /* per conf_table row; 0 = not from the file */

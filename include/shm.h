@@ -29,6 +29,11 @@ enum rec_kind {
 	REC_GONE  = 5, /* uplink: ... and left it (the global channel: room "*") */
 	REC_ROSTER_ASK = 6, /* uplink: who is in room? (rosterrec.h) */
 	REC_ROSTER = 7, /* broadcast: the answer, for one worker (rosterrec.h) */
+	/* room history (history.h): the frame part is as that header says */
+	REC_STORE    = 8, /* uplink: a frame to number, keep and deliver (REC_MSG when off) */
+	REC_HIST_REQ = 9, /* uplink: struct history_req; the room is the room */
+	REC_HIST     = 10, /* broadcast: one history frame; the room part a history_addr */
+	REC_HIST_END = 11, /* broadcast: struct history_end; the room part a history_addr */
 };
 
 /* worker_stats.state: W: master. Named by stats_slot_state_name() for the
@@ -79,7 +84,12 @@ struct worker_stats {
 	_Atomic uint64_t bad_key;         /* 400: Sec-WebSocket-Key missing or not 16 bytes */
 	_Atomic uint64_t bad_version;     /* 426: Sec-WebSocket-Version missing or not 13 */
 	_Atomic uint64_t status_refused;  /* 403: /metrics or stats from outside status_allow */
-	_Atomic uint64_t pad[6];
+	/* gate.c: the HTTP phase */
+	_Atomic uint64_t http_pending_refused; /* closed at accept: max_http_pending_per_ip */
+	_Atomic uint64_t http_pool_cuts;  /* oldest HTTP-phase connection cut: max_http_pending */
+	_Atomic uint64_t http_head_timeouts; /* request head not in within handshake_timeout */
+	_Atomic uint64_t http_body_timeouts; /* POST body not in within handshake_timeout */
+	_Atomic uint64_t pad[2];
 };
 
 /* The master's slot.  W: master.  R: anyone. */

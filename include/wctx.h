@@ -19,7 +19,9 @@
 #include "shm.h"
 
 struct conf;
+struct gate;
 struct wctx_pending;
+struct conn;
 
 /* One per worker process, made by worker_main() (worker.c). */
 struct wctx {
@@ -38,7 +40,7 @@ struct wctx {
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
-	struct limit_ip *iplimit;      /* connections per client address */
+	struct gate *gate;             /* accept limits, HTTP phase, deadlines */
 	uint64_t nconns;               /* == st->connections */
 	uint64_t nopen;                /* accepted, not yet gone: WebSocket + HTTP phase */
 	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
@@ -50,6 +52,14 @@ struct wctx {
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
 	lws_sorted_usec_list_t sul_pending;
+	/* room history (hjoin.c, which sits above ws.c: worker.c sets these) */
+	int  (*hist_start)(struct wctx *w, struct conn *c);   /* at ESTABLISHED */
+	void (*hist_cancel)(struct wctx *w, struct conn *c);  /* at CLOSED */
+	/* connections waiting for their history answer (hjoin.c) */
+	struct room_member hist_waiting;
+	size_t hist_nwaiting;
+	uint64_t hist_next;            /* the last request's token */
+	lws_sorted_usec_list_t sul_hist;
 	unsigned char *cork;           /* LWS_PRE + CHATD_CORK_MAX: several frames, one write */
 	char *scratch;                 /* frame building: max_message_size + CHATD_STAMP_MAX */
 	size_t scratch_len;

@@ -46,12 +46,23 @@ struct conn {
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */
 	const char *tls_version, *tls_cipher; /* OpenSSL's static names; NULL: plain */
+	/* room history (hjoin.c) */
+	struct hjoin_wait *hw;         /* != NULL: waiting for its answer; nothing is written */
+	uint64_t hist_floor;           /* frames of its stream at or below this offset are
+	                                  already sent (or older than what it asked for) */
 };
 
 /* Deliver one frame (from the broadcast ring) to the local members of
  * room (room_len 0 = every connection).  Takes the frame: frees it when
  * nobody here wants it. */
 void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_len);
+
+/* Queue f (refcounted) on c; force: even past send_queue (a history answer
+ * is bounded by history_size instead). */
+void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force);
+
+/* Queue a copy of buf[0..len) for c alone, even past send_queue. */
+void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len);
 
 /* Close every connection with code (1001 stop, 1012 drain), after what is
  * queued has been flushed. */

@@ -19,6 +19,7 @@
 #include "envelope.h"
 #include "errbuf.h"
 #include "hash.h"
+#include "history.h"
 #include "log.h"
 #include "msg.h"
 #include "redis_link.h"
@@ -69,6 +70,8 @@ struct broker {
 	struct hash_key           hkey;
 	struct interest         **buckets;
 	size_t                    nbuckets, nrooms;
+	broker_pub_hook_fn        pub_hook;     /* room history (broker_pub_hook) */
+	void                     *pub_hook_arg;
 };
 
 static void sub_send(struct broker *b, const char *cmd, const char *chan, size_t len);
@@ -241,7 +244,10 @@ static void sub_message(struct broker *b, const struct redis_reply *chan,
 		stats_add(&b->st->redis_malformed, 1);
 		return;
 	}
-	if (e.pod_len == b->pod_len && memcmp(e.pod, b->pod, b->pod_len) == 0) {
+	/* our own frame, delivered here already; not a stored one (with an
+	 * offset), which only Redis numbered and delivers */
+	if (e.pod_len == b->pod_len && memcmp(e.pod, b->pod, b->pod_len) == 0 &&
+	    !history_frame_offset(e.frame, e.frame_len, &(uint64_t){ 0 })) {
 		stats_add(&b->st->redis_own_echoes, 1);
 		return;
 	}
@@ -468,7 +474,26 @@ static void broker_link_event(struct redis_link *l, enum redis_link_event ev, vo
 	case REDIS_LINK_CONNECTING:
 		break;
 	}
+	if (l == b->pub && b->pub_hook && (ev == REDIS_LINK_UP || ev == REDIS_LINK_DOWN))
+		b->pub_hook(b->pub_hook_arg, ev == REDIS_LINK_UP);
 	stats_set(&b->st->redis_state, redis_link_state(b->sub, b->pub));
+}
+
+/* Master only: see broker.h (room history). */
+struct redis_link *broker_pub_link(struct broker *b)
+{
+	return b->pub;
+}
+
+void broker_pub_hook(struct broker *b, broker_pub_hook_fn fn, void *arg)
+{
+	b->pub_hook = fn;
+	b->pub_hook_arg = arg;
+}
+
+int broker_sub_ready(const struct broker *b)
+{
+	return redis_link_ready(b->sub);
 }
 
 /* Master only.  See redis_pub_publish. */

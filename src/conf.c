@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "confval.h"
 #include "errbuf.h"
+#include "history.h"
 #include "log.h"
 #include "redis_url.h"
 #include "ring.h"
@@ -72,6 +73,10 @@ static const struct conf_directive conf_table[] = {
 	  "clock skew allowed when checking a token's exp and nbf" },
 	{ "max_connections_per_ip", CONF_INT, F(max_connections_per_ip), "2048", 0, 1000000, 1,
 	  "connections per client address and worker; 0 = no limit" },
+	{ "max_http_pending", CONF_INT, F(max_http_pending), "1024", 8, 65535, 1,
+	  "connections per worker still in their HTTP phase; one more cuts the oldest" },
+	{ "max_http_pending_per_ip", CONF_INT, F(max_http_pending_per_ip), "32", 0, 1000000, 1,
+	  "connections per client address and worker still in their HTTP phase; 0 = no limit" },
 	{ "handshake_timeout", CONF_DURATION, F(handshake_timeout_ms), "10s", 1 * SEC, 5 * MIN, 1,
 	  "time a client has to send its whole HTTP request head" },
 	{ "max_header_size", CONF_INT, F(max_header_size), "4096", 1024, 65535, 1,
@@ -132,6 +137,10 @@ static const struct conf_directive conf_table[] = {
 	  "TLS versions accepted: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (a contiguous range)" },
 	{ "ssl_ciphers", CONF_STRING, F(ssl_ciphers), CONF_SSL_CIPHERS, 0, 0, 1,
 	  "OpenSSL cipher list for TLS 1.2 (TLS 1.3 uses OpenSSL's suites)" },
+	{ "history_size", CONF_INT, F(history_size), "0", 0, HISTORY_SIZE_MAX, 0,
+	  "messages kept per room for history and recovery; 0 = no history, no offsets" },
+	{ "history_ttl", CONF_DURATION, F(history_ttl_ms), "1h", 1 * SEC, 7 * 24 * HOUR, 0,
+	  "an idle room's history is forgotten after this" },
 };
 
 #define CONF_NDIRECTIVES (sizeof(conf_table) / sizeof(conf_table[0]))

@@ -20,6 +20,8 @@
 #include "chatd.h"
 #include "cidr.h"
 #include "conf.h"
+#include "history.h"
+#include "hjoin.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -357,8 +359,9 @@ static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade)
 static int on_upgrade(struct wctx *w, struct lws *wsi)
 {
 	char room[CHATD_ROOM_MAX + 1];
+	struct history_req hq;
 	size_t rl;
-	int st;
+	int st, asked;
 
 	if (handshake_refuse(w, wsi))
 		return 1;
@@ -370,6 +373,10 @@ static int on_upgrade(struct wctx *w, struct lws *wsi)
 				   "bad room name: 1-128 bytes of A-Z a-z 0-9 . _ : -\n");
 	if (st != 0)
 		return refuse_text(w, wsi, st, "not_found", "not found\n");
+	if (hjoin_query(wsi, &hq, &asked) < 0)
+		return refuse_text(w, wsi, 400, "bad_history",
+				   "bad history query: history=0-10000, since=0-2^53 with "
+				   "epoch=1-32 bytes of A-Z a-z 0-9 _ -\n");
 	return http_ws_admit(w, wsi, rl ? room : NULL);
 }
 
@@ -432,6 +439,7 @@ static int serve_status(struct wctx *w, struct lws *wsi, int metrics)
 static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 {
 	static const char *const allow[] = { "allow:", "POST", NULL };
+	static const char *const bearer[] = { "www-authenticate:", "Bearer", NULL };
 	size_t len;
 	char *json = publish_answer(e, NULL, 0, &len);
 	int rc;
@@ -440,7 +448,8 @@ static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 	if (json == NULL)
 		return -1;
 	rc = respond_hdrs(wsi, publish_status(e), "application/json",
-			  e == PUBLISH_EMETHOD ? allow : NULL, json, len);
+			  e == PUBLISH_EMETHOD ? allow : publish_status(e) == 401 ? bearer : NULL,
+			  json, len);
 	free(json);
 	return rc;
 }
@@ -466,18 +475,26 @@ static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 	return transaction_end(w, wsi);
 }
 
-/* POST: only {prefix}/publish.  The body is gathered in the connection's rx
- * buffer, bounded by max_message_size; refusals before it close the
- * connection, as its body is not read. */
+/* POST: only {prefix}/publish.  The key is checked from the head, so
+ * nobody without it can make the worker read (and wait for) a body.  The
+ * body is gathered in the connection's rx buffer, bounded by
+ * max_message_size (gate.c gives it a deadline); refusals before it close
+ * the connection, as its body is not read. */
 static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *uri)
 {
 	const char *rest = NULL;
-	char cl[32];
+	char cl[32], auth[4200];
 	long long n;
+	enum publish_err e;
 
 	stats_add(&w->st->http_requests, 1);
 	if (admit_route(w->conf, uri, &rest) != ROUTE_PUBLISH) {
 		respond(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
+		return -1;
+	}
+	n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	if ((e = publish_auth(w->conf->publish_key, n > 0 ? auth : NULL)) != PUBLISH_OK) {
+		publish_refuse(w, wsi, e);
 		return -1;
 	}
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {

@@ -178,7 +178,7 @@ char *publish_handle(struct wctx *w, const char *authorization, const char *body
 		e = PUBLISH_ETOOBIG;
 	if (e == PUBLISH_OK)
 		e = publish_build(body, len, w->conf->publish_from, w->scratch, w->scratch_len, &pm);
-	if (e == PUBLISH_OK && wctx_uplink(w, REC_MSG, pm.room, pm.room_len, w->scratch,
+	if (e == PUBLISH_OK && wctx_uplink(w, REC_STORE, pm.room, pm.room_len, w->scratch,
 					   pm.frame_len) != RING_OK)
 		e = PUBLISH_EBUSY;
 	stats_add(e == PUBLISH_OK ? &w->st->publishes : &w->st->publish_errors, 1);

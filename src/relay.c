@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "hserve.h"
 #include "log.h"
 #include "members.h"
 #include "msg.h"
+#include "mloop.h"
 #include "record.h"
 #include "redis_url.h"
 #include "relay.h"
@@ -51,18 +53,26 @@ void relay_wake(struct relay *r)
 			log_errno(LOG_LVL_WARN, "write(eventfd of worker %d)", i);
 }
 
-static void bcast_put(struct relay *r, const char *frame, size_t frame_len, const char *room,
-		      size_t room_len)
+static void bcast_put_kind(void *arg, uint32_t kind, const char *frame, size_t frame_len,
+			   const char *room, size_t room_len)
 {
+	struct relay *r = arg;
 	struct record rec;
 
 	record_pack(&rec, frame, frame_len, room, room_len);
-	if (ring_put(r->bcast, REC_MSG, rec.iov, RECORD_NIOV) == RING_OK) {
+	r->need_wake = 1;
+	if (ring_put(r->bcast, kind, rec.iov, RECORD_NIOV) == RING_OK) {
 		stats_add(&r->shm->master.ring_records, 1);
 		r->put_bytes += frame_len + room_len + 1;
 	} else {
 		stats_add(&r->shm->master.ring_too_big, 1);
 	}
+}
+
+static void bcast_put(struct relay *r, const char *frame, size_t frame_len, const char *room,
+		      size_t room_len)
+{
+	bcast_put_kind(r, REC_MSG, frame, frame_len, room, room_len);
 }
 
 /* A frame for room, from this pod: to the local workers and the other pods. */
@@ -101,6 +111,12 @@ static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsign
 		room_len = frame_len = 0;
 	}
 	switch (kind) {
+	case REC_STORE:
+		if (r->hist != NULL)
+			hserve_store(r->hist, room, room_len, (const char *)p, frame_len);
+		else
+			relay_frame(r, (const char *)p, frame_len, room, room_len);
+		break;
 	case REC_MSG:
 		relay_frame(r, (const char *)p, frame_len, room, room_len);
 		break;
@@ -115,6 +131,10 @@ static void uplink_record(struct relay *r, int slot, uint32_t kind, const unsign
 	case REC_LEAVE:
 		if (r->broker && room_len > 0)
 			broker_interest(r->broker, slot, room, room_len, kind == REC_JOIN ? 1 : -1);
+		break;
+	case REC_HIST_REQ:
+		if (r->hist != NULL)
+			hserve_request(r->hist, slot, room, room_len, p, frame_len);
 		break;
 	default:
 		log_warn("worker %d: unknown uplink record kind %u", slot, kind);
@@ -254,6 +274,31 @@ static void make_pod_id(struct relay *r, const struct conf *c)
 	snprintf(r->pod_id, sizeof(r->pod_id), "%s-%d-%08x", host, (int)getpid(), rnd);
 }
 
+static void hist_tick(void *arg)
+{
+	struct relay *r = arg;
+
+	hserve_tick(r->hist, mloop_now_ms());
+	mloop_timer(r->loop, 1000, hist_tick, r);
+}
+
+/* history_size > 0: the history service, on the broker when there is one. */
+static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
+{
+	if (c->history_size <= 0)
+		return 0;
+	r->loop = loop;
+	/* an answer must not lap the workers: an eighth of the ring at most */
+	r->hist = hserve_new(c, r->broker, r->pod_id, r->wake_bytes, bcast_put_kind, r);
+	if (r->hist == NULL || mloop_timer(loop, 1000, hist_tick, r) == 0) {
+		log_error("history: out of memory");
+		return -1;
+	}
+	log_notice("history: %d messages per room, kept %d s when idle, %s", c->history_size,
+		   c->history_ttl_ms / 1000, r->broker ? "in Redis" : "in memory");
+	return 0;
+}
+
 int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop)
 {
 	char err[256], url[CONF_STR_MAX];
@@ -267,7 +312,7 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 	}
 	if (c->redis_url[0] == '\0') {
 		log_notice("redis_url off: single-node mode");
-		return 0;
+		return hist_start(r, c, loop);
 	}
 	r->broker = broker_new(c, loop, r->pod_id, &r->shm->master, broker_deliver, r,
 			       err, sizeof(err));
@@ -276,11 +321,13 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 		return -1;
 	}
 	log_notice("pod %s, redis %s", r->pod_id, redis_url_masked(c->redis_url, url, sizeof(url)));
-	return 0;
+	return hist_start(r, c, loop);
 }
 
 void relay_free(struct relay *r)
 {
+	hserve_free(r->hist);
+	r->hist = NULL;
 	broker_free(r->broker);
 	r->broker = NULL;
 	roster_free(r->roster);

@@ -20,6 +20,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "frame.h"
+#include "history.h"
 #include "log.h"
 #include "msg.h"
 #include "sendq.h"
@@ -91,10 +92,15 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 /* Queue a reference to f on c.  A full queue makes c a slow consumer. */
 static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
 {
+	ws_push(w, c, f, 0);
+}
+
+void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force)
+{
 	/* closing: what was queued is flushed (1001/1012), nothing more joins */
 	if (c->close_code)
 		return;
-	if (c->sq.len >= (uint32_t)w->conf->send_queue) {
+	if (c->sq.len >= (uint32_t)w->conf->send_queue && !force) {
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
 			 c->sq.len);
@@ -123,6 +129,18 @@ static void send_one(struct wctx *w, struct conn *c, const char *buf, size_t len
 		free(f);
 }
 
+void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len)
+{
+	struct frame *f;
+
+	if (len == 0 || (f = frame_new(len)) == NULL)
+		return;
+	memcpy(f->data + LWS_PRE, buf, len);
+	ws_push(w, c, f, 1);
+	if (f->refs == 0)
+		free(f);
+}
+
 static void send_error(struct wctx *w, struct conn *c, const char *code, const char *text)
 {
 	size_t n = msg_build_error(w->scratch, w->scratch_len, c->room_len ? c->room : NULL,
@@ -136,14 +154,23 @@ void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_l
 {
 	struct room_member *head, *it;
 	struct room *r;
+	uint64_t off = 0;   /* history on: a frame at or below a recovered client's floor
+	                       was in its answer (only its own stream counts) */
 
+	if (w->conf->history_size > 0)
+		history_frame_offset((const char *)f->data + LWS_PRE, f->len, &off);
 	if (room_len == 0) {
-		room_foreach(&w->all, it)
-			queue_push(w, conn_of(it, all), f);
+		room_foreach(&w->all, it) {
+			struct conn *c = conn_of(it, all);
+
+			if (off == 0 || c->room_len != 0 || off > c->hist_floor)
+				queue_push(w, c, f);
+		}
 	} else if ((r = room_find(w->rooms, room, room_len)) != NULL) {
 		head = &r->head;
 		room_foreach(head, it)
-			queue_push(w, conn_of(it, member), f);
+			if (off == 0 || off > conn_of(it, member)->hist_floor)
+				queue_push(w, conn_of(it, member), f);
 	}
 	if (f->refs == 0)
 		free(f);
@@ -286,7 +313,7 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
 		/* n == 0: once stamped, it outgrew the scratch buffer */
 		up = n == 0 ? RING_TOOBIG
-			    : wctx_uplink(w, REC_MSG, c->room, c->room_len, w->scratch, n);
+			    : wctx_uplink(w, REC_STORE, c->room, c->room_len, w->scratch, n);
 		if (up == RING_TOOBIG)
 			send_error(w, c, "too_large", "message too large once stamped");
 		else if (up != RING_OK)
@@ -391,8 +418,11 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	w->nconns++;
 	stats_set(&w->st->connections, w->nconns);
 	stats_add(&w->st->connections_total, 1);
-	n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
-	send_one(w, c, w->scratch, n);
+	/* else the welcome comes with the history (hjoin.c) */
+	if (w->hist_start == NULL || w->hist_start(w, c) == 0) {
+		n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
+		send_one(w, c, w->scratch, n);
+	}
 	member_event(w, c, REC_MEMBER);
 	presence(w, c, r, 1);
 	return 0;
@@ -463,6 +493,8 @@ static void on_closed(struct wctx *w, struct conn *c)
 		return;
 	c->established = 0;
 	session_end(w, c);
+	if (w->hist_cancel != NULL)
+		w->hist_cancel(w, c);
 	sendq_clear(&c->sq);
 	free(c->rx);
 	c->rx = NULL;
@@ -545,6 +577,8 @@ static int on_writeable(struct wctx *w, struct conn *c)
 		}
 		return 0;
 	}
+	if (c->hw != NULL && !c->close_code)   /* waiting for its history: hjoin.c */
+		return 0;
 	for (int i = 0; i < WRITES_PER_CALLBACK && c->sq.len > 0; i++) {
 		if (write_one(w, c) < 0)
 			return -1;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// chatd demo page: join a room, chat, see presence; reconnects by itself.
+// chatd demo page: join a room, chat, see presence and who is there; shows
+// the room's recent messages on joining and, after a reconnect, recovers
+// what it missed (?since=OFFSET&epoch=EPOCH) when the server keeps history.
 // No framework, no build step; runs under a strict Content-Security-Policy.
 'use strict';
 
@@ -8,12 +10,13 @@
   const MAX_SHOWN = 500;            // messages kept on screen
   const BACKOFF_MIN = 500;          // ms, first reconnect delay (before jitter)
   const BACKOFF_MAX = 15000;        // ms, cap of the delay
+  const HISTORY = 50;               // messages asked for on joining
 
   const $ = (id) => document.getElementById(id);
   const ui = {
     state: $('state'), join: $('join'), room: $('room'), name: $('name'),
     where: $('where'), list: $('messages'), composer: $('composer'),
-    input: $('input'), send: $('send'),
+    input: $('input'), send: $('send'), members: $('members'),
   };
 
   // The endpoint prefix: filled in by chatd, else guessed from our path.
@@ -28,6 +31,8 @@
   const state = {
     ws: null, room: '', name: '', myId: '', attempt: 0, timer: 0, wanted: false,
     names: new Map(),               // client id -> display name seen in its messages
+    offset: null, epoch: '',        // the last message's place in the room's history
+    members: new Map(),             // client id -> joined (the room's member list)
   };
 
   function setState(s, text) {
@@ -48,9 +53,9 @@
     return state.names.get(id) || ('guest-' + String(id || '?').slice(0, 8));
   }
 
-  function show(kind, from, text, ts, mine) {
+  function show(kind, from, text, ts, mine, past) {
     const li = document.createElement('li');
-    li.className = 'msg-' + kind + (mine ? ' mine' : '');
+    li.className = 'msg-' + kind + (mine ? ' mine' : '') + (past ? ' past' : '');
     const t = document.createElement('span');
     t.className = 'time';
     t.textContent = timeOf(ts);
@@ -79,31 +84,80 @@
     return JSON.stringify(data);
   }
 
+  function renderMembers() {
+    ui.members.textContent = '';
+    for (const id of state.members.keys()) {
+      const li = document.createElement('li');
+      li.textContent = who(id);
+      li.dataset.id = id;
+      ui.members.appendChild(li);
+    }
+  }
+
+  // A message with an offset: skip one seen already (a client-side guard:
+  // the server sends each once), remember the newest.
+  function seen(m) {
+    if (typeof m.offset !== 'number') return false;
+    if (!m.history && state.offset !== null && m.offset <= state.offset) return true;
+    if (state.offset === null || m.offset > state.offset) state.offset = m.offset;
+    return false;
+  }
+
+  function onWelcome(m, data) {
+    state.myId = data.client_id || '';
+    state.attempt = 0;            // a real session: the next loss starts small again
+    if (data.recovered === false) {
+      // the gap is older than what is kept, or the history was lost: start
+      // again from the recent messages
+      show('state', '', 'some messages could not be recovered; reloading the room', m.timestamp);
+      state.offset = null;
+      state.epoch = '';
+      ui.list.textContent = '';
+      const old = state.ws;
+      state.ws = null;
+      old.close(1000);
+      connect();
+      return;
+    }
+    if (typeof data.epoch === 'string') state.epoch = data.epoch;
+    if (state.offset === null && typeof data.offset === 'number') state.offset = data.offset;
+    setState('open', 'connected');
+    show('state', '', (data.recovered ? 'reconnected to ' : 'connected to ') +
+      (data.room ? 'room ' + data.room : 'the global channel'), m.timestamp);
+    if (data.room) state.ws.send(JSON.stringify({ type: 'members' }));
+  }
+
   function onMessage(ev) {
     let m;
     try { m = JSON.parse(ev.data); } catch (e) { return; }
     const data = m.data || {};
     switch (m.type) {
       case 'system':
-        if (data.event === 'welcome') {
-          state.myId = data.client_id || '';
-          state.attempt = 0;        // a real session: the next loss starts small again
-          setState('open', 'connected');
-          show('state', '', 'connected to ' + (data.room ? 'room ' + data.room : 'the global channel'), m.timestamp);
-        } else {
-          show('system', m.from || 'server', dataText(data), m.timestamp);
-        }
+        if (data.event === 'welcome') onWelcome(m, data);
+        else show('system', m.from || 'server', dataText(data), m.timestamp);
         break;
       case 'chat':
-        if (typeof data.name === 'string' && data.name) state.names.set(m.from, data.name.slice(0, 40));
-        show('chat', who(m.from), dataText(data), m.timestamp, m.from === state.myId);
+        if (seen(m)) break;
+        if (typeof data.name === 'string' && data.name && state.names.get(m.from) !== data.name.slice(0, 40)) {
+          state.names.set(m.from, data.name.slice(0, 40));
+          renderMembers();
+        }
+        show('chat', who(m.from), dataText(data), m.timestamp, m.from === state.myId, m.history);
         break;
       case 'presence':
+        if (data.status === 'online') state.members.set(m.from, m.timestamp);
+        else state.members.delete(m.from);
+        renderMembers();
         if (m.from !== state.myId)
           show('presence', '', who(m.from) + (data.status === 'online' ? ' joined' : ' left'), m.timestamp);
         break;
+      case 'members':
+        state.members = new Map((data.members || []).map((x) => [x.client_id, x.since]));
+        renderMembers();
+        break;
       case 'notification':
-        show('notification', m.from || 'server', dataText(data), m.timestamp);
+        if (seen(m)) break;
+        show('notification', m.from || 'server', dataText(data), m.timestamp, false, m.history);
         break;
       case 'error':
         show('error', '', 'error: ' + (data.message || data.code || 'unknown'), m.timestamp);
@@ -134,8 +188,16 @@
     if (!state.wanted) return;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const token = new URLSearchParams(location.search).get('token');   // auth_enabled: a JWT
+    const q = new URLSearchParams();
+    if (token) q.set('token', token);
+    if (state.offset !== null && state.epoch) {      // back: what was missed
+      q.set('since', String(state.offset));
+      q.set('epoch', state.epoch);
+    } else {
+      q.set('history', String(HISTORY));             // new: the recent messages
+    }
     const path = prefix() + '/ws' + (state.room ? '/' + encodeURIComponent(state.room) : '') +
-      (token ? '?token=' + encodeURIComponent(token) : '');
+      '?' + q.toString();
     setState('connecting', 'connecting…');
     let ws;
     try {
@@ -147,7 +209,7 @@
     state.ws = ws;
     let opened = false;
     ws.onopen = () => { opened = true; };
-    ws.onmessage = onMessage;
+    ws.onmessage = (ev) => { if (state.ws === ws) onMessage(ev); };
     ws.onclose = (ev) => {
       if (state.ws !== ws) return;  // an old socket after a room change
       state.ws = null;
@@ -164,6 +226,10 @@
     state.room = room;
     state.name = name;
     state.attempt = 0;
+    state.offset = null;
+    state.epoch = '';
+    state.members = new Map();
+    renderMembers();
     state.wanted = true;
     ui.list.textContent = '';
     ui.where.textContent = room ? 'Room ' + room + ' as ' + name : 'Global channel as ' + name;

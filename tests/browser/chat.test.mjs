@@ -7,7 +7,11 @@
 // both ways (typed, sent with Enter), that carol sees none of them (and they
 // none of hers), that no Content-Security-Policy violation happens; then
 // restarts chatd, waits for every page to reconnect by itself and chats
-// again.  Writes a screenshot to OUT_DIR/browser-chat.png.
+// again.  Room history (history_size 100): a page joining later shows the
+// room's earlier messages; a page whose socket drops while another keeps
+// sending recovers every message it missed, exactly once and in order; the
+// member list follows joins and leaves.  Writes a screenshot to
+// OUT_DIR/browser-chat.png.
 //
 // usage: CHATD_BIN=build/chatd CHATD_SRCDIR=. node chat.test.mjs [OUT_DIR]
 // Uses Debian's /usr/bin/chromium (CHROMIUM to override); never downloads a browser.
@@ -59,7 +63,7 @@ async function startChatd(port) {
   const conf = path.join(tmp, 'chatd.conf');
   fs.writeFileSync(conf, [
     'redis_url off', `pid_file ${tmp}/chatd.pid`, `static_dir ${SRC}/static`,
-    'shutdown_timeout 2s', 'log_level info', '',
+    'shutdown_timeout 2s', 'log_level info', 'history_size 100', '',
   ].join('\n'));
   const out = fs.openSync(path.join(tmp, 'chatd.log'), 'a');
   chatd = spawn(BIN, ['-f', '-c', conf, '-l', `127.0.0.1:${port}`, '-w', '2'],
@@ -105,6 +109,25 @@ async function waitText(page, sel, text, who) {
     .catch(() => { throw new Error(`${who}: never saw "${text}" in ${sel}`); });
 }
 
+// The texts of the member list.
+const members = (page) => page.$$eval('#members li', (els) => els.map((e) => e.textContent));
+
+async function waitMembers(page, n, who) {
+  await page.waitForFunction((k) => document.querySelectorAll('#members li').length === k, n,
+    { timeout: STEP }).catch(async () => {
+    throw new Error(`${who}: member list is ${JSON.stringify(await members(page))}, want ${n}`);
+  });
+}
+
+// Remembers the page's WebSockets (window.__sockets), so a test can drop one.
+function keepSockets() {
+  const W = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends W {
+    constructor(...a) { super(...a); window.__sockets.push(this); }
+  };
+}
+
 async function say(page, text) {
   await page.fill('#input', text);
   await page.press('#input', 'Enter');
@@ -126,6 +149,7 @@ async function main() {
   const problems = [];
   // one context each: separate storage, like three people
   const [ca, cb, cc] = await Promise.all([1, 2, 3].map(() => browser.newContext({ viewport: { width: 900, height: 640 } })));
+  await ca.addInitScript(keepSockets);
   const alice = await open(ca, `${base}/?room=alpha&name=alice`, problems);
   await waitState(alice, 'open', 'alice');
   const bob = await open(cb, `${base}/api/chat-api/?room=alpha&name=bob`, problems);
@@ -153,6 +177,36 @@ async function main() {
   const seenByCarol = await chats(carol);
   if (seenByCarol.length !== 1) throw new Error(`carol saw ${JSON.stringify(seenByCarol)}`);
   log('messages both ways in alpha, none across rooms');
+
+  // history on join: dave sees what was said before he came; the members
+  await waitMembers(alice, 2, 'alice');
+  const cd = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const dave = await open(cd, `${base}/?room=alpha&name=dave`, problems);
+  await waitState(dave, 'open', 'dave');
+  await waitText(dave, '#messages li.msg-chat.past .text', 'hello from alice', 'dave (history)');
+  await waitText(dave, '#messages li.msg-chat.past .text', 'hi alice, bob here', 'dave (history)');
+  const daveSaw = (await chats(dave)).map((m) => m.text);
+  if (daveSaw.indexOf('hello from alice') > daveSaw.indexOf('hi alice, bob here'))
+    throw new Error(`dave: history out of order: ${JSON.stringify(daveSaw)}`);
+  await waitMembers(dave, 3, 'dave');
+  await waitMembers(alice, 3, 'alice after dave joined');
+  await cd.close();
+  await waitMembers(alice, 2, 'alice after dave left');
+  log('history on join, member list');
+
+  // recovery: alice's socket drops while bob keeps sending
+  await alice.evaluate(() => window.__sockets[window.__sockets.length - 1].close(4000, 'test'));
+  await alice.waitForSelector('#state:not([data-state="open"])', { timeout: STEP });
+  const sent = [];
+  for (let i = 1; i <= 10; i++) { sent.push(`missed ${i}`); await say(bob, `missed ${i}`); }
+  await waitState(alice, 'open', 'alice (back)');
+  for (let i = 11; i <= 15; i++) { sent.push(`missed ${i}`); await say(bob, `missed ${i}`); }
+  await waitText(alice, '#messages li.msg-chat .text', 'missed 15', 'alice (recovered)');
+  await sleep(300);
+  const got = (await chats(alice)).map((m) => m.text).filter((t) => t.startsWith('missed '));
+  if (JSON.stringify(got) !== JSON.stringify(sent))
+    throw new Error(`alice after a drop: ${JSON.stringify(got)}, want each of missed 1..15 once, in order`);
+  log('a dropped page recovered every message once, in order');
 
   // restart chatd: every page notices, backs off and reconnects by itself
   await stopChatd();

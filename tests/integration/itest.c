@@ -41,6 +41,8 @@ extern const struct itest_case t_alog_cases[];
 extern const struct itest_case t_bench_cases[];
 extern const struct itest_case t_tls_cases[];
 extern const struct itest_case t_roster_cases[];
+extern const struct itest_case t_history_cases[];
+extern const struct itest_case t_pool_cases[];
 
 /* Every table, in the order they run. */
 static const struct itest_case *const tables[] = {
@@ -60,6 +62,8 @@ static const struct itest_case *const tables[] = {
 	t_bench_cases,
 	t_tls_cases,
 	t_roster_cases,
+	t_history_cases,
+	t_pool_cases,
 };
 
 static int reason_fd = -1;

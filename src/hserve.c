@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hserve.c - room history, the master's side: REC_STORE frames are
+ * numbered, kept and delivered; REC_HIST_REQ is answered with the kept
+ * frames, marked "history":true, then a REC_HIST_END, all addressed to the
+ * asking connection through the broadcast ring.  Since the answer and the
+ * live frames share that ring, a worker sees them in the order the master
+ * put them (see ws.c and hjoin.c for the merge).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "chatd.h"
+#include "conf.h"
+#include "history.h"
+#include "hserve.h"
+#include "mloop.h"
+#include "redis_hist.h"
+#include "shm.h"
+
+struct hserve {
+	struct history *mem;           /* single-node: the rooms' history */
+	struct broker  *broker;        /* NULL: single-node */
+	struct redis_hist *rh;         /* with the broker: history in Redis */
+	hserve_put_fn   put;
+	void           *arg;
+	size_t          max_answer;
+	char           *scratch;       /* one marked frame */
+	size_t          scratch_len;
+};
+
+/* The answer being put for one request (allocated while Redis reads). */
+struct answer {
+	struct hserve      *s;
+	struct history_addr to;
+	int                 since;     /* a recovery: all or nothing */
+};
+
+static void pub_hook(void *arg, int up)
+{
+	struct hserve *s = arg;
+
+	redis_hist_link(s->rh, up);
+}
+
+struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
+			  size_t max_answer, hserve_put_fn put, void *arg)
+{
+	struct hserve *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->broker = broker;
+	s->put = put;
+	s->arg = arg;
+	s->max_answer = max_answer;
+	s->scratch_len = c->max_message_size + CHATD_STAMP_MAX + 2 * HISTORY_SPLICE_MAX;
+	s->scratch = malloc(s->scratch_len);
+	if (broker == NULL)
+		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
+	else
+		s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod));
+	if (s->scratch == NULL || (s->mem == NULL && s->rh == NULL)) {
+		hserve_free(s);
+		return NULL;
+	}
+	if (broker != NULL)
+		broker_pub_hook(broker, pub_hook, s);
+	return s;
+}
+
+void hserve_free(struct hserve *s)
+{
+	if (s == NULL)
+		return;
+	if (s->broker != NULL)
+		broker_pub_hook(s->broker, NULL, NULL);
+	redis_hist_free(s->rh);
+	history_free(s->mem);
+	free(s->scratch);
+	free(s);
+}
+
+void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
+		  size_t len)
+{
+	const char *stored = NULL;
+	size_t n = 0;
+
+	if (s->rh != NULL) {
+		/* numbered by Redis, delivered from our subscription like any pod's;
+		 * Redis not usable: delivered here and published unnumbered */
+		if (broker_sub_ready(s->broker) &&
+		    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
+			return;
+		s->put(s->arg, REC_MSG, frame, len, room, room_len);
+		broker_publish(s->broker, room, room_len, frame, len);
+		redis_hist_taint(s->rh, room, room_len);
+		return;
+	}
+	if (s->mem != NULL)
+		stored = history_append(s->mem, room, room_len, frame, len, mloop_now_ms(), &n);
+	if (stored == NULL) {                   /* out of memory: delivered, not kept */
+		stored = frame;
+		n = len;
+	}
+	s->put(s->arg, REC_MSG, stored, n, room, room_len);
+}
+
+static void answer_frame(void *arg, const char *frame, size_t len)
+{
+	struct answer *a = arg;
+	size_t n = history_mark(a->s->scratch, a->s->scratch_len, frame, len);
+
+	if (n > 0)
+		a->s->put(a->s->arg, REC_HIST, a->s->scratch, n, (const char *)&a->to,
+			  sizeof(a->to));
+}
+
+static void answer_end(struct answer *a, const struct history_end *end)
+{
+	a->s->put(a->s->arg, REC_HIST_END, (const char *)end, sizeof(*end),
+		  (const char *)&a->to, sizeof(a->to));
+}
+
+/* Redis answered (or will not): the newest frames that fit in max_answer
+ * (a recovery that does not fit has a gap), then the end. */
+static void read_done(void *arg, const struct history_end *e, const char *const *frames,
+		      const size_t *lens, size_t n)
+{
+	struct answer *a = arg;
+	struct history_end end = *e;
+	size_t from = n, bytes = 0;
+
+	while (from > 0 && bytes + lens[from - 1] <= a->s->max_answer)
+		bytes += lens[--from];
+	if (from > 0 && a->since) {
+		end.status = HISTORY_GAP;
+		from = n;
+	}
+	for (; end.status != HISTORY_GAP && from < n; from++)
+		answer_frame(a, frames[from], lens[from]);
+	answer_end(a, &end);
+	free(a);
+}
+
+void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
+		    const void *req, size_t len)
+{
+	struct answer a = { .s = s, .to = { .slot = (uint32_t)slot } }, *ap;
+	struct history_end end = { .status = HISTORY_UNAVAILABLE };
+	struct history_req q;
+
+	if (len != sizeof(q))
+		return;                         /* not from a worker of this build */
+	memcpy(&q, req, sizeof(q));
+	q.epoch[HISTORY_EPOCH_MAX] = '\0';
+	a.to.token = q.token;
+	a.since = q.since >= 0;
+	if (s->rh != NULL && (ap = malloc(sizeof(*ap))) != NULL) {
+		*ap = a;
+		if (redis_hist_read(s->rh, room, room_len, &q, read_done, ap) == 0)
+			return;
+		free(ap);                       /* Redis down or busy: fail fast */
+	}
+	if (s->mem != NULL)
+		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
+			     answer_frame, &a, &end);
+	answer_end(&a, &end);
+}
+
+void hserve_tick(struct hserve *s, uint64_t now_ms)
+{
+	if (s->mem != NULL)
+		history_expire(s->mem, now_ms);
+	if (s->rh != NULL)
+		redis_hist_tick(s->rh, now_ms);
+}
