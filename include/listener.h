@@ -67,4 +67,10 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
  * on them. */
 void listener_trim(struct listener *l, int want);
 
+/* Index i gets no worker until the next reload (the master gave up on
+ * starting one): shut its sockets down and close them, so the kernel stops
+ * queueing connections where nobody accepts them (what it queued is reset,
+ * not left hanging); listener_pick() opens them again when needed. */
+void listener_drop(struct listener *l, int i);
+
 #endif

@@ -44,6 +44,7 @@ struct wctx {
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
 	struct gate *gate;             /* accept limits, HTTP phase, deadlines */
 	uint64_t nconns;               /* == st->connections */
+	uint64_t nopen;                /* accepted, not yet gone: WebSocket + HTTP phase */
 	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
 	int quit;                      /* leave the service loop */

@@ -128,6 +128,16 @@ static int serving(struct wctx *w)
 	return !w->stopping && !stats_get(&w->shm->master.stopping);
 }
 
+/* An answered request: keep the connection alive for the next one, unless
+ * the client said close or this worker is on its way out (draining or
+ * stopping), as it leaves when its last connection is gone (worker.c). */
+static int transaction_end(struct wctx *w, struct lws *wsi)
+{
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return w->draining || w->stopping ? -1 : 0;
+}
+
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
 
 /* Refuse an upgrade with {"error":..,"message":..}; why holds no quotes. */
@@ -464,7 +474,7 @@ static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 	free(json);
 	if (n < 0)
 		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return transaction_end(w, wsi);
 }
 
 /* POST: only {prefix}/publish.  The key is checked from the head, so
@@ -556,7 +566,7 @@ static int members_write(struct lws *wsi, struct conn *c)
 	c->http_body = NULL;
 	if (rc < 0)
 		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return transaction_end(wctx_of(wsi), wsi);
 }
 
 /* ?limit=N (1..ROSTER_LIMIT_MAX) and ?cursor=ID: 0, or -1 when bad. */
@@ -650,7 +660,7 @@ static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 	}
 	if (rc < 0)
 		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return transaction_end(w, wsi);
 }
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -197,8 +197,13 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
 	return -1;
 }
 
+void listener_drop(struct listener *l, int i)
+{
+	listener_close_index(l, i);
+}
+
 void listener_trim(struct listener *l, int want)
 {
 	for (int i = want; i < CHATD_MAX_WORKERS; i++)
-		listener_close_index(l, i);
+		listener_drop(l, i);
 }

@@ -103,16 +103,34 @@ static int live_workers(int current_only)
 
 /* ---- workers --------------------------------------------------------------- */
 
+/* held[i] = 1: a worker of the current generation holds listening index i. */
+static void listeners_held(int *held)
+{
+	for (int s = 0; s < CHATD_SLOTS; s++)
+		if (m.slots[s].pid > 0 && !m.slots[s].draining)
+			held[m.slots[s].lidx] = 1;
+}
+
 /* The listening socket for a new worker of the current generation (its
  * index in m.lsn); -1 with err filled. */
 static int listener_for_worker(char *err, size_t errlen)
 {
 	int held[CHATD_MAX_WORKERS] = { 0 };
 
-	for (int s = 0; s < CHATD_SLOTS; s++)
-		if (m.slots[s].pid > 0 && !m.slots[s].draining)
-			held[m.slots[s].lidx] = 1;
+	listeners_held(held);
 	return listener_pick(&m.lsn, m.conf, workers_wanted(m.conf), held, err, errlen);
+}
+
+/* No respawn until the next reload (the master gave up): the sockets no
+ * worker holds would queue connections nobody accepts. */
+static void listeners_drop_orphans(void)
+{
+	int held[CHATD_MAX_WORKERS] = { 0 };
+
+	listeners_held(held);
+	for (int i = 0; i < workers_wanted(m.conf); i++)
+		if (!held[i])
+			listener_drop(&m.lsn, i);
 }
 
 static int free_slot(void)
@@ -353,6 +371,8 @@ static void reap_children(void)
 		m.exit_status = 1;
 		master_stop(0);
 	}
+	if (m.gave_up && !m.stopping)
+		listeners_drop_orphans();
 	if (m.stopping || m.gave_up || m.respawn_timer)
 		return;
 	if (m.quick_deaths >= 3)   /* crash loop: try again in a second, not at once */

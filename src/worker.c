@@ -219,6 +219,7 @@ static int accept_some(struct wctx *w, int k)
 				log_warn("lws_adopt_socket_vhost() failed");
 			}
 		} else {
+			w->nopen++;
 			if (log_enabled(LOG_LVL_DEBUG)) {
 				char addr[ALOG_ADDR_MAX];
 
@@ -255,6 +256,25 @@ static void accept_stop(struct wctx *w, int shut)
 
 /* ---- drain and stop -------------------------------------------------------------- */
 
+/*
+ * Draining or stopping, the worker leaves when the last connection it
+ * accepted is gone: its WebSocket sessions, and those still in their HTTP
+ * phase (an upgrade, a GET or a publish body on its way), which it answers
+ * first.  Answered ones are closed then (http.c), not kept alive.
+ */
+static void quit_when_idle(struct wctx *w)
+{
+	if ((w->draining || w->stopping) && w->nopen == 0)
+		wctx_quit(w);
+}
+
+/* A connection accept_some() adopted is gone (WSI_DESTROY). */
+static void conn_gone(struct wctx *w)
+{
+	w->nopen--;
+	quit_when_idle(w);
+}
+
 static void deadline_cb(void *arg)
 {
 	struct wctx *w = arg;
@@ -265,8 +285,9 @@ static void deadline_cb(void *arg)
 		wctx_quit(w);
 		return;
 	}
-	log_notice("drain_timeout passed; closing %llu connections with 1012",
-		   (unsigned long long)w->nconns);
+	log_notice("drain_timeout passed; closing %llu connections with 1012 (%llu more in "
+		   "their HTTP phase)", (unsigned long long)w->nconns,
+		   (unsigned long long)(w->nopen - w->nconns));
 	ws_close_all(w, CHATD_CLOSE_RESTART);
 	w->stopping = 1;
 	wloop_timer_set(t_deadline, (uint64_t)w->conf->shutdown_timeout_ms);
@@ -281,8 +302,7 @@ static void worker_stop(struct wctx *w)
 	accept_stop(w, stats_get(&w->shm->master.stopping) != 0);
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
 	wloop_timer_set(t_deadline, (uint64_t)w->conf->shutdown_timeout_ms);
-	if (w->nconns == 0)
-		wctx_quit(w);
+	quit_when_idle(w);
 }
 
 static void worker_drain(struct wctx *w)
@@ -293,11 +313,11 @@ static void worker_drain(struct wctx *w)
 	stats_set(&w->st->state, SLOT_DRAINING);
 	title_set("worker process (draining)");
 	accept_stop(w, 0);
-	log_info("draining %llu connections (drain_timeout %d ms)",
-		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
+	log_info("draining %llu connections and %llu requests (drain_timeout %d ms)",
+		 (unsigned long long)w->nconns, (unsigned long long)(w->nopen - w->nconns),
+		 w->conf->drain_timeout_ms);
 	wloop_timer_set(t_deadline, (uint64_t)w->conf->drain_timeout_ms);
-	if (w->nconns == 0)
-		wctx_quit(w);
+	quit_when_idle(w);
 }
 
 static void on_signal(void *arg)
@@ -334,6 +354,10 @@ static void on_ring(void *arg)
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
 {
+	/* every wsi's WSI_DESTROY comes here (lws calls protocols[0]): the
+	 * accepted ones carry their gate_conn until gate_event() lets it go */
+	if (reason == LWS_CALLBACK_WSI_DESTROY && lws_get_opaque_user_data(wsi) != NULL)
+		conn_gone(wctx_of(wsi));
 	gate_event(wsi, reason);
 	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
 		return vhost_tls_setup(user);

@@ -629,8 +629,6 @@ static void on_closed(struct wctx *w, struct conn *c)
 	}
 	w->nconns--;
 	stats_set(&w->st->connections, w->nconns);
-	if ((w->stopping || w->draining) && w->nconns == 0)
-		wctx_quit(w);
 }
 /* The heartbeat's ping, with a payload: lws passes on no empty pong. */
 static int ping_send(struct wctx *w, struct conn *c)

@@ -459,8 +459,13 @@ static void worker_start_fails(const char *dir)
 	msleep(1500);
 	CHECK(file_count(h->log_path, "not found; exiting") == n,
 	      "workers still started after the master gave up");
-	/* the other worker still serves */
+	/* the other worker still serves, and every new connection reaches it:
+	 * none waits on the listening socket of the worker given up on */
 	CHECK(stats_worker_pids(h, pids, 4) == 1, "want the 1 worker left");
+	for (int i = 0, st = 0; i < 20; i++)
+		CHECK(wsc_http_request(HOST, h->port, "GET", "/healthz", NULL, NULL, 2000, &st,
+				       NULL, 0) >= 0 && st == 200,
+		      "request %d of 20 after the give-up not answered", i);
 	CHECK(chatd_wait(h, 0) == -2, "the master exited with a worker left");
 
 	/* and once none is left, the master stops with status 1 */

@@ -4,11 +4,15 @@
  * (its rooms keep working), a killed master takes its workers along,
  * SIGTERM stops gracefully, SIGHUP with a broken config keeps the old one,
  * and reloads under traffic (generations, drain, 1012, an invalid
- * configuration, many reloads in a row).
+ * configuration, many reloads in a row, a storm of reloads under new
+ * connections, requests in flight at a reload and queued by the kernel).
  */
 #include "harness.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +478,245 @@ static void t_reload_many(void)
 	CHECK(chatd_stop(h, 8000) == 0, "exit status");
 }
 
+/* ---- a reload storm under new connections --------------------------------- */
+
+#define STORM_HUPS    30
+#define STORM_GAP_MS  200
+#define STORM_KIDS    2      /* clients, each at about 25 new connections/s */
+#define STORM_KEY     "k-storm-publish"
+#define STORM_SPLIT   40     /* a slow request head: this many bytes, a pause, the rest */
+
+/* The three requests of a slow client: GET /healthz, a publish POST and an
+ * upgrade; each with where its pause falls (*split bytes first). */
+enum slow_kind { SLOW_GET, SLOW_POST, SLOW_UPGRADE, SLOW_KINDS };
+
+static void slow_text(enum slow_kind k, int port, char *req, size_t cap, size_t *split)
+{
+	static const char body[] = "{\"room\":\"storm\",\"data\":{\"n\":1}}";
+	char key[WSC_KEY_LEN + 1];
+
+	*split = STORM_SPLIT;
+	if (k == SLOW_GET) {
+		snprintf(req, cap, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			 "Connection: close\r\n\r\n");
+	} else if (k == SLOW_POST) {
+		snprintf(req, cap, "POST /api/chat-api/publish HTTP/1.1\r\n"
+			 "Host: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer "
+			 STORM_KEY "\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+		*split = strlen(req) - strlen(body);     /* the head, a pause, the body */
+	} else if (wsc_handshake_request(req, cap, HOST, port, "/api/chat-api/ws/storm", NULL,
+					 key) < 0) {
+		req[0] = '\0';
+	}
+}
+
+/* A slow request's first part sent: the connection's fd, or -1. */
+static int slow_open(int port, const char *req, size_t split)
+{
+	int fd = strlen(req) > split ? wsc_tcp_connect(HOST, port, 3000) : -1;
+
+	if (fd >= 0 && write(fd, req, split) != (ssize_t)split) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * The rest of a slow request of kind k on fd, then its response, read until
+ * the server closes (or, for an upgrade, until the welcome came); fd is
+ * closed.  1 when it is the answer it should be: 200, or 101 and the
+ * welcome (a text frame naming "system").
+ */
+static int slow_finish(int fd, enum slow_kind k, const char *rest)
+{
+	const char *want = k == SLOW_UPGRADE ? "HTTP/1.1 101" : "HTTP/1.1 200";
+	const char *until = k == SLOW_UPGRADE ? "\"system\"" : NULL;
+	long long end = mono_ms() + 5000;
+	size_t len = strlen(rest), got = 0;
+	char resp[2048];
+	int ok = 0;
+
+	if (fd < 0)
+		return 0;
+	if (write(fd, rest, len) != (ssize_t)len)
+		goto out;
+	while (got < sizeof(resp) - 1 && mono_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if ((n = read(fd, resp + got, sizeof(resp) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+		resp[got] = '\0';
+		if (until != NULL && memmem(resp, got, until, strlen(until)) != NULL)
+			break;
+	}
+	resp[got] = '\0';
+	ok = strstr(resp, want) == resp;
+out:
+	close(fd);
+	return ok;
+}
+
+/* A request of kind k sent the way a slow client sends it: a part, a pause
+ * of gap_ms, the rest.  1 when it got its answer. */
+static int slow_request(int port, enum slow_kind k, int gap_ms)
+{
+	char req[1024];
+	size_t split;
+	int fd;
+
+	slow_text(k, port, req, sizeof(req), &split);
+	fd = slow_open(port, req, split);
+	msleep(gap_ms);
+	return slow_finish(fd, k, req + split);
+}
+
+/* One new connection of the storm, kind k of 6; 1 when it got its answer. */
+static int storm_one(int port, int k)
+{
+	char out[64];
+	int st = 0;
+
+	switch (k) {
+	case 0: case 1: {
+		struct wsc *c = wsc_connect(HOST, port, "/api/chat-api/ws/storm", NULL, 3000, &st);
+		json_t *j = c ? ws_recv_type(c, "system", 3000) : NULL;
+		int ok = j != NULL;
+
+		json_decref(j);
+		if (c)
+			wsc_close(c, 1000);
+		return ok;
+	}
+	case 2:
+		return wsc_http_request(HOST, port, "GET", "/healthz", NULL, NULL, 3000, &st, out,
+					sizeof(out)) >= 0 && st == 200;
+	default:
+		return slow_request(port, (enum slow_kind)(k - 3), 50);
+	}
+}
+
+/* In a child: new connections until deadline_ms, a mix of upgrades (fast
+ * and slow), GET /healthz (fast and slow) and publish POSTs (slow), each of
+ * which must get its answer.  Writes "attempts failures" to fd. */
+static void storm_client(int port, int kid, long long deadline_ms, int fd)
+{
+	int tries = 0, failed = 0;
+	char out[64];
+
+	for (; mono_ms() < deadline_ms; tries++, msleep(20)) {
+		int ok = storm_one(port, (tries + kid) % 6);
+
+		if (!ok)
+			fprintf(stderr, "reload storm: client %d, request %d (kind %d) failed\n",
+				kid, tries, (tries + kid) % 6);
+		failed += !ok;
+	}
+	snprintf(out, sizeof(out), "%d %d\n", tries, failed);
+	if (write(fd, out, strlen(out)) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+/*
+ * 30 SIGHUPs 0.2 s apart while new clients come at ~50/s: not one of their
+ * upgrades or requests fails (no retries), slow ones included.  Each
+ * generation's workers take over their predecessors' listening sockets, so
+ * nothing the kernel queued is reset, and a draining worker answers what it
+ * accepted before it exits - also when it holds no WebSocket client.
+ */
+static void t_reload_storm(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		.conf = "drain_timeout 1s\npublish_key " STORM_KEY "\n" });
+	int pfd[2], tries = 0, failed = 0;
+	char res[128] = "";
+	pid_t kid[STORM_KIDS];
+
+	if (!h)
+		return;
+	CHECK(pipe(pfd) == 0, "pipe");
+	for (int k = 0; k < STORM_KIDS; k++) {
+		kid[k] = fork();
+		CHECK(kid[k] >= 0, "fork");
+		if (kid[k] == 0) {
+			close(pfd[0]);
+			storm_client(h->port, k, mono_ms() + STORM_HUPS * STORM_GAP_MS + 1500,
+				     pfd[1]);
+		}
+	}
+	close(pfd[1]);
+	msleep(300);
+	for (int i = 0; i < STORM_HUPS; i++, msleep(STORM_GAP_MS))
+		kill(h->pid, SIGHUP);
+	for (int k = 0; k < STORM_KIDS; k++)
+		waitpid(kid[k], NULL, 0);
+	CHECK(read(pfd[0], res, sizeof(res) - 1) > 0, "no result from the clients");
+	close(pfd[0]);
+	for (char *p = res; *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+		int t = 0, f = 0;
+
+		if (sscanf(p, "%d %d", &t, &f) == 2) {
+			tries += t;
+			failed += f;
+		}
+	}
+	fprintf(stderr, "reload storm: %d SIGHUPs, %d requests, %d failed\n", STORM_HUPS, tries,
+		failed);
+	CHECK(tries >= 150, "only %d requests made", tries);
+	CHECK(failed == 0, "%d of %d requests failed during the reloads", failed, tries);
+	CHECK(kill(h->pid, 0) == 0, "chatd is gone");
+}
+
+/*
+ * The reload hand-over, step by step, with one worker.  Requests it accepted
+ * and whose heads or bodies are still on their way when it is told to drain
+ * are answered by it before it exits (it holds no WebSocket client, which
+ * used to mean "exit at once").  Connections the kernel queued while it no
+ * longer accepted (it is stopped with SIGSTOP here) are answered by its
+ * successor, which takes over the listening socket the master keeps.
+ */
+static void t_reload_inflight(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 1,
+		.conf = "drain_timeout 10s\npublish_key " STORM_KEY "\n" });
+	char req[SLOW_KINDS][1024];
+	size_t split[SLOW_KINDS];
+	int fd[SLOW_KINDS], queued[5], answered = 0;
+	pid_t old = 0;
+
+	if (!h)
+		return;
+	CHECK(stats_worker_pids(h, &old, 1) == 1, "no worker");
+	for (int k = 0; k < SLOW_KINDS; k++) {
+		slow_text((enum slow_kind)k, h->port, req[k], sizeof(req[k]), &split[k]);
+		fd[k] = slow_open(h->port, req[k], split[k]);
+	}
+	msleep(300);                             /* accepted; the rest comes later */
+	kill(old, SIGSTOP);
+	for (int i = 0; i < 5; i++)              /* queued: nobody accepts them now */
+		queued[i] = slow_open(h->port, req[SLOW_GET], split[SLOW_GET]);
+	kill(h->pid, SIGHUP);
+	for (int i = 0; i < 5; i++)
+		answered += slow_finish(queued[i], SLOW_GET, req[SLOW_GET] + split[SLOW_GET]);
+	kill(old, SIGCONT);                      /* its SIGUSR2 (drain) was waiting */
+	CHECK(answered == 5, "%d of 5 queued requests answered by the new worker", answered);
+	msleep(300);
+	for (int k = 0; k < SLOW_KINDS; k++)
+		CHECK(slow_finish(fd[k], (enum slow_kind)k, req[k] + split[k]),
+		      "request %d, in flight at the reload, not answered", k);
+	/* all answered and closed: it exits long before drain_timeout */
+	for (long long end = mono_ms() + 3000; pid_alive(old) && mono_ms() < end; msleep(50))
+		;
+	CHECK(!pid_alive(old), "the old worker still runs");
+	CHECK(chatd_stop(h, 8000) == 0, "exit status");
+}
+
 const struct itest_case t_signals_cases[] = {
 	{ "signal_worker_kill", t_worker_kill, 0 },
 	{ "signal_master_kill", t_master_kill, 0 },
@@ -484,5 +727,7 @@ const struct itest_case t_signals_cases[] = {
 	{ "signal_reload_traffic", t_reload_traffic, 60 },
 	{ "signal_reload_invalid", t_reload_invalid, 60 },
 	{ "signal_reload_many", t_reload_many, 60 },
+	{ "signal_reload_storm", t_reload_storm, 90 },
+	{ "signal_reload_inflight", t_reload_inflight, 60 },
 	{ NULL, NULL, 0 },
 };

@@ -2,12 +2,19 @@
 /*
  * t_slow.c - clients that do not keep up: a reader that stops reading is
  * dropped (the others lose nothing), and a client that stops answering
- * pings is closed after pong_timeout while a live one stays.
+ * pings is closed after pong_timeout while a live one stays, and a burst
+ * reaches its readers whole, tail included, while a silent client in the
+ * same room is dropped (issue 13 item 6).
  */
 #include "harness.h"
 
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #define SC_MSGS   2000
 #define SC_PAD    16000
@@ -134,8 +141,148 @@ static void t_silent_client(void)
 	wsc_free(live);
 }
 
+/* ---- a burst's tail with a slow client dropped during it ------------------ */
+
+#define BT_RUNS    3
+#define BT_MSGS    4000
+#define BT_PAD     (48 * 1024 - 64)
+#define BT_WINDOW  64
+#define BT_READERS 2
+#define BT_IDLE_MS 15000       /* a reader that gets nothing for this long gives up */
+
+/* What the reader processes tell the sender (shared memory). */
+struct bt_shared { _Atomic int next[BT_READERS]; _Atomic int errors; };
+
+/* A reader process: read c until the whole burst came in order. */
+static void bt_reader(struct wsc *c, struct bt_shared *sh, int i)
+{
+	long long idle_end = mono_ms() + BT_IDLE_MS;
+	struct wsc_msg m;
+
+	while (atomic_load(&sh->next[i]) < BT_MSGS && mono_ms() < idle_end) {
+		int r = wsc_recv(c, 500, &m);
+		const char *q;
+
+		if (r < 0)
+			_exit(2);
+		if (r == 0 || m.opcode != WSC_OP_TEXT || !strstr(m.data, "\"type\":\"chat\""))
+			continue;
+		idle_end = mono_ms() + BT_IDLE_MS;
+		q = strstr(m.data, "\"q\":");
+		if (!q || atoi(q + 4) != atomic_load(&sh->next[i]))
+			atomic_fetch_add(&sh->errors, 1);
+		if (q)
+			atomic_store(&sh->next[i], atoi(q + 4) + 1);
+	}
+	_exit(atomic_load(&sh->next[i]) < BT_MSGS);
+}
+
+static int bt_min(struct bt_shared *sh)
+{
+	int m = atomic_load(&sh->next[0]);
+
+	for (int i = 1; i < BT_READERS; i++)
+		if (atomic_load(&sh->next[i]) < m)
+			m = atomic_load(&sh->next[i]);
+	return m;
+}
+
+/* The sender reads its own echoes, so that it is no slow consumer itself. */
+static int bt_echoes(struct wsc *c)
+{
+	struct wsc_msg m;
+	int r;
+
+	while ((r = wsc_recv(c, 0, &m)) > 0)
+		;
+	return r;
+}
+
+/* The sender: BT_MSGS messages, at most BT_WINDOW ahead of the slower
+ * reader; then wait for the readers.  0 when the sender could not go on. */
+static int bt_send(struct wsc *snd, struct bt_shared *sh)
+{
+	static char pad[BT_PAD + 1];
+	int q;
+
+	memset(pad, 'z', BT_PAD);
+	for (q = 0; q < BT_MSGS; q++) {
+		long long end = mono_ms() + BT_IDLE_MS;
+
+		while (bt_min(sh) < q - BT_WINDOW)
+			if (bt_echoes(snd) < 0 || mono_ms() > end)
+				return 0;
+			else
+				msleep(1);
+		if (ws_sendf(snd, "{\"type\":\"chat\",\"data\":{\"q\":%d,\"p\":\"%s\"}}", q, pad) < 0)
+			return 0;
+		bt_echoes(snd);
+	}
+	for (long long end = mono_ms() + BT_IDLE_MS; bt_min(sh) < BT_MSGS && mono_ms() < end;)
+		if (bt_echoes(snd) >= 0)
+			msleep(10);
+	return 1;
+}
+
+/* One burst: 1 when both readers got every message, in order. */
+static int burst_once(struct chatd *h, int run, struct bt_shared *sh)
+{
+	struct wsc *r[BT_READERS] = { NULL }, *slow, *snd;
+	pid_t kid[BT_READERS] = { 0 };
+	char room[64];
+	int sent = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(room, sizeof(room), WS "/tail%d", run);
+	slow = ws_join(h, room, NULL, 0);
+	snd = ws_join(h, room, NULL, 0);
+	for (int i = 0; slow && snd && i < BT_READERS; i++) {
+		if (!(r[i] = ws_join(h, room, NULL, 0)) || (kid[i] = fork()) < 0)
+			break;
+		if (kid[i] == 0)
+			bt_reader(r[i], sh, i);
+	}
+	if (kid[BT_READERS - 1] > 0)
+		sent = bt_send(snd, sh);
+	for (int i = 0; i < BT_READERS; i++)
+		if (kid[i] > 0) {
+			kill(kid[i], SIGKILL);
+			waitpid(kid[i], NULL, 0);
+		}
+	fprintf(stderr, "burst tail %d: %s, readers got %d and %d of %d, %d out of order\n", run,
+		sent ? "all sent" : "sender stopped", atomic_load(&sh->next[0]),
+		atomic_load(&sh->next[1]), BT_MSGS, atomic_load(&sh->errors));
+	wsc_free(slow);
+	wsc_free(snd);
+	ws_free_all(r, BT_READERS);
+	return sent && bt_min(sh) == BT_MSGS && atomic_load(&sh->errors) == 0;
+}
+
+/*
+ * A room with a sender that stays within 64 messages of two readers (each
+ * its own process) and a client that never reads; 4,000 messages of 48 KB.
+ * The silent client is dropped as a slow consumer during the burst, and
+ * both readers still get the whole burst, its tail included, every time.
+ */
+static void t_burst_tail(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
+		/* uplink_size: 64 messages of 48 KB in flight never find it full */
+		.conf = "presence off\nrate_limit 1000000\nrate_burst 1000000\nuplink_size 16m\n" });
+	struct bt_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int bad = 0;
+
+	CHECK(h && sh != MAP_FAILED, "start");
+	for (int run = 0; run < BT_RUNS; run++)
+		bad += !burst_once(h, run, sh);
+	CHECK(bad == 0, "%d of %d bursts did not reach both readers whole", bad, BT_RUNS);
+	munmap(sh, sizeof(*sh));
+}
+
 const struct itest_case t_slow_cases[] = {
 	{ "slow_consumer", t_slow_consumer, 90 },
 	{ "slow_silent_client", t_silent_client, 0 },
+	{ "slow_burst_tail", t_burst_tail, 150 },
 	{ NULL, NULL, 0 },
 };
