@@ -79,6 +79,8 @@ enum redis_link_rtype {
 enum redis_link_rtype redis_link_reply_type(const struct redis_reply *r);
 /* A string's (or an error's) bytes, NUL-terminated; *len gets the length. */
 const char *redis_link_reply_str(const struct redis_reply *r, size_t *len);
+/* Is r a string of exactly s[0..n)? */
+int redis_link_reply_is(const struct redis_reply *r, const char *s, size_t n);
 long long redis_link_reply_int(const struct redis_reply *r);
 /* An array's length (0 for other types) and its element i (i < length). */
 size_t redis_link_reply_count(const struct redis_reply *r);

@@ -7,6 +7,7 @@
  * how Redis reconnects): `sub` holds the subscriptions (realtime:global
  * always, realtime:room:{room} for every room in the interest table below),
  * `pub` is redis_pub.c's, which queues and gates while it is down.
+ * redis_health.c probes both for a Redis that stopped answering.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,15 +23,12 @@
 #include "history.h"
 #include "log.h"
 #include "msg.h"
+#include "redis_health.h"
 #include "redis_link.h"
 #include "redis_pub.h"
 #include "redis_url.h"
 
 #define BROKER_TICK_MS 1000
-#define CHAN_HEALTH      "realtime:health:"      /* + pod id: this pod's probes */
-#define CHAN_HEALTH_LEN  (sizeof(CHAN_HEALTH) - 1)
-#define HEALTH_SLOTS     16     /* probes in flight at most */
-#define HEALTH_TICK_MS   100
 
 /* One per room some worker slot has members in.  chan is the whole
  * channel name; the room is chan + CHAN_ROOM_LEN. */
@@ -52,20 +50,11 @@ struct broker {
 	void                     *arg;
 	struct redis_link        *sub, *pub;
 	struct redis_pub         *publisher;
+	struct redis_health      *health;       /* the frozen-Redis probe */
 	struct redis_link_handler on_sub;
 	int                       freeing;
 	uint64_t                  tick_timer;
 	int                       sub_up;       /* for redis_sub_gaps */
-	/* the health probe: PUBLISHed on pub to hchan, must come back on sub;
-	 * numbered 1, 2, ...: sent, answered by pub, seen on sub */
-	char                      hchan[CHAN_HEALTH_LEN + CONF_STR_MAX];
-	size_t                    hchan_len;
-	struct redis_link_handler on_probe;
-	int                       h_interval_ms, h_timeout_ms;
-	int                       sub_armed;    /* sub confirmed hchan: probes must arrive */
-	uint64_t                  h_timer, h_last_ms;
-	uint64_t                  h_sent, h_acked, h_seen;
-	uint64_t                  h_sent_ms[HEALTH_SLOTS];
 	/* interest table, keyed by client-chosen room names: a keyed hash */
 	struct hash_key           hkey;
 	struct interest         **buckets;
@@ -75,8 +64,6 @@ struct broker {
 };
 
 static void sub_send(struct broker *b, const char *cmd, const char *chan, size_t len);
-static void health_sub_reply(struct broker *b, const struct redis_reply *kind,
-			     const struct redis_reply *payload);
 
 /* ---- interest table --------------------------------------------------------- */
 
@@ -206,15 +193,6 @@ static void interest_free_all(struct broker *b)
 
 /* ---- subscriber -------------------------------------------------------------- */
 
-/* Does a string reply hold exactly s[0..n)? */
-static int reply_is(const struct redis_reply *r, const char *s, size_t n)
-{
-	size_t len;
-	const char *str = redis_link_reply_str(r, &len);
-
-	return redis_link_reply_type(r) == REDIS_LINK_STRING && len == n && memcmp(str, s, n) == 0;
-}
-
 /* The envelope's room must be the channel it came on. */
 static int sub_channel_ok(const struct envelope *e, const char *chan, size_t cl)
 {
@@ -273,11 +251,9 @@ static void sub_cb(const struct redis_reply *rep, void *arg)
 		return;
 	kind = redis_link_reply_elem(rep, 0);
 	chan = redis_link_reply_elem(rep, 1);
-	if (reply_is(chan, b->hchan, b->hchan_len)) {
-		health_sub_reply(b, kind, redis_link_reply_elem(rep, 2));
+	if (redis_health_sub_reply(b->health, kind, chan, redis_link_reply_elem(rep, 2)))
 		return;
-	}
-	if (reply_is(kind, "message", 7)) {
+	if (redis_link_reply_is(kind, "message", 7)) {
 		sub_message(b, chan, redis_link_reply_elem(rep, 2));
 		return;
 	}
@@ -285,9 +261,9 @@ static void sub_cb(const struct redis_reply *rep, void *arg)
 	if (redis_link_reply_type(chan) != REDIS_LINK_STRING || cl <= CHAN_ROOM_LEN ||
 	    memcmp(cs, CHAN_ROOM, CHAN_ROOM_LEN) != 0)
 		return;
-	if (reply_is(kind, "subscribe", 9))
+	if (redis_link_reply_is(kind, "subscribe", 9))
 		stats_add(&b->st->redis_subscribed_rooms, 1);
-	else if (reply_is(kind, "unsubscribe", 11) &&
+	else if (redis_link_reply_is(kind, "unsubscribe", 11) &&
 		 stats_get(&b->st->redis_subscribed_rooms) > 0)
 		stats_sub(&b->st->redis_subscribed_rooms, 1);
 }
@@ -320,8 +296,8 @@ static void sub_resubscribe(struct broker *b)
 	argl[i++] = 9;
 	argv[i] = CHAN_GLOBAL;
 	argl[i++] = CHAN_GLOBAL_LEN;
-	argv[i] = b->hchan;
-	argl[i++] = b->hchan_len;
+	argv[i] = redis_health_chan(b->health, &argl[i]);
+	i++;
 	for (size_t k = 0; k < b->nbuckets; k++)
 		for (struct interest *it = b->buckets[k]; it != NULL; it = it->next) {
 			argv[i] = it->chan;
@@ -333,116 +309,6 @@ static void sub_resubscribe(struct broker *b)
 	free(argl);
 }
 
-/* ---- health ---------------------------------------------------------------------
- *
- * A Redis that stops answering (SIGSTOP, a partition without RST) leaves
- * both TCP connections open and silent.  So every redis_health_interval a
- * numbered probe is PUBLISHed on pub to this pod's own health channel, which
- * sub is subscribed to: pub must answer it (and, Redis answering in order,
- * every PUBLISH before it) and sub must receive it within redis_timeout, or
- * that link is dropped at once and reconnected.  What a frozen Redis had
- * buffered for the old subscriber goes with it: no backlog arrives at once
- * when it resumes.  (PING cannot be used on sub: hiredis 0.14 never calls
- * back a PING sent in subscribe mode.)
- */
-
-/* The link l did not answer: count it and drop it now. */
-static void health_fail(struct broker *b, struct redis_link *l, const char *why)
-{
-	stats_add(&b->st->redis_timeouts, 1);
-	redis_link_fail(l, why);
-}
-
-/* "subscribe" or "message" on hchan. */
-static void health_sub_reply(struct broker *b, const struct redis_reply *kind,
-			     const struct redis_reply *payload)
-{
-	const char *s;
-	size_t len;
-	uint64_t seq;
-
-	if (reply_is(kind, "subscribe", 9)) {
-		b->sub_armed = 1;
-		b->h_seen = b->h_sent;      /* only probes sent from now on must arrive */
-		return;
-	}
-	if (!reply_is(kind, "message", 7) || redis_link_reply_type(payload) != REDIS_LINK_STRING)
-		return;
-	s = redis_link_reply_str(payload, &len);
-	seq = strtoull(s, NULL, 10);
-	if (seq > b->h_seen && seq <= b->h_sent)
-		b->h_seen = seq;
-}
-
-static void health_pub_reply(const struct redis_reply *r, void *arg)
-{
-	struct broker *b = arg;
-
-	(void)r;
-	if (b->h_acked < b->h_sent)
-		b->h_acked++;
-}
-
-static void health_send(struct broker *b, uint64_t now)
-{
-	char num[24];
-	const char *argv[3] = { "PUBLISH", b->hchan, num };
-	size_t argl[3] = { 7, b->hchan_len, 0 };
-	uint64_t oldest = b->h_acked < b->h_seen ? b->h_acked : b->h_seen;
-
-	if (b->h_sent - oldest >= HEALTH_SLOTS)
-		return;
-	argl[2] = (size_t)snprintf(num, sizeof(num), "%llu", (unsigned long long)(b->h_sent + 1));
-	if (redis_link_command(b->pub, &b->on_probe, 3, argv, argl) < 0)
-		return;
-	b->h_sent++;
-	b->h_sent_ms[b->h_sent % HEALTH_SLOTS] = now;
-	b->h_last_ms = now;
-	if (!b->sub_armed)
-		b->h_seen = b->h_sent;
-}
-
-/* Is probe number after (the next one not answered / seen) overdue? */
-static int health_overdue(const struct broker *b, uint64_t after, uint64_t now)
-{
-	return b->h_sent > after &&
-	       now - b->h_sent_ms[(after + 1) % HEALTH_SLOTS] > (uint64_t)b->h_timeout_ms;
-}
-
-static void health_tick(void *arg)
-{
-	struct broker *b = arg;
-	uint64_t now = mloop_now_ms();
-
-	b->h_timer = mloop_timer(b->loop, HEALTH_TICK_MS, health_tick, b);
-	if (!redis_link_ready(b->pub))
-		return;
-	if (health_overdue(b, b->h_acked, now)) {
-		/* one server: a sub that is connected to it is just as frozen */
-		if (redis_link_ready(b->sub))
-			health_fail(b, b->sub, "no answer within redis_timeout");
-		health_fail(b, b->pub, "no answer within redis_timeout");
-		return;
-	}
-	if (b->sub_armed && health_overdue(b, b->h_seen, now)) {
-		health_fail(b, b->sub, "health probe not received within redis_timeout");
-		return;
-	}
-	if (now - b->h_last_ms >= (uint64_t)b->h_interval_ms)
-		health_send(b, now);
-}
-
-/* A link came up or went down: forget what it can no longer answer. */
-static void health_link_event(struct broker *b, struct redis_link *l, enum redis_link_event ev)
-{
-	if (l == b->pub) {
-		b->h_acked = b->h_sent;     /* replies of a lost connection never come */
-		b->h_seen = b->h_sent;      /* nor do its probes reach sub */
-	} else if (ev == REDIS_LINK_DOWN) {
-		b->sub_armed = 0;
-	}
-}
-
 /* ---- the links' events -------------------------------------------------------- */
 
 static void broker_link_event(struct redis_link *l, enum redis_link_event ev, void *owner)
@@ -450,7 +316,7 @@ static void broker_link_event(struct redis_link *l, enum redis_link_event ev, vo
 	struct broker *b = owner;
 
 	if (ev == REDIS_LINK_UP || ev == REDIS_LINK_DOWN)
-		health_link_event(b, l, ev);
+		redis_health_link_event(b->health, l, ev);
 	if (l == b->sub && ev == REDIS_LINK_DOWN && b->sub_up)
 		stats_add(&b->st->redis_sub_gaps, 1);
 	if (l == b->sub)
@@ -545,12 +411,6 @@ static int broker_setup(struct broker *b, const struct conf *c, const char *pod_
 	b->nbuckets = 64;
 	b->buckets = calloc(b->nbuckets, sizeof(*b->buckets));
 	b->on_sub = (struct redis_link_handler){ sub_cb, b };
-	b->on_probe = (struct redis_link_handler){ health_pub_reply, b };
-	b->hchan_len = CHAN_HEALTH_LEN + b->pod_len;
-	memcpy(b->hchan, CHAN_HEALTH, CHAN_HEALTH_LEN);
-	memcpy(b->hchan + CHAN_HEALTH_LEN, b->pod, b->pod_len);
-	b->h_interval_ms = c->redis_health_interval_ms > 0 ? c->redis_health_interval_ms : 1000;
-	b->h_timeout_ms = c->redis_timeout_ms > 0 ? c->redis_timeout_ms : 3000;
 	return 0;
 }
 
@@ -582,8 +442,9 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	if (b->pub != NULL)
 		b->publisher = redis_pub_new(loop, b->pub, st, b->pod, b->pod_len, c);
 	b->tick_timer = mloop_timer(loop, BROKER_TICK_MS, broker_tick, b);
-	b->h_timer = mloop_timer(loop, HEALTH_TICK_MS, health_tick, b);
-	if (b->h_timer == 0 || b->buckets == NULL || b->sub == NULL || b->pub == NULL || b->publisher == NULL ||
+	if (b->sub != NULL && b->pub != NULL)
+		b->health = redis_health_new(loop, b->sub, b->pub, st, b->pod, b->pod_len, c);
+	if (b->health == NULL || b->buckets == NULL || b->sub == NULL || b->pub == NULL || b->publisher == NULL ||
 	    b->tick_timer == 0) {
 		errbuf_set(err, errlen, "redis: out of memory");
 		broker_free(b);
@@ -604,11 +465,10 @@ void broker_free(struct broker *b)
 	b->freeing = 1;
 	if (b->tick_timer)
 		mloop_timer_cancel(b->loop, b->tick_timer);
-	if (b->h_timer)
-		mloop_timer_cancel(b->loop, b->h_timer);
 	redis_link_free(b->sub);
 	redis_link_free(b->pub);
 	redis_pub_free(b->publisher);
+	redis_health_free(b->health);
 	interest_free_all(b);
 	stats_set(&b->st->redis_state, REDIS_STATE_OFF);
 	stats_set(&b->st->redis_queued, 0);

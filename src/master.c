@@ -33,6 +33,7 @@
 #include "ring.h"
 #include "shm.h"
 #include "signals.h"
+#include "slots.h"
 #include "spawn.h"
 #include "stats.h"
 #include "title.h"
@@ -42,16 +43,6 @@
 #define QUICK_DEATH_MS  1000   /* a worker dying younger than this is "crashing" */
 #define START_FAILURES_MAX 5   /* the same start-up failure this often in a row: give up */
 #define STATUS_MS       2000   /* how often the supervisor's STATUS= is refreshed */
-
-/* One per worker slot (CHATD_SLOTS), master-local. */
-struct slot {
-	pid_t pid;             /* 0 = free */
-	int generation;
-	int draining;          /* an older generation (set at reload) */
-	int drain_sent;        /* ... told to drain (once the new one serves) */
-	uint64_t started_ms;
-	int lidx;              /* its listening sockets: m.lsn.fd[k][lidx] */
-};
 
 static struct master {
 	struct conf *conf;
@@ -75,41 +66,10 @@ static struct master {
 	uint64_t status_timer;
 	uint64_t respawn_timer;
 	uint64_t kill_timer;
-	struct slot slots[CHATD_SLOTS];
+	struct slot slots[CHATD_SLOTS];   /* the workers and their generations */
 } m;
 
-static int workers_wanted(const struct conf *c)
-{
-	long n = c->workers;
-
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	if (n > CHATD_MAX_WORKERS)
-		n = CHATD_MAX_WORKERS;
-	return (int)n;
-}
-
-static int live_workers(int current_only)
-{
-	int n = 0;
-
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && (!current_only || !m.slots[i].draining))
-			n++;
-	return n;
-}
-
 /* ---- workers --------------------------------------------------------------- */
-
-/* held[i] = 1: a worker of the current generation holds listening index i. */
-static void listeners_held(int *held)
-{
-	for (int s = 0; s < CHATD_SLOTS; s++)
-		if (m.slots[s].pid > 0 && !m.slots[s].draining)
-			held[m.slots[s].lidx] = 1;
-}
 
 /* The listening socket for a new worker of the current generation (its
  * index in m.lsn); -1 with err filled. */
@@ -117,8 +77,8 @@ static int listener_for_worker(char *err, size_t errlen)
 {
 	int held[CHATD_MAX_WORKERS] = { 0 };
 
-	listeners_held(held);
-	return listener_pick(&m.lsn, m.conf, workers_wanted(m.conf), held, err, errlen);
+	slots_held(m.slots, held);
+	return listener_pick(&m.lsn, m.conf, slots_wanted(m.conf), held, err, errlen);
 }
 
 /* No respawn until the next reload (the master gave up): the sockets no
@@ -127,25 +87,17 @@ static void listeners_drop_orphans(void)
 {
 	int held[CHATD_MAX_WORKERS] = { 0 };
 
-	listeners_held(held);
-	for (int i = 0; i < workers_wanted(m.conf); i++)
+	slots_held(m.slots, held);
+	for (int i = 0; i < slots_wanted(m.conf); i++)
 		if (!held[i])
 			listener_drop(&m.lsn, i);
-}
-
-static int free_slot(void)
-{
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid == 0)
-			return i;
-	return -1;
 }
 
 static int spawn_worker(void)
 {
 	struct worker_args a;
 	char err[256] = "";
-	int slot = free_slot(), lidx, efd;
+	int slot = slots_free(m.slots), lidx, efd;
 	pid_t pid;
 
 	if (slot < 0) {
@@ -188,9 +140,9 @@ static void respawn_timer_cb(void *arg);
  * started.  A failure (EMFILE, EAGAIN, a bind error) is retried in a second. */
 static int spawn_missing(void)
 {
-	int want = workers_wanted(m.conf), started = 0;
+	int want = slots_wanted(m.conf), started = 0;
 
-	while (!m.stopping && !m.gave_up && live_workers(1) < want) {
+	while (!m.stopping && !m.gave_up && slots_live(m.slots, 1) < want) {
 		if (spawn_worker() < 0) {
 			if (!m.respawn_timer)
 				m.respawn_timer = mloop_timer(m.loop, 1000, respawn_timer_cb, NULL);
@@ -206,13 +158,6 @@ static void respawn_timer_cb(void *arg)
 	(void)arg;
 	m.respawn_timer = 0;
 	spawn_missing();
-}
-
-static void signal_workers(int sig, int draining_too)
-{
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && (draining_too || !m.slots[i].draining))
-			kill(m.slots[i].pid, sig);
 }
 
 /* ---- reaping, reloading, stopping ----------------------------------------- */
@@ -244,7 +189,7 @@ static const char *status_text(int status, char *buf, size_t len)
  */
 static void give_up(const char *why)
 {
-	int nold = 0;
+	int nold;
 
 	m.gave_up = 1;
 	if (!m.ever_ready) {
@@ -254,22 +199,18 @@ static void give_up(const char *why)
 		master_stop(0);
 		return;
 	}
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && m.slots[i].draining && !m.slots[i].drain_sent) {
-			m.slots[i].draining = 0;
-			nold++;
-		}
+	nold = slots_keep_old(m.slots);
 	if (nold > 0) {
 		log_error("reload: %s; the %d workers of the older generation go on", why, nold);
 		m.await_ready = 0;
-		notify_ready(m.generation, live_workers(1));
-	} else if (live_workers(0) == 0) {
+		notify_ready(m.generation, slots_live(m.slots, 1));
+	} else if (slots_live(m.slots, 0) == 0) {
 		log_error("%s; no worker left: stopping", why);
 		m.exit_status = 1;
 		master_stop(0);
 	} else {
 		log_error("%s; serving with the %d workers left until the next reload", why,
-			  live_workers(1));
+			  slots_live(m.slots, 1));
 	}
 }
 
@@ -293,28 +234,16 @@ static void start_failed(int status)
 /* Old generations that waited for the new one: drain them now. */
 static void drain_old_generations(void)
 {
-	listener_trim(&m.lsn, workers_wanted(m.conf));
-	for (int i = 0; i < CHATD_SLOTS; i++) {
-		struct slot *s = &m.slots[i];
-
-		if (s->pid > 0 && s->draining && !s->drain_sent) {
-			s->drain_sent = 1;
-			stats_set(&m.shm->worker[i].state, SLOT_DRAINING);
-			kill(s->pid, SIGUSR2);
-		}
-	}
+	listener_trim(&m.lsn, slots_wanted(m.conf));
+	slots_drain_old(m.slots, m.shm);
 }
 
 /* Does every worker of the current generation serve?  Then say so (the
  * parent, the supervisor) and let the older generations drain. */
 static void check_ready(void)
 {
-	int want = workers_wanted(m.conf), n = 0;
+	int want = slots_wanted(m.conf), n = slots_serving(m.slots, m.shm);
 
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && !m.slots[i].draining &&
-		    stats_get(&m.shm->worker[i].started_ms) != 0)
-			n++;
 	if (n < want)
 		return;
 	m.await_ready = 0;
@@ -357,16 +286,13 @@ static void slot_gone(int i, int status)
 
 static void reap_children(void)
 {
-	int status;
+	int status, i;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (int i = 0; i < CHATD_SLOTS; i++)
-			if (m.slots[i].pid == pid) {
-				slot_gone(i, status);
-				break;
-			}
-	if (m.gave_up && !m.stopping && live_workers(0) == 0) {
+		if ((i = slots_find(m.slots, pid)) >= 0)
+			slot_gone(i, status);
+	if (m.gave_up && !m.stopping && slots_live(m.slots, 0) == 0) {
 		log_error("no worker left, and none can start: stopping");
 		m.exit_status = 1;
 		master_stop(0);
@@ -421,19 +347,17 @@ static void master_reload(void)
 	}
 	if (nc == NULL) {
 		log_error("reload: %s; keeping the running configuration", err);
-		notify_ready(m.generation, live_workers(1));
+		notify_ready(m.generation, slots_live(m.slots, 1));
 		return;
 	}
-	int old[CHATD_SLOTS], nold = 0, nfree = 0, want = workers_wanted(nc);
+	int old[CHATD_SLOTS], nold, nfree = slots_nfree(m.slots), want = slots_wanted(nc);
 
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		nfree += m.slots[i].pid == 0;
 	if (nfree < want) {
 		log_error("reload: %d worker slots free for %d new workers (older generations are "
 			  "still draining); keeping the running configuration, try again later",
 			  nfree, want);
 		conf_free(nc);
-		notify_ready(m.generation, live_workers(1));
+		notify_ready(m.generation, slots_live(m.slots, 1));
 		return;
 	}
 	if (conf_restart_needed(m.conf, nc, changed, sizeof(changed)) > 0)
@@ -442,32 +366,27 @@ static void master_reload(void)
 	conf_carry_over(nc, m.conf);
 	if (master_tls_load(nc, "reload: ") < 0) {
 		conf_free(nc);
-		notify_ready(m.generation, live_workers(1));
+		notify_ready(m.generation, slots_live(m.slots, 1));
 		return;
 	}
 	conf_free(m.conf);
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
 	stats_add(&m.shm->master.reloads, 1);
-	daemon_fd_budget(nc, workers_wanted(nc));
+	daemon_fd_budget(nc, slots_wanted(nc));
 	/* new generation first, so listening capacity never drops: the old
 	 * ones drain once it serves (check_ready) */
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0 && !m.slots[i].draining) {
-			m.slots[i].draining = 1;
-			old[nold++] = i;
-		}
+	nold = slots_retire(m.slots, old);
 	m.generation++;
 	m.quick_deaths = 0;
 	m.gave_up = 0;
 	m.start_failures = 0;
 	if (spawn_missing() == 0) {
 		/* no new worker: the old ones stay current rather than leave nobody */
-		for (int k = 0; k < nold; k++)
-			m.slots[old[k]].draining = 0;
+		slots_unretire(m.slots, old, nold);
 		log_error("reload: no worker of generation %d could start; the old workers go on",
 			  m.generation);
-		notify_ready(m.generation, live_workers(1));
+		notify_ready(m.generation, slots_live(m.slots, 1));
 		return;
 	}
 	m.await_ready = 1;
@@ -478,9 +397,9 @@ static void kill_timer_cb(void *arg)
 {
 	(void)arg;
 	m.kill_timer = 0;
-	if (live_workers(0) > 0) {
+	if (slots_live(m.slots, 0) > 0) {
 		log_warn("workers still running after shutdown_timeout; killing them");
-		signal_workers(SIGKILL, 1);
+		slots_signal(m.slots, SIGKILL, 1);
 	}
 }
 
@@ -493,7 +412,7 @@ static void master_stop(int sig)
 	notify_stopping();
 	m.stopping = 1;
 	stats_set(&m.shm->master.stopping, 1);
-	signal_workers(SIGTERM, 1);
+	slots_signal(m.slots, SIGTERM, 1);
 	m.kill_timer = mloop_timer(m.loop, (uint64_t)m.conf->shutdown_timeout_ms + 1000,
 				   kill_timer_cb, NULL);
 }
@@ -515,7 +434,7 @@ static void sig_cb(int fd, uint32_t events, void *arg)
 		case SIGCHLD: reap_children(); break;
 		case SIGUSR1:
 			daemon_logs_reopen(m.conf);
-			signal_workers(SIGUSR1, 1);
+			slots_signal(m.slots, SIGUSR1, 1);
 			break;
 		}
 	}
@@ -574,18 +493,14 @@ static void status_timer_cb(void *arg)
 	unsigned long long conns = 0, rooms = 0;
 
 	(void)arg;
-	for (int i = 0; i < CHATD_SLOTS; i++)
-		if (m.slots[i].pid > 0) {
-			conns += stats_get(&m.shm->worker[i].connections);
-			rooms += stats_get(&m.shm->worker[i].rooms);
-		}
-	notify_status(conns, rooms, live_workers(1));
+	slots_load(m.slots, m.shm, &conns, &rooms);
+	notify_status(conns, rooms, slots_live(m.slots, 1));
 	m.status_timer = m.stopping ? 0 : mloop_timer(m.loop, STATUS_MS, status_timer_cb, NULL);
 }
 
 static void master_loop(void)
 {
-	while (!(m.stopping && live_workers(0) == 0)) {
+	while (!(m.stopping && slots_live(m.slots, 0) == 0)) {
 		if (m.await_ready && !m.stopping)
 			check_ready();
 		if (relay_drain(&m.relay) > 0) {
@@ -632,11 +547,11 @@ int master_run(struct conf *conf, const struct master_opts *o)
 		log_notice("chatd %s listening on %s:%d%s with %d workers", CHATD_VERSION,
 			   conf->listen.v[k].host[0] ? conf->listen.v[k].host : "*",
 			   conf->listen.v[k].port, conf->listen.v[k].ssl ? " (TLS)" : "",
-			   workers_wanted(conf));
-	daemon_fd_budget(conf, workers_wanted(conf));
+			   slots_wanted(conf));
+	daemon_fd_budget(conf, slots_wanted(conf));
 	m.await_ready = 1;
 	spawn_missing();
-	if (live_workers(1) == 0) {
+	if (slots_live(m.slots, 1) == 0) {
 		log_error("no worker could start");
 		master_ready("no worker could start (see the log)");
 		return 1;

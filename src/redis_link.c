@@ -566,6 +566,14 @@ const char *redis_link_reply_str(const struct redis_reply *r, size_t *len)
 	return rep->str != NULL ? rep->str : "";
 }
 
+int redis_link_reply_is(const struct redis_reply *r, const char *s, size_t n)
+{
+	size_t len;
+	const char *str = redis_link_reply_str(r, &len);
+
+	return redis_link_reply_type(r) == REDIS_LINK_STRING && len == n && memcmp(str, s, n) == 0;
+}
+
 long long redis_link_reply_int(const struct redis_reply *r)
 {
 	return reply_of(r)->integer;
