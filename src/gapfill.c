@@ -77,7 +77,7 @@ struct gapfill {
 	struct mloop        *loop;
 	struct master_stats *st;
 	size_t               max_bytes;
-	hserve_put_fn        put;
+	gapfill_put_fn        put;
 	void                *arg;
 	char                 publish_from[CONF_STR_MAX];
 	struct hash_key      key;
@@ -405,7 +405,7 @@ static void sub_news(void *arg, enum broker_sub_event ev, const char *room, size
 
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    hserve_put_fn put, void *arg)
+			    gapfill_put_fn put, void *arg)
 {
 	struct gapfill *g = calloc(1, sizeof(*g));
 
