@@ -2,7 +2,8 @@
 /*
  * t_gapfill.c - nothing lost when Redis drops the subscribers (issue 13
  * item 5), with room history on: two pods on a real redis-server, a
- * publisher on pod a sending steadily in a few rooms, receivers on pod b;
+ * publisher on pod a sending steadily in a few rooms and on the global
+ * channel, receivers on pod b;
  * Redis cuts every subscriber link (CLIENT KILL TYPE pubsub) again and
  * again, and every receiver still gets every message exactly once, in
  * order, the gaps filled from the history (redis.gap_fills).  A gap that
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #define GF_CONF    "history_size 1000\nrate_limit 100000\nrate_burst 100000\npresence off\n"
-#define GF_ROOMS   3
+#define GF_ROOMS   4             /* gf0, gf1, gf2 and the global channel */
 #define GF_RECV    2             /* receivers per room on pod b */
 #define GF_EVERY   15            /* ms between two rounds of sends */
 #define GF_KILL_MS 500           /* CLIENT KILL TYPE pubsub this often ... */
@@ -55,7 +56,8 @@ static void on_msg(int i, const struct wsc_msg *m, void *arg)
 	}
 	if ((j = json_loadb(m->data, m->len, 0, NULL)) == NULL)
 		return;
-	if (strcmp(js(j, "type"), "chat") == 0) {
+	if (strcmp(js(j, "type"), "chat") == 0 &&
+	    jint(json_object_get(j, "data"), "k") == i / GF_RECV) {
 		n = jint(json_object_get(j, "data"), "n");
 		if (n != s->next && s->first_error[0] == '\0')
 			snprintf(s->first_error, sizeof(s->first_error), "got n %lld, want %lld "
@@ -99,14 +101,26 @@ static long long numsub(int port, const char *chan)
 	return v.num[1];
 }
 
+/* Room k's path and channel: gf0.. and the global channel last. */
+static void room_of(int k, char *path, char *chan, size_t cap)
+{
+	if (k == GF_ROOMS - 1) {
+		snprintf(path, cap, WS);
+		snprintf(chan, cap, "realtime:global");
+	} else {
+		snprintf(path, cap, WS "/gf%d", k);
+		snprintf(chan, cap, "realtime:room:gf%d", k);
+	}
+}
+
 /* Both pods subscribed to every room (after the joins, or a kill). */
 static int all_subscribed(int port, int timeout_ms)
 {
 	long long end = mono_ms() + timeout_ms;
-	char chan[64];
+	char chan[64], path[64];
 
 	for (int k = 0; k < GF_ROOMS; k++) {
-		snprintf(chan, sizeof(chan), "realtime:room:gf%d", k);
+		room_of(k, path, chan, sizeof(chan));
 		while (numsub(port, chan) != 2)
 			if (mono_ms() > end)
 				return -1;
@@ -128,26 +142,32 @@ static int kill_pubsub(int port)
 static int send_round(struct wsc **pub, long long n)
 {
 	for (int k = 0; k < GF_ROOMS; k++)
-		if (ws_sendf(pub[k], "{\"type\":\"chat\",\"data\":{\"n\":%lld}}", n) < 0)
+		if (ws_sendf(pub[k], "{\"type\":\"chat\",\"data\":{\"n\":%lld,\"k\":%d}}",
+			     n, k) < 0)
 			return -1;
 	return 0;
 }
 
 /* Two pods, a publisher per room on a, GF_RECV receivers per room on b. */
-static int setup(struct redis **r, struct chatd *p[2], struct wsc **pub, struct wsc **rcv)
+static int setup(struct redis **r, struct chatd *p[2], struct wsc **pub, struct wsc **rcv,
+		 const char *more)
 {
-	char path[64];
+	char conf[512];
+
+	char path[64], chan[64];
 
 	if ((*r = redis_start()) == NULL)
 		return -1;
 	for (int i = 0; i < 2; i++) {
-		struct chatd_opts o = { .workers = 1, .conf = GF_CONF, .redis_port = (*r)->port };
+		struct chatd_opts o = { .workers = 1, .conf = conf, .redis_port = (*r)->port };
+
+		snprintf(conf, sizeof(conf), "%s%s", GF_CONF, more);
 
 		if ((p[i] = chatd_start(&o)) == NULL)
 			return -1;
 	}
 	for (int k = 0; k < GF_ROOMS; k++) {
-		snprintf(path, sizeof(path), WS "/gf%d", k);
+		room_of(k, path, chan, sizeof(path));
 		if ((pub[k] = ws_join(p[0], path, NULL, 0)) == NULL)
 			return -1;
 		for (int j = 0; j < GF_RECV; j++)
@@ -172,7 +192,7 @@ static void report(const struct tally *t, const char *what)
 		const struct seen *s = &t->s[i];
 
 		if (s->next != t->want || s->dups || s->holes || s->other)
-			fprintf(stderr, "%s: receiver %d (room gf%d): %lld of %lld, %d duplicate, "
+			fprintf(stderr, "%s: receiver %d (room %d): %lld of %lld, %d duplicate, "
 				"%d out of order/holes: %s\n", what, i, i / GF_RECV, s->next,
 				t->want, s->dups, s->holes, s->first_error);
 	}
@@ -198,7 +218,7 @@ static void t_kill_pubsub(void)
 
 	unsetenv("REDIS_URL");    /* the config names the redis-server */
 	memset(&t, 0, sizeof(t));
-	CHECK(setup(&r, p, pub, rcv) == 0, "two pods, publishers on a, receivers on b");
+	CHECK(setup(&r, p, pub, rcv, "") == 0, "two pods, publishers on a, receivers on b");
 	CHECK(warm_up(pub, rcv, &t) == 0, "round 0 did not reach every receiver");
 	start = mono_ms();
 	next_kill = start + GF_KILL_MS;
@@ -226,6 +246,45 @@ static void t_kill_pubsub(void)
 	      rstat(p[1], "gap_unfilled"));
 }
 
+/* A burst bigger than a page (256 messages, and an eighth of a small ring)
+ * sent while the subscribers are cut, cut again in its middle: read back
+ * in several pages, merged with what arrives live, still exactly once and
+ * in order. */
+static void t_burst(void)
+{
+	static struct tally t;
+	struct redis *r;
+	struct chatd *p[2];
+	struct wsc *pub[GF_ROOMS], *rcv[GF_ROOMS * GF_RECV];
+	long long filled;
+	int n = 1;
+
+	unsetenv("REDIS_URL");    /* the config names the redis-server */
+	memset(&t, 0, sizeof(t));
+	CHECK(setup(&r, p, pub, rcv, "ring_size 256k\nmax_message_size 16k\n") == 0, "two pods, small rings");
+	CHECK(warm_up(pub, rcv, &t) == 0, "round 0 did not reach every receiver");
+	for (int cut = 0; cut < 3; cut++) {
+		CHECK(kill_pubsub(r->port) == 0, "CLIENT KILL TYPE pubsub");
+		for (int i = 0; i < 300; i++, n++) {
+			CHECK(send_round(pub, n) == 0, "send round %d", n);
+			if (i % 50 == 49)
+				ws_pump(rcv, GF_ROOMS * GF_RECV, 1, on_msg, ws_pump_now, &t);
+		}
+		ws_pump(rcv, GF_ROOMS * GF_RECV, 300, on_msg, ws_pump_never, &t);
+	}
+	t.want = n;
+	ws_pump(rcv, GF_ROOMS * GF_RECV, 30000, on_msg, all_done, &t);
+	filled = rstat(p[1], "gap_filled");
+	fprintf(stderr, "burst: %d rounds x %d rooms; pod b: sub_gaps %lld, gap_fills %lld, "
+		"gap_filled %lld, gap_unfilled %lld\n", n, GF_ROOMS, rstat(p[1], "sub_gaps"),
+		rstat(p[1], "gap_fills"), filled, rstat(p[1], "gap_unfilled"));
+	report(&t, "burst");
+	CHECK(tally_clean(&t), "a receiver on pod b missed, repeated or reordered messages "
+	      "(see above)");
+	CHECK(rstat(p[1], "gap_unfilled") == 0, "pod b: redis.gap_unfilled %lld",
+	      rstat(p[1], "gap_unfilled"));
+}
+
 /* FLUSHALL while the subscribers are cut: the history is gone (a new
  * epoch), the gap cannot be filled; counted, and the rooms go on. */
 static void t_unfilled(void)
@@ -239,7 +298,7 @@ static void t_unfilled(void)
 
 	unsetenv("REDIS_URL");    /* the config names the redis-server */
 	memset(&t, 0, sizeof(t));
-	CHECK(setup(&r, p, pub, rcv) == 0, "two pods, publishers on a, receivers on b");
+	CHECK(setup(&r, p, pub, rcv, "") == 0, "two pods, publishers on a, receivers on b");
 	CHECK(warm_up(pub, rcv, &t) == 0, "round 0 did not reach every receiver");
 	CHECK(rstat(p[1], "gap_unfilled") == 0, "redis.gap_unfilled before: %lld",
 	      rstat(p[1], "gap_unfilled"));
@@ -260,6 +319,7 @@ static void t_unfilled(void)
 
 const struct itest_case t_gapfill_cases[] = {
 	{ "gapfill_kill_pubsub", t_kill_pubsub, 90 },
+	{ "gapfill_burst", t_burst, 90 },
 	{ "gapfill_unfilled", t_unfilled, 60 },
 	{ NULL, NULL, 0 },
 };
