@@ -58,6 +58,8 @@ struct conf {
 	char     allowed_origins[1024]; /* space/comma separated; "" or "*" = any */
 	int      auth_leeway_ms;        /* clock skew allowed on exp / nbf */
 	int      max_connections_per_ip; /* per worker; 0 = no limit */
+	int      max_http_pending;      /* HTTP-phase connections per worker = lws header pool */
+	int      max_http_pending_per_ip; /* ... per client address and worker; 0 = no limit */
 	int      handshake_timeout_ms;  /* whole HTTP request head / upgrade */
 	int      max_header_size;       /* bytes of HTTP request headers */
 	int      rate_limit;            /* messages per second per connection */

@@ -19,6 +19,7 @@
 #include "shm.h"
 
 struct conf;
+struct gate;
 struct wctx_pending;
 struct conn;
 
@@ -39,7 +40,7 @@ struct wctx {
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
-	struct limit_ip *iplimit;      /* connections per client address */
+	struct gate *gate;             /* accept limits, HTTP phase, deadlines */
 	uint64_t nconns;               /* == st->connections */
 	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */

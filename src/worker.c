@@ -21,9 +21,9 @@
 
 #include "alog.h"
 #include "auth.h"
-#include "limit.h"
 #include "chatd.h"
 #include "conf.h"
+#include "gate.h"
 #include "hjoin.h"
 #include "http.h"
 #include "log.h"
@@ -156,47 +156,6 @@ static void accept_pause(struct wctx *w, const char *why)
 	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
 }
 
-/* ---- connections per client address (limit.c) --------------------------------- */
-
-/* Count a new connection from ss; NULL when refused (counted). */
-static struct limit_ip_hold *peer_hold(struct wctx *w, const struct sockaddr_storage *ss)
-{
-	const void *a = "";
-	size_t n = 0;
-	int full;
-	struct limit_ip_hold *h;
-
-	if (ss->ss_family == AF_INET6) {
-		a = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
-		n = 16;
-	} else if (ss->ss_family == AF_INET) {
-		a = &((const struct sockaddr_in *)(const void *)ss)->sin_addr;
-		n = 4;
-	}
-	h = limit_ip_acquire(w->iplimit, a, n, w->conf->max_connections_per_ip, &full);
-	if (h == NULL)
-		stats_add(full ? &w->st->ip_limit_hits : &w->st->conn_limit_hits, 1);
-	return h;
-}
-
-/* A connection's hold on its address: its request head came, or it is gone
- * (gone without a whole request head: a handshake failure). */
-static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
-{
-	struct limit_ip_hold *h = lws_get_opaque_user_data(wsi);
-
-	if (h == NULL)
-		return;
-	if (reason != LWS_CALLBACK_WSI_DESTROY) {
-		limit_ip_hold_seen(h);
-		return;
-	}
-	if (!limit_ip_hold_was_seen(h))
-		stats_add(&wctx_of(wsi)->st->handshake_failures, 1);
-	lws_set_opaque_user_data(wsi, NULL);
-	limit_ip_release(h);
-}
-
 /* Accept up to ACCEPT_BATCH connections on listen line k; returns how many
  * were taken off the queue (ACCEPT_BATCH: there may be more). */
 static int accept_some(struct wctx *w, int k)
@@ -208,7 +167,7 @@ static int accept_some(struct wctx *w, int k)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(w->listen_fd[k], (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct limit_ip_hold *hold;
+		struct gate_conn *gc;
 		struct lws *wsi;
 
 		if (fd < 0) {
@@ -225,15 +184,16 @@ static int accept_some(struct wctx *w, int k)
 			close(fd);
 			continue;
 		}
-		if ((hold = peer_hold(w, &ss)) == NULL) {
+		if ((gc = gate_enter(w, &ss)) == NULL) {
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((wsi = lws_adopt_socket_vhost(vh, fd)) == NULL) {
+		wsi = lws_adopt_socket_vhost(vh, fd);
+		gate_adopted(w, gc, wsi);
+		if (wsi == NULL) {
 			/* lws has closed fd (its contract): closing it again could
 			 * close whatever took the number since, syslog's socket say */
-			limit_ip_release(hold);
 			/* on TLS, a first read that is no ClientHello (plain
 			 * HTTP, a scanner) fails here: the client's doing */
 			if (vh == w->vh_tls) {
@@ -243,7 +203,6 @@ static int accept_some(struct wctx *w, int k)
 				log_warn("lws_adopt_socket_vhost() failed");
 			}
 		} else {
-			lws_set_opaque_user_data(wsi, hold);
 			if (log_enabled(LOG_LVL_DEBUG)) {
 				char addr[ALOG_ADDR_MAX];
 
@@ -382,9 +341,7 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
 {
-	if (reason == LWS_CALLBACK_WSI_DESTROY || reason == LWS_CALLBACK_HTTP ||
-	    reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
-		peer_track(wsi, reason);
+	gate_event(wsi, reason);
 	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
 		return vhost_tls_setup(user);
 	switch (reason) {
@@ -484,11 +441,14 @@ static int make_context(struct wctx *w)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = w;
 	info.server_string = "chatd";
-	/* handshake / HTTP idle; lws counts whole seconds */
-	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000;
+	/* gate.c times request heads and bodies (and counts what it cuts):
+	 * lws's own timers, in whole seconds, are a backstop a second later */
+	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000 + 1;
 	info.timeout_secs_ah_idle = info.timeout_secs;
 	info.max_http_header_data = (unsigned short)w->conf->max_header_size;
-	info.max_http_header_pool = 64;
+	/* gate.c keeps the HTTP phase within the pool: no request waits for
+	 * a header slot (waiting, it could not even be read) */
+	info.max_http_header_pool = (unsigned short)w->conf->max_http_pending;
 	retry_policy.secs_since_valid_ping = (uint16_t)((w->conf->ping_interval_ms + 999) / 1000);
 	retry_policy.secs_since_valid_hangup = (uint16_t)((w->conf->pong_timeout_ms + 999) / 1000);
 	if (retry_policy.secs_since_valid_hangup <= retry_policy.secs_since_valid_ping)
@@ -520,8 +480,8 @@ static int auth_setup(struct wctx *w)
 
 	if (w->conf->auth_enabled && (w->auth = auth_new(w->conf, err, sizeof(err))) == NULL)
 		log_error("auth: %s; refusing every WebSocket upgrade with 503", err);
-	w->iplimit = limit_ip_new();
-	return w->iplimit ? 0 : -1;
+	w->gate = gate_new();
+	return w->gate ? 0 : -1;
 }
 
 
@@ -595,7 +555,7 @@ void worker_main(const struct worker_args *a)
 	lws_context_destroy(w->ctx);
 	room_index_free(w->rooms);
 	auth_free(w->auth);
-	limit_ip_free(w->iplimit);
+	gate_free(w->gate);
 	free(w->scratch);
 	free(w->cork);
 	log_info("exiting");

@@ -43,6 +43,7 @@ extern const struct itest_case t_tls_cases[];
 extern const struct itest_case t_roster_cases[];
 extern const struct itest_case t_history_cases[];
 extern const struct itest_case t_gapfill_cases[];
+extern const struct itest_case t_pool_cases[];
 
 /* Every table, in the order they run. */
 static const struct itest_case *const tables[] = {
@@ -64,6 +65,7 @@ static const struct itest_case *const tables[] = {
 	t_roster_cases,
 	t_history_cases,
 	t_gapfill_cases,
+	t_pool_cases,
 };
 
 static int reason_fd = -1;

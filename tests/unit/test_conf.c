@@ -287,7 +287,7 @@ static void test_ranges(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
 		}
 	}
-	CU_ASSERT_EQUAL(checked, 25);   /* 9 ints, 4 sizes, 12 durations */
+	CU_ASSERT_EQUAL(checked, 27);   /* 11 ints, 4 sizes, 12 durations */
 	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", err, sizeof(err)), -1);
 	CU_ASSERT_STRING_EQUAL(err, "send_queue: \"70000\" is out of range (1..65536)");
 	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", err, sizeof(err)), -1);
