@@ -45,4 +45,14 @@ struct redis_link *broker_pub_link(struct broker *b);
 void broker_pub_hook(struct broker *b, broker_pub_hook_fn fn, void *arg);
 int broker_sub_ready(const struct broker *b);
 
+/* What the subscriber link says about a room (room_len 0: the global
+ * channel), for the gap fill (gapfill.c): LOST, the link went down (room
+ * NULL: every subscription with it); CONFIRMED, Redis answered a SUBSCRIBE
+ * of room; GONE, this pod no longer wants room (UNSUBSCRIBE sent or
+ * confirmed).  Called from within hiredis's callbacks. */
+enum broker_sub_event { BROKER_SUB_LOST, BROKER_SUB_CONFIRMED, BROKER_SUB_GONE };
+typedef void (*broker_sub_hook_fn)(void *arg, enum broker_sub_event ev, const char *room,
+				   size_t room_len);
+void broker_sub_hook(struct broker *b, broker_sub_hook_fn fn, void *arg);
+
 #endif

@@ -44,6 +44,10 @@ size_t history_mark(char *dst, size_t cap, const char *frame, size_t len);
  * 1 and *offset, or 0 when the frame carries none. */
 int history_frame_offset(const char *frame, size_t len, uint64_t *offset);
 
+/* The epoch of a live stored frame ({"offset":N,"epoch":"E",...): 1 with
+ * *epoch pointing into frame and *elen (1..HISTORY_EPOCH_MAX), or 0. */
+int history_frame_epoch(const char *frame, size_t len, const char **epoch, size_t *elen);
+
 /* Is s[0..len) an epoch a client may send: 1-HISTORY_EPOCH_MAX bytes of
  * [A-Za-z0-9_-]?  1 or 0. */
 int history_epoch_valid(const char *s, size_t len);

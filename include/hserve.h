@@ -16,6 +16,7 @@ struct broker;
 struct conf;
 struct history_req;
 struct master_stats;
+struct mloop;
 
 /* Put a record into the broadcast ring (relay.c's): kind, frame, and the
  * room part (a room, or a struct history_addr). */
@@ -26,15 +27,23 @@ struct hserve;
 
 /* A history service for c's history_size and history_ttl, putting what it
  * delivers through put(arg, ...); broker NULL = single-node, else this pod
- * is `pod` in the envelopes.  max_answer: bytes of frames one answer may
- * put into the ring.  NULL on ENOMEM. */
+ * is `pod` in the envelopes, and a subscriber gap is filled from the
+ * history (gapfill.h; timers on loop, counted in st).  max_answer: bytes
+ * of frames one answer (or one page of a gap) may put into the ring.
+ * NULL on ENOMEM. */
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
-			  size_t max_answer, hserve_put_fn put, void *arg);
+			  struct mloop *loop, struct master_stats *st, size_t max_answer,
+			  hserve_put_fn put, void *arg);
 void hserve_free(struct hserve *s);
 
 /* A frame to number, keep and deliver to room (room_len 0 = global). */
 void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
 		  size_t len);
+
+/* A frame the broker received for room: into the ring, in offset order
+ * after a subscriber gap (gapfill.h). */
+void hserve_live(struct hserve *s, const char *room, size_t room_len, const char *frame,
+		 size_t len);
 
 /* Worker `slot` asks: req[0..len) is its struct history_req.  The answer
  * (REC_HIST records, then one REC_HIST_END) goes into the ring, now or

@@ -60,6 +60,13 @@ void redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len);
 int redis_hist_read(struct redis_hist *h, const char *room, size_t room_len,
 		    const struct history_req *q, redis_hist_done_fn done, void *arg);
 
+/* As redis_hist_read, for a recovery (q->since >= 0) in pages: at most
+ * `page` frames (0: all), the oldest after since; the next page asks again
+ * from the last offset it got. */
+int redis_hist_read_page(struct redis_hist *h, const char *room, size_t room_len,
+			 const struct history_req *q, uint32_t page, redis_hist_done_fn done,
+			 void *arg);
+
 /* Once a second: reads waiting longer than the timeout are answered
  * UNAVAILABLE (a late reply is then dropped). */
 void redis_hist_tick(struct redis_hist *h, uint64_t now_ms);

@@ -114,7 +114,10 @@ struct master_stats {
 	_Atomic uint64_t ghosts_offline;   /* offline presence sent for a dead worker's members */
 	_Atomic uint64_t members_untracked;/* room members the master could not track (full) */
 	_Atomic uint64_t roster_busy;      /* single-node roster requests refused: budget spent */
-	_Atomic uint64_t pad[10];
+	_Atomic uint64_t redis_gap_fills;  /* rooms whose subscriber gap history filled */
+	_Atomic uint64_t redis_gap_filled; /* messages delivered from history into a gap */
+	_Atomic uint64_t redis_gap_unfilled;/* rooms whose subscriber gap stays open */
+	_Atomic uint64_t pad[7];
 };
 
 struct shm_hdr {

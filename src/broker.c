@@ -61,9 +61,12 @@ struct broker {
 	size_t                    nbuckets, nrooms;
 	broker_pub_hook_fn        pub_hook;     /* room history (broker_pub_hook) */
 	void                     *pub_hook_arg;
+	broker_sub_hook_fn        sub_hook;     /* the gap fill (broker_sub_hook) */
+	void                     *sub_hook_arg;
 };
 
 static void sub_send(struct broker *b, const char *cmd, const char *chan, size_t len);
+static void sub_news(struct broker *b, enum broker_sub_event ev, const char *room, size_t len);
 
 /* ---- interest table --------------------------------------------------------- */
 
@@ -136,6 +139,7 @@ static int interest_clear(struct broker *b, struct interest **pp, int slot)
 	if (!mask_empty(it))
 		return 0;
 	sub_send(b, "UNSUBSCRIBE", it->chan, CHAN_ROOM_LEN + it->room_len);
+	sub_news(b, BROKER_SUB_GONE, it->chan + CHAN_ROOM_LEN, it->room_len);
 	*pp = it->next;
 	free(it);
 	b->nrooms--;
@@ -257,15 +261,27 @@ static void sub_cb(const struct redis_reply *rep, void *arg)
 		sub_message(b, chan, redis_link_reply_elem(rep, 2));
 		return;
 	}
+	if (redis_link_reply_is(chan, CHAN_GLOBAL, CHAN_GLOBAL_LEN) &&
+	    redis_link_reply_is(kind, "subscribe", 9))
+		sub_news(b, BROKER_SUB_CONFIRMED, "", 0);
 	cs = redis_link_reply_str(chan, &cl);
 	if (redis_link_reply_type(chan) != REDIS_LINK_STRING || cl <= CHAN_ROOM_LEN ||
 	    memcmp(cs, CHAN_ROOM, CHAN_ROOM_LEN) != 0)
 		return;
-	if (redis_link_reply_is(kind, "subscribe", 9))
+	if (redis_link_reply_is(kind, "subscribe", 9)) {
 		stats_add(&b->st->redis_subscribed_rooms, 1);
-	else if (redis_link_reply_is(kind, "unsubscribe", 11) &&
-		 stats_get(&b->st->redis_subscribed_rooms) > 0)
-		stats_sub(&b->st->redis_subscribed_rooms, 1);
+		sub_news(b, BROKER_SUB_CONFIRMED, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
+	} else if (redis_link_reply_is(kind, "unsubscribe", 11)) {
+		if (stats_get(&b->st->redis_subscribed_rooms) > 0)
+			stats_sub(&b->st->redis_subscribed_rooms, 1);
+		sub_news(b, BROKER_SUB_GONE, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
+	}
+}
+
+static void sub_news(struct broker *b, enum broker_sub_event ev, const char *room, size_t len)
+{
+	if (b->sub_hook != NULL)
+		b->sub_hook(b->sub_hook_arg, ev, room, len);
 }
 
 static void sub_send(struct broker *b, const char *cmd, const char *chan, size_t len)
@@ -319,6 +335,8 @@ static void broker_link_event(struct redis_link *l, enum redis_link_event ev, vo
 		redis_health_link_event(b->health, l, ev);
 	if (l == b->sub && ev == REDIS_LINK_DOWN && b->sub_up)
 		stats_add(&b->st->redis_sub_gaps, 1);
+	if (l == b->sub && ev == REDIS_LINK_DOWN)
+		sub_news(b, BROKER_SUB_LOST, NULL, 0);
 	if (l == b->sub)
 		b->sub_up = ev == REDIS_LINK_UP;
 	switch (ev) {
@@ -355,6 +373,12 @@ void broker_pub_hook(struct broker *b, broker_pub_hook_fn fn, void *arg)
 {
 	b->pub_hook = fn;
 	b->pub_hook_arg = arg;
+}
+
+void broker_sub_hook(struct broker *b, broker_sub_hook_fn fn, void *arg)
+{
+	b->sub_hook = fn;
+	b->sub_hook_arg = arg;
 }
 
 int broker_sub_ready(const struct broker *b)

@@ -69,6 +69,28 @@ int history_frame_offset(const char *frame, size_t len, uint64_t *offset)
 	return 1;
 }
 
+int history_frame_epoch(const char *frame, size_t len, const char **epoch, size_t *elen)
+{
+	static const char ep[] = ",\"epoch\":\"";
+	size_t i = sizeof(OFFSET_PREFIX) - 1, el = sizeof(ep) - 1, e;
+
+	if (!history_frame_offset(frame, len, &(uint64_t){ 0 }) ||
+	    memcmp(frame, OFFSET_PREFIX, i) != 0)
+		return 0;                       /* not a live stored frame (marked) */
+	while (i < len && frame[i] >= '0' && frame[i] <= '9')
+		i++;
+	if (len - i <= el || memcmp(frame + i, ep, el) != 0)
+		return 0;
+	i += el;
+	for (e = i; e < len && frame[e] != '"' && e - i <= HISTORY_EPOCH_MAX; e++)
+		;
+	if (e >= len || frame[e] != '"' || e == i || e - i > HISTORY_EPOCH_MAX)
+		return 0;
+	*epoch = frame + i;
+	*elen = e - i;
+	return 1;
+}
+
 int history_epoch_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > HISTORY_EPOCH_MAX)

@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "chatd.h"
 #include "conf.h"
+#include "gapfill.h"
 #include "history.h"
 #include "hserve.h"
 #include "mloop.h"
@@ -23,6 +24,7 @@ struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
 	struct broker  *broker;        /* NULL: single-node */
 	struct redis_hist *rh;         /* with the broker: history in Redis */
+	struct gapfill *gf;            /* ... and what the subscriber missed */
 	hserve_put_fn   put;
 	void           *arg;
 	size_t          max_answer;
@@ -45,7 +47,8 @@ static void pub_hook(void *arg, int up)
 }
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
-			  size_t max_answer, hserve_put_fn put, void *arg)
+			  struct mloop *loop, struct master_stats *st, size_t max_answer,
+			  hserve_put_fn put, void *arg)
 {
 	struct hserve *s = calloc(1, sizeof(*s));
 
@@ -59,9 +62,9 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	s->scratch = malloc(s->scratch_len);
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
-	else
-		s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod));
-	if (s->scratch == NULL || (s->mem == NULL && s->rh == NULL)) {
+	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL)
+		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put, arg);
+	if (s->scratch == NULL || (s->mem == NULL && (s->rh == NULL || s->gf == NULL))) {
 		hserve_free(s);
 		return NULL;
 	}
@@ -76,6 +79,7 @@ void hserve_free(struct hserve *s)
 		return;
 	if (s->broker != NULL)
 		broker_pub_hook(s->broker, NULL, NULL);
+	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
 	history_free(s->mem);
 	free(s->scratch);
@@ -91,7 +95,7 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 	if (s->rh != NULL) {
 		/* numbered by Redis, delivered from our subscription like any pod's;
 		 * Redis not usable: delivered here and published unnumbered */
-		if (broker_sub_ready(s->broker) &&
+		if ((broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
 		    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
 			return;
 		s->put(s->arg, REC_MSG, frame, len, room, room_len);
@@ -106,6 +110,15 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 		n = len;
 	}
 	s->put(s->arg, REC_MSG, stored, n, room, room_len);
+}
+
+void hserve_live(struct hserve *s, const char *room, size_t room_len, const char *frame,
+		 size_t len)
+{
+	if (s->gf != NULL)
+		gapfill_live(s->gf, room, room_len, frame, len);
+	else
+		s->put(s->arg, REC_MSG, frame, len, room, room_len);
 }
 
 static void answer_frame(void *arg, const char *frame, size_t len)

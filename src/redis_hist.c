@@ -24,7 +24,7 @@
 #define HIST_READ_TIMEOUT_MS 3000
 #define HIST_TAINT_MAX   4096     /* rooms whose epoch goes when Redis is back */
 #define STORE_ARGC 12            /* EVALSHA sha 3 keys x3 args x6 */
-#define READ_ARGC  11            /* EVALSHA sha 3 keys x3 args x5 */
+#define READ_ARGC  12            /* EVALSHA sha 3 keys x3 args x6 */
 #define HIST_KEY_MAX (CHAN_ROOM_LEN + CHATD_ROOM_MAX + 16)
 
 /*
@@ -51,8 +51,9 @@ static const char store_lua[] =
 
 /*
  * KEYS as above.  ARGV: since (-1: the last `count`), epoch, count,
- * history_ttl (s), an epoch to use if the room has none.  Returns
- * {status, top, epoch, {frames...}}: status 0 whole, 1 a gap (no frames).
+ * history_ttl (s), an epoch to use if the room has none, page (> 0: at
+ * most that many frames after since, the oldest).  Returns {status, top,
+ * epoch, {frames...}}: status 0 whole, 1 a gap (no frames).
  */
 static const char read_lua[] =
 	"local ep = redis.call('GET', KEYS[2])\n"
@@ -73,7 +74,9 @@ static const char read_lua[] =
 	"  from = since + 1 - oldest\n"
 	"end\n"
 	"if from >= len then return {0, top, ep, {}} end\n"
-	"return {0, top, ep, redis.call('LRANGE', KEYS[3], from, -1)}\n";
+	"local to, page = -1, tonumber(ARGV[6])\n"
+	"if since >= 0 and page > 0 and from + page < len then to = from + page - 1 end\n"
+	"return {0, top, ep, redis.call('LRANGE', KEYS[3], from, to)}\n";
 
 enum { SCRIPT_STORE, SCRIPT_READ, SCRIPT_COUNT };
 
@@ -341,9 +344,17 @@ static void read_cb(const struct redis_reply *r, void *arg)
 int redis_hist_read(struct redis_hist *h, const char *room, size_t room_len,
 		    const struct history_req *q, redis_hist_done_fn done, void *arg)
 {
-	char keys[4][HIST_KEY_MAX], since[24], count[16], epoch[24];
+	return redis_hist_read_page(h, room, room_len, q, 0, done, arg);
+}
+
+int redis_hist_read_page(struct redis_hist *h, const char *room, size_t room_len,
+			 const struct history_req *q, uint32_t page, redis_hist_done_fn done,
+			 void *arg)
+{
+	char keys[4][HIST_KEY_MAX], since[24], count[16], epoch[24], pg[16];
 	const char *argv[READ_ARGC] = { NULL, NULL, "3", keys[0], keys[1], keys[2], since,
-					q->epoch[0] ? q->epoch : "-", count, h->ttl_arg, epoch };
+					q->epoch[0] ? q->epoch : "-", count, h->ttl_arg, epoch,
+					pg };
 	size_t argl[READ_ARGC], kl[4];
 	struct hread *rd;
 
@@ -353,6 +364,7 @@ int redis_hist_read(struct redis_hist *h, const char *room, size_t room_len,
 	make_keys(room, room_len, keys, kl);
 	snprintf(since, sizeof(since), "%" PRId64, q->since);
 	snprintf(count, sizeof(count), "%" PRIu32, q->count);
+	snprintf(pg, sizeof(pg), "%" PRIu32, page);
 	new_epoch(h, epoch, sizeof(epoch));
 	for (int i = 2; i < READ_ARGC; i++)
 		argl[i] = strlen(argv[i]);

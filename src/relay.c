@@ -64,6 +64,8 @@ static void bcast_put_kind(void *arg, uint32_t kind, const char *frame, size_t f
 	if (ring_put(r->bcast, kind, rec.iov, RECORD_NIOV) == RING_OK) {
 		stats_add(&r->shm->master.ring_records, 1);
 		r->put_bytes += frame_len + room_len + 1;
+		if (r->put_bytes > r->wake_bytes)   /* a long batch (a gap read): wake on the way */
+			relay_wake(r);
 	} else {
 		stats_add(&r->shm->master.ring_too_big, 1);
 	}
@@ -259,7 +261,10 @@ static void broker_deliver(void *arg, const char *room, size_t room_len, const c
 {
 	struct relay *r = arg;
 
-	bcast_put(r, frame, frame_len, room, room_len);
+	if (r->hist != NULL)                 /* in offset order after a subscriber gap */
+		hserve_live(r->hist, room, room_len, frame, frame_len);
+	else
+		bcast_put(r, frame, frame_len, room, room_len);
 	r->need_wake = 1;
 }
 
@@ -293,7 +298,8 @@ static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 		return 0;
 	r->loop = loop;
 	/* an answer must not lap the workers: an eighth of the ring at most */
-	r->hist = hserve_new(c, r->broker, r->pod_id, r->wake_bytes, bcast_put_kind, r);
+	r->hist = hserve_new(c, r->broker, r->pod_id, loop, &r->shm->master, r->wake_bytes,
+			     bcast_put_kind, r);
 	if (r->hist == NULL || mloop_timer(loop, 1000, hist_tick, r) == 0) {
 		log_error("history: out of memory");
 		return -1;

@@ -124,6 +124,13 @@ static const struct stats_field master_fields[] = {
 	M("sub_gaps", "redis", redis_sub_gaps, 1, "redis_sub_gaps",
 	  "Times the subscriber link was lost while up: what other pods published "
 	  "until it was back was lost for this pod."),
+	M("gap_fills", "redis", redis_gap_fills, 1, "redis_gap_fills",
+	  "Rooms whose subscriber gap was filled from the room history."),
+	M("gap_filled", "redis", redis_gap_filled, 1, "redis_gap_filled_messages",
+	  "Messages delivered from the room history into a subscriber gap."),
+	M("gap_unfilled", "redis", redis_gap_unfilled, 1, "redis_gap_unfilled",
+	  "Rooms whose subscriber gap could not be filled (epoch changed, past "
+	  "retention, Redis did not answer, too much arrived meanwhile)."),
 };
 #undef M
 #define NMASTER (sizeof(master_fields) / sizeof(master_fields[0]))

@@ -42,6 +42,7 @@ extern const struct itest_case t_bench_cases[];
 extern const struct itest_case t_tls_cases[];
 extern const struct itest_case t_roster_cases[];
 extern const struct itest_case t_history_cases[];
+extern const struct itest_case t_gapfill_cases[];
 extern const struct itest_case t_pool_cases[];
 extern const struct itest_case t_heartbeat_cases[];
 
@@ -64,6 +65,7 @@ static const struct itest_case *const tables[] = {
 	t_tls_cases,
 	t_roster_cases,
 	t_history_cases,
+	t_gapfill_cases,
 	t_pool_cases,
 	t_heartbeat_cases,
 };

@@ -41,6 +41,15 @@ static void test_splice(void)
 	CU_ASSERT(memcmp(buf, "{\"offset\":42,\"epoch\":\"e1\",\"id\":\"a\"", 34) == 0);
 	CU_ASSERT(memcmp(buf + n - 17, "\"data\":{\"x\":1.0}}", 17) == 0);  /* verbatim */
 	CU_ASSERT(history_frame_offset(buf, n, &o) && o == 42);
+	{
+		const char *ep = NULL;
+		size_t el = 0;
+
+		CU_ASSERT(history_frame_epoch(buf, n, &ep, &el) && el == 2 &&
+			  memcmp(ep, "e1", 2) == 0);
+		CU_ASSERT_FALSE(history_frame_epoch(F1, strlen(F1), &ep, &el));
+		CU_ASSERT_FALSE(history_frame_epoch(buf, 24, &ep, &el));   /* cut in the epoch */
+	}
 	n = history_mark(m, sizeof(m), buf, n);
 	CU_ASSERT(memcmp(m, "{\"history\":true,\"offset\":42,", 28) == 0);
 	CU_ASSERT(history_frame_offset(m, n, &o) && o == 42);

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gapfill.c - fill a subscriber gap from the room history (see gapfill.h).
+ *
+ * One struct gf_room per room a stored frame came from while subscribed:
+ *
+ *     LIVE ---sub lost---> STALE ---SUBSCRIBE confirmed---> QUEUED
+ *       ^                                                     | a read slot
+ *       +---- caught up (held frames follow) <---- READING <--+
+ *                     (a full page: QUEUED again for the next)
+ *
+ * Outside LIVE a room's live frames wait in its held list; a frame whose
+ * offset is not above the room's last (same epoch) was delivered already
+ * and is dropped.  GONE (unsubscribed) forgets the room.  Bounds: GF_READS
+ * rooms read at once, GF_PAGE frames and max_bytes per page, max_bytes
+ * held per room and GF_HELD_ROOMS times that in all, GF_WAIT_MS for a
+ * room to get its read; past any of them the room's gap is left open
+ * (counted) and what it held goes out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "conf.h"
+#include "gapfill.h"
+#include "hash.h"
+#include "history.h"
+#include "mloop.h"
+#include "msg.h"
+#include "record.h"
+#include "redis_hist.h"
+#include "shm.h"
+#include "stats.h"
+
+#define GF_READS      8        /* rooms whose history is read at once */
+#define GF_PAGE       256      /* frames per read */
+#define GF_RETRY_MS   50       /* a read that could not start is tried again */
+#define GF_WAIT_MS    5000     /* ... for this long */
+#define GF_HELD_ROOMS 16       /* all rooms hold at most this many rooms' bound */
+
+enum gf_state { GF_LIVE, GF_STALE, GF_QUEUED, GF_READING };
+
+/* A live frame waiting for its room's gap to be read. */
+struct held {
+	STAILQ_ENTRY(held) next;
+	size_t len;
+	char frame[];
+};
+
+struct gf_room;
+
+/* A read in flight; room NULL once nobody waits for it any more. */
+struct gf_read {
+	struct gapfill *g;
+	struct gf_room *room;
+};
+
+struct gf_room {
+	struct gf_room     *hnext;
+	TAILQ_ENTRY(gf_room) qnext;    /* in the queue while QUEUED */
+	enum gf_state       state;
+	int                 have;      /* last and epoch are known */
+	uint64_t            last;      /* the last offset delivered */
+	char                epoch[HISTORY_EPOCH_MAX + 1];
+	uint64_t            queued_ms;
+	struct gf_read     *rd;
+	STAILQ_HEAD(, held) held;
+	size_t              held_bytes;
+	size_t              room_len;
+	char                room[];
+};
+
+struct gapfill {
+	struct broker       *broker;
+	struct redis_hist   *rh;
+	struct mloop        *loop;
+	struct master_stats *st;
+	size_t               max_bytes;
+	gapfill_put_fn        put;
+	void                *arg;
+	char                 publish_from[CONF_STR_MAX];
+	struct hash_key      key;
+	struct gf_room     **buckets;
+	size_t               nbuckets, nrooms;
+	TAILQ_HEAD(, gf_room) queue;
+	int                  nreads;
+	size_t               held_total;
+	uint64_t             retry_timer;
+};
+
+/* ---- rooms ------------------------------------------------------------------- */
+
+static struct gf_room **room_slot(struct gapfill *g, const char *room, size_t len)
+{
+	struct gf_room **pp = &g->buckets[hash_bytes(&g->key, room, len) & (g->nbuckets - 1)];
+
+	while (*pp != NULL && ((*pp)->room_len != len || memcmp((*pp)->room, room, len) != 0))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void rooms_grow(struct gapfill *g)
+{
+	size_t n = g->nbuckets * 2;
+	struct gf_room **nb = calloc(n, sizeof(*nb));
+
+	if (nb == NULL)
+		return;                         /* the chains get longer */
+	for (size_t i = 0; i < g->nbuckets; i++)
+		while (g->buckets[i] != NULL) {
+			struct gf_room *r = g->buckets[i];
+			size_t h = hash_bytes(&g->key, r->room, r->room_len) & (n - 1);
+
+			g->buckets[i] = r->hnext;
+			r->hnext = nb[h];
+			nb[h] = r;
+		}
+	free(g->buckets);
+	g->buckets = nb;
+	g->nbuckets = n;
+}
+
+/* The room's state, made LIVE when new; NULL on ENOMEM. */
+static struct gf_room *room_get(struct gapfill *g, const char *room, size_t len)
+{
+	struct gf_room **pp = room_slot(g, room, len), *r = *pp;
+
+	if (r != NULL)
+		return r;
+	if (g->nrooms >= g->nbuckets) {
+		rooms_grow(g);
+		pp = room_slot(g, room, len);
+	}
+	if ((r = calloc(1, sizeof(*r) + len + 1)) == NULL)
+		return NULL;
+	STAILQ_INIT(&r->held);
+	memcpy(r->room, room, len);
+	r->room_len = len;
+	*pp = r;
+	g->nrooms++;
+	return r;
+}
+
+/* Leave the queue or the read: the room does not wait for its gap any more. */
+static void room_unwait(struct gapfill *g, struct gf_room *r)
+{
+	if (r->state == GF_QUEUED)
+		TAILQ_REMOVE(&g->queue, r, qnext);
+	if (r->rd != NULL) {
+		r->rd->room = NULL;             /* freed when Redis answers */
+		r->rd = NULL;
+		g->nreads--;
+	}
+}
+
+static void held_drop(struct gapfill *g, struct gf_room *r)
+{
+	struct held *h;
+
+	while ((h = STAILQ_FIRST(&r->held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&r->held, next);
+		free(h);
+	}
+	g->held_total -= r->held_bytes;
+	r->held_bytes = 0;
+}
+
+static void room_forget(struct gapfill *g, struct gf_room **pp)
+{
+	struct gf_room *r = *pp;
+
+	room_unwait(g, r);
+	held_drop(g, r);
+	*pp = r->hnext;
+	g->nrooms--;
+	free(r);
+}
+
+/* ---- delivery ------------------------------------------------------------------ */
+
+/* Put a stored frame unless it was delivered already; it becomes the last. */
+static void deliver(struct gapfill *g, struct gf_room *r, const char *frame, size_t len)
+{
+	const char *ep;
+	size_t el;
+	uint64_t off;
+
+	if (history_frame_offset(frame, len, &off) && history_frame_epoch(frame, len, &ep, &el)) {
+		int same = r->have && strlen(r->epoch) == el && memcmp(r->epoch, ep, el) == 0;
+
+		if (same && off <= r->last)
+			return;                 /* from the history already */
+		memcpy(r->epoch, ep, el);
+		r->epoch[el] = '\0';
+		r->last = off;
+		r->have = 1;
+	}
+	g->put(g->arg, REC_MSG, frame, len, r->room, r->room_len);
+}
+
+/* Back to LIVE: what waited goes out, in the order it came. */
+static void release(struct gapfill *g, struct gf_room *r)
+{
+	struct held *h;
+
+	r->state = GF_LIVE;
+	while ((h = STAILQ_FIRST(&r->held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&r->held, next);
+		r->held_bytes -= h->len;
+		g->held_total -= h->len;
+		deliver(g, r, h->frame, h->len);
+		free(h);
+	}
+}
+
+/* The room's gap stays open: counted, and the live stream resumes. */
+static void give_up(struct gapfill *g, struct gf_room *r)
+{
+	stats_add(&g->st->redis_gap_unfilled, 1);
+	room_unwait(g, r);
+	release(g, r);
+}
+
+/* Keep frame until the room's gap is read; -1 past the bounds. */
+static int hold(struct gapfill *g, struct gf_room *r, const char *frame, size_t len)
+{
+	struct held *h;
+
+	if (r->held_bytes + len > g->max_bytes ||
+	    g->held_total + len > GF_HELD_ROOMS * g->max_bytes ||
+	    (h = malloc(sizeof(*h) + len)) == NULL)
+		return -1;
+	memcpy(h->frame, frame, len);
+	h->len = len;
+	STAILQ_INSERT_TAIL(&r->held, h, next);
+	r->held_bytes += len;
+	g->held_total += len;
+	return 0;
+}
+
+void gapfill_live(struct gapfill *g, const char *room, size_t room_len, const char *frame,
+		  size_t len)
+{
+	struct gf_room *r;
+	uint64_t off;
+
+	/* unnumbered (presence; Redis was not usable): no place in the order */
+	if (!history_frame_offset(frame, len, &off) || (r = room_get(g, room, room_len)) == NULL) {
+		g->put(g->arg, REC_MSG, frame, len, room, room_len);
+		return;
+	}
+	if (r->state != GF_LIVE && hold(g, r, frame, len) == 0)
+		return;
+	if (r->state != GF_LIVE)
+		give_up(g, r);
+	deliver(g, r, frame, len);
+}
+
+/* ---- reading the gap -------------------------------------------------------------- */
+
+static void pump(struct gapfill *g);
+
+/* One page of history: the frames after last, up to max_bytes of them.
+ * 1 when there may be more to read. */
+static int page_put(struct gapfill *g, struct gf_room *r, const struct history_end *end,
+		    const char *const *frames, const size_t *lens, size_t n)
+{
+	size_t bytes = 0;
+	uint64_t off;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!history_frame_offset(frames[i], lens[i], &off) || off <= r->last)
+			continue;
+		if (bytes > 0 && bytes + lens[i] > g->max_bytes)
+			return 1;               /* the rest in the next page */
+		if (!msg_peer_valid(frames[i], lens[i], r->room, r->room_len, g->publish_from)) {
+			stats_add(&g->st->redis_malformed, 1);
+			r->last = off;
+			continue;
+		}
+		deliver(g, r, frames[i], lens[i]);
+		stats_add(&g->st->redis_gap_filled, 1);
+		bytes += lens[i];
+	}
+	return n >= GF_PAGE && r->last < end->top;
+}
+
+static void read_done(void *arg, const struct history_end *end, const char *const *frames,
+		      const size_t *lens, size_t n)
+{
+	struct gf_read *rd = arg;
+	struct gapfill *g = rd->g;
+	struct gf_room *r = rd->room;
+
+	free(rd);
+	if (r == NULL)
+		return;                         /* forgotten or given up meanwhile */
+	r->rd = NULL;
+	g->nreads--;
+	if (end->status != HISTORY_OK) {
+		give_up(g, r);
+	} else if (page_put(g, r, end, frames, lens, n)) {
+		r->state = GF_QUEUED;           /* next page after the other rooms' */
+		TAILQ_INSERT_TAIL(&g->queue, r, qnext);
+	} else {
+		stats_add(&g->st->redis_gap_fills, 1);
+		release(g, r);
+	}
+	pump(g);
+}
+
+/* Ask Redis for r's next page; -1 when it cannot take the read now. */
+static int read_start(struct gapfill *g, struct gf_room *r)
+{
+	struct history_req q = { .since = (int64_t)r->last, .count = HISTORY_SIZE_MAX };
+	struct gf_read *rd = malloc(sizeof(*rd));
+
+	if (rd == NULL)
+		return -1;
+	*rd = (struct gf_read){ g, r };
+	memcpy(q.epoch, r->epoch, sizeof(q.epoch));
+	if (redis_hist_read_page(g->rh, r->room, r->room_len, &q, GF_PAGE, read_done, rd) < 0) {
+		free(rd);
+		return -1;
+	}
+	r->rd = rd;
+	r->state = GF_READING;
+	g->nreads++;
+	return 0;
+}
+
+static void retry(void *arg)
+{
+	struct gapfill *g = arg;
+
+	g->retry_timer = 0;
+	pump(g);
+}
+
+/* Start reads for the queued rooms while slots are free. */
+static void pump(struct gapfill *g)
+{
+	struct gf_room *r;
+
+	while (g->nreads < GF_READS && (r = TAILQ_FIRST(&g->queue)) != NULL) {
+		TAILQ_REMOVE(&g->queue, r, qnext);
+		r->state = GF_STALE;
+		if (read_start(g, r) == 0)
+			continue;
+		if (mloop_now_ms() - r->queued_ms > GF_WAIT_MS) {
+			give_up(g, r);
+			continue;
+		}
+		r->state = GF_QUEUED;           /* Redis busy or down: a bit later */
+		TAILQ_INSERT_HEAD(&g->queue, r, qnext);
+		if (g->retry_timer == 0)
+			g->retry_timer = mloop_timer(g->loop, GF_RETRY_MS, retry, g);
+		return;
+	}
+}
+
+int gapfill_covers(const struct gapfill *g, const char *room, size_t room_len)
+{
+	struct gf_room *r = *room_slot((struct gapfill *)g, room, room_len);
+
+	return r != NULL && r->state == GF_STALE;
+}
+
+/* ---- the subscriber link's news -------------------------------------------------- */
+
+/* The link is lost: every room that has a last offset waits for its gap. */
+static void sub_lost(struct gapfill *g)
+{
+	for (size_t k = 0; k < g->nbuckets; k++)
+		for (struct gf_room *r = g->buckets[k]; r != NULL; r = r->hnext) {
+			room_unwait(g, r);
+			r->state = r->have ? GF_STALE : GF_LIVE;
+		}
+}
+
+static void sub_news(void *arg, enum broker_sub_event ev, const char *room, size_t len)
+{
+	struct gapfill *g = arg;
+	struct gf_room **pp, *r;
+
+	if (ev == BROKER_SUB_LOST) {
+		sub_lost(g);
+		return;
+	}
+	pp = room_slot(g, room, len);
+	if ((r = *pp) == NULL)
+		return;
+	if (ev == BROKER_SUB_GONE) {
+		room_forget(g, pp);
+	} else if (r->state == GF_STALE) {
+		r->state = GF_QUEUED;
+		r->queued_ms = mloop_now_ms();
+		TAILQ_INSERT_TAIL(&g->queue, r, qnext);
+		pump(g);
+	}
+}
+
+/* ---- life ----------------------------------------------------------------------------- */
+
+struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
+			    struct master_stats *st, size_t max_bytes, const char *publish_from,
+			    gapfill_put_fn put, void *arg)
+{
+	struct gapfill *g = calloc(1, sizeof(*g));
+
+	if (g == NULL || (g->buckets = calloc(64, sizeof(*g->buckets))) == NULL) {
+		free(g);
+		return NULL;
+	}
+	g->nbuckets = 64;
+	g->broker = broker;
+	g->rh = rh;
+	g->loop = loop;
+	g->st = st;
+	g->max_bytes = max_bytes;
+	g->put = put;
+	g->arg = arg;
+	snprintf(g->publish_from, sizeof(g->publish_from), "%s", publish_from);
+	hash_key_random(&g->key, g);
+	TAILQ_INIT(&g->queue);
+	broker_sub_hook(broker, sub_news, g);
+	return g;
+}
+
+void gapfill_free(struct gapfill *g)
+{
+	if (g == NULL)
+		return;
+	broker_sub_hook(g->broker, NULL, NULL);
+	if (g->retry_timer)
+		mloop_timer_cancel(g->loop, g->retry_timer);
+	for (size_t k = 0; k < g->nbuckets; k++)
+		while (g->buckets[k] != NULL)
+			room_forget(g, &g->buckets[k]);
+	free(g->buckets);
+	free(g);
+}
