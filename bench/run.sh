@@ -139,6 +139,7 @@ max_rate() { sed -n 's/.*"max_rate":\([0-9]*\).*/\1/p'; }
 fanout_pair() {
 	s=$1 wl=$2 run=$3; shift 3
 	[ -n "$REDIS_PID" ] && set -- "$@" --redis-pids "$REDIS_PID"
+	[ "$s" = ref-go ] && set -- "$@" --no-welcome    # it sends no welcome
 	j=$(timeout 900 "$BENCH" fanout --max -d "$TRIAL_S" --max-p99 50 "$@" -p "$PIDS" 2>&1 |
 		tee "$OUT/$s-$wl-$run-max.txt" | tail -1)
 	record "$s" "$wl" "$run" max "$j"
@@ -173,6 +174,8 @@ recovery() {
 workload() {   # workload SERVER WL RUN [HISTORY_SIZE]
 	s=$1 wl=$2 run=$3 h=${4:-0}
 	p1=$(free_port)
+	nw=()
+	[ "$s" = ref-go ] && nw=(--no-welcome)    # it sends no welcome
 	case $wl in
 	W1|W2)
 		start_redis; start_server "$s" "$p1" 2 1 "$h"; PIDS=$SPID
@@ -190,7 +193,7 @@ workload() {   # workload SERVER WL RUN [HISTORY_SIZE]
 		j=$(timeout 900 "$BENCH" connections -u "ws://127.0.0.1:$p1$PREFIX/{room}" \
 			-c "$W3_CONNS" -j "$W3_PROCS" --src-addrs "$W3_SRC_ADDRS" -r "$W3_ROOMS" \
 			--conn-rate "$W3_CONN_RATE" --inflight "$W3_INFLIGHT" \
-			--connect-timeout "$W3_CONNECT_TIMEOUT" -t "$W3_HOLD" -p "$PIDS" 2>&1 |
+			--connect-timeout "$W3_CONNECT_TIMEOUT" -t "$W3_HOLD" -p "$PIDS" "${nw[@]}" 2>&1 |
 			tee "$OUT/$s-$wl-$run-hold.txt" | tail -1)
 		record "$s" "$wl" "$run" hold "$j"
 		# refusals, handshake failures and per-worker connections (chatd only)
@@ -211,7 +214,7 @@ workload() {   # workload SERVER WL RUN [HISTORY_SIZE]
 		j=$(timeout $((IDLE_HOLD + 600)) "$BENCH" connections \
 			-u "ws://127.0.0.1:$p1$PREFIX/{room}" -c "$IDLE_CONNS" -j "$IDLE_PROCS" \
 			-r "$IDLE_ROOMS" --conn-rate "$IDLE_CONN_RATE" --connect-timeout 30 \
-			-t "$IDLE_HOLD" -p "$PIDS" 2>&1 | tee "$OUT/$s-$wl-$run-idle.txt" | tail -1)
+			-t "$IDLE_HOLD" -p "$PIDS" "${nw[@]}" 2>&1 | tee "$OUT/$s-$wl-$run-idle.txt" | tail -1)
 		record "$s" "$wl" "$run" idle "$j"
 		stop_server "$SPID" ;;
 	RECOVERY)

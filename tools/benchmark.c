@@ -176,6 +176,7 @@ struct opts {
 	int    nrpids;
 	double drop_after, recover_timeout;
 	int    history;                /* recovery: ?history= of the first join */
+	int    no_welcome;             /* open once upgraded: the server sends no welcome */
 	int    quiet;
 };
 
@@ -200,6 +201,8 @@ static void usage(FILE *f)
 "      --conn-rate N       connections opened per second (2000)\n"
 "      --inflight N        handshakes in flight at most (256)\n"
 "      --connect-timeout S seconds for one connection's upgrade (10)\n"
+"      --no-welcome        the server sends no welcome (the Go reference): a\n"
+"                          connection counts as open once upgraded\n"
 "  -p, --pids PID,...      server processes (their children are added):\n"
 "                          CPU (fanout, recovery, connections while holding)\n"
 "                          and memory (connections) figures\n"
@@ -295,7 +298,8 @@ static int parse_pids(const char *s, pid_t *out, int *n)
 enum {
 	OPT_ROOM_PREFIX = 256, OPT_CONN_RATE, OPT_INFLIGHT, OPT_CONNECT_TIMEOUT,
 	OPT_DRAIN, OPT_SETTLE, OPT_MAX, OPT_MAX_P99, OPT_MAX_STEPS, OPT_SRC_ADDRS,
-	OPT_PING_SAMPLE, OPT_REDIS_PIDS, OPT_HISTORY, OPT_DROP_AFTER, OPT_RECOVER_TIMEOUT
+	OPT_PING_SAMPLE, OPT_REDIS_PIDS, OPT_HISTORY, OPT_DROP_AFTER, OPT_RECOVER_TIMEOUT,
+	OPT_NO_WELCOME
 };
 
 static const struct option long_opts[] = {
@@ -328,6 +332,7 @@ static const struct option long_opts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "drop-after", required_argument, NULL, OPT_DROP_AFTER },
 	{ "recover-timeout", required_argument, NULL, OPT_RECOVER_TIMEOUT },
+	{ "no-welcome", no_argument, NULL, OPT_NO_WELCOME },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -366,6 +371,7 @@ static int opt_one(int c, const char *a)
 	case OPT_HISTORY: o.history = atoi(a); return 0;
 	case OPT_DROP_AFTER: o.drop_after = atof(a); return 0;
 	case OPT_RECOVER_TIMEOUT: o.recover_timeout = atof(a); return 0;
+	case OPT_NO_WELCOME: o.no_welcome = 1; return 0;
 	default: return -1;
 	}
 }
@@ -416,6 +422,10 @@ static int opts_parse(int argc, char **argv)
 				c < 256 ? c : '-', optarg ? optarg : "");
 			return -1;
 		}
+	}
+	if (o.mode == MODE_RECOVERY && o.no_welcome) {
+		fprintf(stderr, "chatd-benchmark: recovery needs the server's welcome\n");
+		return -1;
 	}
 	if (o.mode == MODE_RECOVERY) {
 		o.subscribers = o.connections;
@@ -1095,6 +1105,11 @@ static ssize_t on_head(struct bench *b, struct conn *c, const uint8_t *buf, size
 		return -1;
 	c->state = C_OPEN;
 	b->k.conn_ok++;
+	if (o.no_welcome) {
+		c->welcomed = 1;
+		b->pending--;
+		b->inflight--;
+	}
 	return hl;
 }
 

@@ -128,6 +128,13 @@ static void t_bench_connections(void)
 	CHECK(json_is_number(hp) && json_number_value(hp) >= 0, "no server_cpu_hold_pct: %s", out);
 	CHECK(strstr(out, "server CPU while holding"), "no hold CPU line: %s", out);
 	json_decref(j);
+	/* --no-welcome (for servers without one): open once upgraded */
+	char *nw[] = { NULL, "connections", "-u", url, "-c", "10", "-t", "1", "--no-welcome",
+		       NULL };
+	rc = run_bench(nw, &j, out, sizeof(out));
+	CHECK(j && rc == 0 && jnum(j, "opened") == 10 && jnum(j, "pongs") == jnum(j, "pings"),
+	      "--no-welcome: exit %d: %s", rc, out);
+	json_decref(j);
 }
 
 /* A recovery run (urls: one -u per pod); its JSON, the exit code in *rc. */
@@ -245,11 +252,19 @@ static void t_bench_cli(void)
 	snprintf(url, sizeof(url), URL_FMT, free_port());
 	char *refused[] = { NULL, "fanout", "-u", url, "-n", "3", "-r", "1", "-m", "5",
 			    "--connect-timeout", "2", NULL };
+	/* recovery reads the welcome; a hold past usleep's range is refused */
+	char *rec_nowel[] = { NULL, "recovery", "--no-welcome", "-u", url, NULL };
+	char *longhold[] = { NULL, "connections", "-t", "3601", "-u", url, NULL };
 
-	CHECK(run_bench(help, &j, out, sizeof(out)) == 0, "--help failed: %s", out);
-	CHECK(strstr(out, "fanout") && strstr(out, "connections"), "--help: %s", out);
+	help[0] = (char *)bench_bin();   /* not run_bench: its JSON search cuts at "{room}" */
+	CHECK(run_capture(help, out, sizeof(out), 60000) == 0, "--help failed: %s", out);
+	CHECK(strstr(out, "fanout") && strstr(out, "connections") && strstr(out, "recovery") &&
+	      strstr(out, "--no-welcome") && strstr(out, "--redis-pids"), "--help: %s", out);
 	CHECK(run_bench(bad, &j, out, sizeof(out)) == 2, "unknown mode accepted: %s", out);
 	CHECK(run_bench(nourl, &j, out, sizeof(out)) == 2, "missing -u accepted: %s", out);
+	CHECK(run_bench(rec_nowel, &j, out, sizeof(out)) == 2, "recovery --no-welcome: %s", out);
+	CHECK(run_bench(longhold, &j, out, sizeof(out)) == 2, "-t 3601 accepted: %s", out);
+	CHECK(strstr(out, "sane values"), "-t 3601: %s", out);
 	int rc = run_bench(refused, &j, out, sizeof(out));
 	CHECK(rc == 1, "refused connections: exit %d: %s", rc, out);
 	CHECK(j && jnum(j, "conn_errors") == 4, "conn_errors %lld: %s",
