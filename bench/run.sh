@@ -114,7 +114,7 @@ start_server() {
 		conf=$OUT/chatd-$2.conf
 		# the load generator is one client at machine speed: lift the
 		# per-connection message rate and per-address connection limits
-		printf 'max_connections 19000\nlog_level warn\nrate_limit 1000000\nrate_burst 1000000\nmax_connections_per_ip 0\n' >"$conf"
+		printf 'max_connections 19000\nlog_level warn\nrate_limit 1000000\nrate_burst 1000000\nmax_connections_per_ip 0\nmax_http_pending_per_ip 0\n' >"$conf"
 		[ "${5:-0}" -gt 0 ] && printf 'history_size %d\n' "$5" >>"$conf"
 		REDIS_URL=$ru "$CHATD" -f -l 127.0.0.1:"$2" -w "$3" -c "$conf" >"$OUT/chatd-$2.log" 2>&1 &
 		;;

@@ -15,30 +15,10 @@
 
 #include "chatd.h"
 #include "cidr.h"
+#include "confval.h"   /* struct conf_listens */
 
 #define CONF_STR_MAX 256
 #define CONF_MAX_DIRECTIVES 64   /* rows of conf_table (conf.c asserts it) */
-#define CONF_MAX_LISTENS 8       /* `listen` lines */
-
-/* One `listen ADDR:PORT [ssl]` line. */
-struct conf_listen {
-	char host[CONF_STR_MAX];        /* "" = any */
-	int  port;
-	int  ssl;                       /* bool: TLS (wss://, https://) */
-};
-
-/* Every `listen` line, in file order.  Repeatable: the first line of the
- * file replaces the default; an override (-l) replaces the lines of its
- * kind (plain or ssl). */
-struct conf_listens {
-	struct conf_listen v[CONF_MAX_LISTENS];
-	int n;
-	int fresh;                      /* CONF_LISTEN_FRESH_* bits: what the next line replaces */
-};
-#define CONF_LISTEN_FRESH_ALL   1
-#define CONF_LISTEN_FRESH_PLAIN 2
-#define CONF_LISTEN_FRESH_SSL   4
-
 /* One per process: the master's live config; workers inherit it at fork. */
 struct conf {
 	struct conf_listens listen;     /* `listen ADDR:PORT [ssl]`, at least one */
@@ -58,6 +38,8 @@ struct conf {
 	char     allowed_origins[1024]; /* space/comma separated; "" or "*" = any */
 	int      auth_leeway_ms;        /* clock skew allowed on exp / nbf */
 	int      max_connections_per_ip; /* per worker; 0 = no limit */
+	int      max_http_pending;      /* HTTP-phase connections per worker = lws header pool */
+	int      max_http_pending_per_ip; /* ... per client address and worker; 0 = no limit */
 	int      handshake_timeout_ms;  /* whole HTTP request head / upgrade */
 	int      max_header_size;       /* bytes of HTTP request headers */
 	int      rate_limit;            /* messages per second per connection */

@@ -25,6 +25,28 @@
 #define CONFVAL_MIN  (60 * CONFVAL_SEC)
 #define CONFVAL_HOUR (60 * CONFVAL_MIN)
 
+#define CONFVAL_HOST_MAX 256      /* a listen line's host, NUL included */
+#define CONF_MAX_LISTENS 8        /* `listen` lines */
+
+/* One `listen ADDR:PORT [ssl]` line. */
+struct conf_listen {
+	char host[CONFVAL_HOST_MAX];    /* "" = any */
+	int  port;
+	int  ssl;                       /* bool: TLS (wss://, https://) */
+};
+
+/* Every `listen` line, in file order.  Repeatable: the first line of the
+ * file replaces the default; an override (-l) replaces the lines of its
+ * kind (plain or ssl), and the default when the file had none. */
+struct conf_listens {
+	struct conf_listen v[CONF_MAX_LISTENS];
+	int n;
+	int fresh;                      /* CONF_LISTEN_FRESH_* bits: what the next line replaces */
+};
+#define CONF_LISTEN_FRESH_ALL   1
+#define CONF_LISTEN_FRESH_PLAIN 2
+#define CONF_LISTEN_FRESH_SSL   4
+
 /* "500ms" "3s" "2m" "1h", or a bare number of seconds, into *ms. 0 / -1 */
 int confval_parse_duration_ms(const char *s, long long *ms);
 
@@ -43,6 +65,14 @@ int confval_parse_int(const char *s, long long *v);
  * does not fit.  0 / -1
  */
 int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+/*
+ * A `listen` value into l: one "ADDR:PORT [ssl]", or several separated by
+ * commas (as confval_format_listens() writes them), each added after what
+ * l->fresh says it replaces.  0, or -1 with err (no prefix): bad syntax,
+ * an address given twice, more than CONF_MAX_LISTENS lines.
+ */
+int confval_parse_listens(struct conf_listens *l, const char *val, char *err, size_t errlen);
 
 /* `ssl_protocols`: names among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 (blank or
  * comma separated) that make a range without a hole; *lo and *hi (may be
@@ -63,6 +93,14 @@ int confval_format_duration(long long ms, char *buf, size_t len);
 /* A string as a file value: quoted when empty or holding blanks or '#'.
  * snprintf's count. */
 int confval_format_string(const char *s, char *buf, size_t len);
+
+/* One listen line as a file writes it ("127.0.0.1:80", "[::1]:443 ssl",
+ * ":8080"); snprintf's count. */
+int confval_format_listen(const struct conf_listen *a, char *buf, size_t len);
+
+/* Every listen line of l as one value, "ADDR:PORT, ADDR:PORT ssl" (what
+ * confval_parse_listens() reads back); snprintf's count. */
+int confval_format_listens(const struct conf_listens *l, char *buf, size_t len);
 
 /* A list of ranges as one line, "A/n B/m".  Returns a count below len when
  * the whole line fit, len or more when it was cut short. */

@@ -37,6 +37,16 @@ void listener_init(struct listener *l, const struct conf *c);
  */
 int listener_open(const struct conf_listen *a, int reuseport, char *err, size_t errlen);
 
+/*
+ * Do two listen lines of c bind the same address and port (":8080" and
+ * "0.0.0.0:8080", "localhost:80" and "127.0.0.1:80", plain or ssl)?  Their
+ * sockets would join one SO_REUSEPORT group, each connection landing on
+ * either.  0, or -1 with err naming both lines.  A line that does not
+ * resolve is left to listener_probe().  Binds nothing: -t may run beside
+ * the running chatd.
+ */
+int listener_check(const struct conf *c, char *err, size_t errlen);
+
 /* The start-up probe: bind every listen line of c once (no SO_REUSEPORT)
  * and close it again.  0, or -1 with err naming the address. */
 int listener_probe(const struct conf *c, char *err, size_t errlen);
@@ -46,7 +56,8 @@ int listener_probe(const struct conf *c, char *err, size_t errlen);
  * wants `want` workers: the first index below want that no current worker
  * holds (held[i] != 0: one does), each listen line's opened when it is not
  * yet.  Returns the index (its fds are l->fd[k][index]); -1 with err filled
- * when one cannot be opened or every index has a worker.
+ * when one cannot be opened (that index's sockets are then all closed) or
+ * every index has a worker.
  */
 int listener_pick(struct listener *l, const struct conf *c, int want, const int *held,
 		  char *err, size_t errlen);

@@ -18,10 +18,12 @@ struct conf;
 struct conf_kv;
 
 /*
- * Is the JWT secret usable (auth_enabled: the secret file readable, the
+ * Can lws load its libuv loop plugin (wloop_check)?  Is the JWT secret
+ * usable (auth_enabled: the secret file readable, the
  * secret not empty); does `user` exist, `group` too; can log_file be
  * appended to; do ssl_certificate and ssl_certificate_key load and match
- * (with a `listen ... ssl`)?  (pid_file
+ * (with a `listen ... ssl`); do no two listen lines resolve to the same
+ * address (listener_check)?  (pid_file
  * is checked when a daemon locks it, on the terminal.)  0, or -1 with err
  * "FILE:LINE: directive: why" (where the directive was set, when it came
  * from the file).  At -t, at start and at each reload, in the master.

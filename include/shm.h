@@ -84,7 +84,12 @@ struct worker_stats {
 	_Atomic uint64_t bad_key;         /* 400: Sec-WebSocket-Key missing or not 16 bytes */
 	_Atomic uint64_t bad_version;     /* 426: Sec-WebSocket-Version missing or not 13 */
 	_Atomic uint64_t status_refused;  /* 403: /metrics or stats from outside status_allow */
-	_Atomic uint64_t pad[6];
+	/* gate.c: the HTTP phase */
+	_Atomic uint64_t http_pending_refused; /* closed at accept: max_http_pending_per_ip */
+	_Atomic uint64_t http_pool_cuts;  /* oldest HTTP-phase connection cut: max_http_pending */
+	_Atomic uint64_t http_head_timeouts; /* request head not in within handshake_timeout */
+	_Atomic uint64_t http_body_timeouts; /* POST body not in within handshake_timeout */
+	_Atomic uint64_t pad[2];
 };
 
 /* The master's slot.  W: master.  R: anyone. */

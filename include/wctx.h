@@ -19,7 +19,10 @@
 #include "shm.h"
 
 struct conf;
+struct gate;
 struct wctx_pending;
+struct wloop;
+struct wloop_timer;
 struct conn;
 
 /* One per worker process, made by worker_main() (worker.c). */
@@ -34,22 +37,24 @@ struct wctx {
 	struct lws_vhost *vh;
 	struct lws_vhost *vh_tls;      /* `listen ... ssl`; NULL when there is none */
 	int listen_fd[CONF_MAX_LISTENS], nlisten; /* one per listen line (conf order) */
-	struct lws *listen_wsi[CONF_MAX_LISTENS]; /* their raw wsi; NULL: not accepting */
 	struct tls_creds *tls;         /* the master's, inherited: wiped once lws has it */
+	struct wloop *loop;            /* the worker's event loop; lws runs on it */
 	struct room_index *rooms;
 	struct room_member all;        /* every WebSocket connection */
 	struct auth *auth;             /* JWT verifier; NULL when auth is off (or broken) */
-	struct limit_ip *iplimit;      /* connections per client address */
+	struct gate *gate;             /* accept limits, HTTP phase, deadlines */
 	uint64_t nconns;               /* == st->connections */
 	int stopping;                  /* SIGTERM: 1001 to everyone, then exit */
 	int draining;                  /* reload: stop accepting, 1012 after drain_timeout */
 	int quit;                      /* leave the service loop */
 	int accept_paused;             /* EMFILE / max_connections */
-	int hangup_ms;                 /* lws drops a client without a pong for this long */
+	int hangup_ms;                 /* a client without a pong for this long is cut */
 	/* room joins/leaves waiting for the uplink (wctx_room_event) */
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
-	lws_sorted_usec_list_t sul_pending;
+	struct wloop_timer *t_pending; /* their retry */
+	struct conn **flush;           /* connections a ring batch queued for (ws_flush) */
+	size_t nflush, flush_cap;
 	/* room history (hjoin.c, which sits above ws.c: worker.c sets these) */
 	int  (*hist_start)(struct wctx *w, struct conn *c);   /* at ESTABLISHED */
 	void (*hist_cancel)(struct wctx *w, struct conn *c);  /* at CLOSED */
@@ -90,5 +95,9 @@ void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t r
 
 /* At exit: cancel the retry and drop the joins/leaves still waiting. */
 void wctx_pending_free(struct wctx *w);
+
+/* Leave the worker's loop (once the current callback returns): the worker
+ * then destroys its lws context and exits. */
+void wctx_quit(struct wctx *w);
 
 #endif

@@ -16,6 +16,7 @@
 #include "sendq.h"
 
 struct wctx;
+struct wloop_timer;
 
 /* Per-session data of the chat protocol: one per lws connection (HTTP or
  * WebSocket), allocated by lws, released in LWS_CALLBACK_CLOSED(_HTTP). */
@@ -42,6 +43,9 @@ struct conn {
 	struct limit_rate rate;        /* rate_limit / rate_burst */
 	/* for the access log and the debug log */
 	uint64_t t0_ms, valid_ms;      /* monotonic: established, last pong */
+	uint64_t ping_ms;              /* monotonic: the next ping (its phase) */
+	struct wloop_timer *beat;      /* the heartbeat timer (ws.c) */
+	uint8_t ping_due;              /* a ping waits for WRITEABLE */
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */
@@ -63,6 +67,10 @@ void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force);
 
 /* Queue a copy of buf[0..len) for c alone, even past send_queue. */
 void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len);
+
+/* After a batch of ws_deliver(): write what it queued (worker.c, from the
+ * ring's callback; outside any lws callback). */
+void ws_flush(struct wctx *w);
 
 /* Close every connection with code (1001 stop, 1012 drain), after what is
  * queued has been flushed. */

@@ -4,10 +4,10 @@
  * directive with its type, field, default, range and whether SIGHUP applies
  * it; parsing, defaults, conf_restart_needed() and the chatd.conf(5) test
  * all read it.  A leaf module: errors go back to the caller, nothing logs.
- * The text of single values (durations, sizes, addresses) and the syntax
- * of a line of the file (key, value, quotes, comments) are confval.c's.
+ * The text of single values (durations, sizes, addresses, listen lines)
+ * and the syntax of a line of the file (key, value, quotes, comments) are
+ * confval.c's.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +73,10 @@ static const struct conf_directive conf_table[] = {
 	  "clock skew allowed when checking a token's exp and nbf" },
 	{ "max_connections_per_ip", CONF_INT, F(max_connections_per_ip), "2048", 0, 1000000, 1,
 	  "connections per client address and worker; 0 = no limit" },
+	{ "max_http_pending", CONF_INT, F(max_http_pending), "1024", 8, 65535, 1,
+	  "connections per worker still in their HTTP phase; one more cuts the oldest" },
+	{ "max_http_pending_per_ip", CONF_INT, F(max_http_pending_per_ip), "32", 0, 1000000, 1,
+	  "connections per client address and worker still in their HTTP phase; 0 = no limit" },
 	{ "handshake_timeout", CONF_DURATION, F(handshake_timeout_ms), "10s", 1 * SEC, 5 * MIN, 1,
 	  "time a client has to send its whole HTTP request head" },
 	{ "max_header_size", CONF_INT, F(max_header_size), "4096", 1024, 65535, 1,
@@ -280,73 +284,6 @@ static int conf_set_string(struct conf *c, const struct conf_directive *d,
 	return 0;
 }
 
-/* Add one `listen ADDR:PORT [ssl]` address (see struct conf_listens). */
-static int conf_add_listen(struct conf_listens *l, const char *val, char *err, size_t errlen)
-{
-	char addr[CONF_STR_MAX + 8], *flag;
-	struct conf_listen one = { .ssl = 0 };
-	int kind;
-
-	snprintf(addr, sizeof(addr), "%s", val);
-	for (size_t n = strlen(addr); n > 0 && isspace((unsigned char)addr[n - 1]); n--)
-		addr[n - 1] = '\0';
-	flag = addr + strcspn(addr, " \t");
-	if (*flag != '\0') {
-		*flag++ = '\0';
-		flag += strspn(flag, " \t");
-		if (strcmp(flag, "ssl") != 0) {
-			errbuf_set(err, errlen, "\"%s\": only ssl may follow the address", val);
-			return -1;
-		}
-		one.ssl = 1;
-	}
-	if (confval_parse_listen(addr, one.host, sizeof(one.host), &one.port) < 0) {
-		errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT (then ssl)", val);
-		return -1;
-	}
-	kind = one.ssl ? CONF_LISTEN_FRESH_SSL : CONF_LISTEN_FRESH_PLAIN;
-	if (l->fresh & (CONF_LISTEN_FRESH_ALL | kind)) {
-		int keep = 0;
-
-		for (int i = 0; i < l->n; i++)
-			if (!(l->fresh & CONF_LISTEN_FRESH_ALL) && l->v[i].ssl != one.ssl)
-				l->v[keep++] = l->v[i];
-		memset(&l->v[keep], 0, sizeof(l->v[0]) * (size_t)(CONF_MAX_LISTENS - keep));
-		l->n = keep;
-		l->fresh &= ~(CONF_LISTEN_FRESH_ALL | kind);
-	}
-	for (int i = 0; i < l->n; i++)
-		if (l->v[i].port == one.port && strcmp(l->v[i].host, one.host) == 0) {
-			errbuf_set(err, errlen, "\"%s\": that address is already a listen", val);
-			return -1;
-		}
-	if (l->n == CONF_MAX_LISTENS) {
-		errbuf_set(err, errlen, "at most %d listen lines", CONF_MAX_LISTENS);
-		return -1;
-	}
-	l->v[l->n++] = one;
-	return 0;
-}
-
-/* A listen line: one address, or several separated by commas (as
- * conf_format() writes them back). */
-static int conf_set_listen(struct conf_listens *l, const char *val, char *err, size_t errlen)
-{
-	char buf[CONF_MAX_LISTENS * (CONF_STR_MAX + 16)], *one, *save = NULL;
-
-	if (strlen(val) >= sizeof(buf)) {
-		errbuf_set(err, errlen, "value is too long");
-		return -1;
-	}
-	strcpy(buf, val);
-	for (one = strtok_r(buf, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
-		one += strspn(one, " \t");
-		if (conf_add_listen(l, one, err, errlen) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int conf_has_ssl(const struct conf *c)
 {
 	for (int i = 0; i < c->listen.n; i++)
@@ -363,7 +300,7 @@ static int conf_set_one(struct conf *c, const struct conf_directive *d,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		return conf_set_listen(&c->listen, val, err, errlen);
+		return confval_parse_listens(&c->listen, val, err, errlen);
 	case CONF_LOGLEVEL:
 		if (log_level_parse(val, &lvl) == 0) {
 			*(int *)(void *)((char *)c + d->offset) = (int)lvl;
@@ -531,7 +468,8 @@ struct conf *conf_load(const char *path, const struct conf_kv *ov, size_t nov,
 		snprintf(c->file, sizeof(c->file), "%s", path);
 	if (conf_env(c, err, errlen) < 0)
 		goto fail;
-	c->listen.fresh = CONF_LISTEN_FRESH_PLAIN | CONF_LISTEN_FRESH_SSL;  /* -l replaces */
+	/* -l replaces the lines of its kind; with none in the file, the default too */
+	c->listen.fresh |= CONF_LISTEN_FRESH_PLAIN | CONF_LISTEN_FRESH_SSL;
 	for (size_t i = 0; i < nov; i++)
 		if (conf_set(c, ov[i].key, ov[i].val, err, errlen) < 0)
 			goto fail;
@@ -586,24 +524,6 @@ void conf_carry_over(struct conf *next, const struct conf *live)
 			       (const char *)live + conf_table[i].offset, conf_table[i].size);
 }
 
-/* Every listen line as one value, "ADDR:PORT, ADDR:PORT ssl" (what
- * conf_set_listen() reads back).  snprintf's count. */
-static int conf_format_listens(const struct conf_listens *l, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	if (len > 0)
-		buf[0] = '\0';
-	for (int i = 0; i < l->n && used < len; i++) {
-		const struct conf_listen *a = &l->v[i];
-
-		used += (size_t)snprintf(buf + used, len - used,
-					 strchr(a->host, ':') ? "%s[%s]:%d%s" : "%s%s:%d%s",
-					 i > 0 ? ", " : "", a->host, a->port, a->ssl ? " ssl" : "");
-	}
-	return (int)used;
-}
-
 /* Directive d's value in c, as it would be written in a file. */
 int conf_format(const struct conf *c, const struct conf_directive *d, char *buf, size_t len)
 {
@@ -614,7 +534,7 @@ int conf_format(const struct conf *c, const struct conf_directive *d, char *buf,
 
 	switch (d->type) {
 	case CONF_LISTEN:
-		return conf_format_listens(&c->listen, buf, len);
+		return confval_format_listens(&c->listen, buf, len);
 	case CONF_STRING:
 		return confval_format_string(f, buf, len);
 	case CONF_REDIS_URL:

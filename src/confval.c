@@ -4,7 +4,8 @@
  * the values of configuration directives: text to numbers,
  * addresses and prefixes (the parsers conf.c's setters call), and values
  * back to the text a file would hold (for `chatd -t` and error messages).
- * A leaf: pure functions, errors are -1 for the caller to word, nothing logs.
+ * A leaf: pure functions, errors are -1 for the caller to word (the listen
+ * lines, which can clash with each other, word theirs in err), nothing logs.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 
 #include "cidr.h"
 #include "confval.h"
+#include "errbuf.h"
 
 /* ---- text to values ------------------------------------------------------ */
 
@@ -184,6 +186,62 @@ int confval_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/* Add one `listen ADDR:PORT [ssl]` address (see struct conf_listens). */
+static int confval_listen_add(struct conf_listens *l, const char *val, char *err, size_t errlen)
+{
+	char addr[CONFVAL_HOST_MAX + 8], *flag;
+	struct conf_listen one = { .ssl = 0 };
+	int kind;
+
+	snprintf(addr, sizeof(addr), "%s", val);
+	for (size_t n = strlen(addr); n > 0 && isspace((unsigned char)addr[n - 1]); n--)
+		addr[n - 1] = '\0';
+	flag = addr + strcspn(addr, " \t");
+	if (*flag != '\0') {
+		*flag++ = '\0';
+		flag += strspn(flag, " \t");
+		if (strcmp(flag, "ssl") != 0)
+			return errbuf_set(err, errlen, "\"%s\": only ssl may follow the address", val);
+		one.ssl = 1;
+	}
+	if (confval_parse_listen(addr, one.host, sizeof(one.host), &one.port) < 0)
+		return errbuf_set(err, errlen, "\"%s\" is not ADDR:PORT, [V6ADDR]:PORT or :PORT "
+				  "(then ssl)", val);
+	kind = one.ssl ? CONF_LISTEN_FRESH_SSL : CONF_LISTEN_FRESH_PLAIN;
+	if (l->fresh & (CONF_LISTEN_FRESH_ALL | kind)) {
+		int keep = 0;
+
+		for (int i = 0; i < l->n; i++)
+			if (!(l->fresh & CONF_LISTEN_FRESH_ALL) && l->v[i].ssl != one.ssl)
+				l->v[keep++] = l->v[i];
+		memset(&l->v[keep], 0, sizeof(l->v[0]) * (size_t)(CONF_MAX_LISTENS - keep));
+		l->n = keep;
+		l->fresh &= ~(CONF_LISTEN_FRESH_ALL | kind);
+	}
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i].port == one.port && strcmp(l->v[i].host, one.host) == 0)
+			return errbuf_set(err, errlen, "\"%s\": that address is already a listen", val);
+	if (l->n == CONF_MAX_LISTENS)
+		return errbuf_set(err, errlen, "at most %d listen lines", CONF_MAX_LISTENS);
+	l->v[l->n++] = one;
+	return 0;
+}
+
+int confval_parse_listens(struct conf_listens *l, const char *val, char *err, size_t errlen)
+{
+	char buf[CONF_MAX_LISTENS * (CONFVAL_HOST_MAX + 16)], *one, *save = NULL;
+
+	if (strlen(val) >= sizeof(buf))
+		return errbuf_set(err, errlen, "value is too long");
+	strcpy(buf, val);
+	for (one = strtok_r(buf, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+		one += strspn(one, " \t");
+		if (confval_listen_add(l, one, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The names ssl_protocols takes, oldest first (tls.c maps them to versions). */
 static const char *const confval_tls_names[] = { "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
 
@@ -267,6 +325,26 @@ int confval_format_string(const char *s, char *buf, size_t len)
 	int quote = s[0] == '\0' || strpbrk(s, " \t#") != NULL;
 
 	return snprintf(buf, len, quote ? "\"%s\"" : "%s", s);
+}
+
+int confval_format_listen(const struct conf_listen *a, char *buf, size_t len)
+{
+	return snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%d%s" : "%s:%d%s", a->host,
+			a->port, a->ssl ? " ssl" : "");
+}
+
+int confval_format_listens(const struct conf_listens *l, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (int i = 0; i < l->n && used < len; i++) {
+		used += (size_t)snprintf(buf + used, len - used, "%s", i > 0 ? ", " : "");
+		if (used < len)
+			used += (size_t)confval_format_listen(&l->v[i], buf + used, len - used);
+	}
+	return (int)used;
 }
 
 int confval_format_cidrs(const struct cidr_list *l, char *buf, size_t len)

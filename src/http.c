@@ -306,8 +306,8 @@ static int length_list(const char *s, unsigned long long *val, int *seen)
 }
 
 /*
- * Request smuggling (RFC 9112 6.1, 6.3): Content-Length with
- * Transfer-Encoding, Content-Lengths that disagree, or one that is not a
+ * Request smuggling (RFC 9112 6.1, 6.3): any Transfer-Encoding (with or
+ * without Content-Length), Content-Lengths that disagree, or one that is not a
  * number.  lws 4.1.6 keeps each repeated header as a fragment of one token
  * (lws_hdr_copy() joins them), so every fragment is read.  1 when the
  * framing is ambiguous, else 0.
@@ -319,10 +319,12 @@ static int framing_bad(struct lws *wsi)
 	char frag[128];
 	int seen = 0;
 
-	if (lws_hdr_total_length(wsi, cl) <= 0)
-		return 0;
+	/* any Transfer-Encoding: lws 4.1.6 cannot read a chunked request body,
+	 * so it would parse the body as the next request */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 		return 1;
+	if (lws_hdr_total_length(wsi, cl) <= 0)
+		return 0;
 	for (int i = 0; lws_hdr_fragment_length(wsi, cl, i) > 0; i++)
 		if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), cl, i) < 0 ||
 		    !length_list(frag, &val, &seen))
@@ -429,6 +431,7 @@ static int serve_status(struct wctx *w, struct lws *wsi, int metrics)
 static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 {
 	static const char *const allow[] = { "allow:", "POST", NULL };
+	static const char *const bearer[] = { "www-authenticate:", "Bearer", NULL };
 	size_t len;
 	char *json = publish_answer(e, NULL, 0, &len);
 	int rc;
@@ -437,7 +440,8 @@ static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 	if (json == NULL)
 		return -1;
 	rc = respond_hdrs(wsi, publish_status(e), "application/json",
-			  e == PUBLISH_EMETHOD ? allow : NULL, json, len);
+			  e == PUBLISH_EMETHOD ? allow : publish_status(e) == 401 ? bearer : NULL,
+			  json, len);
 	free(json);
 	return rc;
 }
@@ -463,18 +467,26 @@ static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* POST: only {prefix}/publish.  The body is gathered in the connection's rx
- * buffer, bounded by max_message_size; refusals before it close the
- * connection, as its body is not read. */
+/* POST: only {prefix}/publish.  The key is checked from the head, so
+ * nobody without it can make the worker read (and wait for) a body.  The
+ * body is gathered in the connection's rx buffer, bounded by
+ * max_message_size (gate.c gives it a deadline); refusals before it close
+ * the connection, as its body is not read. */
 static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *uri)
 {
 	const char *rest = NULL;
-	char cl[32];
+	char cl[32], auth[4200];
 	long long n;
+	enum publish_err e;
 
 	stats_add(&w->st->http_requests, 1);
 	if (admit_route(w->conf, uri, &rest) != ROUTE_PUBLISH) {
 		respond(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
+		return -1;
+	}
+	n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	if ((e = publish_auth(w->conf->publish_key, n > 0 ? auth : NULL)) != PUBLISH_OK) {
+		publish_refuse(w, wsi, e);
 		return -1;
 	}
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {

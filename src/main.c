@@ -35,7 +35,7 @@ static void usage(FILE *out)
 "  -w, --workers N      worker processes: a number or \"auto\" (online CPUs)\n"
 "  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080, or\n"
 "                       \"127.0.0.1:8443 ssl\" for TLS); replaces the file's\n"
-"                       listen lines of that kind\n"
+"                       listen lines of that kind (or the default)\n"
 "  -v, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"

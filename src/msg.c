@@ -506,6 +506,13 @@ static uint64_t msg_rng_next(void)
 	return r;
 }
 
+uint64_t msg_random(void)
+{
+	if (!msg_rng_seeded)
+		msg_rng_seed();
+	return msg_rng_next();
+}
+
 /* A forked child reseeds on its first id: workers never repeat each
  * other's (or the master's) ids. */
 void msg_uuid(char out[37])

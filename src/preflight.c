@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * preflight.c - the configuration against the system (see preflight.h):
- * the JWT secret, users, groups, files.  A leaf: errors go back to the caller.
+ * the workers' event loop plugin, the JWT secret, users, groups, files.  A
+ * leaf: errors go back to the caller.
  */
 #include <errno.h>
 #include <grp.h>
@@ -16,8 +17,10 @@
 #include "auth.h"
 #include "conf.h"
 #include "errbuf.h"
+#include "listener.h"
 #include "preflight.h"
 #include "tls.h"
+#include "wloop.h"
 
 void preflight_where(const struct conf *c, const char *name, char *err, size_t errlen)
 {
@@ -99,7 +102,10 @@ static int check_tls(const struct conf *c, char *err, size_t errlen)
 
 int preflight_check(const struct conf *c, char *err, size_t errlen)
 {
-	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0)
+	if (wloop_check(err, errlen) < 0)
+		return -1;
+	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0 ||
+	    listener_check(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)

@@ -69,6 +69,18 @@ static const struct stats_field worker_fields[] = {
 	  NULL),
 	W("status_refused", status_refused, 1, "status_refused", NULL,
 	  "Requests for /metrics or the stats refused: address not in status_allow (403)."),
+	W("http_pending_refused", http_pending_refused, 1, "http_pending_refused", NULL,
+	  "Connections closed at accept: their address had max_http_pending_per_ip connections "
+	  "in the HTTP phase."),
+	/* one family: keep the "http_cut" rows together */
+	W("http_pool_cuts", http_pool_cuts, 1, "http_cut", "reason=\"pool_full\"",
+	  "HTTP-phase connections cut by chatd: the oldest, when a worker had max_http_pending "
+	  "of them (pool_full); a request head or a POST body not complete within "
+	  "handshake_timeout (head_timeout, body_timeout)."),
+	W("http_head_timeouts", http_head_timeouts, 1, "http_cut", "reason=\"head_timeout\"",
+	  NULL),
+	W("http_body_timeouts", http_body_timeouts, 1, "http_cut", "reason=\"body_timeout\"",
+	  NULL),
 };
 #undef W
 #define NFIELDS (sizeof(worker_fields) / sizeof(worker_fields[0]))

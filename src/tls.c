@@ -124,14 +124,29 @@ out:
 	return rc;
 }
 
+/* OpenSSL asks for an encrypted key's passphrase: note it, give none.
+ * Why: without a callback OpenSSL prompts on /dev/tty, and the master (at
+ * -t, the start or a SIGHUP) would wait there for a passphrase. */
+static int tls_no_passphrase(char *buf, int size, int rwflag, void *asked)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(int *)asked = 1;
+	return -1;
+}
+
 static int tls_use_key(SSL_CTX *ctx, const struct tls_creds *t, const struct conf *c,
 		       char *err, size_t errlen)
 {
 	BIO *b = BIO_new_mem_buf(t->key, (int)t->key_len);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	int rc = -1;
+	int asked = 0, rc = -1;
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase, &asked) : NULL;
 
-	if (k == NULL)
+	if (k == NULL && asked)
+		snprintf(err, errlen, "ssl_certificate_key %s: encrypted keys are not supported "
+			 "(store it decrypted, readable by root only)", c->ssl_certificate_key);
+	else if (k == NULL)
 		snprintf(err, errlen, "ssl_certificate_key %s: no PEM private key (%s)",
 			 c->ssl_certificate_key, tls_why("unreadable"));
 	else if (SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1)

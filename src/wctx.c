@@ -15,9 +15,10 @@
 #include "record.h"
 #include "stats.h"
 #include "wctx.h"
+#include "wloop.h"
 
 #define PENDING_MAX   100000 /* room joins/leaves waiting for uplink space */
-#define PENDING_RETRY (5 * LWS_US_PER_MS)
+#define PENDING_RETRY 5      /* ms */
 
 enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
 			 const char *frame, size_t frame_len)
@@ -54,9 +55,22 @@ struct wctx_pending {
 	char id[CHATD_CLIENT_ID_MAX];   /* REC_MEMBER, REC_GONE */
 };
 
-static void pending_flush(lws_sorted_usec_list_t *sul)
+static void pending_flush(void *arg);
+
+/* Come back to the queue in PENDING_RETRY ms (the timer is made on first
+ * need: most workers never have a full uplink). */
+static void pending_retry(struct wctx *w)
 {
-	struct wctx *w = lws_container_of(sul, struct wctx, sul_pending);
+	if (w->t_pending == NULL && (w->t_pending = wloop_timer_new(w->loop, pending_flush, w)) == NULL) {
+		log_error("out of memory for the uplink retry timer");
+		return;
+	}
+	wloop_timer_set(w->t_pending, PENDING_RETRY);
+}
+
+static void pending_flush(void *arg)
+{
+	struct wctx *w = arg;
 
 	while (w->pending != NULL) {
 		struct wctx_pending *p = w->pending;
@@ -70,7 +84,7 @@ static void pending_flush(lws_sorted_usec_list_t *sul)
 		free(p);
 	}
 	if (w->pending != NULL)
-		lws_sul_schedule(w->ctx, 0, &w->sul_pending, pending_flush, PENDING_RETRY);
+		pending_retry(w);
 }
 
 /* Push the event now, or keep it for pending_flush() (after the ones
@@ -102,7 +116,7 @@ static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_
 		w->pending = p;
 	w->pending_tail = p;
 	w->npending++;
-	lws_sul_schedule(w->ctx, 0, &w->sul_pending, pending_flush, PENDING_RETRY);
+	pending_retry(w);
 }
 
 void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len)
@@ -118,7 +132,8 @@ void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t r
 
 void wctx_pending_free(struct wctx *w)
 {
-	lws_sul_cancel(&w->sul_pending);
+	wloop_timer_free(w->t_pending);
+	w->t_pending = NULL;
 	while (w->pending != NULL) {
 		struct wctx_pending *p = w->pending;
 
@@ -127,4 +142,12 @@ void wctx_pending_free(struct wctx *w)
 	}
 	w->pending_tail = NULL;
 	w->npending = 0;
+}
+
+void wctx_quit(struct wctx *w)
+{
+	if (w->quit)
+		return;
+	w->quit = 1;
+	wloop_stop(w->loop);
 }

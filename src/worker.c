@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * worker.c - a worker process: the libwebsockets context, its own
- * SO_REUSEPORT listener (adopted, accept4 by hand), the broadcast ring read
- * on each eventfd wake, signals, and the drain/stop sequences.
+ * worker.c - a worker process: the libwebsockets context on the worker's
+ * libuv loop (wloop.c), its own SO_REUSEPORT listener (accept4 by hand, then
+ * adopted by lws), the broadcast ring read on each eventfd wake, signals,
+ * and the drain/stop sequences.
  */
 #include <errno.h>
 #include <grp.h>
@@ -21,9 +22,9 @@
 
 #include "alog.h"
 #include "auth.h"
-#include "limit.h"
 #include "chatd.h"
 #include "conf.h"
+#include "gate.h"
 #include "hjoin.h"
 #include "http.h"
 #include "log.h"
@@ -32,6 +33,7 @@
 #include "title.h"
 #include "tls.h"
 #include "wctx.h"
+#include "wloop.h"
 #include "worker.h"
 #include "ws.h"
 #include "wroster.h"
@@ -41,8 +43,6 @@
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len);
-static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
 	/*
@@ -56,13 +56,18 @@ static const struct lws_protocols protocols[] = {
 	 */
 	{ "chat", chat_callback, sizeof(struct conn), CHATD_RX_BUFFER, 0, NULL,
 	  CHATD_CORK_MAX },
-	{ "chatd-raw", raw_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static lws_retry_bo_t retry_policy;
-static lws_sorted_usec_list_t sul_accept, sul_deadline;
-static struct wctx *the_worker;  /* this process's worker, for the sul callbacks */
+/* all zero: lws pings nobody, ws.c's heartbeat does (lws's own would re-sort
+ * a list of every connection on each pong) */
+static const lws_retry_bo_t retry_policy;
+/* the worker's own watchers on its loop */
+static struct wloop_io *io_ring, *io_sig, *io_listen[CONF_MAX_LISTENS];
+static struct wloop_timer *t_accept, *t_deadline;
+static struct wctx *the_worker;  /* this process's worker, for lws's TLS set-up */
+/* the argument of listen line k's watcher */
+static struct listen_arg { struct wctx *w; int k; } listen_args[CONF_MAX_LISTENS];
 static int accept_some(struct wctx *w, int k);
 static int vhost_tls_setup(void *ssl_ctx);
 
@@ -121,26 +126,26 @@ static void drain_ring(struct wctx *w)
 			continue;
 		}
 		f->len = (uint32_t)len;
-		if (w->cur.kind == REC_HIST || w->cur.kind == REC_HIST_END)
-			hjoin_answer(w, w->cur.kind, f, room, rl);   /* addressed to one connection */
+		if (kind == REC_HIST || kind == REC_HIST_END)
+			hjoin_answer(w, kind, f, room, rl);   /* addressed to one connection */
 		else
 			ws_deliver(w, f, room, rl);
 	}
+	ws_flush(w);
 	stats_set(&w->st->ring_lost, w->cur.lost);
 	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
 }
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-static void accept_resume(lws_sorted_usec_list_t *sul)
+static void accept_resume(void *arg)
 {
-	struct wctx *w = the_worker;
+	struct wctx *w = arg;
 
-	(void)sul;
 	w->accept_paused = 0;
 	for (int k = 0; k < w->nlisten; k++)
-		if (w->listen_wsi[k] != NULL) {
-			lws_rx_flow_control(w->listen_wsi[k], 1);
+		if (io_listen[k] != NULL) {
+			wloop_io_pause(io_listen[k], 0);
 			accept_some(w, k);
 		}
 }
@@ -151,50 +156,20 @@ static void accept_pause(struct wctx *w, const char *why)
 		log_warn("not accepting for a second: %s", why);
 	w->accept_paused = 1;
 	for (int k = 0; k < w->nlisten; k++)
-		if (w->listen_wsi[k] != NULL)
-			lws_rx_flow_control(w->listen_wsi[k], 0);
-	lws_sul_schedule(w->ctx, 0, &sul_accept, accept_resume, LWS_US_PER_SEC);
+		if (io_listen[k] != NULL)
+			wloop_io_pause(io_listen[k], 1);
+	wloop_timer_set(t_accept, 1000);
 }
 
-/* ---- connections per client address (limit.c) --------------------------------- */
-
-/* Count a new connection from ss; NULL when refused (counted). */
-static struct limit_ip_hold *peer_hold(struct wctx *w, const struct sockaddr_storage *ss)
+static void on_listen(void *arg)
 {
-	const void *a = "";
-	size_t n = 0;
-	int full;
-	struct limit_ip_hold *h;
+	const struct listen_arg *la = arg;
 
-	if (ss->ss_family == AF_INET6) {
-		a = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
-		n = 16;
-	} else if (ss->ss_family == AF_INET) {
-		a = &((const struct sockaddr_in *)(const void *)ss)->sin_addr;
-		n = 4;
-	}
-	h = limit_ip_acquire(w->iplimit, a, n, w->conf->max_connections_per_ip, &full);
-	if (h == NULL)
-		stats_add(full ? &w->st->ip_limit_hits : &w->st->conn_limit_hits, 1);
-	return h;
-}
-
-/* A connection's hold on its address: its request head came, or it is gone
- * (gone without a whole request head: a handshake failure). */
-static void peer_track(struct lws *wsi, enum lws_callback_reasons reason)
-{
-	struct limit_ip_hold *h = lws_get_opaque_user_data(wsi);
-
-	if (h == NULL)
-		return;
-	if (reason != LWS_CALLBACK_WSI_DESTROY) {
-		limit_ip_hold_seen(h);
-		return;
-	}
-	if (!limit_ip_hold_was_seen(h))
-		stats_add(&wctx_of(wsi)->st->handshake_failures, 1);
-	lws_set_opaque_user_data(wsi, NULL);
-	limit_ip_release(h);
+	/* lws_adopt_socket_vhost() wakes lws (its event pipe), which then arms
+	 * its loop timer for the new connection's handshake timeout: lws re-arms
+	 * it only after its own I/O (limit_handshake_silent) */
+	if (io_listen[la->k] != NULL && !la->w->accept_paused)
+		accept_some(la->w, la->k);
 }
 
 /* Accept up to ACCEPT_BATCH connections on listen line k; returns how many
@@ -208,7 +183,7 @@ static int accept_some(struct wctx *w, int k)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(w->listen_fd[k], (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct limit_ip_hold *hold;
+		struct gate_conn *gc;
 		struct lws *wsi;
 
 		if (fd < 0) {
@@ -225,15 +200,16 @@ static int accept_some(struct wctx *w, int k)
 			close(fd);
 			continue;
 		}
-		if ((hold = peer_hold(w, &ss)) == NULL) {
+		if ((gc = gate_enter(w, &ss)) == NULL) {
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((wsi = lws_adopt_socket_vhost(vh, fd)) == NULL) {
+		wsi = lws_adopt_socket_vhost(vh, fd);
+		gate_adopted(w, gc, wsi);
+		if (wsi == NULL) {
 			/* lws has closed fd (its contract): closing it again could
 			 * close whatever took the number since, syslog's socket say */
-			limit_ip_release(hold);
 			/* on TLS, a first read that is no ClientHello (plain
 			 * HTTP, a scanner) fails here: the client's doing */
 			if (vh == w->vh_tls) {
@@ -243,7 +219,6 @@ static int accept_some(struct wctx *w, int k)
 				log_warn("lws_adopt_socket_vhost() failed");
 			}
 		} else {
-			lws_set_opaque_user_data(wsi, hold);
 			if (log_enabled(LOG_LVL_DEBUG)) {
 				char addr[ALOG_ADDR_MAX];
 
@@ -266,38 +241,35 @@ static int accept_some(struct wctx *w, int k)
 static void accept_stop(struct wctx *w, int shut)
 {
 	for (int k = 0; k < w->nlisten; k++) {
-		if (w->listen_wsi[k] == NULL)
+		if (io_listen[k] == NULL)
 			continue;
 		for (int i = 0; shut && i < 64 && accept_some(w, k) == ACCEPT_BATCH; i++)
 			;
-		lws_rx_flow_control(w->listen_wsi[k], 0);
 		if (shut)
 			shutdown(w->listen_fd[k], SHUT_RDWR);
-		w->listen_wsi[k] = NULL;
+		wloop_io_free(io_listen[k]);
+		io_listen[k] = NULL;
 	}
-	lws_sul_cancel(&sul_accept);
+	wloop_timer_stop(t_accept);
 }
 
 /* ---- drain and stop -------------------------------------------------------------- */
 
-static void deadline_cb(lws_sorted_usec_list_t *sul)
+static void deadline_cb(void *arg)
 {
-	struct wctx *w = the_worker;
+	struct wctx *w = arg;
 
-	(void)sul;
 	if (w->stopping) {
 		log_notice("shutdown_timeout passed with %llu connections left; exiting",
 			   (unsigned long long)w->nconns);
-		w->quit = 1;
-		lws_cancel_service(w->ctx);
+		wctx_quit(w);
 		return;
 	}
 	log_notice("drain_timeout passed; closing %llu connections with 1012",
 		   (unsigned long long)w->nconns);
 	ws_close_all(w, CHATD_CLOSE_RESTART);
 	w->stopping = 1;
-	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
-			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
+	wloop_timer_set(t_deadline, (uint64_t)w->conf->shutdown_timeout_ms);
 }
 
 static void worker_stop(struct wctx *w)
@@ -308,10 +280,9 @@ static void worker_stop(struct wctx *w)
 	title_set("worker process (shutting down)");
 	accept_stop(w, stats_get(&w->shm->master.stopping) != 0);
 	ws_close_all(w, CHATD_CLOSE_GOING_AWAY);
-	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
-			 (lws_usec_t)w->conf->shutdown_timeout_ms * 1000);
+	wloop_timer_set(t_deadline, (uint64_t)w->conf->shutdown_timeout_ms);
 	if (w->nconns == 0)
-		w->quit = 1;
+		wctx_quit(w);
 }
 
 static void worker_drain(struct wctx *w)
@@ -324,14 +295,14 @@ static void worker_drain(struct wctx *w)
 	accept_stop(w, 0);
 	log_info("draining %llu connections (drain_timeout %d ms)",
 		 (unsigned long long)w->nconns, w->conf->drain_timeout_ms);
-	lws_sul_schedule(w->ctx, 0, &sul_deadline, deadline_cb,
-			 (lws_usec_t)w->conf->drain_timeout_ms * 1000);
+	wloop_timer_set(t_deadline, (uint64_t)w->conf->drain_timeout_ms);
 	if (w->nconns == 0)
-		w->quit = 1;
+		wctx_quit(w);
 }
 
-static void on_signal(struct wctx *w)
+static void on_signal(void *arg)
 {
+	struct wctx *w = arg;
 	struct signalfd_siginfo si;
 
 	while (read(w->sig_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -350,41 +321,20 @@ static void on_signal(struct wctx *w)
 
 /* ---- callbacks ---------------------------------------------------------------------- */
 
-static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			void *in, size_t len)
+static void on_ring(void *arg)
 {
-	struct wctx *w = wctx_of(wsi);
-	int fd;
+	struct wctx *w = arg;
+	uint64_t v;
 
-	/* a client naming this internal protocol in Sec-WebSocket-Protocol
-	 * would get a WebSocket nobody serves: refuse it */
-	if (reason == LWS_CALLBACK_ESTABLISHED || reason == LWS_CALLBACK_RECEIVE)
-		return -1;
-	if (reason != LWS_CALLBACK_RAW_RX_FILE)
-		return 0;
-	fd = lws_get_socket_fd(wsi);
-	if (fd == w->efd) {
-		uint64_t v;
-
-		if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			log_errno(LOG_LVL_WARN, "read(eventfd)");
-		drain_ring(w);
-	} else if (fd == w->sig_fd) {
-		on_signal(w);
-	} else {
-		for (int k = 0; k < w->nlisten; k++)
-			if (fd == w->listen_fd[k] && w->listen_wsi[k] != NULL && !w->accept_paused)
-				accept_some(w, k);
-	}
-	return 0;
+	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "read(eventfd)");
+	drain_ring(w);
 }
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
 {
-	if (reason == LWS_CALLBACK_WSI_DESTROY || reason == LWS_CALLBACK_HTTP ||
-	    reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
-		peer_track(wsi, reason);
+	gate_event(wsi, reason);
 	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
 		return vhost_tls_setup(user);
 	switch (reason) {
@@ -427,22 +377,6 @@ static void drop_privileges(const struct conf *c)
 	}
 }
 
-static int adopt_fd(struct wctx *w, int fd, struct lws **out)
-{
-	lws_sock_file_fd_type u;
-	struct lws *l;
-
-	u.filefd = fd;
-	l = lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_RAW_FILE_DESC, u, "chatd-raw", NULL);
-	if (l == NULL) {
-		log_error("lws_adopt_descriptor_vhost(fd %d) failed", fd);
-		return -1;
-	}
-	if (out)
-		*out = l;
-	return 0;
-}
-
 /* The TLS vhost's SSL_CTX, made by lws (LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX
  * with no certificate of its own): the master's certificate and key go in. */
 static int vhost_tls_setup(void *ssl_ctx)
@@ -475,40 +409,37 @@ static int make_tls_vhost(struct wctx *w, struct lws_context_creation_info *info
 static int make_context(struct wctx *w)
 {
 	struct lws_context_creation_info info;
+	void *loops[1] = { wloop_foreign(w->loop) };
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       LWS_SERVER_OPTION_LIBUV;
 	if (conf_has_ssl(w->conf))
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.foreign_loops = loops;
+	info.pcontext = &w->ctx;       /* NULLed when wloop_free() has destroyed it */
 	info.user = w;
 	info.server_string = "chatd";
-	/* handshake / HTTP idle; lws counts whole seconds */
-	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000;
+	/* gate.c times request heads and bodies (and counts what it cuts):
+	 * lws's own timers, in whole seconds, are a backstop a second later */
+	info.timeout_secs = (unsigned)(w->conf->handshake_timeout_ms + 999) / 1000 + 1;
 	info.timeout_secs_ah_idle = info.timeout_secs;
 	info.max_http_header_data = (unsigned short)w->conf->max_header_size;
-	info.max_http_header_pool = 64;
-	retry_policy.secs_since_valid_ping = (uint16_t)((w->conf->ping_interval_ms + 999) / 1000);
-	retry_policy.secs_since_valid_hangup = (uint16_t)((w->conf->pong_timeout_ms + 999) / 1000);
-	if (retry_policy.secs_since_valid_hangup <= retry_policy.secs_since_valid_ping)
-		retry_policy.secs_since_valid_hangup = retry_policy.secs_since_valid_ping + 1;
+	/* gate.c keeps the HTTP phase within the pool: no request waits for
+	 * a header slot (waiting, it could not even be read) */
+	info.max_http_header_pool = (unsigned short)w->conf->max_http_pending;
 	info.retry_and_idle_policy = &retry_policy;
-	w->hangup_ms = retry_policy.secs_since_valid_hangup * 1000;
+	/* a pong must be able to come before the cut: as lws had it */
+	w->hangup_ms = w->conf->pong_timeout_ms > w->conf->ping_interval_ms ?
+		       w->conf->pong_timeout_ms : w->conf->ping_interval_ms + 1000;
 	info.vhost_name = "chatd";
 	w->ctx = lws_create_context(&info);
 	if (w->ctx == NULL)
 		return -1;
 	w->vh = lws_create_vhost(w->ctx, &info);
 	return w->vh ? make_tls_vhost(w, &info) : -1;
-}
-
-static int adopt_listeners(struct wctx *w)
-{
-	for (int k = 0; k < w->nlisten; k++)
-		if (adopt_fd(w, w->listen_fd[k], &w->listen_wsi[k]) < 0)
-			return -1;
-	return 0;
 }
 
 /* auth.c's state of this worker.  The secret file is read here, before
@@ -520,10 +451,64 @@ static int auth_setup(struct wctx *w)
 
 	if (w->conf->auth_enabled && (w->auth = auth_new(w->conf, err, sizeof(err))) == NULL)
 		log_error("auth: %s; refusing every WebSocket upgrade with 503", err);
-	w->iplimit = limit_ip_new();
-	return w->iplimit ? 0 : -1;
+	w->gate = gate_new();
+	return w->gate ? 0 : -1;
 }
 
+
+/* The loop and the worker's watchers on it: the ring wake, signals and the
+ * listener (the listener's and the timers' callbacks only run once the
+ * loop does, after make_context()).  0 / -1 (logged). */
+static int loop_setup(struct wctx *w)
+{
+	char err[256];
+
+	if ((w->loop = wloop_new(err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	io_ring = wloop_io_new(w->loop, w->efd, on_ring, w);
+	io_sig = wloop_io_new(w->loop, w->sig_fd, on_signal, w);
+	for (int k = 0; k < w->nlisten; k++) {
+		listen_args[k] = (struct listen_arg){ w, k };
+		if ((io_listen[k] = wloop_io_new(w->loop, w->listen_fd[k], on_listen,
+						 &listen_args[k])) == NULL) {
+			log_error("watching listen socket %d failed", k);
+			return -1;
+		}
+	}
+	t_accept = wloop_timer_new(w->loop, accept_resume, w);
+	t_deadline = wloop_timer_new(w->loop, deadline_cb, w);
+	if (io_ring == NULL || io_sig == NULL || t_accept == NULL || t_deadline == NULL) {
+		log_error("watching the worker's descriptors failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Release the watchers, then lws and the loop (lws closes what is still
+ * connected, without close frames: the drain or stop is over). */
+static void worker_end(struct wctx *w)
+{
+	int left;
+
+	wloop_io_free(io_ring);
+	wloop_io_free(io_sig);
+	for (int k = 0; k < w->nlisten; k++) {
+		wloop_io_free(io_listen[k]);
+		io_listen[k] = NULL;
+	}
+	wloop_timer_free(t_accept);
+	wloop_timer_free(t_deadline);
+	io_ring = io_sig = NULL;
+	wctx_pending_free(w);
+	if ((left = wloop_free(w->loop, &w->ctx)) != 0)
+		log_warn("%d event loop handles still open at exit", left);
+	close(w->efd);
+	close(w->sig_fd);
+	for (int k = 0; k < w->nlisten; k++)
+		close(w->listen_fd[k]);
+}
 
 /* Tell the master we serve: it waits for every worker of a generation
  * before it reports the start (or a reload) done. */
@@ -572,8 +557,7 @@ void worker_main(const struct worker_args *a)
 	lws_set_log_level(LLL_ERR, lws_log_emit);
 	w->sig_fd = signals_open(SIGNALS_WORKER);
 	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||
-	    make_context(w) < 0 || adopt_fd(w, w->efd, NULL) < 0 ||
-	    adopt_fd(w, w->sig_fd, NULL) < 0 || adopt_listeners(w) < 0) {
+	    loop_setup(w) < 0 || make_context(w) < 0) {
 		log_error("worker set-up failed");
 		exit(1);
 	}
@@ -587,17 +571,15 @@ void worker_main(const struct worker_args *a)
 		log_error("%s; no access log", err);
 	drop_privileges(w->conf);
 	serving(w);
-	while (!w->quit && lws_service(w->ctx, 0) >= 0)
+	while (!w->quit && wloop_run(w->loop) == 0)
 		;
-	lws_sul_cancel(&sul_deadline);
-	lws_sul_cancel(&sul_accept);
-	wctx_pending_free(w);
-	lws_context_destroy(w->ctx);
+	worker_end(w);
 	room_index_free(w->rooms);
 	auth_free(w->auth);
-	limit_ip_free(w->iplimit);
+	gate_free(w->gate);
 	free(w->scratch);
 	free(w->cork);
+	free(w->flush);
 	log_info("exiting");
 	exit(0);
 }

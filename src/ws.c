@@ -28,13 +28,15 @@
 #include "rosterrec.h"
 #include "tls.h"
 #include "wctx.h"
+#include "wloop.h"
 #include "wroster.h"
 #include "ws.h"
 
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define KILL_AFTER_SECS 3   /* a connection told to close that cannot take the close frame */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
-#define HANGUP_SLACK_MS 250 /* a client gone this close to lws's pong deadline was cut by it */
+#define PING_PAYLOAD    "chatd" /* the pong echoes it */
+#define HANGUP_SLACK_MS 250 /* a client gone this close to its pong deadline was cut by it */
 
 #define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
 
@@ -89,31 +91,58 @@ static void conn_fail(struct conn *c, uint16_t code, enum ws_why why)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, KILL_AFTER_SECS);
 }
 
-/* Queue a reference to f on c.  A full queue makes c a slow consumer. */
-static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
-{
-	ws_push(w, c, f, 0);
-}
-
-void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force)
+/* Queue a reference to f on c.  A full queue makes c a slow consumer
+ * (unless force).  1 when the queue was empty (c now needs a write), else 0. */
+static int queue_add(struct wctx *w, struct conn *c, struct frame *f, int force)
 {
 	/* closing: what was queued is flushed (1001/1012), nothing more joins */
 	if (c->close_code)
-		return;
+		return 0;
 	if (c->sq.len >= (uint32_t)w->conf->send_queue && !force) {
 		stats_add(&w->st->slow_closes, 1);
 		log_info("client %s: send queue full (%u); closing as a slow consumer", c->id,
 			 c->sq.len);
 		conn_fail(c, CHATD_CLOSE_POLICY, WHY_SLOW);
-		return;
+		return 0;
 	}
 	if (sendq_push(&c->sq, f) < 0) {
 		log_error("client %s: out of memory for its send queue", c->id);
 		conn_fail(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, WHY_NOMEM);
-		return;
+		return 0;
 	}
-	if (c->sq.len == 1)
+	return c->sq.len == 1;
+}
+
+/* Queue f on c, from an lws callback: WRITEABLE writes it. */
+void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force)
+{
+	if (queue_add(w, c, f, force))
 		lws_callback_on_writable(c->wsi);
+}
+
+static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
+{
+	ws_push(w, c, f, 0);
+}
+
+/* Queue f (from the broadcast ring) on c: ws_flush() writes it at the end
+ * of the ring batch. */
+static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
+{
+	if (!queue_add(w, c, f, 0))
+		return;                /* not wanted, or already waiting for WRITEABLE */
+	if (w->nflush == w->flush_cap) {
+		size_t cap = w->flush_cap ? 2 * w->flush_cap : 64;
+		struct conn **nf = realloc(w->flush, cap * sizeof(*nf));
+
+		if (nf == NULL) {
+			lws_callback_on_writable(c->wsi);
+			return;
+		}
+		w->flush = nf;
+		w->flush_cap = cap;
+	}
+	w->flush[w->nflush++] = c;
 }
 
 /* Queue a frame for c alone (welcome, pong, errors). */
@@ -164,16 +193,42 @@ void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_l
 			struct conn *c = conn_of(it, all);
 
 			if (off == 0 || c->room_len != 0 || off > c->hist_floor)
-				queue_push(w, c, f);
+				queue_deliver(w, c, f);
 		}
 	} else if ((r = room_find(w->rooms, room, room_len)) != NULL) {
 		head = &r->head;
 		room_foreach(head, it)
 			if (off == 0 || off > conn_of(it, member)->hist_floor)
-				queue_push(w, conn_of(it, member), f);
+				queue_deliver(w, conn_of(it, member), f);
 	}
 	if (f->refs == 0)
 		free(f);
+}
+
+static int on_writeable(struct wctx *w, struct conn *c);
+
+/*
+ * Write what the ring batch queued now, from the ring's callback, rather
+ * than ask lws for WRITEABLE: on libuv each such request and its end
+ * re-register the socket with epoll (uv_poll_start() deletes and adds it
+ * again), four system calls per connection per batch, more than the write
+ * itself.  A connection that cannot take a plain write now (lws holds an
+ * unsent tail, a ping or a close is due, the client is closing) waits for
+ * WRITEABLE as before; after a short write lws keeps the tail and asks
+ * for WRITEABLE itself.
+ */
+void ws_flush(struct wctx *w)
+{
+	for (size_t i = 0; i < w->nflush; i++) {
+		struct conn *c = w->flush[i];
+
+		if (c->sq.len == 0)
+			continue;
+		if (c->close_code || c->ping_due || c->peer_code || lws_partial_buffered(c->wsi) ||
+		    on_writeable(w, c) < 0)
+			lws_callback_on_writable(c->wsi);
+	}
+	w->nflush = 0;
 }
 
 void ws_close_all(struct wctx *w, uint16_t code)
@@ -381,6 +436,52 @@ static void conn_addr(struct conn *c, struct lws *wsi)
 	tls_names(lws_get_ssl(wsi), &c->tls_version, &c->tls_cipher);
 }
 
+/*
+ * One connection's heartbeat, on its own timer.  Pings go out every
+ * ping_interval at a phase drawn at random when the connection was
+ * established, so connections opened in a burst are not pinged in a burst;
+ * a pong only stamps valid_ms (no timer moves, nothing else is touched).  A
+ * client without a pong for hangup_ms is cut without a close frame (1006 in
+ * the access log), as lws's own heartbeat did.
+ */
+static void heartbeat(void *arg)
+{
+	struct conn *c = arg;
+	struct wctx *w = wctx_of(c->wsi);
+	uint64_t now = now_ms(), cut = c->valid_ms + (uint64_t)w->hangup_ms;
+	uint64_t every = (uint64_t)w->conf->ping_interval_ms;
+
+	if (now >= cut) {
+		/* sync: outside lws's service an async kill waits for other I/O */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+		return;                        /* c is gone (CLOSED freed its timer) */
+	}
+	if (now >= c->ping_ms) {
+		c->ping_due = 1;
+		lws_callback_on_writable(c->wsi);
+		c->ping_ms += every;
+		if (c->ping_ms <= now)         /* the loop was held up: keep the phase moving */
+			c->ping_ms = now + every;
+	}
+	wloop_timer_set(c->beat, (c->ping_ms < cut ? c->ping_ms : cut) - now);
+}
+
+static int heartbeat_start(struct wctx *w, struct conn *c)
+{
+	c->beat = wloop_timer_new(w->loop, heartbeat, c);
+	if (c->beat == NULL)
+		return -1;
+	c->ping_ms = c->valid_ms + msg_random() % (uint64_t)w->conf->ping_interval_ms;
+	heartbeat(c);
+	return 0;
+}
+
+static void heartbeat_stop(struct conn *c)
+{
+	wloop_timer_free(c->beat);
+	c->beat = NULL;
+}
+
 static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 {
 	size_t rl = 0, n;
@@ -399,12 +500,18 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 		return -1;
 	}
 	c->room_len = (uint8_t)rl;
+	if (heartbeat_start(w, c) < 0) {
+		log_error("out of memory for a connection's heartbeat");
+		return -1;
+	}
 	if (expires > 0)           /* LWS_CALLBACK_TIMER closes */
 		lws_set_timer_usecs(wsi, (lws_usec_t)(expires - now + 1) * LWS_US_PER_SEC);
 	if (rl > 0) {
 		jr = room_join(w->rooms, c->room, rl, &c->member);
-		if (jr != ROOM_JOINED && jr != ROOM_CREATED)
+		if (jr != ROOM_JOINED && jr != ROOM_CREATED) {
+			heartbeat_stop(c);
 			return -1;
+		}
 		r = c->member.room;
 		if (jr == ROOM_CREATED) {
 			log_debug("room %s: first member on this worker", c->room);
@@ -492,6 +599,7 @@ static void on_closed(struct wctx *w, struct conn *c)
 	if (!c->established)
 		return;
 	c->established = 0;
+	heartbeat_stop(c);
 	session_end(w, c);
 	if (w->hist_cancel != NULL)
 		w->hist_cancel(w, c);
@@ -513,11 +621,37 @@ static void on_closed(struct wctx *w, struct conn *c)
 	}
 	w->nconns--;
 	stats_set(&w->st->connections, w->nconns);
-	if ((w->stopping || w->draining) && w->nconns == 0) {
-		w->quit = 1;
-		lws_cancel_service(w->ctx);
-	}
+	if ((w->stopping || w->draining) && w->nconns == 0)
+		wctx_quit(w);
 }
+/* The heartbeat's ping, with a payload: lws passes on no empty pong. */
+static int ping_send(struct wctx *w, struct conn *c)
+{
+	unsigned char *p = w->cork + LWS_PRE;
+
+	c->ping_due = 0;
+	memcpy(p, PING_PAYLOAD, sizeof(PING_PAYLOAD) - 1);
+	return lws_write(c->wsi, p, sizeof(PING_PAYLOAD) - 1, LWS_WRITE_PING) < 0 ? -1 : 0;
+}
+
+/*
+ * Our close frame, once what was queued has gone.  Not by returning -1 from
+ * WRITEABLE: Debian's lws is a debug build, and on libuv it closes a
+ * connection that a callback fails a second time at once ("uv repeat
+ * test"), cutting it before the close frame goes out.  This starts the same
+ * close (the frame, then a wait for the client's) outside that path.  c may
+ * be gone after it.
+ */
+static void close_start(struct conn *c)
+{
+	const char *why = ws_whys[c->close_why].text;
+
+	lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)why,
+			 strlen(why));
+	c->close_sent = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
 
 /*
  * Cork: with more than one frame queued, copy as many whole frames as fit
@@ -570,15 +704,17 @@ static int write_one(struct wctx *w, struct conn *c)
  */
 static int on_writeable(struct wctx *w, struct conn *c)
 {
-	if (c->sq.len == 0) {
-		if (c->close_code) {
-			const char *why = ws_whys[c->close_why].text;
-
-			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-					 (unsigned char *)why, strlen(why));
-			c->close_sent = 1;
+	if (c->ping_due && !c->close_code) {   /* the heartbeat's ping goes first */
+		if (ping_send(w, c) < 0)
 			return -1;
+		if (c->sq.len > 0 || lws_partial_buffered(c->wsi)) {
+			lws_callback_on_writable(c->wsi);
+			return 0;
 		}
+	}
+	if (c->sq.len == 0) {
+		if (c->close_code && !c->close_sent)
+			close_start(c);            /* c may be gone */
 		return 0;
 	}
 	if (c->hw != NULL && !c->close_code)   /* waiting for its history: hjoin.c */

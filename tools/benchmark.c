@@ -5,7 +5,7 @@
  *
  * One single-threaded epoll loop drives many non-blocking WebSocket client
  * connections built on the pure layer of wsc.c (handshake request/parse,
- * masked frame encode, frame parse).  Two modes:
+ * masked frame encode, frame parse).  Modes:
  *
  *   fanout       subscribers in R rooms, publishers at a total offered rate;
  *                every chat message carries "bm":"PUB:SEQ:NS" in its data, and
@@ -30,6 +30,7 @@
  * connection, no session resumption, no certificate verification: the
  * tool measures the server, not the PKI).
  */
+#include "attack.h"
 #include "wsc.h"
 
 #include <arpa/inet.h>
@@ -188,6 +189,7 @@ static void usage(FILE *f)
 "usage: chatd-benchmark fanout [options] -u URL [-u URL ...]\n"
 "       chatd-benchmark connections [options] -u URL [-u URL ...]\n"
 "       chatd-benchmark recovery [options] -u URL [-u URL ...]\n"
+"       chatd-benchmark attack --help   (slow clients, see attack.c)\n"
 "       chatd-benchmark -v | --version\n"
 "\n"
 "URL is ws://HOST:PORT/PATH or wss://HOST:PORT/PATH (TLS, not verified);\n"
@@ -2099,6 +2101,8 @@ static int connections_run(void)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && strcmp(argv[1], "attack") == 0)
+		return attack_main(argc, argv);     /* attack.c: its own options */
 	if (opts_parse(argc, argv) < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);

@@ -42,6 +42,8 @@ extern const struct itest_case t_bench_cases[];
 extern const struct itest_case t_tls_cases[];
 extern const struct itest_case t_roster_cases[];
 extern const struct itest_case t_history_cases[];
+extern const struct itest_case t_pool_cases[];
+extern const struct itest_case t_heartbeat_cases[];
 
 /* Every table, in the order they run. */
 static const struct itest_case *const tables[] = {
@@ -62,6 +64,8 @@ static const struct itest_case *const tables[] = {
 	t_tls_cases,
 	t_roster_cases,
 	t_history_cases,
+	t_pool_cases,
+	t_heartbeat_cases,
 };
 
 static int reason_fd = -1;

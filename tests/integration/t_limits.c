@@ -5,6 +5,8 @@
  */
 #include "harness.h"
 
+#include <poll.h>
+
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -184,6 +186,32 @@ static void t_handshake_timeout(void)
 	CHECK(stats_wait(h, "handshake_failures", 1, 2000) >= 1, "handshake_failures");
 }
 
+/* A client that connects and sends nothing, to a worker with nothing else
+ * to do, is closed after handshake_timeout too (nothing else wakes the
+ * worker's loop to run lws's timers). */
+static void t_handshake_silent(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "handshake_timeout 2s\n" });
+	char ch;
+	int fd, closed = 0;
+
+	CHECK(h, "start");
+	msleep(300);                   /* let the start-up traffic (healthz) settle */
+	CHECK((fd = wsc_tcp_connect(HOST, h->port, 2000)) >= 0, "connect");
+	long long t0 = mono_ms();
+	while (!closed && mono_ms() - t0 < 6000) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 100) > 0 && recv(fd, &ch, 1, MSG_DONTWAIT) <= 0)
+			closed = 1;
+	}
+	long long took = mono_ms() - t0;
+	close(fd);
+	CHECK(closed && took >= 1500 && took <= 4500, "silent connection closed %d after %lld ms",
+	      closed, took);
+	CHECK(stats_wait(h, "handshake_failures", 1, 2000) >= 1, "handshake_failures");
+}
+
 static void t_header_size(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = "max_header_size 1024\n" });
@@ -209,6 +237,7 @@ const struct itest_case t_limits_cases[] = {
 	{ "limit_ip", t_ip_limit, 0 },
 	{ "limit_connections", t_connection_limit, 0 },
 	{ "limit_handshake_timeout", t_handshake_timeout, 0 },
+	{ "limit_handshake_silent", t_handshake_silent, 0 },
 	{ "limit_header_size", t_header_size, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -145,6 +145,57 @@ static void t_sigterm(void)
 		wsc_free(c[i]);
 }
 
+/*
+ * A client that never reads (so never answers the close) holds its worker
+ * until shutdown_timeout at most: the worker then ends its loop with the
+ * connection still open (lws closes it as the loop winds down; a sanitizer
+ * build checks that nothing leaks) and exits 0.
+ */
+static void t_sigterm_stuck_client(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 1,
+		.conf = "shutdown_timeout 1s\n" });
+	struct wsc *stuck, *ok;
+
+	CHECK(h, "start");
+	CHECK((stuck = ws_join(h, WS "/stuck", NULL, 0)) && (ok = ws_join(h, WS "/stuck", NULL, 0)),
+	      "connect");
+	CHECK(stats_wait(h, "connections", 2, 2000) == 2, "connections");
+	long long t0 = mono_ms();
+	kill(h->pid, SIGTERM);
+	CHECK(ws_wait_close(ok, 3000, NULL, 0) == 1001, "the reading client got no 1001");
+	int st = chatd_wait(h, 5000);
+	long long took = mono_ms() - t0;
+	CHECK(st == 0, "exit status %d (want 0)", st);
+	CHECK(took < 4000, "stopped %lld ms after SIGTERM (shutdown_timeout 1 s)", took);
+	wsc_free(stuck);
+	wsc_free(ok);
+}
+
+/* The same at a reload: the draining worker closes its stuck client with
+ * 1012 after drain_timeout and is gone shutdown_timeout later at most. */
+static void t_reload_stuck_client(void)
+{
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 1,
+		.conf = "drain_timeout 500ms\nshutdown_timeout 1s\n" });
+	struct wsc *stuck;
+	int n = 0, z = 0, drained = 0;
+
+	CHECK(h, "start");
+	CHECK((stuck = ws_join(h, WS "/stuck", NULL, 0)), "connect");
+	kill(h->pid, SIGHUP);
+	CHECK(stats_wait(h, "reloads", 1, 3000) == 1, "reload");
+	for (long long end = mono_ms() + 6000; mono_ms() < end; msleep(100)) {
+		drained = chatd_log_has(h, "drain_timeout passed; closing 1 connections with 1012");
+		if (drained && (n = children_of(h->pid, &z)) == 1 && z == 0)
+			break;
+	}
+	CHECK(drained, "the old worker did not close its client after drain_timeout");
+	CHECK(n == 1 && z == 0, "%d workers, %d zombies 6 s after the reload (want 1, 0)", n, z);
+	wsc_free(stuck);
+	CHECK(chatd_stop(h, 5000) == 0, "exit status");
+}
+
 static void t_sighup_broken(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2 });
@@ -427,6 +478,8 @@ const struct itest_case t_signals_cases[] = {
 	{ "signal_worker_kill", t_worker_kill, 0 },
 	{ "signal_master_kill", t_master_kill, 0 },
 	{ "signal_sigterm", t_sigterm, 0 },
+	{ "signal_sigterm_stuck_client", t_sigterm_stuck_client, 0 },
+	{ "signal_reload_stuck_client", t_reload_stuck_client, 0 },
 	{ "signal_sighup_broken_config", t_sighup_broken, 0 },
 	{ "signal_reload_traffic", t_reload_traffic, 60 },
 	{ "signal_reload_invalid", t_reload_invalid, 60 },

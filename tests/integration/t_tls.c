@@ -9,9 +9,10 @@
  * old TLS versions refused, auth and the per-address limit on the TLS port,
  * a root-only key served by workers running as `user nobody` (as root),
  * rotation by SIGHUP with a client staying connected, a bad certificate at
- * -t / start / reload, a stalled handshake cut at handshake_timeout, plain
- * HTTP on the TLS port refused, a slow wss:// consumer dropped, and
- * chatd-benchmark over wss://.
+ * -t / start / reload, an encrypted key refused without a prompt, plain
+ * and TLS lines on one address refused, -l "ADDR:PORT ssl" replacing the
+ * default plain listen, a stalled handshake cut at handshake_timeout, plain HTTP on the TLS port
+ * refused, a slow wss:// consumer dropped, and chatd-benchmark over wss://.
  */
 #include "harness.h"
 
@@ -149,6 +150,29 @@ static void rotate(struct chatd *h, char *serial, size_t len)
 	kill(h->pid, SIGHUP);
 	while (strcmp(serial_now(serial, len), SERIAL_NEW) != 0 && mono_ms() < end)
 		msleep(100);
+}
+
+/* Copy PKI file from over to, SIGHUP: the reload must be refused with why
+ * in the log, chatd still serving the first certificate (SERIAL_SRV), not
+ * counted as a reload.  Failures recorded. */
+static void reload_refused(struct chatd *h, const char *from, const char *to, const char *why)
+{
+	char cmd[600], serial[64];
+	long long end = mono_ms() + 5000;
+
+	snprintf(cmd, sizeof(cmd), "cp %s %s", pf(from), pf(to));
+	CHECK(system(cmd) == 0, "cp");
+	kill(h->pid, SIGHUP);
+	while (!chatd_log_has(h, why) && mono_ms() < end)
+		msleep(100);
+	CHECK(chatd_log_has(h, why), "reload with %s: \"%s\" not logged", from, why);
+	CHECK(chatd_wait(h, 0) == -2, "chatd exited");
+	msleep(500);
+	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0,
+	      "after a failed reload the serial is %s", serial);
+	json_t *j = harness_stats(h);
+	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
+	json_decref(j);
 }
 
 /* ---- cases -------------------------------------------------------------------- */
@@ -398,7 +422,7 @@ static void t_tls_root_only_key(void)
 static void t_tls_bad_files(void)
 {
 	CHECK(pki_make() == 0, "pki");
-	char conf[1024], out[4096], serial[64];
+	char conf[1024], out[4096];
 	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
 	char *argv[] = { (char *)chatd_bin(), "-t", "-c", conf, NULL };
 	int rc;
@@ -432,20 +456,104 @@ static void t_tls_bad_files(void)
 	struct chatd *h = start_tls(1, NULL, 0);
 	CHECK(h, "start");
 	CHECK(chatd_log_has(h, "readable by every user"), "no warning for a mode 644 key");
-	snprintf(out, sizeof(out), "cp %s %s", pf("new.pem"), pf("cur.pem"));
-	CHECK(system(out) == 0, "cp");
-	kill(h->pid, SIGHUP);
-	long long end = mono_ms() + 5000;
-	while (!chatd_log_has(h, "does not match") && mono_ms() < end)
-		msleep(100);
-	CHECK(chatd_log_has(h, "does not match"), "reload with a mismatched pair: no error logged");
-	CHECK(chatd_wait(h, 0) == -2, "chatd exited");
-	msleep(500);
-	CHECK(strcmp(serial_now(serial, sizeof(serial)), SERIAL_SRV) == 0,
-	      "after a failed reload the serial is %s", serial);
-	json_t *j = harness_stats(h);
-	CHECK(j && stats_num(j, "reloads") == 0, "a failed reload counted as a reload");
-	json_decref(j);
+	reload_refused(h, "new.pem", "cur.pem", "does not match");
+}
+
+/* An encrypted key (passphrase "x") is refused at once, never prompted
+ * for: -t on a terminal (script(1) gives it one, where OpenSSL would ask on
+ * /dev/tty) fails naming it, and a reload to it keeps the running one. */
+static void t_tls_encrypted_key(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	char conf[1024], out[4096], cmd[2048];
+	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
+	char *argv[] = { "/usr/bin/script", "-eqc", cmd, "/dev/null", NULL };
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -aes256 -passout pass:x -out %s",
+		 pf("srv.key"), pf("enc.key"));
+	CHECK(system(cmd) == 0, "encrypting the key");
+	snprintf(out, sizeof(out), "redis_url off\nlisten 127.0.0.1:1 ssl\nssl_certificate %s\n"
+		 "ssl_certificate_key %s\n", pf("srv.pem"), pf("enc.key"));
+	CHECK(write_file(conf, out) == 0, "write");
+	snprintf(cmd, sizeof(cmd), "%s -t -c %s", chatd_bin(), conf);
+	rc = run_capture(argv, out, sizeof(out), 10000);
+	CHECK(rc == 1 && strstr(out, "encrypted keys are not supported") && strstr(out, "enc.key")
+	      && strstr(out, "t.conf:4:"), "-t on a terminal with an encrypted key: %d %s", rc, out);
+
+	struct chatd *h = start_tls(1, NULL, 0);
+	CHECK(h, "start");
+	reload_refused(h, "enc.key", "cur.key", "encrypted keys are not supported");
+}
+
+/* Two listen lines on the same address, told apart only by their text
+ * (":P" and "0.0.0.0:P ssl", "127.0.0.1:P" and "localhost:P ssl") would share
+ * one SO_REUSEPORT group, each connection landing on either: -t and the
+ * start refuse them, naming both.  The same port on other addresses is fine. */
+static void t_tls_same_address(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	static const char *const clash[][2] = {
+		{ ":%d", "0.0.0.0:%d ssl" }, { "127.0.0.1:%d", "localhost:%d ssl" },
+		{ "*:%d ssl", "0.0.0.0:%d" },
+	};
+	char conf[1024], out[4096], fmt[256];
+	int port = free_port(), rc;
+	char *argv[] = { (char *)chatd_bin(), "-t", "-c", conf, NULL };
+
+	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
+	for (size_t i = 0; i < sizeof(clash) / sizeof(clash[0]); i++) {
+		snprintf(fmt, sizeof(fmt), "redis_url off\nlisten %s\nlisten %s\n"
+			 "ssl_certificate %%s\nssl_certificate_key %%s\n", clash[i][0], clash[i][1]);
+		snprintf(out, sizeof(out), fmt, port, port, pf("srv.pem"), pf("srv.key"));
+		CHECK(write_file(conf, out) == 0, "write");
+		rc = run_capture(argv, out, sizeof(out), 10000);
+		CHECK(rc == 1 && strstr(out, "are the same address"), "-t with listen %s and %s: "
+		      "%d %s", clash[i][0], clash[i][1], rc, out);
+	}
+	snprintf(out, sizeof(out), "redis_url off\nlisten 127.0.0.1:%d\nlisten [::1]:%d ssl\n"
+		 "listen 127.0.0.2:%d ssl\nssl_certificate %s\nssl_certificate_key %s\n",
+		 port, port, port, pf("srv.pem"), pf("srv.key"));
+	CHECK(write_file(conf, out) == 0, "write");
+	rc = run_capture(argv, out, sizeof(out), 10000);
+	CHECK(rc == 0, "-t with one port on three addresses: %d %s", rc, out);
+
+	/* the start: the harness's -l 127.0.0.1:P beside the file's localhost:P ssl */
+	snprintf(out, sizeof(out), "listen localhost:%d ssl\nssl_certificate %s\n"
+		 "ssl_certificate_key %s\n", port, pf("srv.pem"), pf("srv.key"));
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = out, .port = port,
+							    .no_wait = 1 });
+	CHECK(h, "spawn");
+	rc = chatd_wait(h, 10000);
+	CHECK(rc == 1, "start with two lines on 127.0.0.1:%d: exit %d", port, rc);
+	CHECK(chatd_log_has(h, "are the same address"), "the log does not say why");
+}
+
+/* A file without listen lines and -l "ADDR:PORT ssl": that TLS listen
+ * only, the built-in plaintext 0.0.0.0:8080 gone with the default. */
+static void t_tls_listen_override(void)
+{
+	CHECK(pki_make() == 0, "pki");
+	char conf[256], lsn[64], out[4096];
+	char *argv[] = { (char *)chatd_bin(), "-c", conf, "-l", lsn, NULL };
+	int rc;
+
+	tls_port = free_port();
+	snprintf(conf, sizeof(conf), "%s/t.conf", pki);
+	snprintf(lsn, sizeof(lsn), "127.0.0.1:%d ssl", tls_port);
+	snprintf(out, sizeof(out), "redis_url off\nworkers 1\nssl_certificate %s\n"
+		 "ssl_certificate_key %s\npid_file %s\nlog_file %s\nlog_level info\n",
+		 pf("srv.pem"), pf("srv.key"), pf("chatd.pid"), pf("chatd.log"));
+	CHECK(write_file(conf, out) == 0, "write");
+	rc = run_capture(argv, out, sizeof(out), 20000);   /* returns once it serves */
+	CHECK(rc == 0, "chatd -l \"%s\" exited %d: %s", lsn, rc, out);
+	CHECK(file_count(pf("chatd.log"), "listening on ") == 1 &&
+	      file_count(pf("chatd.log"), "listening on 127.0.0.1") == 1,
+	      "not the -l TLS listen alone (%d listening lines)",
+	      file_count(pf("chatd.log"), "listening on "));
+	struct wsc *c = wss_join(WS "/only");
+	CHECK(c, "wss on the -l address");
+	wsc_free(c);
 }
 
 /* Wait up to ms for fd to be closed by the peer; the ms it took, -1 when
@@ -526,7 +634,9 @@ static void t_tls_plain_on_tls_port(void)
 static void t_tls_benchmark(void)
 {
 	CHECK(pki_make() == 0, "pki");
-	struct chatd *h = start_tls(2, "rate_limit 100000\nrate_burst 100000\n", 0);
+	/* the tool has up to 256 handshakes in flight from one address */
+	struct chatd *h = start_tls(2, "rate_limit 100000\nrate_burst 100000\n"
+				    "max_http_pending_per_ip 0\n", 0);
 	char bench[1024], url[256], pid[32], out[16384];
 
 	CHECK(h, "start");
@@ -552,6 +662,9 @@ const struct itest_case t_tls_cases[] = {
 	{ "tls_rotation", t_tls_rotation, 90 },
 	{ "tls_root_only_key", t_tls_root_only_key, 90 },
 	{ "tls_bad_files", t_tls_bad_files, 90 },
+	{ "tls_encrypted_key", t_tls_encrypted_key, 90 },
+	{ "tls_same_address", t_tls_same_address, 90 },
+	{ "tls_listen_override", t_tls_listen_override, 90 },
 	{ "tls_stalled_handshake", t_tls_stalled_handshake, 90 },
 	{ "tls_plain_on_tls_port", t_tls_plain_on_tls_port, 90 },
 	{ "tls_slow_consumer", t_tls_slow_consumer, 120 },

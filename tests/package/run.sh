@@ -83,7 +83,10 @@ check_contents() {
 		fail "postinst does not create the system user chatd"
 	grep -q 'dpkg-statoverride --update --add root chatd 0640' "$scratch/control/postinst" ||
 		fail "postinst does not give the config to group chatd"
-	ok "file list, modes and conffiles"
+	# lws dlopen()s its libuv loop: no shared-library dependency names it
+	dpkg-deb -f "$deb" Depends | grep -q 'libwebsockets-evlib-uv' ||
+		fail "the package does not depend on libwebsockets-evlib-uv (the workers' loop)"
+	ok "file list, modes, conffiles, dependencies"
 }
 
 check_lintian() {

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_conf.c - the configuration: table, parsers, files, precedence, and
- * agreement between the table, chatd.conf(5) and etc/chatd.conf.
+ * agreement between the table, chatd.conf(5) and etc/chatd.conf; and the
+ * listen lines' sockets (listener.c) on loopback.
  */
+#include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "chatd.h"
 #include "conf.h"
 #include "confval.h"
 #include "cu.h"
+#include "listener.h"
 #include "log.h"
 #include "redis_url.h"
 #include "ring.h"
@@ -287,7 +292,7 @@ static void test_ranges(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
 		}
 	}
-	CU_ASSERT_EQUAL(checked, 25);   /* 9 ints, 4 sizes, 12 durations */
+	CU_ASSERT_EQUAL(checked, 27);   /* 11 ints, 4 sizes, 12 durations */
 	CU_ASSERT_EQUAL(conf_set(c, "send_queue", "70000", err, sizeof(err)), -1);
 	CU_ASSERT_STRING_EQUAL(err, "send_queue: \"70000\" is out of range (1..65536)");
 	CU_ASSERT_EQUAL(conf_set(c, "max_message_size", "32m", err, sizeof(err)), -1);
@@ -750,8 +755,8 @@ static void test_redis_url_masked(void)
 	conf_free(c);
 }
 
-/* listen repeats, takes ssl, and -l replaces the lines of its kind only;
- * an ssl listen needs a certificate and key; ssl_protocols is a range. */
+/* listen repeats, takes ssl, and -l replaces the lines of its kind only
+ * (and the built-in default, without a listen line); an ssl listen needs a certificate and key; ssl_protocols is a range. */
 static void test_listen_ssl(void)
 {
 	static const struct conf_kv ov[] = { { "listen", "127.0.0.1:7000" } };
@@ -787,6 +792,15 @@ static void test_listen_ssl(void)
 	CU_ASSERT_EQUAL(c->listen.n, 2);
 	CU_ASSERT_EQUAL(c->listen.v[0].port, 8443);
 	CU_ASSERT_EQUAL(c->listen.v[1].port, 7000);
+	conf_free(c);
+	/* no listen line in the file: an ssl -l replaces the built-in default too */
+	write_tmp("ssl_certificate /c.pem\nssl_certificate_key /k.pem\n", path, sizeof(path));
+	c = conf_load(path, (const struct conf_kv[]){ { "listen", "127.0.0.1:7443 ssl" } }, 1,
+		      err, sizeof(err));
+	unlink(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->listen.n, 1);
+	CU_ASSERT(c->listen.v[0].ssl && c->listen.v[0].port == 7443);
 	conf_free(c);
 	c = load_text("listen 127.0.0.1:8443 ssl\n", err, sizeof(err), path, sizeof(path));
 	CU_ASSERT_PTR_NULL(c);
@@ -1001,6 +1015,58 @@ static void test_sample_file(void)
 		CU_ASSERT_EQUAL(seen[i], 1);
 }
 
+/* A TCP socket on 127.0.0.1 (port 0: any), listening when asked; its port
+ * to *port.  The fd. */
+static int loopback_socket(int listening, int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CU_ASSERT_FATAL(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CU_ASSERT_FATAL(!listening || listen(fd, 4) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A worker index's sockets are all open or none: when a later listen line
+ * cannot be opened, the earlier ones of that index are closed again (not
+ * left in their SO_REUSEPORT group with no worker to accept). */
+static void test_listener_index(void)
+{
+	int held[CHATD_MAX_WORKERS] = { 0 }, free_p, busy_p;
+	int spare = loopback_socket(0, &free_p), busy = loopback_socket(1, &busy_p);
+	char val[64], err[CHATD_ERR_MAX] = "";
+	struct conf_kv ov[] = { { "listen", val } };
+	struct listener l;
+	struct conf *c;
+
+	close(spare);
+	snprintf(val, sizeof(val), "127.0.0.1:%d, 127.0.0.1:%d", free_p, busy_p);
+	clear_env();
+	c = conf_load(NULL, ov, 1, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	listener_init(&l, c);
+	CU_ASSERT_EQUAL(listener_pick(&l, c, 2, held, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "in use"));
+	CU_ASSERT_EQUAL(l.fd[0][0], -1);
+	CU_ASSERT_EQUAL(l.fd[1][0], -1);
+	/* nothing listens on the first line's port any more */
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)free_p),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT(connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1 && errno == ECONNREFUSED);
+	close(fd);
+	/* the port free again: both lines open for index 0, closed by a trim */
+	close(busy);
+	CU_ASSERT_EQUAL(listener_pick(&l, c, 2, held, err, sizeof(err)), 0);
+	CU_ASSERT(l.fd[0][0] >= 0 && l.fd[1][0] >= 0);
+	listener_trim(&l, 0);
+	CU_ASSERT(l.fd[0][0] == -1 && l.fd[1][0] == -1);
+	conf_free(c);
+}
+
 static CU_TestInfo tests[] = {
 	{ "defaults", test_defaults },
 	{ "table is well formed", test_table },
@@ -1028,6 +1094,7 @@ static CU_TestInfo tests[] = {
 	{ "carry over on reload", test_carry_over },
 	{ "format round trip", test_format_round_trip },
 	{ "listen ... ssl, ssl_protocols", test_listen_ssl },
+	{ "listener: a worker index opens all or none", test_listener_index },
 	{ "man page agrees with table", test_man_page },
 	{ "sample file agrees with table", test_sample_file },
 	CU_TEST_INFO_NULL,
