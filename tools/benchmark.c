@@ -16,7 +16,14 @@
  *                loopback source addresses, held T seconds while a sample is
  *                pinged; -j spreads them over forked processes (each one
  *                under its own file limit); the server's memory per
- *                connection comes from /proc/PID/smaps_rollup (Pss).
+ *                connection comes from /proc/PID/smaps_rollup (Pss), and
+ *                the server's CPU while holding from /proc/PID/stat.
+ *   recovery     C clients in R rooms join with ?history=0 while publishers
+ *                send; at one moment every client drops and reconnects with
+ *                ?since=OFFSET&epoch=EPOCH; the time until each is recovered
+ *                (welcome with "recovered":true, the gap filled) and the
+ *                messages lost or duplicated per client, by offset and by
+ *                the tool's own sequence numbers.
  *
  * Both print a human summary and then one JSON line on stdout.  wss:// URLs
  * put OpenSSL between the socket and the same code (a full handshake per
@@ -54,6 +61,9 @@
 
 #define BENCH_MAX_URLS     8
 #define BENCH_MAX_PIDS     64
+#define BENCH_HOLD_MAX     3600          /* seconds: -t bound (usleep's range) */
+#define BENCH_EPOCH_MAX    32            /* bytes of a history epoch (README) */
+#define REC_AFTER_NS       1000000000LL  /* recovery: publishing after the recovery */
 #define BENCH_MAX_PROCS    64
 #define BENCH_SCRATCH      (256 * 1024)
 #define BENCH_WBUF_MAX     (8u << 20)    /* a publisher backlog beyond this fails the run */
@@ -136,7 +146,7 @@ static uint64_t hist_quantile(const struct hist *h, double q)
 
 /* ---- options ------------------------------------------------------------------ */
 
-enum bench_mode { MODE_FANOUT, MODE_CONNECTIONS };
+enum bench_mode { MODE_FANOUT, MODE_CONNECTIONS, MODE_RECOVERY };
 
 struct url {
 	struct sockaddr_in addr;
@@ -163,6 +173,11 @@ struct opts {
 	double connect_timeout;
 	pid_t  pids[BENCH_MAX_PIDS];
 	int    npids;
+	pid_t  rpids[BENCH_MAX_PIDS];  /* --redis-pids: CPU reported apart, per message */
+	int    nrpids;
+	double drop_after, recover_timeout;
+	int    history;                /* recovery: ?history= of the first join */
+	int    no_welcome;             /* open once upgraded: the server sends no welcome */
 	int    quiet;
 };
 
@@ -173,6 +188,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: chatd-benchmark fanout [options] -u URL [-u URL ...]\n"
 "       chatd-benchmark connections [options] -u URL [-u URL ...]\n"
+"       chatd-benchmark recovery [options] -u URL [-u URL ...]\n"
 "       chatd-benchmark attack --help   (slow clients, see attack.c)\n"
 "       chatd-benchmark -v | --version\n"
 "\n"
@@ -187,8 +203,13 @@ static void usage(FILE *f)
 "      --conn-rate N       connections opened per second (2000)\n"
 "      --inflight N        handshakes in flight at most (256)\n"
 "      --connect-timeout S seconds for one connection's upgrade (10)\n"
+"      --no-welcome        the server sends no welcome (the Go reference): a\n"
+"                          connection counts as open once upgraded\n"
 "  -p, --pids PID,...      server processes (their children are added):\n"
-"                          CPU (fanout) and memory (connections) figures\n"
+"                          CPU (fanout, recovery, connections while holding)\n"
+"                          and memory (connections) figures\n"
+"      --redis-pids PID,...  redis-server processes: their CPU per trial and\n"
+"                          per message sent (fanout, recovery)\n"
 "  -q, --quiet             only the JSON line\n"
 "  -h, --help              this text\n"
 "fanout:\n"
@@ -210,10 +231,16 @@ static void usage(FILE *f)
 "      --src-addrs N       source addresses 127.0.0.1..N (auto: one per 20000)\n"
 "  -t, --hold S            seconds to hold them once all are open (10)\n"
 "      --ping-sample N     connections sent a {\"type\":\"ping\"} each second (100)\n"
+"recovery (also -r 10, -P publishers (R), -R rate (200), -s size):\n"
+"  -c, --connections C     clients that drop and recover (1000)\n"
+"      --history N         ?history=N on the first join (0)\n"
+"      --drop-after S      seconds of publishing before all clients drop (2)\n"
+"      --recover-timeout S seconds the clients have to recover (30)\n"
 "\n"
 "Output: a human summary, then one JSON line (the last line of stdout).\n"
 "Exit status: 0 when the run completed (fanout: nothing lost, duplicated or\n"
-"reordered, no connection error; connections: all opened and held), 1 when\n"
+"reordered, no connection error; connections: all opened and held;\n"
+"recovery: every client recovered, nothing lost or duplicated), 1 when\n"
 "it completed with such failures, 2 on a usage or setup error.\n",
 		BENCH_MAX_URLS);
 }
@@ -252,18 +279,19 @@ static int url_parse(const char *s, struct url *u)
 	return 0;
 }
 
-static int parse_pids(const char *s)
+/* "PID,PID,..." appended to out[*n] (at most BENCH_MAX_PIDS); 0 or -1. */
+static int parse_pids(const char *s, pid_t *out, int *n)
 {
 	char *dup = strdup(s), *save = NULL;
 
 	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		long v = strtol(t, NULL, 10);
 
-		if (v <= 0 || o.npids >= BENCH_MAX_PIDS) {
+		if (v <= 0 || *n >= BENCH_MAX_PIDS) {
 			free(dup);
 			return -1;
 		}
-		o.pids[o.npids++] = (pid_t)v;
+		out[(*n)++] = (pid_t)v;
 	}
 	free(dup);
 	return 0;
@@ -272,7 +300,8 @@ static int parse_pids(const char *s)
 enum {
 	OPT_ROOM_PREFIX = 256, OPT_CONN_RATE, OPT_INFLIGHT, OPT_CONNECT_TIMEOUT,
 	OPT_DRAIN, OPT_SETTLE, OPT_MAX, OPT_MAX_P99, OPT_MAX_STEPS, OPT_SRC_ADDRS,
-	OPT_PING_SAMPLE
+	OPT_PING_SAMPLE, OPT_REDIS_PIDS, OPT_HISTORY, OPT_DROP_AFTER, OPT_RECOVER_TIMEOUT,
+	OPT_NO_WELCOME
 };
 
 static const struct option long_opts[] = {
@@ -301,6 +330,11 @@ static const struct option long_opts[] = {
 	{ "src-addrs", required_argument, NULL, OPT_SRC_ADDRS },
 	{ "hold", required_argument, NULL, 't' },
 	{ "ping-sample", required_argument, NULL, OPT_PING_SAMPLE },
+	{ "redis-pids", required_argument, NULL, OPT_REDIS_PIDS },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "drop-after", required_argument, NULL, OPT_DROP_AFTER },
+	{ "recover-timeout", required_argument, NULL, OPT_RECOVER_TIMEOUT },
+	{ "no-welcome", no_argument, NULL, OPT_NO_WELCOME },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -317,7 +351,8 @@ static int opt_one(int c, const char *a)
 	case OPT_CONN_RATE: o.conn_rate = atof(a); return 0;
 	case OPT_INFLIGHT: o.inflight = atoi(a); return 0;
 	case OPT_CONNECT_TIMEOUT: o.connect_timeout = atof(a); return 0;
-	case 'p': return parse_pids(a);
+	case 'p': return parse_pids(a, o.pids, &o.npids);
+	case OPT_REDIS_PIDS: return parse_pids(a, o.rpids, &o.nrpids);
 	case 'q': o.quiet = 1; return 0;
 	case 'n': o.subscribers = atoi(a); return 0;
 	case 'P': o.publishers = atoi(a); return 0;
@@ -335,6 +370,10 @@ static int opt_one(int c, const char *a)
 	case OPT_SRC_ADDRS: o.src_addrs = atoi(a); return 0;
 	case 't': o.hold = atof(a); return 0;
 	case OPT_PING_SAMPLE: o.ping_sample = atoi(a); return 0;
+	case OPT_HISTORY: o.history = atoi(a); return 0;
+	case OPT_DROP_AFTER: o.drop_after = atof(a); return 0;
+	case OPT_RECOVER_TIMEOUT: o.recover_timeout = atof(a); return 0;
+	case OPT_NO_WELCOME: o.no_welcome = 1; return 0;
 	default: return -1;
 	}
 }
@@ -348,7 +387,8 @@ static int opts_parse(int argc, char **argv)
 			   .size = 100, .rate = 1000, .duration = 5, .drain_max = 10,
 			   .settle = 0.5, .max_p99_ms = 50, .max_steps = 6,
 			   .connections = 1000, .procs = 1, .hold = 10, .ping_sample = 100,
-			   .conn_rate = 2000, .inflight = 256, .connect_timeout = 10 };
+			   .conn_rate = 2000, .inflight = 256, .connect_timeout = 10,
+			   .drop_after = 2, .recover_timeout = 30 };
 	if (argc == 2 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("chatd-benchmark %s\n", PACKAGE_VERSION);
 		exit(0);
@@ -361,11 +401,18 @@ static int opts_parse(int argc, char **argv)
 		o.mode = MODE_FANOUT;
 	else if (strcmp(argv[1], "connections") == 0)
 		o.mode = MODE_CONNECTIONS;
+	else if (strcmp(argv[1], "recovery") == 0)
+		o.mode = MODE_RECOVERY;
 	else {
-		fprintf(stderr, "chatd-benchmark: unknown mode '%s' (fanout or connections)\n", argv[1]);
+		fprintf(stderr, "chatd-benchmark: unknown mode '%s' (fanout, connections or "
+			"recovery)\n", argv[1]);
 		return -1;
 	}
-	o.rooms = o.mode == MODE_FANOUT ? 10 : 1000;
+	o.rooms = o.mode == MODE_CONNECTIONS ? 1000 : 10;
+	if (o.mode == MODE_RECOVERY) {
+		o.publishers = 0;    /* then one per room */
+		o.rate = 200;
+	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "u:r:p:qhn:P:R:d:m:s:c:j:t:", long_opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -378,10 +425,22 @@ static int opts_parse(int argc, char **argv)
 			return -1;
 		}
 	}
+	if (o.mode == MODE_RECOVERY && o.no_welcome) {
+		fprintf(stderr, "chatd-benchmark: recovery needs the server's welcome\n");
+		return -1;
+	}
+	if (o.mode == MODE_RECOVERY) {
+		o.subscribers = o.connections;
+		if (o.publishers == 0)
+			o.publishers = o.rooms;
+	}
 	if (o.nurls == 0 || o.rooms < 1 || o.subscribers < 0 || o.publishers < 1 ||
 	    o.rate <= 0 || o.duration <= 0 || o.size < 1 || o.conn_rate <= 0 ||
 	    o.inflight < 1 || o.connections < 1 || o.procs < 1 || o.procs > BENCH_MAX_PROCS ||
-	    o.hold < 0 || o.src_addrs < 0 || o.src_addrs > 250 || o.ping_sample < 0) {
+	    o.hold < 0 || o.hold > BENCH_HOLD_MAX || o.src_addrs < 0 || o.src_addrs > 250 ||
+	    o.ping_sample < 0 || o.history < 0 || o.history > 10000 || o.drop_after < 0 ||
+	    o.drop_after > BENCH_HOLD_MAX || o.recover_timeout <= 0 ||
+	    o.recover_timeout > BENCH_HOLD_MAX) {
 		fprintf(stderr, "chatd-benchmark: need -u URL and sane values; see --help\n");
 		return -1;
 	}
@@ -437,16 +496,11 @@ static int proc_tree(pid_t *out, int max)
 	return n;
 }
 
-/* utime + stime (seconds) of the server processes; -1 without --pids. */
-static double server_cpu_s(void)
+/* utime + stime (seconds) of pids[0..n), those that still run. */
+static double pids_cpu_s(const pid_t *pids, int n)
 {
-	pid_t pids[1024];
-	int n;
 	double sum = 0;
 
-	if (o.npids == 0)
-		return -1;
-	n = proc_tree(pids, 1024);
 	for (int i = 0; i < n; i++) {
 		char path[64], buf[1024], *rp;
 		unsigned long ut, st;
@@ -462,6 +516,22 @@ static double server_cpu_s(void)
 			sum += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 	}
 	return sum;
+}
+
+/* utime + stime (seconds) of the server processes; -1 without --pids. */
+static double server_cpu_s(void)
+{
+	pid_t pids[1024];
+
+	if (o.npids == 0)
+		return -1;
+	return pids_cpu_s(pids, proc_tree(pids, 1024));
+}
+
+/* utime + stime (seconds) of the --redis-pids (not their children); -1 without. */
+static double redis_cpu_s(void)
+{
+	return o.nrpids ? pids_cpu_s(o.rpids, o.nrpids) : -1;
 }
 
 /* Pss (kB) of the server processes, shared pages split between them; -1 without --pids. */
@@ -524,7 +594,16 @@ struct conn {
 	uint32_t  wlen, woff, wcap;
 	struct track *trk;            /* K_SUB: one per publisher of the room */
 	uint64_t  uniq, dup, reord, stale;
+	/* recovery mode, K_SUB: the room position this client has seen */
+	int64_t   last_off;           /* -1: none yet */
+	int64_t   rec_target;         /* the room's offset in the recovering welcome */
+	uint64_t  off_gap, off_dup;   /* offsets skipped / seen again */
+	uint8_t   rec;                /* enum rec_state */
+	char      epoch[BENCH_EPOCH_MAX + 1];
 };
+
+/* Where a recovery-mode client is in its drop and reconnect. */
+enum rec_state { R_LIVE, R_WAIT, R_FILL, R_DONE, R_FAILED };
 
 /* Counters of one run (or one --max trial). */
 struct counts {
@@ -548,6 +627,9 @@ struct bench {
 	int            next_connect;
 	int            proc, nprocs;   /* connections mode: which share of c[] */
 	int64_t        last_rx_ns;
+	int64_t        drop_ns;        /* recovery: when every client dropped */
+	struct hist    rec;            /* recovery: drop to recovered, per client */
+	uint64_t       rec_done, rec_failed, epoch_changes, unnumbered;
 	struct counts  k;
 	uint8_t       *scratch;
 };
@@ -687,16 +769,25 @@ static int send_frame(struct bench *b, struct conn *c, int op, const void *p, si
 	return conn_write(b, c, buf, (size_t)len);
 }
 
-/* Build the path of c (template with {room} replaced). */
+/* Build the path of c (template with {room} replaced; in recovery mode a
+ * client's ?history= on its first join, ?since=&epoch= on its reconnect). */
 static void conn_path(const struct conn *c, char *out, size_t cap)
 {
 	const char *t = o.urls[c->url].path, *r = strstr(t, "{room}");
+	size_t l;
 
-	if (!r) {
+	if (!r)
 		snprintf(out, cap, "%s", t);
+	else
+		snprintf(out, cap, "%.*s%s%d%s", (int)(r - t), t, o.room_prefix, c->room, r + 6);
+	if (o.mode != MODE_RECOVERY || c->kind != K_SUB)
 		return;
-	}
-	snprintf(out, cap, "%.*s%s%d%s", (int)(r - t), t, o.room_prefix, c->room, r + 6);
+	l = strlen(out);
+	if (c->rec == R_WAIT && c->epoch[0] && c->last_off >= 0)
+		snprintf(out + l, cap - l, "%csince=%" PRId64 "&epoch=%s", strchr(out, '?') ? '&' : '?',
+			 c->last_off, c->epoch);
+	else
+		snprintf(out + l, cap - l, "%chistory=%d", strchr(out, '?') ? '&' : '?', o.history);
 }
 
 /* Start a non-blocking connect for c (from 127.0.0.x in connections mode). */
@@ -850,6 +941,101 @@ static void track_seq(struct bench *b, struct conn *c, uint64_t pub, uint64_t se
 	}
 }
 
+/* ---- recovery: offsets and epochs in frames ------------------------------- */
+
+/* The integer after the first "key": in s[0..n); -1 when absent. */
+static int64_t json_int_after(const char *s, size_t n, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = memmem(s, n, key, kl), *end = s + n;
+	int64_t v = 0;
+
+	if (!p || p + kl >= end || p[kl] < '0' || p[kl] > '9')
+		return -1;
+	for (p += kl; p < end && *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+/* The first "epoch":"..." of s[0..n) into out (empty when absent). */
+static void json_epoch(const char *s, size_t n, char out[BENCH_EPOCH_MAX + 1])
+{
+	static const char key[] = "\"epoch\":\"";
+	const char *p = memmem(s, n, key, sizeof(key) - 1), *q;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += sizeof(key) - 1;
+	q = memchr(p, '"', (size_t)(s + n - p));
+	if (q && q - p <= BENCH_EPOCH_MAX) {
+		memcpy(out, p, (size_t)(q - p));
+		out[q - p] = '\0';
+	}
+}
+
+/* c is recovered once it has the offset its recovering welcome named. */
+static void rec_check(struct bench *b, struct conn *c, int64_t now)
+{
+	if (c->rec != R_FILL || c->last_off < c->rec_target)
+		return;
+	c->rec = R_DONE;
+	b->rec_done++;
+	hist_add(&b->rec, (uint64_t)(now - b->drop_ns));
+}
+
+/* A welcome for a recovery-mode client: its start position, or the verdict
+ * of its reconnect ("recovered" and the room's offset to catch up to). */
+static void rec_welcome(struct bench *b, struct conn *c, const char *s, size_t n, int64_t now)
+{
+	int64_t off = json_int_after(s, n, "\"offset\":");
+	char ep[BENCH_EPOCH_MAX + 1];
+
+	json_epoch(s, n, ep);
+	if (c->rec == R_LIVE) {
+		c->last_off = off;
+		if (ep[0])
+			memcpy(c->epoch, ep, sizeof(ep));
+		return;
+	}
+	if (c->rec != R_WAIT)
+		return;
+	if (!memmem(s, n, "\"recovered\":true", 16)) {
+		c->rec = R_FAILED;
+		b->rec_failed++;
+		return;
+	}
+	c->rec = R_FILL;
+	c->rec_target = off;
+	rec_check(b, c, now);
+}
+
+/* A numbered chat message for a recovery-mode client: holes and repeats by offset. */
+static void rec_message(struct bench *b, struct conn *c, const char *s, size_t n, int64_t now)
+{
+	int64_t off = json_int_after(s, n, "\"offset\":");
+	char ep[BENCH_EPOCH_MAX + 1];
+
+	if (off < 0) {
+		b->unnumbered++;
+		return;
+	}
+	json_epoch(s, n, ep);
+	if (strcmp(ep, c->epoch) != 0) {
+		if (c->epoch[0])
+			b->epoch_changes++;
+		memcpy(c->epoch, ep, sizeof(ep));
+		c->last_off = -1;
+	}
+	if (c->last_off >= 0 && off <= c->last_off)
+		c->off_dup++;
+	else if (c->last_off >= 0 && off > c->last_off + 1)
+		c->off_gap += (uint64_t)(off - c->last_off - 1);
+	if (off > c->last_off)
+		c->last_off = off;
+	rec_check(b, c, now);
+}
+
 /* One text frame arrived on an open connection. */
 static void on_text(struct bench *b, struct conn *c, const uint8_t *p, size_t n, int64_t now)
 {
@@ -860,6 +1046,8 @@ static void on_text(struct bench *b, struct conn *c, const uint8_t *p, size_t n,
 		c->welcomed = 1;
 		b->pending--;
 		b->inflight--;
+		if (o.mode == MODE_RECOVERY && c->kind == K_SUB)
+			rec_welcome(b, c, s, n, now);
 		return;
 	}
 	if (c->kind == K_SUB && (m = memmem(s, n, BENCH_MARK, sizeof(BENCH_MARK) - 1))) {
@@ -869,6 +1057,8 @@ static void on_text(struct bench *b, struct conn *c, const uint8_t *p, size_t n,
 			b->k.proto_err++;
 			return;
 		}
+		if (o.mode == MODE_RECOVERY)
+			rec_message(b, c, s, n, now);
 		track_seq(b, c, v[0], v[1]);
 		if (v[1] > b->pub_base[v[0] < (uint64_t)b->npub ? v[0] : 0])
 			hist_add(&b->k.lat, now > (int64_t)v[2] ? (uint64_t)(now - (int64_t)v[2]) : 0);
@@ -917,6 +1107,11 @@ static ssize_t on_head(struct bench *b, struct conn *c, const uint8_t *buf, size
 		return -1;
 	c->state = C_OPEN;
 	b->k.conn_ok++;
+	if (o.no_welcome) {
+		c->welcomed = 1;
+		b->pending--;
+		b->inflight--;
+	}
 	return hl;
 }
 
@@ -1052,35 +1247,55 @@ static void reap_slow(struct bench *b, int64_t now)
  * connection counts as open once its welcome arrived.  Returns when none is
  * pending.
  */
-static void open_all(struct bench *b)
-{
-	int64_t t0 = now_ns(), last_reap = t0;
-	double rate = o.conn_rate / b->nprocs;
-	long started = 0;
+struct opener {
+	int64_t t0, last_reap;
+	long    started;
+};
 
+/* Start opening every C_NEW connection of this process (see open_step). */
+static void open_begin(struct bench *b, struct opener *op)
+{
+	op->t0 = op->last_reap = now_ns();
+	op->started = 0;
 	b->pending = 0;
 	for (int i = b->proc; i < b->n; i += b->nprocs)
 		if (b->c[i].state == C_NEW)
 			b->pending++;
 	b->next_connect = b->proc;
+}
+
+/* Start the connections due by now (rate, in-flight bound), reap the slow
+ * ones; the caller polls.  How many are still pending. */
+static int open_step(struct bench *b, struct opener *op, int64_t now)
+{
+	long due = (long)((double)(now - op->t0) / 1e9 * (o.conn_rate / b->nprocs)) + 1;
+
+	while (op->started < due && b->inflight < o.inflight && b->next_connect < b->n) {
+		struct conn *c = &b->c[b->next_connect];
+
+		b->next_connect += b->nprocs;
+		if (c->state == C_NEW) {
+			conn_start(b, c);
+			op->started++;
+		}
+	}
+	if (now - op->last_reap > 500000000LL) {
+		reap_slow(b, now);
+		op->last_reap = now;
+	}
+	return b->pending;
+}
+
+static void open_all(struct bench *b)
+{
+	struct opener op;
+
+	open_begin(b, &op);
 	while (b->pending > 0 && !stop_flag) {
 		int64_t now = now_ns();
-		long due = (long)((double)(now - t0) / 1e9 * rate) + 1;
 
-		while (started < due && b->inflight < o.inflight && b->next_connect < b->n) {
-			struct conn *c = &b->c[b->next_connect];
-
-			b->next_connect += b->nprocs;
-			if (c->state == C_NEW) {
-				conn_start(b, c);
-				started++;
-			}
-		}
+		open_step(b, &op, now);
 		poll_once(b, 2);
-		if (now - last_reap > 500000000LL) {
-			reap_slow(b, now);
-			last_reap = now;
-		}
 	}
 }
 
@@ -1174,6 +1389,7 @@ static void human_hist(const char *what, const struct hist *h)
 /* Result of one fanout trial. */
 struct trial {
 	double   rate, secs, per_s, srv_cpu, tool_cpu;
+	double   redis_cpu;           /* -1 without --redis-pids */
 	struct counts k;
 	int      ok;
 };
@@ -1301,13 +1517,14 @@ static void fanout_trial(struct bench *b, double rate, double secs, struct trial
 	long *members = calloc((size_t)o.rooms, sizeof(long));
 	uint64_t cap = o.messages > 0 ? (uint64_t)((o.messages + b->npub - 1) / b->npub) : UINT64_MAX;
 	int64_t t0, t_end, now, last_rx;
-	double cpu0, tool0;
+	double cpu0, tool0, redis0;
 	uint64_t exp;
 
 	o.rate = rate;
 	trial_reset(b);
 	room_members(b, members);
 	cpu0 = server_cpu_s();
+	redis0 = redis_cpu_s();
 	tool0 = self_cpu_s(RUSAGE_SELF);
 	t0 = now_ns();
 	t_end = t0 + (int64_t)((o.messages > 0 ? (double)o.messages / rate + 30 : secs) * 1e9);
@@ -1337,6 +1554,7 @@ static void fanout_trial(struct bench *b, double rate, double secs, struct trial
 	t->per_s = t->secs > 0 ? (double)b->k.delivered / t->secs : 0;
 	t->srv_cpu = o.npids ? server_cpu_s() - cpu0 : -1;
 	t->tool_cpu = self_cpu_s(RUSAGE_SELF) - tool0;
+	t->redis_cpu = o.nrpids ? redis_cpu_s() - redis0 : -1;
 	t->k = b->k;
 	t->ok = exp > 0 && (double)b->k.delivered >= 0.999 * (double)exp && b->k.backlog_fail == 0 &&
 		hist_quantile(&b->k.lat, 0.99) <= (uint64_t)(o.max_p99_ms * 1e6);
@@ -1362,6 +1580,9 @@ static void trial_human(const struct trial *t, const char *label)
 		       k->delivered ? t->srv_cpu * 1e9 / (double)k->delivered : 0, t->tool_cpu);
 	else
 		printf("  tool CPU %.2f s (give --pids for the server's)\n", t->tool_cpu);
+	if (t->redis_cpu >= 0)
+		printf("  redis CPU %.2f s (%.0f ns per message sent)\n", t->redis_cpu,
+		       k->sent ? t->redis_cpu * 1e9 / (double)k->sent : 0);
 }
 
 static void trial_json(char *j, size_t cap, const struct trial *t)
@@ -1379,6 +1600,8 @@ static void trial_json(char *j, size_t cap, const struct trial *t)
 	jadd(j, cap, ",\"server_cpu_s\":%.3f,\"server_cpu_ns_per_delivery\":%.1f,\"tool_cpu_s\":%.3f",
 	     t->srv_cpu, t->srv_cpu >= 0 && k->delivered ? t->srv_cpu * 1e9 / (double)k->delivered : -1,
 	     t->tool_cpu);
+	jadd(j, cap, ",\"redis_cpu_s\":%.3f,\"redis_cpu_ns_per_message\":%.1f", t->redis_cpu,
+	     t->redis_cpu >= 0 && k->sent ? t->redis_cpu * 1e9 / (double)k->sent : -1);
 }
 
 /* Reopen subscribers and publishers the server dropped (between --max trials). */
@@ -1474,6 +1697,182 @@ static int fanout_run(void)
 	const struct counts *k = &t.k;
 	return (k->expected == k->delivered && k->dup == 0 && k->reord == 0 &&
 		k->conn_fail + k->upgrade_fail + k->closed + k->proto_err == 0) ? 0 : 1;
+}
+
+/* ---- recovery ------------------------------------------------------------------- */
+
+/* Totals of a recovery run over its clients. */
+struct rec_sum {
+	uint64_t lost, dup, reord, off_gap, off_dup, lost_clients, dup_clients, max_lost, max_dup;
+	uint64_t expected, delivered, waiting;
+};
+
+/* Every client drops at once (no close frame) and is queued to reconnect,
+ * to the next URL (pod), with ?since=&epoch= of what it saw. */
+static void rec_drop_all(struct bench *b)
+{
+	b->drop_ns = now_ns();
+	for (int i = 0; i < b->nsub; i++) {
+		struct conn *c = &b->c[i];
+
+		if (c->state != C_OPEN)
+			continue;
+		conn_kill(b, c, NULL);
+		c->state = C_NEW;
+		c->welcomed = 0;
+		c->rec = R_WAIT;
+		c->url = (c->url + 1) % o.nurls;
+	}
+}
+
+/* Publish on while the clients reconnect, until each is recovered, told it
+ * cannot be, or gone (bounded by --recover-timeout). */
+static void rec_reconnect(struct bench *b, int64_t t0)
+{
+	struct opener op;
+	int64_t end = b->drop_ns + (int64_t)(o.recover_timeout * 1e9), now;
+
+	open_begin(b, &op);
+	for (now = now_ns(); now < end && !stop_flag; now = now_ns()) {
+		uint64_t gone = 0;
+
+		for (int i = 0; i < b->nsub; i++)
+			gone += b->c[i].state == C_DEAD;
+		if (b->rec_done + b->rec_failed + gone >= (uint64_t)b->nsub)
+			break;
+		publish_due(b, t0, now, UINT64_MAX);
+		open_step(b, &op, now);
+		poll_once(b, 1);
+	}
+}
+
+/* Count per client: lost and duplicated by sequence (every message of its
+ * room's publishers since the start) and by offset. */
+static void rec_sum(struct bench *b, const long *members, struct rec_sum *r)
+{
+	uint64_t *room_exp = calloc((size_t)o.rooms, sizeof(uint64_t));
+
+	memset(r, 0, sizeof(*r));
+	for (int p = 0; room_exp && p < b->npub; p++)
+		room_exp[p % o.rooms] += b->pub_seq[p];
+	for (int i = 0; room_exp && i < b->nsub; i++) {
+		struct conn *c = &b->c[i];
+		uint64_t e = room_exp[c->room], lost = e > c->uniq ? e - c->uniq : 0;
+
+		r->lost += lost;
+		r->dup += c->dup;
+		r->reord += c->reord;
+		r->off_gap += c->off_gap;
+		r->off_dup += c->off_dup;
+		r->lost_clients += lost > 0;
+		r->dup_clients += c->dup + c->off_dup > 0;
+		r->max_lost = lost > r->max_lost ? lost : r->max_lost;
+		r->max_dup = c->dup > r->max_dup ? c->dup : r->max_dup;
+		r->delivered += c->uniq;
+		r->waiting += c->rec == R_WAIT || c->rec == R_FILL;
+	}
+	r->expected = expected_now(b, members);
+	free(room_exp);
+}
+
+static void rec_report(struct bench *b, const struct rec_sum *r, double cpu, double redis)
+{
+	const struct counts *k = &b->k;
+	uint64_t errs = k->conn_fail + k->upgrade_fail + k->closed + k->proto_err;
+	char j[4096] = "";
+
+	if (!o.quiet) {
+		printf("recovery: %d clients in %d rooms, %d publishers at %.0f msg/s, %d URL(s); "
+		       "all dropped after %.1f s\n", b->nsub, o.rooms, b->npub, o.rate, o.nurls,
+		       o.drop_after);
+		printf("  recovered %" PRIu64 ", told recovered:false %" PRIu64 ", still waiting %"
+		       PRIu64 ", connection errors %" PRIu64 "\n", b->rec_done, b->rec_failed,
+		       r->waiting, errs);
+		human_hist("drop to recovered", &b->rec);
+		printf("  sent %" PRIu64 ", delivered %" PRIu64 " of %" PRIu64 ": lost %" PRIu64
+		       " (%" PRIu64 " clients, at most %" PRIu64 " each), duplicated %" PRIu64
+		       " (%" PRIu64 " clients, at most %" PRIu64 " each), reordered %" PRIu64 "\n",
+		       k->sent, r->delivered, r->expected, r->lost, r->lost_clients, r->max_lost,
+		       r->dup, r->dup_clients, r->max_dup, r->reord);
+		printf("  by offset: %" PRIu64 " skipped, %" PRIu64 " repeated; epoch changes %"
+		       PRIu64 ", messages without offset %" PRIu64 "\n", r->off_gap, r->off_dup,
+		       b->epoch_changes, b->unnumbered);
+		if (cpu >= 0)
+			printf("  server CPU %.2f s\n", cpu);
+		if (redis >= 0)
+			printf("  redis CPU %.2f s (%.0f ns per message sent)\n", redis,
+			       k->sent ? redis * 1e9 / (double)k->sent : 0);
+	}
+	jadd(j, sizeof(j), "{\"mode\":\"recovery\",\"url\":\"%s://%s:%d%s\",\"urls\":%d,"
+	     "\"clients\":%d,\"rooms\":%d,\"publishers\":%d,\"rate_offered\":%.0f,"
+	     "\"drop_after_s\":%.1f,\"recovered\":%" PRIu64 ",\"not_recovered\":%" PRIu64
+	     ",\"waiting\":%" PRIu64 ",\"all_recovered_s\":%.3f,", o.urls[0].tls ? "wss" : "ws",
+	     o.urls[0].host, o.urls[0].port, o.urls[0].path, o.nurls, b->nsub, o.rooms, b->npub,
+	     o.rate, o.drop_after, b->rec_done, b->rec_failed, r->waiting,
+	     b->rec_done == (uint64_t)b->nsub ? b->rec.max / 1e9 : -1.0);
+	json_hist(j, sizeof(j), "recovery_us", &b->rec);
+	jadd(j, sizeof(j), ",\"sent\":%" PRIu64 ",\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64
+	     ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
+	     ",\"lost_clients\":%" PRIu64 ",\"dup_clients\":%" PRIu64 ",\"max_lost_per_client\":%"
+	     PRIu64 ",\"max_dup_per_client\":%" PRIu64 ",\"offset_skipped\":%" PRIu64
+	     ",\"offset_repeated\":%" PRIu64 ",\"epoch_changes\":%" PRIu64 ",\"unnumbered\":%"
+	     PRIu64 ",\"conn_errors\":%" PRIu64 ",\"server_cpu_s\":%.3f,\"redis_cpu_s\":%.3f,"
+	     "\"redis_cpu_ns_per_message\":%.1f}", k->sent, r->expected, r->delivered, r->lost,
+	     r->dup, r->reord, r->lost_clients, r->dup_clients, r->max_lost, r->max_dup,
+	     r->off_gap, r->off_dup, b->epoch_changes, b->unnumbered, errs, cpu, redis,
+	     redis >= 0 && k->sent ? redis * 1e9 / (double)k->sent : -1);
+	printf("%s\n", j);
+}
+
+/* Join, publish, drop everyone at once, reconnect with since, drain, count. */
+static int recovery_run(void)
+{
+	struct bench b;
+	struct rec_sum r;
+	int n = o.subscribers + o.publishers;
+	long *members = calloc((size_t)o.rooms, sizeof(long));
+
+	if (!fd_room(n)) {
+		fprintf(stderr, "chatd-benchmark: %d connections exceed the file limit of this process\n", n);
+		free(members);
+		return 2;
+	}
+	if (!members || bench_init(&b, n) < 0) {
+		free(members);
+		return 2;
+	}
+	fanout_layout(&b);
+	open_all(&b);
+	usleep((useconds_t)(o.settle * 1e6));
+	room_members(&b, members);
+	double cpu0 = server_cpu_s(), redis0 = redis_cpu_s();
+	int64_t t0 = now_ns(), now;
+	for (now = t0; now < t0 + (int64_t)(o.drop_after * 1e9) && !stop_flag; now = now_ns()) {
+		publish_due(&b, t0, now, UINT64_MAX);
+		poll_once(&b, 1);
+	}
+	rec_drop_all(&b);
+	rec_reconnect(&b, t0);
+	/* a second more of live traffic on the recovered connections */
+	int64_t t2 = now_ns();
+	for (now = t2; now < t2 + REC_AFTER_NS && !stop_flag; now = now_ns()) {
+		publish_due(&b, t0, now, UINT64_MAX);
+		poll_once(&b, 1);
+	}
+	/* the publishers stop; the clients get what is still on its way */
+	uint64_t exp = expected_now(&b, members);
+	for (int64_t t1 = now_ns(); !stop_flag && sum_uniq(&b) < exp &&
+	     now_ns() - t1 < (int64_t)(o.drain_max * 1e9);)
+		poll_once(&b, 10);
+	rec_sum(&b, members, &r);
+	rec_report(&b, &r, cpu0 >= 0 ? server_cpu_s() - cpu0 : -1,
+		   redis0 >= 0 ? redis_cpu_s() - redis0 : -1);
+	const struct counts *k = &b.k;
+	int ok = b.rec_done == (uint64_t)b.nsub && r.lost == 0 && r.dup == 0 && r.off_gap == 0 &&
+		 r.off_dup == 0 && k->conn_fail + k->upgrade_fail + k->closed + k->proto_err == 0;
+	bench_free(&b);
+	free(members);
+	return ok ? 0 : 1;
 }
 
 /* ---- connections ----------------------------------------------------------------- */
@@ -1585,8 +1984,9 @@ static int wait_opened(struct shared *sh, const pid_t *kids, int k)
  * handshakes) per second of one server core.
  */
 static void conn_report(const struct shared *sh, int k, double open_s, double cpu_open,
-			long pss0, long pss1)
+			long pss0, long pss1, double hold_s, double cpu_hold)
 {
+	double hold_pct = cpu_hold >= 0 && hold_s > 0 ? cpu_hold * 100 / hold_s : -1;
 	struct proc_result t = { 0 };
 	char j[4096] = "";
 
@@ -1612,6 +2012,9 @@ static void conn_report(const struct shared *sh, int k, double open_s, double cp
 		printf("  held %.1f s: %" PRIu64 " dropped by the server; pings %" PRIu64 ", pongs %"
 		       PRIu64 "\n", o.hold, t.dropped, t.pings, t.pongs);
 		human_hist("ping round trip", &t.rtt);
+		if (cpu_hold >= 0)
+			printf("  server CPU while holding: %.2f s over %.1f s, %.1f %% of one core\n",
+			       cpu_hold, hold_s, hold_pct);
 		if (per >= 0)
 			printf("  server memory (Pss) %ld kB before, %ld kB holding: %.0f bytes per connection\n",
 			       pss0, pss1, per);
@@ -1626,8 +2029,9 @@ static void conn_report(const struct shared *sh, int k, double open_s, double cp
 	json_hist(j, sizeof(j), "ping_rtt_us", &t.rtt);
 	jadd(j, sizeof(j), ",\"server_pss_kb_before\":%ld,\"server_pss_kb_holding\":%ld,"
 	     "\"server_bytes_per_conn\":%.0f,\"server_cpu_open_s\":%.3f,"
-	     "\"opened_per_server_cpu_s\":%.0f}", pss0, pss1, per, cpu_open,
-	     cpu_open > 0 ? (double)t.opened / cpu_open : -1.0);
+	     "\"opened_per_server_cpu_s\":%.0f,\"server_cpu_hold_s\":%.3f,"
+	     "\"server_cpu_hold_pct\":%.2f}", pss0, pss1, per, cpu_open,
+	     cpu_open > 0 ? (double)t.opened / cpu_open : -1.0, cpu_hold, hold_pct);
 	printf("%s\n", j);
 	fflush(stdout);
 }
@@ -1668,16 +2072,23 @@ static int connections_run(void)
 		failed = 1;
 	double open_s = (double)(now_ns() - t0) / 1e9;
 	double cpu_open = cpu0 >= 0 ? server_cpu_s() - cpu0 : -1;
-	atomic_store(&sh->hold_end_ns, now_ns() + (int64_t)(o.hold * 1e9));
+	/* the hold's CPU is read at its deadline, before the children close */
+	double cpu_h0 = server_cpu_s();
+	int64_t th0 = now_ns(), th1 = th0 + (int64_t)(o.hold * 1e9);
+	atomic_store(&sh->hold_end_ns, th1);
 	usleep((useconds_t)(o.hold * 1e6 / 2));
 	pss1 = server_pss_kb();
+	while (!stop_flag && now_ns() < th1)
+		usleep(10000);
+	double hold_s = (double)(now_ns() - th0) / 1e9;
+	double cpu_hold = cpu_h0 >= 0 ? server_cpu_s() - cpu_h0 : -1;
 	for (int i = 0; i < k; i++) {
 		int st;
 
 		if (waitpid(kids[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 			failed = 1;
 	}
-	conn_report(sh, k, open_s, cpu_open, pss0, pss1);
+	conn_report(sh, k, open_s, cpu_open, pss0, pss1, hold_s, cpu_hold);
 	bench_free(&b);
 	uint64_t opened = 0, bad = 0;
 	for (int i = 0; i < k; i++) {
@@ -1710,5 +2121,6 @@ int main(int argc, char **argv)
 		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
-	return o.mode == MODE_FANOUT ? fanout_run() : connections_run();
+	return o.mode == MODE_FANOUT ? fanout_run() :
+	       o.mode == MODE_RECOVERY ? recovery_run() : connections_run();
 }

@@ -2,8 +2,10 @@
 /*
  * t_bench.c - chatd-benchmark against a real chatd: a short fanout run must
  * count every delivery exactly (nothing lost, duplicated or reordered), a
- * tiny connections run must open, hold and ping every connection, and the
- * command line must behave.  No speed is checked here.  And the WebSocket
+ * tiny connections run must open, hold and ping every connection (and
+ * report the server's CPU while holding), a recovery run must see every
+ * client recover with nothing lost or duplicated (single node, and two pods
+ * on Redis), and the command line must behave.  No speed is checked here.  And the WebSocket
  * client library it is built on (tools/wsc.c), without a daemon.
  */
 #include "harness.h"
@@ -119,7 +121,123 @@ static void t_bench_connections(void)
 	CHECK(jnum(j, "pongs") == jnum(j, "pings"), "pongs %lld of %lld pings",
 	      jnum(j, "pongs"), jnum(j, "pings"));
 	CHECK(jnum(j, "server_pss_kb_holding") > 0, "no server memory figure");
+	/* issue 15's table: server CPU while idle (read from /proc: >= 0 with -p) */
+	json_t *hc = json_object_get(j, "server_cpu_hold_s"), *hp = json_object_get(j,
+										 "server_cpu_hold_pct");
+	CHECK(json_is_number(hc) && json_number_value(hc) >= 0, "no server_cpu_hold_s: %s", out);
+	CHECK(json_is_number(hp) && json_number_value(hp) >= 0, "no server_cpu_hold_pct: %s", out);
+	CHECK(strstr(out, "server CPU while holding"), "no hold CPU line: %s", out);
 	json_decref(j);
+	/* --no-welcome (for servers without one): open once upgraded */
+	char *nw[] = { NULL, "connections", "-u", url, "-c", "10", "-t", "1", "--no-welcome",
+		       NULL };
+	rc = run_bench(nw, &j, out, sizeof(out));
+	CHECK(j && rc == 0 && jnum(j, "opened") == 10 && jnum(j, "pongs") == jnum(j, "pings"),
+	      "--no-welcome: exit %d: %s", rc, out);
+	json_decref(j);
+}
+
+/* A recovery run (urls: one -u per pod); its JSON, the exit code in *rc. */
+static json_t *run_recovery(const char *const *urls, int nurls, const char *pids,
+			    const char *rpid, int *rc, char *out, size_t cap)
+{
+	char *argv[32] = { NULL, "recovery" };
+	int a = 2;
+	json_t *j;
+
+	for (int i = 0; i < nurls; i++) {
+		argv[a++] = "-u";
+		argv[a++] = (char *)urls[i];
+	}
+	char *rest[] = { "-c", "40", "-r", "4", "-R", "200", "--drop-after", "1",
+			 "--recover-timeout", "20", "-p", (char *)pids, NULL };
+	for (int i = 0; rest[i]; i++)
+		argv[a++] = rest[i];
+	if (rpid) {
+		argv[a++] = "--redis-pids";
+		argv[a++] = (char *)rpid;
+	}
+	argv[a] = NULL;
+	*rc = run_bench(argv, &j, out, cap);
+	return j;
+}
+
+/* All 40 clients recovered, nothing lost or duplicated by either count. */
+static void check_recovered(json_t *j, int rc, const char *out)
+{
+	CHECK(j, "no JSON line (exit %d): %s", rc, out);
+	CHECK(rc == 0, "exit %d: %s", rc, out);
+	CHECK(strcmp(js(j, "mode"), "recovery") == 0, "mode %s", js(j, "mode"));
+	CHECK(jnum(j, "recovered") == 40, "recovered %lld: %s", jnum(j, "recovered"), out);
+	CHECK(jnum(json_object_get(j, "recovery_us"), "count") == 40, "recovery samples");
+	CHECK(jnum(j, "sent") > 0 && jnum(j, "delivered") == jnum(j, "expected") &&
+	      jnum(j, "expected") == jnum(j, "sent") * 10, "sent %lld expected %lld delivered %lld",
+	      jnum(j, "sent"), jnum(j, "expected"), jnum(j, "delivered"));
+	CHECK(jnum(j, "lost") == 0 && jnum(j, "duplicated") == 0, "lost %lld dup %lld",
+	      jnum(j, "lost"), jnum(j, "duplicated"));
+	CHECK(jnum(j, "offset_skipped") == 0 && jnum(j, "offset_repeated") == 0 &&
+	      jnum(j, "unnumbered") == 0, "by offset: %s", out);
+	CHECK(strstr(out, "drop to recovered"), "no human summary: %s", out);
+}
+
+/* Single node: history in the master; then history off: the tool must see
+ * the clients told they cannot recover, and the loss. */
+static void t_bench_recovery(void)
+{
+	struct chatd_opts co = { .workers = 2, .conf = "history_size 200\n" };
+	struct chatd_opts off = { .workers = 1 };
+	struct chatd *h = chatd_start(&co), *h0 = chatd_start(&off);
+	char url[256], pid[32], out[16384];
+	const char *u[1] = { url };
+	int rc;
+	json_t *j;
+
+	CHECK(h && h0, "chatd did not start");
+	snprintf(url, sizeof(url), URL_FMT, h->port);
+	snprintf(pid, sizeof(pid), "%d", (int)h->pid);
+	j = run_recovery(u, 1, pid, NULL, &rc, out, sizeof(out));
+	check_recovered(j, rc, out);
+	CHECK(json_real_value(json_object_get(j, "server_cpu_s")) >= 0, "no server CPU figure");
+	json_decref(j);
+
+	snprintf(url, sizeof(url), URL_FMT, h0->port);
+	snprintf(pid, sizeof(pid), "%d", (int)h0->pid);
+	j = run_recovery(u, 1, pid, NULL, &rc, out, sizeof(out));
+	CHECK(j && rc == 1, "history off: exit %d: %s", rc, out);
+	CHECK(jnum(j, "recovered") == 0 && jnum(j, "not_recovered") == 40,
+	      "history off: recovered %lld, not %lld", jnum(j, "recovered"),
+	      jnum(j, "not_recovered"));
+	CHECK(jnum(j, "unnumbered") > 0, "history off: numbered messages?");
+	json_decref(j);
+}
+
+/* Two pods on one Redis: each client reconnects to the other pod. */
+static void t_bench_recovery_redis(void)
+{
+	struct redis *r = redis_start();
+	struct chatd *p[2];
+	char url[2][256], pids[64], rpid[32], out[16384];
+	const char *u[2] = { url[0], url[1] };
+	int rc;
+
+	CHECK(r, "redis did not start");
+	for (int i = 0; i < 2; i++) {
+		struct chatd_opts co = { .workers = 1, .conf = "history_size 200\n",
+					 .redis_port = r->port };
+
+		p[i] = chatd_start(&co);
+		CHECK(p[i], "pod %d did not start", i);
+		snprintf(url[i], sizeof(url[i]), URL_FMT, p[i]->port);
+	}
+	snprintf(pids, sizeof(pids), "%d,%d", (int)p[0]->pid, (int)p[1]->pid);
+	snprintf(rpid, sizeof(rpid), "%d", (int)r->pid);
+	json_t *j = run_recovery(u, 2, pids, rpid, &rc, out, sizeof(out));
+	check_recovered(j, rc, out);
+	CHECK(jnum(j, "urls") == 2, "urls %lld", jnum(j, "urls"));
+	CHECK(json_real_value(json_object_get(j, "redis_cpu_s")) >= 0, "no redis CPU: %s", out);
+	CHECK(strstr(out, "redis CPU"), "no redis CPU line: %s", out);
+	json_decref(j);
+	redis_stop(r);
 }
 
 static void t_bench_cli(void)
@@ -134,11 +252,19 @@ static void t_bench_cli(void)
 	snprintf(url, sizeof(url), URL_FMT, free_port());
 	char *refused[] = { NULL, "fanout", "-u", url, "-n", "3", "-r", "1", "-m", "5",
 			    "--connect-timeout", "2", NULL };
+	/* recovery reads the welcome; a hold past usleep's range is refused */
+	char *rec_nowel[] = { NULL, "recovery", "--no-welcome", "-u", url, NULL };
+	char *longhold[] = { NULL, "connections", "-t", "3601", "-u", url, NULL };
 
-	CHECK(run_bench(help, &j, out, sizeof(out)) == 0, "--help failed: %s", out);
-	CHECK(strstr(out, "fanout") && strstr(out, "connections"), "--help: %s", out);
+	help[0] = (char *)bench_bin();   /* not run_bench: its JSON search cuts at "{room}" */
+	CHECK(run_capture(help, out, sizeof(out), 60000) == 0, "--help failed: %s", out);
+	CHECK(strstr(out, "fanout") && strstr(out, "connections") && strstr(out, "recovery") &&
+	      strstr(out, "--no-welcome") && strstr(out, "--redis-pids"), "--help: %s", out);
 	CHECK(run_bench(bad, &j, out, sizeof(out)) == 2, "unknown mode accepted: %s", out);
 	CHECK(run_bench(nourl, &j, out, sizeof(out)) == 2, "missing -u accepted: %s", out);
+	CHECK(run_bench(rec_nowel, &j, out, sizeof(out)) == 2, "recovery --no-welcome: %s", out);
+	CHECK(run_bench(longhold, &j, out, sizeof(out)) == 2, "-t 3601 accepted: %s", out);
+	CHECK(strstr(out, "sane values"), "-t 3601: %s", out);
 	int rc = run_bench(refused, &j, out, sizeof(out));
 	CHECK(rc == 1, "refused connections: exit %d: %s", rc, out);
 	CHECK(j && jnum(j, "conn_errors") == 4, "conn_errors %lld: %s",
@@ -241,6 +367,8 @@ static void t_wsc_pure(void)
 const struct itest_case t_bench_cases[] = {
 	{ "bench_fanout_exact", t_bench_fanout_exact, 90 },
 	{ "bench_connections", t_bench_connections, 90 },
+	{ "bench_recovery", t_bench_recovery, 120 },
+	{ "bench_recovery_redis", t_bench_recovery_redis, 120 },
 	{ "bench_cli", t_bench_cli, 60 },
 	{ "bench_version", t_bench_version, 30 },
 	{ "bench_wsc_pure", t_wsc_pure, 10 },
