@@ -56,7 +56,7 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/* all zero: lws pings nobody, ws.c's heartbeat does (lws's own would re-sort
+/* all zero: lws pings nobody, conn.c's heartbeat does (lws's own would re-sort
  * a list of every connection on each pong) */
 static const lws_retry_bo_t retry_policy;
 /* the worker's own watchers on its loop */
