@@ -83,7 +83,7 @@ size_t msg_build_welcome(char *buf, size_t cap, const char *room, const char *cl
 
 /* A random UUID v4, 36 chars + NUL. */
 void msg_uuid(char out[37]);
-/* 64 random bits from the same per-process generator (ws.c: heartbeat
+/* 64 random bits from the same per-process generator (conn.c: heartbeat
  * phases).  Not for secrets. */
 uint64_t msg_random(void);
 /* Now as RFC 3339 UTC with milliseconds, "2026-01-15T10:30:00.123Z" + NUL. */

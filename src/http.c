@@ -3,7 +3,8 @@
  * http.c - the HTTP side of a worker: upgrades refused (their own headers,
  * admit.c's room and token, the Origin), /healthz, the stats endpoints (for
  * status_allow's clients), the demo page, POST {prefix}/publish, 426 for a
- * plain GET on a WebSocket path, 404 for the rest.
+ * plain GET on a WebSocket path, 404 for the rest.  The members endpoint
+ * is http_members.c's; every answer goes out through http_resp.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,58 +24,18 @@
 #include "history.h"
 #include "hjoin.h"
 #include "http.h"
+#include "http_members.h"
+#include "http_resp.h"
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
 #include "publish.h"
 #include "room.h"
-#include "rosterrec.h"
 #include "shm.h"
 #include "stats.h"
 #include "wctx.h"
 #include "ws.h"
 #include "wroster.h"
-
-/* Send a complete response (status, headers, body) on an HTTP transaction;
- * hdrs: NULL or extra "name:", "value" pairs ending with NULL. */
-static int respond_hdrs(struct lws *wsi, int status, const char *ctype,
-			const char *const *hdrs, const char *body, size_t len)
-{
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-		      *end = buf + sizeof(buf) - 1;
-	unsigned char *out;
-
-	if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, len, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end))
-		return -1;
-	for (; hdrs != NULL && hdrs[0] != NULL; hdrs += 2)
-		if (lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[0],
-						(const unsigned char *)hdrs[1],
-						(int)strlen(hdrs[1]), &p, end))
-			return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	/* HEAD: the GET's headers, Content-Length included, and no body */
-	if (len == 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0)
-		return 0;
-	out = malloc(LWS_PRE + len);
-	if (out == NULL)
-		return -1;
-	memcpy(out + LWS_PRE, body, len);
-	/* small bodies: lws keeps any unsent tail itself */
-	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) < 0) {
-		free(out);
-		return -1;
-	}
-	free(out);
-	return 0;
-}
-
-static int respond(struct lws *wsi, int status, const char *ctype, const char *body, size_t len)
-{
-	return respond_hdrs(wsi, status, ctype, NULL, body, len);
-}
 
 /* A refused upgrade in the access log and the debug log (cheap when both
  * are off). */
@@ -111,7 +72,7 @@ static int upgrade_refuse(struct wctx *w, struct lws *wsi, int status, const cha
 {
 	stats_add(&w->st->rejected_upgrades, 1);
 	upgrade_log(w, wsi, status, reason);
-	respond_hdrs(wsi, status, ctype, hdrs, body, strlen(body));
+	http_resp_hdrs(wsi, status, ctype, hdrs, body, strlen(body));
 	return 1;
 }
 
@@ -126,16 +87,6 @@ static int refuse_text(struct wctx *w, struct lws *wsi, int status, const char *
 static int serving(struct wctx *w)
 {
 	return !w->stopping && !stats_get(&w->shm->master.stopping);
-}
-
-/* An answered request: keep the connection alive for the next one, unless
- * the client said close or this worker is on its way out (draining or
- * stopping), as it leaves when its last connection is gone (worker.c). */
-static int transaction_end(struct wctx *w, struct lws *wsi)
-{
-	if (lws_http_transaction_completed(wsi))
-		return -1;
-	return w->draining || w->stopping ? -1 : 0;
 }
 
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
@@ -283,7 +234,7 @@ int lws_return_http_status(struct lws *wsi, unsigned int code, const char *html_
 	}
 	snprintf(body, sizeof(body), "%u %s\n", code, code == 403 ? "Forbidden" :
 		 code == 404 ? "Not Found" : code < 500 ? "Bad Request" : "Server Error");
-	return respond(wsi, (int)code, "text/plain", body, strlen(body)) < 0;
+	return http_resp(wsi, (int)code, "text/plain", body, strlen(body)) < 0;
 }
 
 /* ---- request framing: what a proxy in front could read differently ------------ */
@@ -354,7 +305,7 @@ static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade)
 	if (upgrade)
 		return refuse_text(w, wsi, 400, "bad_framing", body);
 	stats_add(&w->st->http_requests, 1);
-	respond(wsi, 400, "text/plain", body, sizeof(body) - 1);
+	http_resp(wsi, 400, "text/plain", body, sizeof(body) - 1);
 	return 1;
 }
 
@@ -393,15 +344,15 @@ static int serve_page(struct wctx *w, struct lws *wsi, const char *name)
 
 	if (dir == NULL) {
 		msg = "404 Not Found (the demo page is off: static_dir off)\n";
-		return respond(wsi, 404, "text/plain", msg, strlen(msg));
+		return http_resp(wsi, 404, "text/plain", msg, strlen(msg));
 	}
 	st = page_load(dir, name, w->conf->path_prefix, &body, &len, &ctype);
 	if (st != 0) {
 		snprintf(hint, sizeof(hint), "%d %s%s%s\n", st, st == 404 ? "Not Found" : "Error",
 			 name[0] ? "" : ": no demo page in ", name[0] ? "" : dir);
-		return respond(wsi, st, "text/plain", hint, strlen(hint));
+		return http_resp(wsi, st, "text/plain", hint, strlen(hint));
 	}
-	rc = respond_hdrs(wsi, 200, ctype, page_headers, body, len);
+	rc = http_resp_hdrs(wsi, 200, ctype, page_headers, body, len);
 	free(body);
 	return rc;
 }
@@ -427,12 +378,12 @@ static int serve_status(struct wctx *w, struct lws *wsi, int metrics)
 
 	if (!status_allowed(w, wsi)) {
 		stats_add(&w->st->status_refused, 1);
-		return respond(wsi, 403, "text/plain", refused, sizeof(refused) - 1);
+		return http_resp(wsi, 403, "text/plain", refused, sizeof(refused) - 1);
 	}
 	text = metrics ? metrics_text(w->shm, &len) : stats_json(w->shm, &len);
 	if (text == NULL)
 		return -1;
-	rc = respond(wsi, 200, metrics ? METRICS_CONTENT_TYPE : "application/json", text, len);
+	rc = http_resp(wsi, 200, metrics ? METRICS_CONTENT_TYPE : "application/json", text, len);
 	free(text);
 	return rc;
 }
@@ -449,7 +400,7 @@ static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 	stats_add(&w->st->publish_errors, 1);
 	if (json == NULL)
 		return -1;
-	rc = respond_hdrs(wsi, publish_status(e), "application/json",
+	rc = http_resp_hdrs(wsi, publish_status(e), "application/json",
 			  e == PUBLISH_EMETHOD ? allow : publish_status(e) == 401 ? bearer : NULL,
 			  json, len);
 	free(json);
@@ -470,11 +421,11 @@ static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 	c->rxlen = c->rxcap = 0;
 	if (json == NULL)
 		return -1;
-	n = respond_hdrs(wsi, st, "application/json", st == 401 ? bearer : NULL, json, len);
+	n = http_resp_hdrs(wsi, st, "application/json", st == 401 ? bearer : NULL, json, len);
 	free(json);
 	if (n < 0)
 		return -1;
-	return transaction_end(w, wsi);
+	return http_resp_end(w, wsi);
 }
 
 /* POST: only {prefix}/publish.  The key is checked from the head, so
@@ -491,7 +442,7 @@ static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *
 
 	stats_add(&w->st->http_requests, 1);
 	if (admit_route(w->conf, uri, &rest) != ROUTE_PUBLISH) {
-		respond(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
+		http_resp(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
 		return -1;
 	}
 	n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -528,99 +479,6 @@ static int on_body(struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
-/* ---- GET {prefix}/rooms/{room}/members ----------------------------------------- */
-
-static int members_refuse(struct lws *wsi, int status, const char *err, const char *why)
-{
-	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", err, why);
-
-	return respond(wsi, status, "application/json", body, (size_t)n);
-}
-
-/* The master's answer (wroster.c): kept for HTTP_WRITEABLE. */
-static void members_reply(struct wctx *w, struct lws *wsi, int status, const char *body,
-			  size_t len)
-{
-	struct conn *c = lws_wsi_user(wsi);
-
-	(void)w;
-	if (c == NULL || (c->http_body = malloc(len ? len : 1)) == NULL) {
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		return;
-	}
-	memcpy(c->http_body, body, len);
-	c->http_len = len;
-	c->http_status = (uint16_t)status;
-	lws_callback_on_writable(wsi);
-}
-
-static int members_write(struct lws *wsi, struct conn *c)
-{
-	int rc;
-
-	if (c == NULL || c->http_body == NULL)
-		return 0;
-	rc = respond(wsi, c->http_status, "application/json", c->http_body, c->http_len);
-	free(c->http_body);
-	c->http_body = NULL;
-	if (rc < 0)
-		return -1;
-	return transaction_end(wctx_of(wsi), wsi);
-}
-
-/* ?limit=N (1..ROSTER_LIMIT_MAX) and ?cursor=ID: 0, or -1 when bad. */
-static int members_args(struct lws *wsi, unsigned *limit, char *cursor, size_t *cursor_len)
-{
-	char arg[ADMIT_URI_MAX], *end;
-	const char *v;
-	unsigned long n;
-
-	*limit = 0;
-	*cursor_len = 0;
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= (int)sizeof(arg) - 1)
-		return -1;
-	if ((v = lws_get_urlarg_by_name(wsi, "limit=", arg, (int)sizeof(arg))) != NULL) {
-		n = strtoul(v, &end, 10);
-		if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < 1 || n > ROSTER_LIMIT_MAX)
-			return -1;
-		*limit = (unsigned)n;
-	}
-	if ((v = lws_get_urlarg_by_name(wsi, "cursor=", arg, (int)sizeof(arg))) != NULL) {
-		if (strlen(v) > CHATD_CLIENT_ID_MAX)
-			return -1;
-		*cursor_len = strlen(v);
-		memcpy(cursor, v, *cursor_len);
-	}
-	return 0;
-}
-
-/* Ask the master; 1 when asked (answered later), else what respond() says. */
-static int members_request(struct wctx *w, struct lws *wsi, const char *uri)
-{
-	char room[CHATD_ROOM_MAX + 1], cursor[CHATD_CLIENT_ID_MAX];
-	size_t rl, cl;
-	unsigned limit;
-	struct auth_identity id;
-	char why[CHATD_ERR_MAX];
-	int st;
-
-	if (admit_members_room(w->conf, uri, room, &rl) != 0)
-		return members_refuse(wsi, 400, "bad_request", "bad room name");
-	if (members_args(wsi, &limit, cursor, &cl) < 0)
-		return members_refuse(wsi, 400, "bad_request", "bad limit or cursor");
-	st = admit_identify(w, wsi, rl == ROSTER_GLOBAL_LEN && room[0] == '*' ? NULL : room, &id,
-			    why, sizeof(why));
-	if (st != 0) {
-		stats_add(&w->st->auth_refused, 1);
-		return members_refuse(wsi, st, st == 401 ? "unauthorized" :
-				      st == 403 ? "forbidden" : "unavailable", why);
-	}
-	if (wroster_ask(w, wsi, members_reply, room, rl, limit, cursor, cl) < 0)
-		return members_refuse(wsi, 503, "busy", "too many roster requests: try again");
-	return 1;
-}
-
 static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 {
 	const char *rest = NULL, *msg;
@@ -632,7 +490,7 @@ static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 	case ROUTE_HEALTH:
 		st = serving(w) ? 200 : 503;
 		msg = st == 200 ? "ok\n" : "stopping\n";
-		rc = respond(wsi, st, "text/plain", msg, strlen(msg));
+		rc = http_resp(wsi, st, "text/plain", msg, strlen(msg));
 		break;
 	case ROUTE_STATS:
 	case ROUTE_METRICS:
@@ -645,22 +503,22 @@ static int on_request(struct wctx *w, struct lws *wsi, const char *uri)
 		rc = publish_refuse(w, wsi, PUBLISH_EMETHOD);
 		break;
 	case ROUTE_MEMBERS:
-		if ((rc = members_request(w, wsi, uri)) > 0)
+		if ((rc = http_members_request(w, wsi, uri)) > 0)
 			return 0;       /* answered from members_write */
 		break;
 	case ROUTE_WS_GLOBAL:
 	case ROUTE_WS_ROOM:
 		msg = "426 Upgrade Required: this is a WebSocket endpoint\n";
-		rc = respond(wsi, 426, "text/plain", msg, strlen(msg));
+		rc = http_resp(wsi, 426, "text/plain", msg, strlen(msg));
 		break;
 	default:
 		msg = "404 Not Found\n";
-		rc = respond(wsi, 404, "text/plain", msg, strlen(msg));
+		rc = http_resp(wsi, 404, "text/plain", msg, strlen(msg));
 		break;
 	}
 	if (rc < 0)
 		return -1;
-	return transaction_end(w, wsi);
+	return http_resp_end(w, wsi);
 }
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -681,7 +539,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(user, in, len);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return members_write(wsi, user);
+		return http_members_write(wsi, user);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return user && ((struct conn *)user)->rx ? publish_finish(w, wsi, user) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:

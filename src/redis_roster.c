@@ -2,7 +2,9 @@
 /*
  * redis_roster.c - the roster in Redis (see redis_roster.h): this pod's
  * members written under its heartbeat, pages read with one script that
- * skips and deletes the members of pods whose heartbeat is gone.
+ * skips and deletes the members of pods whose heartbeat is gone.  The keys,
+ * the scripts and the commands that change them are roster_keys.c's; this
+ * file decides when: reads in flight, the resync, instances, the sweep.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,137 +16,11 @@
 #include "redis_link.h"
 #include "redis_roster.h"
 #include "redis_url.h"
+#include "roster_keys.h"
 
-#define KEY_PREFIX   "chatd:roster:"
-#define KEY_POD      KEY_PREFIX "pod:"
-#define KEY_INST     KEY_PREFIX "inst:"
 #define SWEEP_COUNT  "1000"   /* keys a sweep step asks SCAN to look at */
 #define RESYNC_CHUNK 256      /* members per resync call */
 #define RESYNC_FLIGHT 4       /* resync calls waiting for Redis at once */
-#define KEY_MAX      (sizeof(KEY_PREFIX) + CHATD_ROOM_MAX + 8)
-#define MEMBER_MAX   (CHATD_CLIENT_ID_MAX + 1 + CONF_STR_MAX + 16)
-#define INST_MAX     (CONF_STR_MAX + 16)
-
-/* KEYS: m, s, p.  ARGV: "id\tinstance", since (0: now), instance. */
-static const char script_add[] =
-	"if redis.call('ZADD', KEYS[1], 0, ARGV[1]) == 1 then\n"
-	"  local since = ARGV[2]\n"
-	"  if since == '0' then\n"
-	"    local t = redis.call('TIME')\n"
-	"    since = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))\n"
-	"  end\n"
-	"  redis.call('HSET', KEYS[2], ARGV[1], since)\n"
-	"  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
-	"end\n"
-	"return 1\n";
-
-/* KEYS: m, s, p.  ARGV: instance, then "id\tinstance", since (0: now) per
- * member: script_add for each, in one call (the resync). */
-static const char script_add_many[] =
-	"local t = redis.call('TIME')\n"
-	"local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))\n"
-	"local added = 0\n"
-	"for i = 2, #ARGV, 2 do\n"
-	"  if redis.call('ZADD', KEYS[1], 0, ARGV[i]) == 1 then\n"
-	"    local since = ARGV[i + 1]\n"
-	"    if since == '0' then since = now end\n"
-	"    redis.call('HSET', KEYS[2], ARGV[i], since)\n"
-	"    added = added + 1\n"
-	"  end\n"
-	"end\n"
-	"if added > 0 then redis.call('HINCRBY', KEYS[3], ARGV[1], added) end\n"
-	"return added\n";
-
-/* KEYS: heartbeat.  ARGV: ttl (ms).  Refresh a heartbeat that still
- * exists: 1, or 0 when it had expired (its members may be gone). */
-static const char script_beat[] =
-	"if redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'XX') then return 1 end\n"
-	"return 0\n";
-
-/* KEYS: heartbeat, rooms set of an instance.  ARGV: instance.  {} while it
- * lives, else {instance, its rooms...} to purge. */
-static const char script_gone[] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return {} end\n"
-	"local out = redis.call('SMEMBERS', KEYS[2])\n"
-	"table.insert(out, 1, ARGV[1])\n"
-	"return out\n";
-
-/* KEYS: m, s, p.  ARGV: instance.  Delete every member of a dead instance
- * from the room (a scan of the room: members sort by client id). */
-static const char script_purge[] =
-	"local suffix = '\t' .. ARGV[1]\n"
-	"local n = #suffix\n"
-	"for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
-	"  if string.sub(m, -n) == suffix then\n"
-	"    redis.call('ZREM', KEYS[1], m)\n"
-	"    redis.call('HDEL', KEYS[2], m)\n"
-	"  end\n"
-	"end\n"
-	"redis.call('HDEL', KEYS[3], ARGV[1])\n"
-	"return 1\n";
-
-/* KEYS: m, s, p.  ARGV: "id\tinstance", instance. */
-static const char script_del[] =
-	"if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then\n"
-	"  redis.call('HDEL', KEYS[2], ARGV[1])\n"
-	"  if redis.call('HINCRBY', KEYS[3], ARGV[2], -1) <= 0 then\n"
-	"    redis.call('HDEL', KEYS[3], ARGV[2])\n"
-	"  end\n"
-	"end\n"
-	"return 1\n";
-
-/*
- * KEYS: m, s, p.  ARGV: heartbeat key prefix, start (ZRANGEBYLEX), limit.
- * Returns {count, more, {id, since, ...}}: count over the live instances,
- * one entry per client id (the earliest since), in id order.  Members of
- * dead instances met on the way are deleted; a page stops after a bounded
- * number of rounds of them (more = 1: the next page goes on).
- */
-static const char script_read[] =
-	"local alive = {}\n"
-	"local function live(inst)\n"
-	"  local a = alive[inst]\n"
-	"  if a == nil then\n"
-	"    a = redis.call('EXISTS', ARGV[1] .. inst) == 1\n"
-	"    alive[inst] = a\n"
-	"  end\n"
-	"  return a\n"
-	"end\n"
-	"local count = 0\n"
-	"local pods = redis.call('HGETALL', KEYS[3])\n"
-	"for i = 1, #pods, 2 do\n"
-	"  if live(pods[i]) then count = count + tonumber(pods[i + 1])\n"
-	"  else redis.call('HDEL', KEYS[3], pods[i]) end\n"
-	"end\n"
-	"local limit = tonumber(ARGV[3])\n"
-	"local out, last, more, start = {}, nil, 0, ARGV[2]\n"
-	"for round = 1, 20 do\n"
-	"  local batch = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, limit + 1)\n"
-	"  for _, m in ipairs(batch) do\n"
-	"    local id, inst = string.match(m, '^(.*)\\t([^\\t]*)$')\n"
-	"    if id == nil or not live(inst) then\n"
-	"      redis.call('ZREM', KEYS[1], m)\n"
-	"      redis.call('HDEL', KEYS[2], m)\n"
-	"    else\n"
-	"      local since = tonumber(redis.call('HGET', KEYS[2], m) or '0') or 0\n"
-	"      if id == last then\n"
-	"        if since < out[#out] then out[#out] = since end\n"
-	"      elseif #out >= 2 * limit then\n"
-	"        more = 1\n"
-	"        break\n"
-	"      else\n"
-	"        out[#out + 1] = id\n"
-	"        out[#out + 1] = since\n"
-	"        last = id\n"
-	"      end\n"
-	"    end\n"
-	"  end\n"
-	"  if more == 1 or #batch <= limit then break end\n"
-	"  start = '(' .. batch[#batch]\n"
-	"  if round == 20 and #out > 0 then more = 1 end\n"
-	"end\n"
-	"return {count, more, out}\n";
-
 /* A read waiting for Redis. */
 struct inflight {
 	struct redis_roster *rr;
@@ -163,7 +39,7 @@ struct resync {
 	size_t len, cap, pos;
 	int flight;
 	int oom;
-	char sha[41];                  /* script_add_many's, once loaded */
+	char sha[41];                  /* the add-many script's, once loaded */
 	char (*names)[MEMBER_MAX];     /* a chunk's members, RESYNC_CHUNK */
 	char (*sinces)[24];
 };
@@ -171,134 +47,20 @@ struct resync {
 struct redis_roster {
 	struct mloop *loop;
 	struct redis_url url;
-	struct redis_link *link;
+	struct roster_keys keys;       /* the link, this connection's instance, roster_ttl */
 	const struct members *mb;
 	redis_roster_fn fn;
 	void *arg;
 	char pod[CONF_STR_MAX];
-	char inst[INST_MAX];           /* this connection's instance; "" before the first */
-	size_t inst_len;
-	int ttl_ms, timeout_ms;
+	int timeout_ms;
 	uint64_t hb_timer;
 	uint64_t hb_sent;              /* when the heartbeat waiting was sent; 0: none */
 	int sweeping;                  /* a SCAN step waits */
 	char sweep_cursor[24];
 	struct resync rs;
-	struct redis_link_handler ignore, h_beat, h_gone, h_sweep, h_load, h_chunk;
+	struct redis_link_handler h_sweep, h_load, h_chunk;
 	struct inflight fl[REDIS_ROSTER_INFLIGHT];
 };
-
-/* ---- keys and commands ------------------------------------------------------------ */
-
-/* KEY_PREFIX "{room}:" suffix into buf (KEY_MAX); the length. */
-static size_t room_key(char *buf, const char *room, size_t room_len, char suffix)
-{
-	return (size_t)snprintf(buf, KEY_MAX, KEY_PREFIX "{%.*s}:%c", (int)room_len, room, suffix);
-}
-
-/* id TAB instance into buf (MEMBER_MAX); the length. */
-static size_t member_name(const struct redis_roster *rr, char *buf, const char *id,
-			  size_t id_len)
-{
-	return (size_t)snprintf(buf, MEMBER_MAX, "%.*s\t%s", (int)id_len, id, rr->inst);
-}
-
-static void ignore_reply(const struct redis_reply *r, void *arg)
-{
-	(void)r; (void)arg;
-}
-
-/* EVAL script over the room's three keys and args[0..nargs). */
-static int eval_room(struct redis_roster *rr, struct redis_link_handler *h, const char *script,
-		     const char *room, size_t room_len, const char **args, const size_t *argl,
-		     int nargs)
-{
-	char km[KEY_MAX], ks[KEY_MAX], kp[KEY_MAX];
-	const char *argv[10] = { "EVAL", script, "3", km, ks, kp };
-	size_t argvl[10] = { 4, strlen(script), 1 };
-
-	argvl[3] = room_key(km, room, room_len, 'm');
-	argvl[4] = room_key(ks, room, room_len, 's');
-	argvl[5] = room_key(kp, room, room_len, 'p');
-	for (int i = 0; i < nargs && i < 4; i++) {
-		argv[6 + i] = args[i];
-		argvl[6 + i] = argl[i];
-	}
-	return redis_link_command(rr->link, h, 6 + nargs, argv, argvl);
-}
-
-/* SADD or SREM room to the set of rooms instance inst wrote to (what a
- * sweep purges once the instance is gone). */
-static void inst_rooms(struct redis_roster *rr, const char *cmd, const char *inst,
-		       const char *room, size_t room_len)
-{
-	char key[sizeof(KEY_INST) + INST_MAX];
-	const char *argv[3] = { cmd, key, room };
-	size_t argl[3] = { strlen(cmd), 0, room_len };
-
-	argl[1] = (size_t)snprintf(key, sizeof(key), KEY_INST "%s", inst);
-	redis_link_command(rr->link, &rr->ignore, 3, argv, argl);
-}
-
-/* Write one member (present) or delete it, as this instance. */
-static void member_write(struct redis_roster *rr, int present, const char *room,
-			 size_t room_len, const char *id, size_t id_len, uint64_t since_ms)
-{
-	char m[MEMBER_MAX], since[24];
-	const char *args[3] = { m, since, rr->inst };
-	size_t argl[3] = { member_name(rr, m, id, id_len), 0, rr->inst_len };
-
-	if (present) {
-		argl[1] = (size_t)snprintf(since, sizeof(since), "%llu", (unsigned long long)since_ms);
-		eval_room(rr, &rr->ignore, script_add, room, room_len, args, argl, 3);
-		inst_rooms(rr, "SADD", rr->inst, room, room_len);
-	} else {
-		args[1] = rr->inst;
-		argl[1] = rr->inst_len;
-		eval_room(rr, &rr->ignore, script_del, room, room_len, args, argl, 2);
-	}
-}
-
-/* Refresh this instance's heartbeat if it still exists (beat_reply says
- * whether it did). */
-static void beat(struct redis_roster *rr)
-{
-	char key[sizeof(KEY_POD) + INST_MAX], ttl[16];
-	const char *argv[5] = { "EVAL", script_beat, "1", key, ttl };
-	size_t argl[5] = { 4, sizeof(script_beat) - 1, 1, 0, 0 };
-
-	argl[3] = (size_t)snprintf(key, sizeof(key), KEY_POD "%s", rr->inst);
-	argl[4] = (size_t)snprintf(ttl, sizeof(ttl), "%d", rr->ttl_ms);
-	if (redis_link_command(rr->link, &rr->h_beat, 5, argv, argl) == 0)
-		rr->hb_sent = mloop_now_ms() | 1;
-}
-
-/* Purge instance inst (not this one) from Redis if its heartbeat is gone:
- * gone_reply goes on. */
-static void gone_check(struct redis_roster *rr, const char *inst, size_t inst_len)
-{
-	char kh[sizeof(KEY_POD) + INST_MAX], ki[sizeof(KEY_INST) + INST_MAX];
-	const char *argv[6] = { "EVAL", script_gone, "2", kh, ki, inst };
-	size_t argl[6] = { 4, sizeof(script_gone) - 1, 1, 0, 0, inst_len };
-
-	if (inst_len == 0 || inst_len >= INST_MAX)
-		return;
-	argl[3] = (size_t)snprintf(kh, sizeof(kh), KEY_POD "%.*s", (int)inst_len, inst);
-	argl[4] = (size_t)snprintf(ki, sizeof(ki), KEY_INST "%.*s", (int)inst_len, inst);
-	redis_link_command(rr->link, &rr->h_gone, 6, argv, argl);
-}
-
-/* SET or DEL this instance's heartbeat. */
-static void heartbeat(struct redis_roster *rr, int set)
-{
-	char key[sizeof(KEY_POD) + INST_MAX], ttl[16];
-	const char *argv[5] = { set ? "SET" : "DEL", key, "1", "PX", ttl };
-	size_t argl[5] = { set ? 3 : 3, 0, 1, 2, 0 };
-
-	argl[1] = (size_t)snprintf(key, sizeof(key), KEY_POD "%s", rr->inst);
-	argl[4] = (size_t)snprintf(ttl, sizeof(ttl), "%d", rr->ttl_ms);
-	redis_link_command(rr->link, &rr->ignore, set ? 5 : 2, argv, argl);
-}
 
 /* ---- reads --------------------------------------------------------------------------- */
 
@@ -323,7 +85,7 @@ static void fail_all(struct redis_roster *rr)
 	}
 }
 
-/* Parse script_read's reply into e (REDIS_LINK... at most limit entries
+/* Parse the read script's reply into e (REDIS_LINK... at most limit entries
  * plus one); the entry count, or -1 when the reply is not one. */
 static long parse_page(const struct redis_reply *r, long long *count, int *more,
 		       struct roster_entry *e, size_t cap)
@@ -381,7 +143,7 @@ static void read_timeout(void *arg)
 	struct redis_roster *rr = f->rr;
 
 	f->timer = 0;
-	redis_link_fail(rr->link, "roster read timed out");
+	redis_link_fail(rr->keys.link, "roster read timed out");
 	fail_all(rr);
 }
 
@@ -396,7 +158,7 @@ int redis_roster_query(struct redis_roster *rr, uint64_t tag, const char *room,
 	for (int i = 0; i < REDIS_ROSTER_INFLIGHT && f == NULL; i++)
 		if (!rr->fl[i].used)
 			f = &rr->fl[i];
-	if (f == NULL || !redis_link_ready(rr->link) || room_len > CHATD_ROOM_MAX ||
+	if (f == NULL || !redis_link_ready(rr->keys.link) || room_len > CHATD_ROOM_MAX ||
 	    cursor_len > CHATD_CLIENT_ID_MAX)
 		return 503;
 	start[0] = '-';
@@ -404,7 +166,8 @@ int redis_roster_query(struct redis_roster *rr, uint64_t tag, const char *room,
 		argl[1] = (size_t)snprintf(start, sizeof(start), "(%.*s\t\xff", (int)cursor_len,
 					   cursor);
 	argl[2] = (size_t)snprintf(lim, sizeof(lim), "%u", limit);
-	if (eval_room(rr, &f->h, script_read, room, room_len, args, argl, 3) < 0)
+	if (roster_keys_eval(&rr->keys, &f->h, roster_keys_read_lua, room, room_len, args, argl,
+			     3) < 0)
 		return 503;
 	f->used = 1;
 	f->tag = tag;
@@ -419,8 +182,8 @@ int redis_roster_query(struct redis_roster *rr, uint64_t tag, const char *room,
 void redis_roster_set(struct redis_roster *rr, int present, const char *room, size_t room_len,
 		      const char *id, size_t id_len, uint64_t since_ms)
 {
-	if (rr->inst_len > 0 && redis_link_ready(rr->link))
-		member_write(rr, present, room, room_len, id, id_len, since_ms);
+	if (rr->keys.inst_len > 0 && redis_link_ready(rr->keys.link))
+		roster_keys_write(&rr->keys, present, room, room_len, id, id_len, since_ms);
 }
 
 /* ---- the resync ------------------------------------------------------------------- */
@@ -487,7 +250,7 @@ static int chunk_take(struct redis_roster *rr, const char **room, size_t *room_l
 			continue;           /* left meanwhile: its delete went out */
 		memcpy(&since, p + 2 + rl + il, 8);
 		args[2 * n] = names[n];
-		argl[2 * n] = member_name(rr, names[n], id, il);
+		argl[2 * n] = roster_keys_member(&rr->keys, names[n], id, il);
 		args[2 * n + 1] = sinces[n];
 		argl[2 * n + 1] = (size_t)snprintf(sinces[n], 24, "%llu", (unsigned long long)since);
 		n++;
@@ -495,7 +258,7 @@ static int chunk_take(struct redis_roster *rr, const char **room, size_t *room_l
 	return n;
 }
 
-/* Send the next chunk (script_add_many); 1 when one went, 0 when none is
+/* Send the next chunk (the add-many script); 1 when one went, 0 when none is
  * left, -1 when it could not go. */
 static int chunk_send(struct redis_roster *rr)
 {
@@ -513,21 +276,21 @@ static int chunk_send(struct redis_roster *rr)
 		return 0;
 	argv[0] = rr->rs.sha[0] ? "EVALSHA" : "EVAL";
 	argl[0] = strlen(argv[0]);
-	argv[1] = rr->rs.sha[0] ? rr->rs.sha : script_add_many;
+	argv[1] = rr->rs.sha[0] ? rr->rs.sha : roster_keys_add_many_lua;
 	argl[1] = strlen(argv[1]);
 	argv[2] = "3";
 	argl[2] = 1;
 	argv[3] = km;
-	argl[3] = room_key(km, room, room_len, 'm');
+	argl[3] = roster_keys_room(km, room, room_len, 'm');
 	argv[4] = ks;
-	argl[4] = room_key(ks, room, room_len, 's');
+	argl[4] = roster_keys_room(ks, room, room_len, 's');
 	argv[5] = kp;
-	argl[5] = room_key(kp, room, room_len, 'p');
-	argv[6] = rr->inst;
-	argl[6] = rr->inst_len;
-	if (redis_link_command(rr->link, &rr->h_chunk, 7 + 2 * n, argv, argl) < 0)
+	argl[5] = roster_keys_room(kp, room, room_len, 'p');
+	argv[6] = rr->keys.inst;
+	argl[6] = rr->keys.inst_len;
+	if (redis_link_command(rr->keys.link, &rr->h_chunk, 7 + 2 * n, argv, argl) < 0)
 		return -1;
-	inst_rooms(rr, "SADD", rr->inst, room, room_len);
+	roster_keys_inst_rooms(&rr->keys, "SADD", rr->keys.inst, room, room_len);
 	rr->rs.flight++;
 	return 1;
 }
@@ -544,16 +307,16 @@ static void resync_pump(struct redis_roster *rr)
 }
 
 /* Write every member of the pod again, as this instance: a snapshot of the
- * table, sent in paced chunks once script_add_many is loaded. */
+ * table, sent in paced chunks once the add-many script is loaded. */
 static void resync_start(struct redis_roster *rr)
 {
-	const char *argv[3] = { "SCRIPT", "LOAD", script_add_many };
-	size_t argl[3] = { 6, 4, sizeof(script_add_many) - 1 };
+	const char *argv[3] = { "SCRIPT", "LOAD", roster_keys_add_many_lua };
+	size_t argl[3] = { 6, 4, strlen(roster_keys_add_many_lua) };
 
 	resync_end(&rr->rs);
 	rr->rs.oom = 0;
 	members_each(rr->mb, snap_add, &rr->rs);
-	if (redis_link_command(rr->link, &rr->h_load, 3, argv, argl) < 0)
+	if (redis_link_command(rr->keys.link, &rr->h_load, 3, argv, argl) < 0)
 		resync_pump(rr);
 }
 
@@ -588,18 +351,19 @@ static void chunk_reply(const struct redis_reply *r, void *arg)
 static void instance_new(struct redis_roster *rr)
 {
 	char old[INST_MAX];
-	size_t old_len = rr->inst_len;
+	size_t old_len = rr->keys.inst_len;
 	unsigned rnd = (unsigned)mloop_now_ms() ^ (unsigned)getpid();
 
-	memcpy(old, rr->inst, sizeof(old));
-	if (rr->inst_len > 0)
-		heartbeat(rr, 0);
+	memcpy(old, rr->keys.inst, sizeof(old));
+	if (rr->keys.inst_len > 0)
+		roster_keys_heartbeat(&rr->keys, 0);
 	if (getentropy(&rnd, sizeof(rnd)) < 0)
 		rnd ^= (unsigned)(uintptr_t)rr;
-	rr->inst_len = (size_t)snprintf(rr->inst, sizeof(rr->inst), "%s-%08x", rr->pod, rnd);
-	heartbeat(rr, 1);
+	rr->keys.inst_len = (size_t)snprintf(rr->keys.inst, sizeof(rr->keys.inst), "%s-%08x",
+					     rr->pod, rnd);
+	roster_keys_heartbeat(&rr->keys, 1);
 	resync_start(rr);
-	gone_check(rr, old, old_len);
+	roster_keys_gone_check(&rr->keys, old, old_len);
 }
 
 /* The heartbeat's answer: 0 when it had expired while the link stayed up
@@ -614,35 +378,6 @@ static void beat_reply(const struct redis_reply *r, void *arg)
 		instance_new(rr);
 }
 
-/* gone_check's answer: {} (alive), or the instance and its rooms: purge
- * each (script_purge) and take it off the instance's set. */
-static void gone_reply(const struct redis_reply *r, void *arg)
-{
-	struct redis_roster *rr = arg;
-	size_t n = redis_link_reply_count(r), il = 0, rl;
-	const char *inst;
-
-	if (redis_link_reply_type(r) != REDIS_LINK_ARRAY || n == 0 ||
-	    redis_link_reply_type(redis_link_reply_elem(r, 0)) != REDIS_LINK_STRING)
-		return;
-	inst = redis_link_reply_str(redis_link_reply_elem(r, 0), &il);
-	if (il == 0 || il >= INST_MAX || (il == rr->inst_len && memcmp(inst, rr->inst, il) == 0))
-		return;
-	for (size_t i = 1; i < n; i++) {
-		const struct redis_reply *e = redis_link_reply_elem(r, i);
-		const char *room;
-		const char *args[1] = { inst };
-
-		if (redis_link_reply_type(e) != REDIS_LINK_STRING)
-			continue;
-		room = redis_link_reply_str(e, &rl);
-		if (rl == 0 || rl > CHATD_ROOM_MAX)
-			continue;
-		eval_room(rr, &rr->ignore, script_purge, room, rl, args, &il, 1);
-		inst_rooms(rr, "SREM", inst, room, rl);
-	}
-}
-
 /* One step of the sweep over every instance's room set: the gone ones
  * (a pod killed without a word, an instance replaced) are purged. */
 static void sweep_step(struct redis_roster *rr)
@@ -652,7 +387,7 @@ static void sweep_step(struct redis_roster *rr)
 	size_t argl[6] = { 4, strlen(rr->sweep_cursor), 5, sizeof(KEY_INST), 5,
 			   sizeof(SWEEP_COUNT) - 1 };
 
-	if (redis_link_command(rr->link, &rr->h_sweep, 6, argv, argl) == 0)
+	if (redis_link_command(rr->keys.link, &rr->h_sweep, 6, argv, argl) == 0)
 		rr->sweeping = 1;
 }
 
@@ -675,7 +410,8 @@ static void sweep_reply(const struct redis_reply *r, void *arg)
 
 		if (k != NULL && n > sizeof(KEY_INST) - 1 &&
 		    memcmp(k, KEY_INST, sizeof(KEY_INST) - 1) == 0)
-			gone_check(rr, k + sizeof(KEY_INST) - 1, n - (sizeof(KEY_INST) - 1));
+			roster_keys_gone_check(&rr->keys, k + sizeof(KEY_INST) - 1,
+					       n - (sizeof(KEY_INST) - 1));
 	}
 }
 
@@ -708,16 +444,16 @@ static void hb_tick(void *arg)
 {
 	struct redis_roster *rr = arg;
 
-	rr->hb_timer = mloop_timer(rr->loop, (uint64_t)rr->ttl_ms / 3, hb_tick, rr);
-	if (rr->inst_len == 0 || !redis_link_ready(rr->link))
+	rr->hb_timer = mloop_timer(rr->loop, (uint64_t)rr->keys.ttl_ms / 3, hb_tick, rr);
+	if (rr->keys.inst_len == 0 || !redis_link_ready(rr->keys.link))
 		return;
 	if (rr->hb_sent && mloop_now_ms() - rr->hb_sent > (uint64_t)rr->timeout_ms) {
-		redis_link_fail(rr->link, "roster heartbeat timed out");
+		redis_link_fail(rr->keys.link, "roster heartbeat timed out");
 		fail_all(rr);
 		return;
 	}
-	if (!rr->hb_sent)
-		beat(rr);
+	if (!rr->hb_sent && roster_keys_beat(&rr->keys) == 0)
+		rr->hb_sent = mloop_now_ms() | 1;
 	if (!rr->sweeping)
 		sweep_step(rr);
 }
@@ -738,11 +474,9 @@ static int setup(struct redis_roster *rr, const struct conf *c, const char *pod_
 	/* the instance ends at the last TAB of a member: none in it */
 	for (size_t i = 0; pod_id[i]; i++)
 		rr->pod[i] = pod_id[i] == '\t' ? '_' : pod_id[i];
-	rr->ttl_ms = c->roster_ttl_ms > 0 ? c->roster_ttl_ms : 15000;
+	rr->keys.ttl_ms = c->roster_ttl_ms > 0 ? c->roster_ttl_ms : 15000;
 	rr->timeout_ms = c->redis_timeout_ms > 0 ? c->redis_timeout_ms : 3000;
-	rr->ignore = (struct redis_link_handler){ ignore_reply, rr };
-	rr->h_beat = (struct redis_link_handler){ beat_reply, rr };
-	rr->h_gone = (struct redis_link_handler){ gone_reply, rr };
+	roster_keys_init(&rr->keys, beat_reply, rr);
 	rr->h_sweep = (struct redis_link_handler){ sweep_reply, rr };
 	rr->h_load = (struct redis_link_handler){ load_reply, rr };
 	rr->h_chunk = (struct redis_link_handler){ chunk_reply, rr };
@@ -779,15 +513,15 @@ struct redis_roster *redis_roster_new(const struct conf *c, struct mloop *loop,
 	lc.url = &rr->url;
 	lc.owner = rr;
 	lc.seed = (unsigned)mloop_now_ms() ^ (unsigned)getpid() ^ 0x9e3779b9u;
-	rr->link = redis_link_new(loop, &lc);
-	rr->hb_timer = mloop_timer(loop, (uint64_t)rr->ttl_ms / 3, hb_tick, rr);
-	if (rr->link == NULL || rr->hb_timer == 0 || rr->rs.names == NULL ||
+	rr->keys.link = redis_link_new(loop, &lc);
+	rr->hb_timer = mloop_timer(loop, (uint64_t)rr->keys.ttl_ms / 3, hb_tick, rr);
+	if (rr->keys.link == NULL || rr->hb_timer == 0 || rr->rs.names == NULL ||
 	    rr->rs.sinces == NULL) {
 		snprintf(err, errlen, "roster: out of memory");
 		redis_roster_free(rr);
 		return NULL;
 	}
-	redis_link_start(rr->link);
+	redis_link_start(rr->keys.link);
 	return rr;
 }
 
@@ -800,7 +534,7 @@ void redis_roster_free(struct redis_roster *rr)
 	for (int i = 0; i < REDIS_ROSTER_INFLIGHT; i++)
 		if (rr->fl[i].used)
 			inflight_end(&rr->fl[i]);
-	redis_link_free(rr->link);
+	redis_link_free(rr->keys.link);
 	resync_end(&rr->rs);
 	free(rr->rs.names);
 	free(rr->rs.sinces);

@@ -1,25 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * worker.c - a worker process: the libwebsockets context on the worker's
- * libuv loop (wloop.c), its own SO_REUSEPORT listener (accept4 by hand, then
- * adopted by lws), the broadcast ring read on each eventfd wake, signals,
- * and the drain/stop sequences.
+ * libuv loop (wloop.c), its own SO_REUSEPORT listener (accepted by hand in
+ * accept.c, then adopted by lws), the broadcast ring read on each eventfd
+ * wake, signals, and the drain/stop sequences.
  */
 #include <errno.h>
 #include <grp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 
+#include "accept.h"
 #include "alog.h"
 #include "auth.h"
 #include "chatd.h"
@@ -38,7 +36,6 @@
 #include "ws.h"
 #include "wroster.h"
 
-#define ACCEPT_BATCH 64
 #define RING_BATCH   64   /* broadcast records delivered per wake */
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -59,16 +56,13 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/* all zero: lws pings nobody, ws.c's heartbeat does (lws's own would re-sort
+/* all zero: lws pings nobody, conn.c's heartbeat does (lws's own would re-sort
  * a list of every connection on each pong) */
 static const lws_retry_bo_t retry_policy;
 /* the worker's own watchers on its loop */
-static struct wloop_io *io_ring, *io_sig, *io_listen[CONF_MAX_LISTENS];
-static struct wloop_timer *t_accept, *t_deadline;
+static struct wloop_io *io_ring, *io_sig;
+static struct wloop_timer *t_deadline;
 static struct wctx *the_worker;  /* this process's worker, for lws's TLS set-up */
-/* the argument of listen line k's watcher */
-static struct listen_arg { struct wctx *w; int k; } listen_args[CONF_MAX_LISTENS];
-static int accept_some(struct wctx *w, int k);
 static int vhost_tls_setup(void *ssl_ctx);
 
 static void lws_log_emit(int level, const char *line)
@@ -147,124 +141,6 @@ static void drain_ring(struct wctx *w)
 	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
 }
 
-/* ---- accepting ------------------------------------------------------------------ */
-
-static void accept_resume(void *arg)
-{
-	struct wctx *w = arg;
-
-	w->accept_paused = 0;
-	for (int k = 0; k < w->nlisten; k++)
-		if (io_listen[k] != NULL) {
-			wloop_io_pause(io_listen[k], 0);
-			accept_some(w, k);
-		}
-}
-
-static void accept_pause(struct wctx *w, const char *why)
-{
-	if (!w->accept_paused)
-		log_warn("not accepting for a second: %s", why);
-	w->accept_paused = 1;
-	for (int k = 0; k < w->nlisten; k++)
-		if (io_listen[k] != NULL)
-			wloop_io_pause(io_listen[k], 1);
-	wloop_timer_set(t_accept, 1000);
-}
-
-static void on_listen(void *arg)
-{
-	const struct listen_arg *la = arg;
-
-	/* lws_adopt_socket_vhost() wakes lws (its event pipe), which then arms
-	 * its loop timer for the new connection's handshake timeout: lws re-arms
-	 * it only after its own I/O (limit_handshake_silent) */
-	if (io_listen[la->k] != NULL && !la->w->accept_paused)
-		accept_some(la->w, la->k);
-}
-
-/* Accept up to ACCEPT_BATCH connections on listen line k; returns how many
- * were taken off the queue (ACCEPT_BATCH: there may be more). */
-static int accept_some(struct wctx *w, int k)
-{
-	struct lws_vhost *vh = w->conf->listen.v[k].ssl ? w->vh_tls : w->vh;
-	int one = 1, i;
-
-	for (i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(w->listen_fd[k], (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct gate_conn *gc;
-		struct lws *wsi;
-
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				stats_add(&w->st->conn_limit_hits, 1);
-				accept_pause(w, strerror(errno));
-			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-				log_errno(LOG_LVL_WARN, "accept4()");
-			}
-			return i;
-		}
-		if (w->nconns >= (uint64_t)w->conf->max_connections) {
-			stats_add(&w->st->conn_limit_hits, 1);
-			close(fd);
-			continue;
-		}
-		if ((gc = gate_enter(w, &ss)) == NULL) {
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		wsi = lws_adopt_socket_vhost(vh, fd);
-		gate_adopted(w, gc, wsi);
-		if (wsi == NULL) {
-			/* lws has closed fd (its contract): closing it again could
-			 * close whatever took the number since, syslog's socket say */
-			/* on TLS, a first read that is no ClientHello (plain
-			 * HTTP, a scanner) fails here: the client's doing */
-			if (vh == w->vh_tls) {
-				stats_add(&w->st->handshake_failures, 1);
-				log_debug("TLS handshake failed at once (plain HTTP?)");
-			} else {
-				log_warn("lws_adopt_socket_vhost() failed");
-			}
-		} else {
-			w->nopen++;
-			if (log_enabled(LOG_LVL_DEBUG)) {
-				char addr[ALOG_ADDR_MAX];
-
-				alog_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-				log_debug("accepted a connection from %s", addr);
-			}
-		}
-	}
-	return i;
-}
-
-/*
- * Stop accepting for good.  The listening socket is shared: the master keeps
- * it across reloads and respawns and gives it to this worker's successor, so
- * on a drain what is queued there is left for the successor to accept (no
- * connection is reset by a reload).  When the whole server stops (shut), the
- * queue is taken and the socket shut down for every holder, so the kernel
- * refuses new connections at once.
- */
-static void accept_stop(struct wctx *w, int shut)
-{
-	for (int k = 0; k < w->nlisten; k++) {
-		if (io_listen[k] == NULL)
-			continue;
-		for (int i = 0; shut && i < 64 && accept_some(w, k) == ACCEPT_BATCH; i++)
-			;
-		if (shut)
-			shutdown(w->listen_fd[k], SHUT_RDWR);
-		wloop_io_free(io_listen[k]);
-		io_listen[k] = NULL;
-	}
-	wloop_timer_stop(t_accept);
-}
-
 /* ---- drain and stop -------------------------------------------------------------- */
 
 /*
@@ -279,7 +155,7 @@ static void quit_when_idle(struct wctx *w)
 		wctx_quit(w);
 }
 
-/* A connection accept_some() adopted is gone (WSI_DESTROY). */
+/* A connection accept.c adopted is gone (WSI_DESTROY). */
 static void conn_gone(struct wctx *w)
 {
 	w->nopen--;
@@ -504,17 +380,10 @@ static int loop_setup(struct wctx *w)
 	}
 	io_ring = wloop_io_new(w->loop, w->efd, on_ring, w);
 	io_sig = wloop_io_new(w->loop, w->sig_fd, on_signal, w);
-	for (int k = 0; k < w->nlisten; k++) {
-		listen_args[k] = (struct listen_arg){ w, k };
-		if ((io_listen[k] = wloop_io_new(w->loop, w->listen_fd[k], on_listen,
-						 &listen_args[k])) == NULL) {
-			log_error("watching listen socket %d failed", k);
-			return -1;
-		}
-	}
-	t_accept = wloop_timer_new(w->loop, accept_resume, w);
+	if (accept_setup(w) < 0)
+		return -1;
 	t_deadline = wloop_timer_new(w->loop, deadline_cb, w);
-	if (io_ring == NULL || io_sig == NULL || t_accept == NULL || t_deadline == NULL) {
+	if (io_ring == NULL || io_sig == NULL || t_deadline == NULL) {
 		log_error("watching the worker's descriptors failed");
 		return -1;
 	}
@@ -529,11 +398,7 @@ static void worker_end(struct wctx *w)
 
 	wloop_io_free(io_ring);
 	wloop_io_free(io_sig);
-	for (int k = 0; k < w->nlisten; k++) {
-		wloop_io_free(io_listen[k]);
-		io_listen[k] = NULL;
-	}
-	wloop_timer_free(t_accept);
+	accept_end(w);
 	wloop_timer_free(t_deadline);
 	io_ring = io_sig = NULL;
 	wctx_pending_free(w);

@@ -20,7 +20,7 @@ MAX_LINES=${MAX_LINES:-80}
 # library header (as in #include <...>) : the modules that may include it.
 # Add a module here when it becomes the home of a library's code.
 ALLOWED='
-libwebsockets.h: worker wctx admit ws http page metrics publish alog frame wroster hjoin gate wloop
+libwebsockets.h: worker wctx admit ws http page metrics publish alog frame wroster hjoin gate wloop accept conn http_resp http_members
 uv.h:            wloop
 hiredis.h:       redis_link
 async.h:         redis_link
