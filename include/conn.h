@@ -82,6 +82,10 @@ void conn_addr(struct conn *c, struct lws *wsi);
  * a random phase and cuts it without a pong for hangup_ms.  0, or -1 (out
  * of memory).  conn_heartbeat_stop() releases it (CLOSED). */
 int conn_heartbeat_start(struct wctx *w, struct conn *c);
+
+/* The heartbeat's ping (a 5-byte payload: lws passes on no empty pong),
+ * written now; clears ping_due.  0 / -1 (lws_write failed). */
+int conn_ping_send(struct wctx *w, struct conn *c);
 void conn_heartbeat_stop(struct conn *c);
 
 /* The end of c's session (CLOSED): its access log line, and a debug line. */

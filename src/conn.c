@@ -94,6 +94,35 @@ void conn_addr(struct conn *c, struct lws *wsi)
  * client without a pong for hangup_ms is cut without a close frame (1006 in
  * the access log), as lws's own heartbeat did.
  */
+#define PING_PAYLOAD    "chatd" /* the pong echoes it */
+
+int conn_ping_send(struct wctx *w, struct conn *c)
+{
+	unsigned char *p = w->cork + LWS_PRE;
+
+	c->ping_due = 0;
+	memcpy(p, PING_PAYLOAD, sizeof(PING_PAYLOAD) - 1);
+	return lws_write(c->wsi, p, sizeof(PING_PAYLOAD) - 1, LWS_WRITE_PING) < 0 ? -1 : 0;
+}
+
+/* The ping goes out at once when nothing else waits to be written (the
+ * common case: an idle connection), else at the next WRITEABLE, before the
+ * queue.  At once saves asking lws for WRITEABLE, which on libuv is an
+ * epoll_ctl() each way and a wake-up, for every ping. */
+static int ping_due(struct wctx *w, struct conn *c)
+{
+	c->ping_due = 1;
+	if (c->sq.len > 0 || c->close_code || c->peer_code || lws_partial_buffered(c->wsi)) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (conn_ping_send(w, c) == 0)
+		return 0;
+	/* the socket is gone: close it now (c with it) */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	return -1;
+}
+
 static void heartbeat(void *arg)
 {
 	struct conn *c = arg;
@@ -107,11 +136,11 @@ static void heartbeat(void *arg)
 		return;                        /* c is gone (CLOSED freed its timer) */
 	}
 	if (now >= c->ping_ms) {
-		c->ping_due = 1;
-		lws_callback_on_writable(c->wsi);
 		c->ping_ms += every;
 		if (c->ping_ms <= now)         /* the loop was held up: keep the phase moving */
 			c->ping_ms = now + every;
+		if (ping_due(w, c) < 0)
+			return;                /* c is gone (CLOSED freed its timer) */
 	}
 	wloop_timer_set(c->beat, (c->ping_ms < cut ? c->ping_ms : cut) - now);
 }
@@ -121,7 +150,8 @@ int conn_heartbeat_start(struct wctx *w, struct conn *c)
 	c->beat = wloop_timer_new(w->loop, heartbeat, c);
 	if (c->beat == NULL)
 		return -1;
-	c->ping_ms = c->valid_ms + msg_random() % (uint64_t)w->conf->ping_interval_ms;
+	/* never now: the first heartbeat() runs inside ESTABLISHED */
+	c->ping_ms = c->valid_ms + 1 + msg_random() % (uint64_t)w->conf->ping_interval_ms;
 	heartbeat(c);
 	return 0;
 }

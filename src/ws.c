@@ -32,7 +32,6 @@
 
 #define WRITES_PER_CALLBACK 16  /* x CHATD_CORK_MAX bytes at most per WRITEABLE */
 #define RATE_STRIKES    20  /* messages refused in a row by rate_limit before a 1008 close */
-#define PING_PAYLOAD    "chatd" /* the pong echoes it */
 
 #define conn_of(node, field) ((struct conn *)((char *)(node) - offsetof(struct conn, field)))
 
@@ -462,16 +461,6 @@ static void on_closed(struct wctx *w, struct conn *c)
 	stats_set(&w->st->connections, w->nconns);
 }
 
-/* The heartbeat's ping, with a payload: lws passes on no empty pong. */
-static int ping_send(struct wctx *w, struct conn *c)
-{
-	unsigned char *p = w->cork + LWS_PRE;
-
-	c->ping_due = 0;
-	memcpy(p, PING_PAYLOAD, sizeof(PING_PAYLOAD) - 1);
-	return lws_write(c->wsi, p, sizeof(PING_PAYLOAD) - 1, LWS_WRITE_PING) < 0 ? -1 : 0;
-}
-
 /*
  * Cork: with more than one frame queued, copy as many whole frames as fit
  * into the worker's cork buffer, headers included, and hand them to the
@@ -524,7 +513,7 @@ static int write_one(struct wctx *w, struct conn *c)
 static int on_writeable(struct wctx *w, struct conn *c)
 {
 	if (c->ping_due && !c->close_code) {   /* the heartbeat's ping goes first */
-		if (ping_send(w, c) < 0)
+		if (conn_ping_send(w, c) < 0)
 			return -1;
 		if (c->sq.len > 0 || lws_partial_buffered(c->wsi)) {
 			lws_callback_on_writable(c->wsi);
