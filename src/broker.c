@@ -35,6 +35,7 @@
 struct interest {
 	struct interest *next;
 	uint64_t         mask[CHATD_SLOTS / 64];
+	uint64_t         confirmed;     /* the sub_gen Redis answered its SUBSCRIBE in */
 	size_t           room_len;
 	char             chan[];
 };
@@ -55,6 +56,8 @@ struct broker {
 	int                       freeing;
 	uint64_t                  tick_timer;
 	int                       sub_up;       /* for redis_sub_gaps */
+	uint64_t                  sub_gen;      /* + 1 when sub goes down: confirmations void */
+	uint64_t                  global_confirmed;   /* ... of realtime:global */
 	/* interest table, keyed by client-chosen room names: a keyed hash */
 	struct hash_key           hkey;
 	struct interest         **buckets;
@@ -242,6 +245,18 @@ static void sub_message(struct broker *b, const struct redis_reply *chan,
 	b->deliver(b->arg, e.room, e.room_len, e.frame, e.frame_len);
 }
 
+/* Redis answered a SUBSCRIBE (gen) or an UNSUBSCRIBE (0) of room: note it
+ * on the room's interest, if the pod still wants the room. */
+static void sub_confirm(struct broker *b, const char *room, size_t len, uint64_t gen)
+{
+	struct interest *it;
+
+	if (len > CHATD_ROOM_MAX)
+		return;
+	if ((it = *interest_find(b, room, len)) != NULL)
+		it->confirmed = gen;
+}
+
 /* Every reply on the subscribed connection ("message", "subscribe",
  * "unsubscribe"). */
 static void sub_cb(const struct redis_reply *rep, void *arg)
@@ -262,16 +277,20 @@ static void sub_cb(const struct redis_reply *rep, void *arg)
 		return;
 	}
 	if (redis_link_reply_is(chan, CHAN_GLOBAL, CHAN_GLOBAL_LEN) &&
-	    redis_link_reply_is(kind, "subscribe", 9))
+	    redis_link_reply_is(kind, "subscribe", 9)) {
+		b->global_confirmed = b->sub_gen;
 		sub_news(b, BROKER_SUB_CONFIRMED, "", 0);
+	}
 	cs = redis_link_reply_str(chan, &cl);
 	if (redis_link_reply_type(chan) != REDIS_LINK_STRING || cl <= CHAN_ROOM_LEN ||
 	    memcmp(cs, CHAN_ROOM, CHAN_ROOM_LEN) != 0)
 		return;
 	if (redis_link_reply_is(kind, "subscribe", 9)) {
 		stats_add(&b->st->redis_subscribed_rooms, 1);
+		sub_confirm(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN, b->sub_gen);
 		sub_news(b, BROKER_SUB_CONFIRMED, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
 	} else if (redis_link_reply_is(kind, "unsubscribe", 11)) {
+		sub_confirm(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN, 0);
 		if (stats_get(&b->st->redis_subscribed_rooms) > 0)
 			stats_sub(&b->st->redis_subscribed_rooms, 1);
 		sub_news(b, BROKER_SUB_GONE, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
@@ -335,8 +354,10 @@ static void broker_link_event(struct redis_link *l, enum redis_link_event ev, vo
 		redis_health_link_event(b->health, l, ev);
 	if (l == b->sub && ev == REDIS_LINK_DOWN && b->sub_up)
 		stats_add(&b->st->redis_sub_gaps, 1);
-	if (l == b->sub && ev == REDIS_LINK_DOWN)
+	if (l == b->sub && ev == REDIS_LINK_DOWN) {
+		b->sub_gen++;
 		sub_news(b, BROKER_SUB_LOST, NULL, 0);
+	}
 	if (l == b->sub)
 		b->sub_up = ev == REDIS_LINK_UP;
 	switch (ev) {
@@ -384,6 +405,20 @@ void broker_sub_hook(struct broker *b, broker_sub_hook_fn fn, void *arg)
 int broker_sub_ready(const struct broker *b)
 {
 	return redis_link_ready(b->sub);
+}
+
+int broker_sub_confirmed(struct broker *b, const char *room, size_t room_len)
+{
+	struct interest *it;
+
+	if (!redis_link_ready(b->sub))
+		return 0;
+	if (room_len == 0)
+		return b->global_confirmed == b->sub_gen;
+	if (room_len > CHATD_ROOM_MAX)
+		return 0;
+	it = *interest_find(b, room, room_len);
+	return it != NULL && it->confirmed == b->sub_gen;
 }
 
 /* Master only.  See redis_pub_publish. */
@@ -453,6 +488,7 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	}
 	b->loop = loop;
 	b->st = st;
+	b->sub_gen = 1;                     /* 0: never confirmed */
 	b->deliver = deliver;
 	b->arg = arg;
 	hash_key_random(&b->hkey, b);

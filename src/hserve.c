@@ -16,15 +16,22 @@
 #include "gapfill.h"
 #include "history.h"
 #include "hserve.h"
+#include "hwait.h"
 #include "mloop.h"
 #include "redis_hist.h"
+#include "redis_link.h"
 #include "shm.h"
+
+/* The longest a read or a store waits for its room's subscription: its
+ * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
+#define HSERVE_SUB_WAIT_MS 2000
 
 struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
 	struct broker  *broker;        /* NULL: single-node */
 	struct redis_hist *rh;         /* with the broker: history in Redis */
 	struct gapfill *gf;            /* ... and what the subscriber missed */
+	struct hwait   *hw;            /* ... and what waits for a SUBSCRIBE */
 	hserve_put_fn   put;
 	void           *arg;
 	size_t          max_answer;
@@ -46,6 +53,18 @@ static void pub_hook(void *arg, int up)
 	redis_hist_link(s->rh, up);
 }
 
+static void sub_hook(void *arg, enum broker_sub_event ev, const char *room, size_t len)
+{
+	struct hserve *s = arg;
+
+	gapfill_sub_news(s->gf, ev, room, len);
+	if (ev == BROKER_SUB_CONFIRMED && broker_sub_confirmed(s->broker, room, len))
+		hwait_ready(s->hw, room, len);
+}
+
+static void waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+		   size_t room_len, const char *data, size_t len);
+
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
 			  hserve_put_fn put, void *arg)
@@ -62,14 +81,20 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	s->scratch = malloc(s->scratch_len);
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
-	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL)
+	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL) {
 		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put, arg);
-	if (s->scratch == NULL || (s->mem == NULL && (s->rh == NULL || s->gf == NULL))) {
+		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
+				  : HSERVE_SUB_WAIT_MS, waited, s);
+	}
+	if (s->scratch == NULL ||
+	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL || s->hw == NULL))) {
 		hserve_free(s);
 		return NULL;
 	}
-	if (broker != NULL)
+	if (broker != NULL) {
 		broker_pub_hook(broker, pub_hook, s);
+		broker_sub_hook(broker, sub_hook, s);
+	}
 	return s;
 }
 
@@ -77,13 +102,39 @@ void hserve_free(struct hserve *s)
 {
 	if (s == NULL)
 		return;
-	if (s->broker != NULL)
+	if (s->broker != NULL) {
 		broker_pub_hook(s->broker, NULL, NULL);
+		broker_sub_hook(s->broker, NULL, NULL);
+	}
+	hwait_free(s->hw);
 	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
 	history_free(s->mem);
 	free(s->scratch);
 	free(s);
+}
+
+/* Is room's subscription (or the gap fill) sure to bring what Redis
+ * publishes to it from now on?  1 or 0. */
+static int subscribed(struct hserve *s, const char *room, size_t room_len)
+{
+	return broker_sub_confirmed(s->broker, room, room_len) ||
+	       gapfill_covers(s->gf, room, room_len);
+}
+
+/* Store with Redis, now; sub 0 (the room's SUBSCRIBE was not confirmed in
+ * time): as when Redis is not usable. */
+static void store_redis(struct hserve *s, const char *room, size_t room_len, const char *frame,
+			size_t len, int sub)
+{
+	/* numbered by Redis, delivered from our subscription like any pod's;
+	 * Redis not usable: delivered here and published unnumbered */
+	if (sub && (broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
+	    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
+		return;
+	s->put(s->arg, REC_MSG, frame, len, room, room_len);
+	broker_publish(s->broker, room, room_len, frame, len);
+	redis_hist_taint(s->rh, room, room_len);
 }
 
 void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
@@ -93,14 +144,15 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 	size_t n = 0;
 
 	if (s->rh != NULL) {
-		/* numbered by Redis, delivered from our subscription like any pod's;
-		 * Redis not usable: delivered here and published unnumbered */
-		if ((broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
-		    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
+		/* a room just joined: stored before the SUBSCRIBE took effect, the
+		 * frame would not come back here (hwait.h); the sub link down, it
+		 * goes out unnumbered at once, as ever */
+		if (broker_sub_ready(s->broker) &&
+		    (hwait_holds(s->hw, room, room_len) || !subscribed(s, room, room_len)) &&
+		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len,
+			      mloop_now_ms()) == 0)
 			return;
-		s->put(s->arg, REC_MSG, frame, len, room, room_len);
-		broker_publish(s->broker, room, room_len, frame, len);
-		redis_hist_taint(s->rh, room, room_len);
+		store_redis(s, room, room_len, frame, len, 1);
 		return;
 	}
 	if (s->mem != NULL)
@@ -158,20 +210,20 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	free(a);
 }
 
-void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
-		    const void *req, size_t len)
+/* Answer the request req (a struct history_req) of worker slot; sub 0:
+ * not read (the room's SUBSCRIBE was not confirmed in time). */
+static void request_now(struct hserve *s, int slot, const char *room, size_t room_len,
+			const void *req, int sub)
 {
 	struct answer a = { .s = s, .to = { .slot = (uint32_t)slot } }, *ap;
 	struct history_end end = { .status = HISTORY_UNAVAILABLE };
 	struct history_req q;
 
-	if (len != sizeof(q))
-		return;                         /* not from a worker of this build */
 	memcpy(&q, req, sizeof(q));
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
 	a.since = q.since >= 0;
-	if (s->rh != NULL && (ap = malloc(sizeof(*ap))) != NULL) {
+	if (s->rh != NULL && sub && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;
 		if (redis_hist_read(s->rh, room, room_len, &q, read_done, ap) == 0)
 			return;
@@ -183,10 +235,39 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 	answer_end(&a, &end);
 }
 
+void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
+		    const void *req, size_t len)
+{
+	if (len != sizeof(struct history_req))
+		return;                         /* not from a worker of this build */
+	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
+	 * and the live stream could leave a hole between them (hwait.h).  Redis
+	 * down: no wait, the read fails at once. */
+	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker)) &&
+	    !subscribed(s, room, room_len) &&
+	    hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len, mloop_now_ms()) == 0)
+		return;
+	request_now(s, slot, room, room_len, req, 1);
+}
+
+/* A read or a store that waited for its room's subscription. */
+static void waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+		   size_t room_len, const char *data, size_t len)
+{
+	struct hserve *s = arg;
+
+	if (kind == HWAIT_READ)
+		request_now(s, slot, room, room_len, data, ok);
+	else
+		store_redis(s, room, room_len, data, len, ok);
+}
+
 void hserve_tick(struct hserve *s, uint64_t now_ms)
 {
 	if (s->mem != NULL)
 		history_expire(s->mem, now_ms);
-	if (s->rh != NULL)
+	if (s->rh != NULL) {
 		redis_hist_tick(s->rh, now_ms);
+		hwait_tick(s->hw, now_ms);
+	}
 }
