@@ -58,7 +58,8 @@ static void sub_hook(void *arg, enum broker_sub_event ev, const char *room, size
 	struct hserve *s = arg;
 
 	gapfill_sub_news(s->gf, ev, room, len);
-	if (ev == BROKER_SUB_CONFIRMED && broker_sub_confirmed(s->broker, room, len))
+	if (ev == BROKER_SUB_CONFIRMED &&
+	    broker_sub_state(s->broker, room, len) == BROKER_SUB_SUBSCRIBED)
 		hwait_ready(s->hw, room, len);
 }
 
@@ -114,12 +115,14 @@ void hserve_free(struct hserve *s)
 	free(s);
 }
 
-/* Is room's subscription (or the gap fill) sure to bring what Redis
- * publishes to it from now on?  1 or 0. */
-static int subscribed(struct hserve *s, const char *room, size_t room_len)
+/* Will this pod's subscription to room (or the gap fill) bring what Redis
+ * publishes to it from now on, or nothing at all (unwanted: no member
+ * here)?  The broker's state, SUBSCRIBED when the gap fill covers room. */
+static enum broker_sub_state sub_state(struct hserve *s, const char *room, size_t room_len)
 {
-	return broker_sub_confirmed(s->broker, room, room_len) ||
-	       gapfill_covers(s->gf, room, room_len);
+	if (gapfill_covers(s->gf, room, room_len))
+		return BROKER_SUB_SUBSCRIBED;
+	return broker_sub_state(s->broker, room, room_len);
 }
 
 /* Store with Redis, now; sub 0 (the room's SUBSCRIBE was not confirmed in
@@ -146,9 +149,11 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 	if (s->rh != NULL) {
 		/* a room just joined: stored before the SUBSCRIBE took effect, the
 		 * frame would not come back here (hwait.h); the sub link down, it
-		 * goes out unnumbered at once, as ever */
+		 * goes out unnumbered at once, as ever; no member here (an HTTP
+		 * publish): nothing to wait for */
 		if (broker_sub_ready(s->broker) &&
-		    (hwait_holds(s->hw, room, room_len) || !subscribed(s, room, room_len)) &&
+		    (hwait_holds(s->hw, room, room_len) ||
+		     sub_state(s, room, room_len) == BROKER_SUB_PENDING) &&
 		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len,
 			      mloop_now_ms()) == 0)
 			return;
@@ -241,10 +246,11 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 	if (len != sizeof(struct history_req))
 		return;                         /* not from a worker of this build */
 	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
-	 * and the live stream could leave a hole between them (hwait.h).  Redis
+	 * and the live stream could leave a hole between them (hwait.h); not
+	 * wanted yet: the asking worker's join is still on its way.  Redis
 	 * down: no wait, the read fails at once. */
 	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker)) &&
-	    !subscribed(s, room, room_len) &&
+	    sub_state(s, room, room_len) != BROKER_SUB_SUBSCRIBED &&
 	    hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len, mloop_now_ms()) == 0)
 		return;
 	request_now(s, slot, room, room_len, req, 1);

@@ -445,6 +445,76 @@ static void t_recover_first_sub(void)
 	waitpid(kid, NULL, 0);
 }
 
+/*
+ * An HTTP publish to a room with no member on that pod has no subscription
+ * to wait for: numbered at once, it reaches the room's members on the other
+ * pod with its offset.
+ */
+static void t_publish_elsewhere(void)
+{
+	struct pods ps;
+	struct wsc *a;
+	json_t *m;
+	char body[512];
+	int st = 0;
+
+	CHECK(pods_start(&ps, 1, 2, "history_size 50\npresence off\npublish_key k3y\n") == 0,
+	      "start");
+	CHECK((a = ws_join(ps.p[0], WS "/pe", NULL, 0)) != NULL, "join");
+	msleep(300);                                 /* pod 0 has subscribed */
+	CHECK(wsc_http_request(HOST, ps.p[1]->port, "POST", "/api/chat-api/publish",
+			       "Authorization: Bearer k3y\r\n", "{\"room\":\"pe\",\"data\":{\"n\":1}}",
+			       3000, &st, body, sizeof(body)) >= 0 && st == 200,
+	      "publish: HTTP %d %s", st, body);
+	m = ws_recv_json(a, 10000);
+	CHECK(m != NULL, "the published message");
+	st = (int)jint(m, "offset");
+	json_decref(m);
+	CHECK(st == 1, "offset %d, want 1", st);
+	wsc_free(a);
+}
+
+/*
+ * A room's only member on a pod leaves and another joins at once, again and
+ * again (the pod unsubscribes and subscribes back, sometimes before Redis
+ * answered the UNSUBSCRIBE: broker.c's "leaving" rooms): every time, what
+ * the other pod sends then arrives, and a recovery there is answered
+ * recovered:true.
+ */
+static void t_rejoin_at_once(void)
+{
+	struct pods ps;
+	struct wsc *a, *b = NULL;
+	json_t *m = NULL;
+	char path[128], epoch[64] = "";
+	long long off = 0;
+
+	CHECK(pods_start(&ps, 1, 2, "history_size 50\npresence off\n") == 0, "start");
+	CHECK((a = ws_join(ps.p[0], WS "/ra", NULL, 0)) != NULL, "join a");
+	for (int r = 0; r < 40; r++) {
+		wsc_free(b);
+		if (r == 0)
+			snprintf(path, sizeof(path), WS "/ra");
+		else
+			snprintf(path, sizeof(path), WS "/ra?since=%lld&epoch=%s", off, epoch);
+		b = wsc_connect(HOST, ps.p[1]->port, path, NULL, 5000, NULL);
+		CHECK(b != NULL && (m = ws_recv_json(b, 10000)) != NULL, "round %d: welcome", r);
+		if (r > 0 && !json_is_true(json_object_get(json_object_get(m, "data"), "recovered"))) {
+			json_decref(m);
+			CHECK(0, "round %d: recovered:false from %lld", r, off);
+		}
+		json_decref(m);
+		CHECK(ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"n\":%d}}", r) >= 0, "send");
+		m = ws_recv_type(b, "chat", 5000);
+		CHECK(m != NULL && data_n(m) == r, "round %d: the chat from the other pod", r);
+		off = jint(m, "offset");
+		snprintf(epoch, sizeof(epoch), "%s", js(m, "epoch"));
+		json_decref(m);
+	}
+	wsc_free(b);
+	wsc_free(a);
+}
+
 /* ---- the global channel's own stream; presence unnumbered ---------------------------- */
 
 /*
@@ -692,6 +762,8 @@ const struct itest_case t_history_cases[] = {
 	{ "history_recover_single", recover_check_single, 120 },
 	{ "history_recover_pods", recover_check_pods, 120 },
 	{ "history_recover_first_sub", t_recover_first_sub, 180 },
+	{ "history_publish_elsewhere", t_publish_elsewhere, 0 },
+	{ "history_rejoin_at_once", t_rejoin_at_once, 120 },
 	{ "history_global_single", global_check_single, 0 },
 	{ "history_global_pods", global_check_pods, 0 },
 	{ "history_gap_single", t_gap_single, 0 },
