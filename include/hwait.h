@@ -22,9 +22,12 @@ struct hwait;
 enum hwait_kind { HWAIT_READ, HWAIT_STORE };
 
 /* Do one waiting item now: ok 1 when its room is subscribed, 0 when it
- * waited too long.  slot, room and data[0..len) are what was added. */
-typedef void (*hwait_run_fn)(void *arg, int ok, enum hwait_kind kind, int slot,
-			     const char *room, size_t room_len, const char *data, size_t len);
+ * waited too long.  slot, room and data[0..len) are what was added.
+ * Returns 0, or -1 (only when ok) when it cannot be done yet (Redis has
+ * too many reads in flight): it stays, and so do the later ones of its
+ * kind, until hwait_pump(). */
+typedef int (*hwait_run_fn)(void *arg, int ok, enum hwait_kind kind, int slot,
+			    const char *room, size_t room_len, const char *data, size_t len);
 
 /* A queue whose items run through run(arg, ...); NULL on ENOMEM. */
 struct hwait *hwait_new(uint64_t timeout_ms, hwait_run_fn run, void *arg);
@@ -37,8 +40,13 @@ int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
 	      size_t room_len, const char *data, size_t len, uint64_t now_ms);
 /* Does an item of room wait?  1 or 0: a later one must queue behind it. */
 int hwait_holds(const struct hwait *w, const char *room, size_t room_len);
-/* Room's subscription is confirmed: run its items, oldest first. */
+/* Room's subscription is confirmed: its items are ready; run the ready
+ * ones, oldest first (hwait_pump). */
 void hwait_ready(struct hwait *w, const char *room, size_t room_len);
+/* Run the ready items, oldest first, as far as they can be done now. */
+void hwait_pump(struct hwait *w);
+/* Do ready items wait for hwait_pump()?  1 or 0. */
+int hwait_pending(const struct hwait *w);
 /* Run (ok 0) the items older than the timeout at now_ms, oldest first. */
 void hwait_tick(struct hwait *w, uint64_t now_ms);
 

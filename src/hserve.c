@@ -32,6 +32,8 @@ struct hserve {
 	struct redis_hist *rh;         /* with the broker: history in Redis */
 	struct gapfill *gf;            /* ... and what the subscriber missed */
 	struct hwait   *hw;            /* ... and what waits for a SUBSCRIBE */
+	struct mloop   *loop;
+	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
 	hserve_put_fn   put;
 	void           *arg;
 	size_t          max_answer;
@@ -63,8 +65,8 @@ static void sub_hook(void *arg, enum broker_sub_event ev, const char *room, size
 		hwait_ready(s->hw, room, len);
 }
 
-static void waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
-		   size_t room_len, const char *data, size_t len);
+static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+		  size_t room_len, const char *data, size_t len);
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
@@ -75,6 +77,7 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	if (s == NULL)
 		return NULL;
 	s->broker = broker;
+	s->loop = loop;
 	s->put = put;
 	s->arg = arg;
 	s->max_answer = max_answer;
@@ -107,6 +110,8 @@ void hserve_free(struct hserve *s)
 		broker_pub_hook(s->broker, NULL, NULL);
 		broker_sub_hook(s->broker, NULL, NULL);
 	}
+	if (s->pump_timer)
+		mloop_timer_cancel(s->loop, s->pump_timer);
 	hwait_free(s->hw);
 	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
@@ -194,6 +199,14 @@ static void answer_end(struct answer *a, const struct history_end *end)
 		  (const char *)&a->to, sizeof(a->to));
 }
 
+static void pump(void *arg)
+{
+	struct hserve *s = arg;
+
+	s->pump_timer = 0;
+	hwait_pump(s->hw);
+}
+
 /* Redis answered (or will not): the newest frames that fit in max_answer
  * (a recovery that does not fit has a gap), then the end. */
 static void read_done(void *arg, const struct history_end *e, const char *const *frames,
@@ -212,13 +225,21 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	for (; end.status != HISTORY_GAP && from < n; from++)
 		answer_frame(a, frames[from], lens[from]);
 	answer_end(a, &end);
+	/* a read slot is free once this returns: reads waiting for one go */
+	if (hwait_pending(a->s->hw) && a->s->pump_timer == 0)
+		a->s->pump_timer = mloop_timer(a->s->loop, 0, pump, a->s);
 	free(a);
 }
 
-/* Answer the request req (a struct history_req) of worker slot; sub 0:
- * not read (the room's SUBSCRIBE was not confirmed in time). */
-static void request_now(struct hserve *s, int slot, const char *room, size_t room_len,
-			const void *req, int sub)
+/* How request_now() may read: not at all (the room's SUBSCRIBE was not
+ * confirmed in time), or now, failing fast or, from hwait, waiting for a
+ * read slot. */
+enum hserve_read { READ_NOT, READ_NOW, READ_QUEUED };
+
+/* Answer the request req (a struct history_req) of worker slot.  0, or -1
+ * (READ_QUEUED only) when Redis has too many reads in flight. */
+static int request_now(struct hserve *s, int slot, const char *room, size_t room_len,
+		       const void *req, enum hserve_read how)
 {
 	struct answer a = { .s = s, .to = { .slot = (uint32_t)slot } }, *ap;
 	struct history_end end = { .status = HISTORY_UNAVAILABLE };
@@ -228,16 +249,19 @@ static void request_now(struct hserve *s, int slot, const char *room, size_t roo
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
 	a.since = q.since >= 0;
-	if (s->rh != NULL && sub && (ap = malloc(sizeof(*ap))) != NULL) {
+	if (s->rh != NULL && how != READ_NOT && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;
 		if (redis_hist_read(s->rh, room, room_len, &q, read_done, ap) == 0)
-			return;
+			return 0;
 		free(ap);                       /* Redis down or busy: fail fast */
+		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker)))
+			return -1;              /* ... unless it waited: a slot soon */
 	}
 	if (s->mem != NULL)
 		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
 			     answer_frame, &a, &end);
 	answer_end(&a, &end);
+	return 0;
 }
 
 void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
@@ -253,19 +277,19 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 	    sub_state(s, room, room_len) != BROKER_SUB_SUBSCRIBED &&
 	    hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len, mloop_now_ms()) == 0)
 		return;
-	request_now(s, slot, room, room_len, req, 1);
+	request_now(s, slot, room, room_len, req, READ_NOW);
 }
 
 /* A read or a store that waited for its room's subscription. */
-static void waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
-		   size_t room_len, const char *data, size_t len)
+static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+		  size_t room_len, const char *data, size_t len)
 {
 	struct hserve *s = arg;
 
 	if (kind == HWAIT_READ)
-		request_now(s, slot, room, room_len, data, ok);
-	else
-		store_redis(s, room, room_len, data, len, ok);
+		return request_now(s, slot, room, room_len, data, ok ? READ_QUEUED : READ_NOT);
+	store_redis(s, room, room_len, data, len, ok);
+	return 0;
 }
 
 void hserve_tick(struct hserve *s, uint64_t now_ms)
@@ -275,5 +299,6 @@ void hserve_tick(struct hserve *s, uint64_t now_ms)
 	if (s->rh != NULL) {
 		redis_hist_tick(s->rh, now_ms);
 		hwait_tick(s->hw, now_ms);
+		hwait_pump(s->hw);
 	}
 }

@@ -19,6 +19,7 @@ struct hwait_item {
 	TAILQ_ENTRY(hwait_item) next;
 	enum hwait_kind kind;
 	int             slot;
+	int             ready;         /* its room is subscribed */
 	uint64_t        t0_ms;
 	size_t          room_len, len;
 	char            room[CHATD_ROOM_MAX + 1];
@@ -27,7 +28,7 @@ struct hwait_item {
 
 struct hwait {
 	TAILQ_HEAD(, hwait_item) items;
-	size_t       n, bytes;
+	size_t       n, bytes, nready;
 	uint64_t     timeout_ms;
 	hwait_run_fn run;
 	void        *arg;
@@ -50,6 +51,7 @@ static void item_del(struct hwait *w, struct hwait_item *it)
 {
 	TAILQ_REMOVE(&w->items, it, next);
 	w->n--;
+	w->nready -= it->ready;
 	w->bytes -= it->len;
 	free(it);
 }
@@ -73,6 +75,7 @@ int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
 		return -1;
 	it->kind = kind;
 	it->slot = slot;
+	it->ready = 0;
 	it->t0_ms = now_ms;
 	it->room_len = room_len;
 	memcpy(it->room, room, room_len);
@@ -99,25 +102,43 @@ int hwait_holds(const struct hwait *w, const char *room, size_t room_len)
 	return 0;
 }
 
-/* Unlink it, run it, free it. */
-static void item_run(struct hwait *w, struct hwait_item *it, int ok)
+/* Run it; freed unless it cannot be done yet (-1). */
+static int item_run(struct hwait *w, struct hwait_item *it, int ok)
 {
-	TAILQ_REMOVE(&w->items, it, next);
-	w->run(w->arg, ok, it->kind, it->slot, it->room, it->room_len, it->data, it->len);
-	w->n--;
-	w->bytes -= it->len;
-	free(it);
+	if (w->run(w->arg, ok, it->kind, it->slot, it->room, it->room_len, it->data,
+		   it->len) < 0 && ok)
+		return -1;
+	item_del(w, it);
+	return 0;
+}
+
+void hwait_pump(struct hwait *w)
+{
+	struct hwait_item *it, *nx;
+	unsigned blocked = 0;              /* bit per kind that could not be done */
+
+	for (it = TAILQ_FIRST(&w->items); it != NULL && w->nready > 0; it = nx) {
+		nx = TAILQ_NEXT(it, next);
+		if (it->ready && !(blocked & (1u << it->kind)) && item_run(w, it, 1) < 0)
+			blocked |= 1u << it->kind;
+	}
+}
+
+int hwait_pending(const struct hwait *w)
+{
+	return w->nready > 0;
 }
 
 void hwait_ready(struct hwait *w, const char *room, size_t room_len)
 {
-	struct hwait_item *it, *nx;
+	struct hwait_item *it;
 
-	for (it = TAILQ_FIRST(&w->items); it != NULL; it = nx) {
-		nx = TAILQ_NEXT(it, next);
-		if (item_of(it, room, room_len))
-			item_run(w, it, 1);
-	}
+	TAILQ_FOREACH(it, &w->items, next)
+		if (!it->ready && item_of(it, room, room_len)) {
+			it->ready = 1;
+			w->nready++;
+		}
+	hwait_pump(w);
 }
 
 void hwait_tick(struct hwait *w, uint64_t now_ms)

@@ -12,16 +12,20 @@
 
 struct log {
 	char s[256];
+	int busy;                               /* reads cannot be done now */
 };
 
-static void run(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
-		size_t room_len, const char *data, size_t len)
+static int run(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+	       size_t room_len, const char *data, size_t len)
 {
 	struct log *l = arg;
 	size_t n = strlen(l->s);
 
+	if (ok && kind == HWAIT_READ && l->busy)
+		return -1;
 	snprintf(l->s + n, sizeof(l->s) - n, "%s%c%d:%.*s:%.*s ", ok ? "" : "!",
 		 kind == HWAIT_READ ? 'r' : 's', slot, (int)room_len, room, (int)len, data);
+	return 0;
 }
 
 static void test_ready_in_order(void)
@@ -65,6 +69,25 @@ static void test_timeout(void)
 	hwait_free(NULL);
 }
 
+static void test_busy(void)
+{
+	struct log l = { "", 1 };
+	struct hwait *w = hwait_new(100, run, &l);
+
+	CU_ASSERT_FATAL(w != NULL);
+	hwait_add(w, HWAIT_READ, 1, "a", 1, "x", 1, 0);
+	hwait_add(w, HWAIT_READ, 2, "a", 1, "y", 1, 0);
+	hwait_add(w, HWAIT_STORE, -1, "a", 1, "z", 1, 0);
+	hwait_ready(w, "a", 1);                 /* the reads wait, the store goes */
+	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z ");
+	CU_ASSERT(hwait_pending(w));
+	l.busy = 0;
+	hwait_pump(w);
+	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z r1:a:x r2:a:y ");
+	CU_ASSERT(!hwait_pending(w));
+	hwait_free(w);
+}
+
 static void test_bounds(void)
 {
 	static char big[1u << 20];
@@ -85,6 +108,7 @@ static void test_bounds(void)
 static CU_TestInfo tests[] = {
 	{ "a room's items run in order when it is ready", test_ready_in_order },
 	{ "past the timeout they run not ok", test_timeout },
+	{ "a read that cannot start yet waits for hwait_pump", test_busy },
 	{ "bounded", test_bounds },
 	CU_TEST_INFO_NULL,
 };
