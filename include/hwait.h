@@ -38,8 +38,10 @@ void hwait_free(struct hwait *w);
  * -1 when the bounds are reached or on ENOMEM: then do it at once. */
 int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
 	      size_t room_len, const char *data, size_t len, uint64_t now_ms);
-/* Does an item of room wait?  1 or 0: a later one must queue behind it. */
-int hwait_holds(const struct hwait *w, const char *room, size_t room_len);
+/* Does an item of kind for room wait?  1 or 0: a later one must queue
+ * behind it. */
+int hwait_holds(const struct hwait *w, enum hwait_kind kind, const char *room,
+		size_t room_len);
 /* Room's subscription is confirmed: its items are ready; run the ready
  * ones, oldest first (hwait_pump). */
 void hwait_ready(struct hwait *w, const char *room, size_t room_len);

@@ -156,12 +156,16 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 		 * frame would not come back here (hwait.h); the sub link down, it
 		 * goes out unnumbered at once, as ever; no member here (an HTTP
 		 * publish): nothing to wait for */
+		enum broker_sub_state st = sub_state(s, room, room_len);
+
 		if (broker_sub_ready(s->broker) &&
-		    (hwait_holds(s->hw, room, room_len) ||
-		     sub_state(s, room, room_len) == BROKER_SUB_PENDING) &&
+		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len)) &&
 		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len,
-			      mloop_now_ms()) == 0)
+			      mloop_now_ms()) == 0) {
+			if (st != BROKER_SUB_PENDING)   /* behind older ones: all go */
+				hwait_ready(s->hw, room, room_len);
 			return;
+		}
 		store_redis(s, room, room_len, frame, len, 1);
 		return;
 	}
@@ -271,12 +275,22 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 		return;                         /* not from a worker of this build */
 	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
 	 * and the live stream could leave a hole between them (hwait.h); not
-	 * wanted yet: the asking worker's join is still on its way.  Redis
+	 * wanted yet: the asking worker's join is still on its way.  Too many
+	 * reads in flight: after those waiting for a slot already.  Redis
 	 * down: no wait, the read fails at once. */
-	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker)) &&
-	    sub_state(s, room, room_len) != BROKER_SUB_SUBSCRIBED &&
-	    hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len, mloop_now_ms()) == 0)
-		return;
+	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker))) {
+		int sub = sub_state(s, room, room_len) == BROKER_SUB_SUBSCRIBED;
+
+		if (sub && !hwait_pending(s->hw) &&
+		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
+			return;
+		if (hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len,
+			      mloop_now_ms()) == 0) {
+			if (sub)
+				hwait_ready(s->hw, room, room_len);
+			return;
+		}
+	}
 	request_now(s, slot, room, room_len, req, READ_NOW);
 }
 

@@ -29,6 +29,7 @@ struct hwait_item {
 struct hwait {
 	TAILQ_HEAD(, hwait_item) items;
 	size_t       n, bytes, nready;
+	size_t       nkind[2];            /* items of each kind */
 	uint64_t     timeout_ms;
 	hwait_run_fn run;
 	void        *arg;
@@ -51,6 +52,7 @@ static void item_del(struct hwait *w, struct hwait_item *it)
 {
 	TAILQ_REMOVE(&w->items, it, next);
 	w->n--;
+	w->nkind[it->kind]--;
 	w->nready -= it->ready;
 	w->bytes -= it->len;
 	free(it);
@@ -83,6 +85,7 @@ int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
 	memcpy(it->data, data, len);
 	TAILQ_INSERT_TAIL(&w->items, it, next);
 	w->n++;
+	w->nkind[kind]++;
 	w->bytes += len;
 	return 0;
 }
@@ -92,12 +95,15 @@ static int item_of(const struct hwait_item *it, const char *room, size_t room_le
 	return it->room_len == room_len && memcmp(it->room, room, room_len) == 0;
 }
 
-int hwait_holds(const struct hwait *w, const char *room, size_t room_len)
+int hwait_holds(const struct hwait *w, enum hwait_kind kind, const char *room,
+		size_t room_len)
 {
 	const struct hwait_item *it;
 
+	if (w->nkind[kind] == 0)
+		return 0;
 	TAILQ_FOREACH(it, &w->items, next)
-		if (item_of(it, room, room_len))
+		if (it->kind == kind && item_of(it, room, room_len))
 			return 1;
 	return 0;
 }

@@ -493,8 +493,8 @@ static void t_rejoin_at_once(void)
 	CHECK((a = ws_join(ps.p[0], WS "/ra", NULL, 0)) != NULL, "join a");
 	for (int r = 0; r < 40; r++) {
 		wsc_free(b);
-		if (r == 0)
-			snprintf(path, sizeof(path), WS "/ra");
+		if (r == 0)                     /* the welcome: after the SUBSCRIBE */
+			snprintf(path, sizeof(path), WS "/ra?history=0");
 		else
 			snprintf(path, sizeof(path), WS "/ra?since=%lld&epoch=%s", off, epoch);
 		b = wsc_connect(HOST, ps.p[1]->port, path, NULL, 5000, NULL);

@@ -30,7 +30,7 @@ static int run(void *arg, int ok, enum hwait_kind kind, int slot, const char *ro
 
 static void test_ready_in_order(void)
 {
-	struct log l = { "" };
+	struct log l = { "", 0 };
 	struct hwait *w = hwait_new(1000, run, &l);
 
 	CU_ASSERT_FATAL(w != NULL);
@@ -38,12 +38,13 @@ static void test_ready_in_order(void)
 	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_READ, 3, "b", 1, "2", 1, 11), 0);
 	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "a", 1, "3", 1, 12), 0);
 	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "", 0, "4", 1, 13), 0);
-	CU_ASSERT(hwait_holds(w, "a", 1));
-	CU_ASSERT(!hwait_holds(w, "ab", 2));
+	CU_ASSERT(hwait_holds(w, HWAIT_STORE, "a", 1));
+	CU_ASSERT(!hwait_holds(w, HWAIT_READ, "a", 1));
+	CU_ASSERT(!hwait_holds(w, HWAIT_STORE, "ab", 2));
 	hwait_ready(w, "a", 1);
 	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:1 s-1:a:3 ");
-	CU_ASSERT(!hwait_holds(w, "a", 1));
-	CU_ASSERT(hwait_holds(w, "b", 1));
+	CU_ASSERT(!hwait_holds(w, HWAIT_STORE, "a", 1));
+	CU_ASSERT(hwait_holds(w, HWAIT_READ, "b", 1));
 	hwait_ready(w, "", 0);
 	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:1 s-1:a:3 s-1::4 ");
 	hwait_free(w);                          /* b's read never runs */
@@ -52,7 +53,7 @@ static void test_ready_in_order(void)
 
 static void test_timeout(void)
 {
-	struct log l = { "" };
+	struct log l = { "", 0 };
 	struct hwait *w = hwait_new(100, run, &l);
 
 	CU_ASSERT_FATAL(w != NULL);
@@ -64,7 +65,7 @@ static void test_timeout(void)
 	CU_ASSERT_STRING_EQUAL(l.s, "!r1:a:x ");
 	hwait_tick(w, 2000);
 	CU_ASSERT_STRING_EQUAL(l.s, "!r1:a:x !r2:b:y ");
-	CU_ASSERT(!hwait_holds(w, "b", 1));
+	CU_ASSERT(!hwait_holds(w, HWAIT_READ, "b", 1));
 	hwait_free(w);
 	hwait_free(NULL);
 }
@@ -91,7 +92,7 @@ static void test_busy(void)
 static void test_bounds(void)
 {
 	static char big[1u << 20];
-	struct log l = { "" };
+	struct log l = { "", 0 };
 	struct hwait *w = hwait_new(100, run, &l);
 	char room[200];
 	int n = 0;
