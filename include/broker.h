@@ -54,5 +54,12 @@ enum broker_sub_event { BROKER_SUB_LOST, BROKER_SUB_CONFIRMED, BROKER_SUB_GONE }
 typedef void (*broker_sub_hook_fn)(void *arg, enum broker_sub_event ev, const char *room,
 				   size_t room_len);
 void broker_sub_hook(struct broker *b, broker_sub_hook_fn fn, void *arg);
+/* Where this pod's subscription to room (room_len 0: global, always
+ * wanted) stands: UNWANTED, no worker has members in it; PENDING, wanted,
+ * but Redis has not answered its latest SUBSCRIBE on the sub link that is up
+ * now (or sub is down), so a PUBLISH to it may not reach this pod yet
+ * (hwait.h); SUBSCRIBED, it will. */
+enum broker_sub_state { BROKER_SUB_UNWANTED, BROKER_SUB_PENDING, BROKER_SUB_SUBSCRIBED };
+enum broker_sub_state broker_sub_state(struct broker *b, const char *room, size_t room_len);
 
 #endif

@@ -30,8 +30,8 @@ typedef void (*gapfill_put_fn)(void *arg, uint32_t kind, const char *frame, size
 struct mloop;
 struct redis_hist;
 
-/* A gap fill over broker's subscriber link (it registers broker_sub_hook)
- * reading rh, putting frames through put(arg, REC_MSG, ...), at most
+/* A gap fill over broker's subscriber link (its news come through
+ * gapfill_sub_news) reading rh, putting frames through put(arg, REC_MSG, ...), at most
  * max_bytes of frames per page of a room (and held per room); frames read
  * are checked as another pod's (a `system` one only from publish_from).
  * NULL on ENOMEM. */
@@ -46,6 +46,11 @@ void gapfill_free(struct gapfill *g);
  * already (its offset is not above the room's last). */
 void gapfill_live(struct gapfill *g, const char *room, size_t room_len, const char *frame,
 		  size_t len);
+
+/* What the subscriber link says about room (broker_sub_hook_fn's
+ * arguments): the owner of the broker's hook passes it on. */
+void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *room,
+		      size_t len);
 
 /* Will room's gap be read once the subscriber is back (it is down and
  * the room's last offset is known)?  1 or 0: then a frame stored now

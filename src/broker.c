@@ -35,6 +35,8 @@
 struct interest {
 	struct interest *next;
 	uint64_t         mask[CHATD_SLOTS / 64];
+	uint64_t         confirmed;     /* the sub_gen Redis answered its SUBSCRIBE in */
+	int              leaving;       /* UNSUBSCRIBE sent, not answered yet */
 	size_t           room_len;
 	char             chan[];
 };
@@ -55,6 +57,8 @@ struct broker {
 	int                       freeing;
 	uint64_t                  tick_timer;
 	int                       sub_up;       /* for redis_sub_gaps */
+	uint64_t                  sub_gen;      /* + 1 when sub goes down: confirmations void */
+	uint64_t                  global_confirmed;   /* ... of realtime:global */
 	/* interest table, keyed by client-chosen room names: a keyed hash */
 	struct hash_key           hkey;
 	struct interest         **buckets;
@@ -129,21 +133,70 @@ static struct interest *interest_add(struct broker *b, struct interest **pp,
 	return it;
 }
 
+static void interest_unlink(struct broker *b, struct interest **pp)
+{
+	struct interest *it = *pp;
+
+	*pp = it->next;
+	free(it);
+	b->nrooms--;
+}
+
 /* Clear slot's bit in *pp; a room nobody wants any more is unsubscribed and
- * unlinked.  1 when *pp was removed. */
+ * unlinked, or kept (leaving) until Redis answers the UNSUBSCRIBE: hiredis
+ * 0.14 drops a channel's callback at that answer, even that of a SUBSCRIBE
+ * sent after the UNSUBSCRIBE, and the room would go deaf, so a room wanted
+ * again meanwhile is subscribed only after the answer (sub_unsubscribed).
+ * 1 when *pp was removed. */
 static int interest_clear(struct broker *b, struct interest **pp, int slot)
 {
 	struct interest *it = *pp;
 
 	it->mask[slot / 64] &= ~(1ull << (slot % 64));
-	if (!mask_empty(it))
+	if (!mask_empty(it) || it->leaving)
 		return 0;
 	sub_send(b, "UNSUBSCRIBE", it->chan, CHAN_ROOM_LEN + it->room_len);
 	sub_news(b, BROKER_SUB_GONE, it->chan + CHAN_ROOM_LEN, it->room_len);
-	*pp = it->next;
-	free(it);
-	b->nrooms--;
+	it->confirmed = 0;
+	if (redis_link_ready(b->sub)) {
+		it->leaving = 1;
+		return 0;
+	}
+	interest_unlink(b, pp);
 	return 1;
+}
+
+/* Redis answered the UNSUBSCRIBE of a leaving room: forget it, or subscribe
+ * again when it is wanted again. */
+static void sub_unsubscribed(struct broker *b, const char *room, size_t len)
+{
+	struct interest **pp, *it;
+
+	if (len > CHATD_ROOM_MAX || (it = *(pp = interest_find(b, room, len))) == NULL ||
+	    !it->leaving)
+		return;
+	it->leaving = 0;
+	if (mask_empty(it))
+		interest_unlink(b, pp);
+	else
+		sub_send(b, "SUBSCRIBE", it->chan, CHAN_ROOM_LEN + it->room_len);
+}
+
+/* The sub link is down: the UNSUBSCRIBEs will not be answered, and the
+ * reconnect subscribes what is wanted. */
+static void interest_link_lost(struct broker *b)
+{
+	for (size_t k = 0; k < b->nbuckets; k++) {
+		struct interest **pp = &b->buckets[k];
+
+		while (*pp != NULL) {
+			(*pp)->leaving = 0;
+			if (mask_empty(*pp))
+				interest_unlink(b, pp);
+			else
+				pp = &(*pp)->next;
+		}
+	}
 }
 
 /* Master only.  The room's slot mask going 0 -> non-zero SUBSCRIBEs,
@@ -161,7 +214,7 @@ void broker_interest(struct broker *b, int slot, const char *room, size_t room_l
 	pp = interest_find(b, room, room_len);
 	it = *pp;
 	if (delta > 0) {
-		if (it == NULL)
+		if (it == NULL)             /* (a leaving one subscribes when it has left) */
 			it = interest_add(b, pp, room, room_len);
 		if (it != NULL)
 			it->mask[slot / 64] |= 1ull << (slot % 64);
@@ -242,6 +295,18 @@ static void sub_message(struct broker *b, const struct redis_reply *chan,
 	b->deliver(b->arg, e.room, e.room_len, e.frame, e.frame_len);
 }
 
+/* Redis answered a SUBSCRIBE (gen) or an UNSUBSCRIBE (0) of room: note it
+ * on the room's interest, if the pod still wants the room. */
+static void sub_confirm(struct broker *b, const char *room, size_t len, uint64_t gen)
+{
+	struct interest *it;
+
+	if (len > CHATD_ROOM_MAX)
+		return;
+	if ((it = *interest_find(b, room, len)) != NULL && !it->leaving)
+		it->confirmed = gen;
+}
+
 /* Every reply on the subscribed connection ("message", "subscribe",
  * "unsubscribe"). */
 static void sub_cb(const struct redis_reply *rep, void *arg)
@@ -262,16 +327,21 @@ static void sub_cb(const struct redis_reply *rep, void *arg)
 		return;
 	}
 	if (redis_link_reply_is(chan, CHAN_GLOBAL, CHAN_GLOBAL_LEN) &&
-	    redis_link_reply_is(kind, "subscribe", 9))
+	    redis_link_reply_is(kind, "subscribe", 9)) {
+		b->global_confirmed = b->sub_gen;
 		sub_news(b, BROKER_SUB_CONFIRMED, "", 0);
+	}
 	cs = redis_link_reply_str(chan, &cl);
 	if (redis_link_reply_type(chan) != REDIS_LINK_STRING || cl <= CHAN_ROOM_LEN ||
 	    memcmp(cs, CHAN_ROOM, CHAN_ROOM_LEN) != 0)
 		return;
 	if (redis_link_reply_is(kind, "subscribe", 9)) {
 		stats_add(&b->st->redis_subscribed_rooms, 1);
+		sub_confirm(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN, b->sub_gen);
 		sub_news(b, BROKER_SUB_CONFIRMED, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
 	} else if (redis_link_reply_is(kind, "unsubscribe", 11)) {
+		sub_confirm(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN, 0);
+		sub_unsubscribed(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
 		if (stats_get(&b->st->redis_subscribed_rooms) > 0)
 			stats_sub(&b->st->redis_subscribed_rooms, 1);
 		sub_news(b, BROKER_SUB_GONE, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
@@ -335,8 +405,11 @@ static void broker_link_event(struct redis_link *l, enum redis_link_event ev, vo
 		redis_health_link_event(b->health, l, ev);
 	if (l == b->sub && ev == REDIS_LINK_DOWN && b->sub_up)
 		stats_add(&b->st->redis_sub_gaps, 1);
-	if (l == b->sub && ev == REDIS_LINK_DOWN)
+	if (l == b->sub && ev == REDIS_LINK_DOWN) {
+		b->sub_gen++;
+		interest_link_lost(b);
 		sub_news(b, BROKER_SUB_LOST, NULL, 0);
+	}
 	if (l == b->sub)
 		b->sub_up = ev == REDIS_LINK_UP;
 	switch (ev) {
@@ -384,6 +457,20 @@ void broker_sub_hook(struct broker *b, broker_sub_hook_fn fn, void *arg)
 int broker_sub_ready(const struct broker *b)
 {
 	return redis_link_ready(b->sub);
+}
+
+enum broker_sub_state broker_sub_state(struct broker *b, const char *room, size_t room_len)
+{
+	struct interest *it = NULL;
+	uint64_t gen;
+
+	if (room_len > CHATD_ROOM_MAX)
+		return BROKER_SUB_UNWANTED;
+	if (room_len > 0 && ((it = *interest_find(b, room, room_len)) == NULL || mask_empty(it)))
+		return BROKER_SUB_UNWANTED;
+	gen = it != NULL ? it->confirmed : b->global_confirmed;
+	return redis_link_ready(b->sub) && gen == b->sub_gen ? BROKER_SUB_SUBSCRIBED
+							     : BROKER_SUB_PENDING;
 }
 
 /* Master only.  See redis_pub_publish. */
@@ -453,6 +540,7 @@ struct broker *broker_new(const struct conf *c, struct mloop *loop, const char *
 	}
 	b->loop = loop;
 	b->st = st;
+	b->sub_gen = 1;                     /* 0: never confirmed */
 	b->deliver = deliver;
 	b->arg = arg;
 	hash_key_random(&b->hkey, b);

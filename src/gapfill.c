@@ -379,9 +379,9 @@ static void sub_lost(struct gapfill *g)
 		}
 }
 
-static void sub_news(void *arg, enum broker_sub_event ev, const char *room, size_t len)
+void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *room,
+		      size_t len)
 {
-	struct gapfill *g = arg;
 	struct gf_room **pp, *r;
 
 	if (ev == BROKER_SUB_LOST) {
@@ -424,7 +424,6 @@ struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct
 	snprintf(g->publish_from, sizeof(g->publish_from), "%s", publish_from);
 	hash_key_random(&g->key, g);
 	TAILQ_INIT(&g->queue);
-	broker_sub_hook(broker, sub_news, g);
 	return g;
 }
 
@@ -432,7 +431,6 @@ void gapfill_free(struct gapfill *g)
 {
 	if (g == NULL)
 		return;
-	broker_sub_hook(g->broker, NULL, NULL);
 	if (g->retry_timer)
 		mloop_timer_cancel(g->loop, g->retry_timer);
 	for (size_t k = 0; k < g->nbuckets; k++)

@@ -16,15 +16,24 @@
 #include "gapfill.h"
 #include "history.h"
 #include "hserve.h"
+#include "hwait.h"
 #include "mloop.h"
 #include "redis_hist.h"
+#include "redis_link.h"
 #include "shm.h"
+
+/* The longest a read or a store waits for its room's subscription: its
+ * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
+#define HSERVE_SUB_WAIT_MS 2000
 
 struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
 	struct broker  *broker;        /* NULL: single-node */
 	struct redis_hist *rh;         /* with the broker: history in Redis */
 	struct gapfill *gf;            /* ... and what the subscriber missed */
+	struct hwait   *hw;            /* ... and what waits for a SUBSCRIBE */
+	struct mloop   *loop;
+	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
 	hserve_put_fn   put;
 	void           *arg;
 	size_t          max_answer;
@@ -46,6 +55,19 @@ static void pub_hook(void *arg, int up)
 	redis_hist_link(s->rh, up);
 }
 
+static void sub_hook(void *arg, enum broker_sub_event ev, const char *room, size_t len)
+{
+	struct hserve *s = arg;
+
+	gapfill_sub_news(s->gf, ev, room, len);
+	if (ev == BROKER_SUB_CONFIRMED &&
+	    broker_sub_state(s->broker, room, len) == BROKER_SUB_SUBSCRIBED)
+		hwait_ready(s->hw, room, len);
+}
+
+static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+		  size_t room_len, const char *data, size_t len);
+
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
 			  hserve_put_fn put, void *arg)
@@ -55,6 +77,7 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	if (s == NULL)
 		return NULL;
 	s->broker = broker;
+	s->loop = loop;
 	s->put = put;
 	s->arg = arg;
 	s->max_answer = max_answer;
@@ -62,14 +85,20 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	s->scratch = malloc(s->scratch_len);
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
-	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL)
+	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL) {
 		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put, arg);
-	if (s->scratch == NULL || (s->mem == NULL && (s->rh == NULL || s->gf == NULL))) {
+		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
+				  : HSERVE_SUB_WAIT_MS, waited, s);
+	}
+	if (s->scratch == NULL ||
+	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL || s->hw == NULL))) {
 		hserve_free(s);
 		return NULL;
 	}
-	if (broker != NULL)
+	if (broker != NULL) {
 		broker_pub_hook(broker, pub_hook, s);
+		broker_sub_hook(broker, sub_hook, s);
+	}
 	return s;
 }
 
@@ -77,13 +106,43 @@ void hserve_free(struct hserve *s)
 {
 	if (s == NULL)
 		return;
-	if (s->broker != NULL)
+	if (s->broker != NULL) {
 		broker_pub_hook(s->broker, NULL, NULL);
+		broker_sub_hook(s->broker, NULL, NULL);
+	}
+	if (s->pump_timer)
+		mloop_timer_cancel(s->loop, s->pump_timer);
+	hwait_free(s->hw);
 	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
 	history_free(s->mem);
 	free(s->scratch);
 	free(s);
+}
+
+/* Will this pod's subscription to room (or the gap fill) bring what Redis
+ * publishes to it from now on, or nothing at all (unwanted: no member
+ * here)?  The broker's state, SUBSCRIBED when the gap fill covers room. */
+static enum broker_sub_state sub_state(struct hserve *s, const char *room, size_t room_len)
+{
+	if (gapfill_covers(s->gf, room, room_len))
+		return BROKER_SUB_SUBSCRIBED;
+	return broker_sub_state(s->broker, room, room_len);
+}
+
+/* Store with Redis, now; sub 0 (the room's SUBSCRIBE was not confirmed in
+ * time): as when Redis is not usable. */
+static void store_redis(struct hserve *s, const char *room, size_t room_len, const char *frame,
+			size_t len, int sub)
+{
+	/* numbered by Redis, delivered from our subscription like any pod's;
+	 * Redis not usable: delivered here and published unnumbered */
+	if (sub && (broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
+	    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
+		return;
+	s->put(s->arg, REC_MSG, frame, len, room, room_len);
+	broker_publish(s->broker, room, room_len, frame, len);
+	redis_hist_taint(s->rh, room, room_len);
 }
 
 void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
@@ -93,14 +152,21 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 	size_t n = 0;
 
 	if (s->rh != NULL) {
-		/* numbered by Redis, delivered from our subscription like any pod's;
-		 * Redis not usable: delivered here and published unnumbered */
-		if ((broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
-		    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
+		/* a room just joined: stored before the SUBSCRIBE took effect, the
+		 * frame would not come back here (hwait.h); the sub link down, it
+		 * goes out unnumbered at once, as ever; no member here (an HTTP
+		 * publish): nothing to wait for */
+		enum broker_sub_state st = sub_state(s, room, room_len);
+
+		if (broker_sub_ready(s->broker) &&
+		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len)) &&
+		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len,
+			      mloop_now_ms()) == 0) {
+			if (st != BROKER_SUB_PENDING)   /* behind older ones: all go */
+				hwait_ready(s->hw, room, room_len);
 			return;
-		s->put(s->arg, REC_MSG, frame, len, room, room_len);
-		broker_publish(s->broker, room, room_len, frame, len);
-		redis_hist_taint(s->rh, room, room_len);
+		}
+		store_redis(s, room, room_len, frame, len, 1);
 		return;
 	}
 	if (s->mem != NULL)
@@ -137,6 +203,14 @@ static void answer_end(struct answer *a, const struct history_end *end)
 		  (const char *)&a->to, sizeof(a->to));
 }
 
+static void pump(void *arg)
+{
+	struct hserve *s = arg;
+
+	s->pump_timer = 0;
+	hwait_pump(s->hw);
+}
+
 /* Redis answered (or will not): the newest frames that fit in max_answer
  * (a recovery that does not fit has a gap), then the end. */
 static void read_done(void *arg, const struct history_end *e, const char *const *frames,
@@ -155,38 +229,90 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	for (; end.status != HISTORY_GAP && from < n; from++)
 		answer_frame(a, frames[from], lens[from]);
 	answer_end(a, &end);
+	/* a read slot is free once this returns: reads waiting for one go */
+	if (hwait_pending(a->s->hw) && a->s->pump_timer == 0)
+		a->s->pump_timer = mloop_timer(a->s->loop, 0, pump, a->s);
 	free(a);
 }
 
-void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
-		    const void *req, size_t len)
+/* How request_now() may read: not at all (the room's SUBSCRIBE was not
+ * confirmed in time), or now, failing fast or, from hwait, waiting for a
+ * read slot. */
+enum hserve_read { READ_NOT, READ_NOW, READ_QUEUED };
+
+/* Answer the request req (a struct history_req) of worker slot.  0, or -1
+ * (READ_QUEUED only) when Redis has too many reads in flight. */
+static int request_now(struct hserve *s, int slot, const char *room, size_t room_len,
+		       const void *req, enum hserve_read how)
 {
 	struct answer a = { .s = s, .to = { .slot = (uint32_t)slot } }, *ap;
 	struct history_end end = { .status = HISTORY_UNAVAILABLE };
 	struct history_req q;
 
-	if (len != sizeof(q))
-		return;                         /* not from a worker of this build */
 	memcpy(&q, req, sizeof(q));
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
 	a.since = q.since >= 0;
-	if (s->rh != NULL && (ap = malloc(sizeof(*ap))) != NULL) {
+	if (s->rh != NULL && how != READ_NOT && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;
 		if (redis_hist_read(s->rh, room, room_len, &q, read_done, ap) == 0)
-			return;
+			return 0;
 		free(ap);                       /* Redis down or busy: fail fast */
+		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker)))
+			return -1;              /* ... unless it waited: a slot soon */
 	}
 	if (s->mem != NULL)
 		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
 			     answer_frame, &a, &end);
 	answer_end(&a, &end);
+	return 0;
+}
+
+void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
+		    const void *req, size_t len)
+{
+	if (len != sizeof(struct history_req))
+		return;                         /* not from a worker of this build */
+	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
+	 * and the live stream could leave a hole between them (hwait.h); not
+	 * wanted yet: the asking worker's join is still on its way.  Too many
+	 * reads in flight: after those waiting for a slot already.  Redis
+	 * down: no wait, the read fails at once. */
+	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker))) {
+		int sub = sub_state(s, room, room_len) == BROKER_SUB_SUBSCRIBED;
+
+		if (sub && !hwait_pending(s->hw) &&
+		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
+			return;
+		if (hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len,
+			      mloop_now_ms()) == 0) {
+			if (sub)
+				hwait_ready(s->hw, room, room_len);
+			return;
+		}
+	}
+	request_now(s, slot, room, room_len, req, READ_NOW);
+}
+
+/* A read or a store that waited for its room's subscription. */
+static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
+		  size_t room_len, const char *data, size_t len)
+{
+	struct hserve *s = arg;
+
+	if (kind == HWAIT_READ)
+		return request_now(s, slot, room, room_len, data, ok ? READ_QUEUED : READ_NOT);
+	store_redis(s, room, room_len, data, len, ok);
+	return 0;
 }
 
 void hserve_tick(struct hserve *s, uint64_t now_ms)
 {
 	if (s->mem != NULL)
 		history_expire(s->mem, now_ms);
-	if (s->rh != NULL)
+	if (s->rh != NULL) {
 		redis_hist_tick(s->rh, now_ms);
+		hwait_tick(s->hw, now_ms);
+		hwait_pump(s->hw);
+	}
 }

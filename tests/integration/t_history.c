@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define HIST_CONF "history_size 50\nrate_limit 100000\nrate_burst 100000\npresence off\n"
 #define ROUNDS 5
@@ -305,6 +307,214 @@ static void recover_check(struct pods *ps)
 /* kept: more than a round sends, so every round can recover */
 ON_BOTH(recover_check, "history_size 200\nrate_limit 100000\nrate_burst 100000\n")
 
+/* ---- recovery on a pod that has not subscribed to the room yet ---------------------- */
+
+#define FS_ROOMS  4
+#define FS_ROUNDS 30
+#define FS_CLIENTS 8      /* recovering at once per room */
+#define FS_READ_MS 150    /* the first of them reads what comes for this long */
+
+/* The child: chats into every room on pod a, steadily, until killed (at
+ * most 120 s); what comes back is drained so it is never a slow consumer. */
+static void fs_publish(int port)
+{
+	struct chatd h = { .port = port };
+	struct wsc *c[FS_ROOMS];
+	char path[64];
+	json_t *m;
+
+	for (int i = 0; i < FS_ROOMS; i++) {
+		snprintf(path, sizeof(path), WS "/fs%d", i);
+		if ((c[i] = ws_join(&h, path, NULL, 0)) == NULL)
+			_exit(1);
+	}
+	for (long long end = mono_ms() + 120000, n = 0; mono_ms() < end; n++) {
+		for (int i = 0; i < FS_ROOMS; i++) {
+			if (ws_sendf(c[i], "{\"type\":\"chat\",\"data\":{\"n\":%lld}}", n) < 0)
+				_exit(1);
+			while ((m = ws_recv_json(c[i], 0)) != NULL)
+				json_decref(m);
+		}
+		usleep(1000);
+	}
+	_exit(0);
+}
+
+/* A recovering client c: recovered:true, then chats each offset once, in
+ * order, from since + 1, until the offset upto (0: whatever comes in
+ * FS_READ_MS).  The last offset read, or -1 (reported). */
+static long long fs_read(struct wsc *c, long long since, long long upto, const char *what)
+{
+	long long off = since, end = mono_ms() + FS_READ_MS;
+	json_t *m = ws_recv_json(c, 10000);
+	int ok = json_is_true(json_object_get(json_object_get(m, "data"), "recovered"));
+
+	json_decref(m);
+	CHECKR(ok, -1, "%s: no welcome with recovered:true from %lld", what, since);
+	while (upto > 0 ? off < upto : off == since || mono_ms() < end) {
+		CHECKR((m = ws_recv_json(c, 10000)) != NULL, -1, "%s: silent after %lld", what, off);
+		if (strcmp(js(m, "type"), "chat") == 0 && jint(m, "offset") != off + 1) {
+			long long got = jint(m, "offset");
+
+			json_decref(m);
+			CHECKR(0, -1, "%s: offset %lld after %lld (from %lld): %s", what, got, off,
+			       since, got > off ? "a hole" : "a duplicate");
+		}
+		if (strcmp(js(m, "type"), "chat") == 0)
+			off++;
+		json_decref(m);
+	}
+	return off;
+}
+
+/* One round: FS_CLIENTS per room recover on pod b at once, from since[]
+ * (then the last offset read).  0, or -1 (reported). */
+static int fs_round(struct chatd *b, long long *since, char (*epoch)[64], int round)
+{
+	struct wsc *c[FS_ROOMS][FS_CLIENTS] = { { NULL } };
+	char path[160], what[64];
+	long long last = 0;
+	int rc = 0;
+
+	for (int i = 0; i < FS_ROOMS; i++)
+		for (int k = 0; k < FS_CLIENTS; k++) {
+			snprintf(path, sizeof(path), WS "/fs%d?since=%lld&epoch=%s", i, since[i],
+				 epoch[i]);
+			c[i][k] = wsc_connect(HOST, b->port, path, NULL, 5000, NULL);
+		}
+	for (int i = 0; i < FS_ROOMS && rc == 0; i++)
+		for (int k = 0; k < FS_CLIENTS && rc == 0; k++) {
+			snprintf(what, sizeof(what), "round %d room %d client %d", round, i, k);
+			if (c[i][k] == NULL)
+				itest_fail(__FILE__, __LINE__, "%s: connect", what);
+			else
+				last = fs_read(c[i][k], since[i], k ? last : 0, what);
+			rc = last < 0 || c[i][k] == NULL ? -1 : 0;
+			since[i] = k == FS_CLIENTS - 1 ? last : since[i];
+		}
+	for (int i = 0; i < FS_ROOMS; i++)
+		ws_free_all(c[i], FS_CLIENTS);
+	return rc;
+}
+
+/* Where each room stands on pod a, then the rounds on pod b. */
+static void fs_rounds(struct pods *ps)
+{
+	long long since[FS_ROOMS];
+	char epoch[FS_ROOMS][64], path[64];
+	int got = 0;
+
+	for (int i = 0; i < FS_ROOMS; i++) {
+		struct wsc *c;
+		json_t *m;
+
+		snprintf(path, sizeof(path), WS "/fs%d?history=1", i);
+		c = ws_join(ps->p[0], path, NULL, 0);
+		m = c ? ws_recv_type(c, "chat", 10000) : NULL;
+		if (m != NULL) {
+			since[i] = jint(m, "offset");
+			snprintf(epoch[i], sizeof(epoch[i]), "%s", js(m, "epoch"));
+			got++;
+		}
+		json_decref(m);
+		wsc_free(c);
+	}
+	CHECK(got == FS_ROOMS, "the publisher's first chats");
+	for (int r = 0; r < FS_ROUNDS && fs_round(ps->p[1], since, epoch, r) == 0; r++)
+		msleep(100);                       /* pod b has no member left: unsubscribed */
+}
+
+/*
+ * Issue 16: rooms with members on pod a only, a publisher there sending
+ * steadily; clients recover on pod b with since=&epoch=, b's first member
+ * of the room each time (b subscribes for it while it reads the history).
+ * FS_ROUNDS times per room: every message after since exactly once.
+ */
+static void t_recover_first_sub(void)
+{
+	struct pods ps;
+	pid_t kid;
+
+	CHECK(pods_start(&ps, 1, 2, "history_size 1000\nsend_queue 4096\nrate_limit 100000\n"
+			 "rate_burst 100000\npresence off\n") == 0, "start");
+	CHECK((kid = fork()) >= 0, "fork");
+	if (kid == 0)
+		fs_publish(ps.p[0]->port);
+	fs_rounds(&ps);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+}
+
+/*
+ * An HTTP publish to a room with no member on that pod has no subscription
+ * to wait for: numbered at once, it reaches the room's members on the other
+ * pod with its offset.
+ */
+static void t_publish_elsewhere(void)
+{
+	struct pods ps;
+	struct wsc *a;
+	json_t *m;
+	char body[512];
+	int st = 0;
+
+	CHECK(pods_start(&ps, 1, 2, "history_size 50\npresence off\npublish_key k3y\n") == 0,
+	      "start");
+	CHECK((a = ws_join(ps.p[0], WS "/pe", NULL, 0)) != NULL, "join");
+	msleep(300);                                 /* pod 0 has subscribed */
+	CHECK(wsc_http_request(HOST, ps.p[1]->port, "POST", "/api/chat-api/publish",
+			       "Authorization: Bearer k3y\r\n", "{\"room\":\"pe\",\"data\":{\"n\":1}}",
+			       3000, &st, body, sizeof(body)) >= 0 && st == 200,
+	      "publish: HTTP %d %s", st, body);
+	m = ws_recv_json(a, 10000);
+	CHECK(m != NULL, "the published message");
+	st = (int)jint(m, "offset");
+	json_decref(m);
+	CHECK(st == 1, "offset %d, want 1", st);
+	wsc_free(a);
+}
+
+/*
+ * A room's only member on a pod leaves and another joins at once, again and
+ * again (the pod unsubscribes and subscribes back, sometimes before Redis
+ * answered the UNSUBSCRIBE: broker.c's "leaving" rooms): every time, what
+ * the other pod sends then arrives, and a recovery there is answered
+ * recovered:true.
+ */
+static void t_rejoin_at_once(void)
+{
+	struct pods ps;
+	struct wsc *a, *b = NULL;
+	json_t *m = NULL;
+	char path[128], epoch[64] = "";
+	long long off = 0;
+
+	CHECK(pods_start(&ps, 1, 2, "history_size 50\npresence off\n") == 0, "start");
+	CHECK((a = ws_join(ps.p[0], WS "/ra", NULL, 0)) != NULL, "join a");
+	for (int r = 0; r < 40; r++) {
+		wsc_free(b);
+		if (r == 0)                     /* the welcome: after the SUBSCRIBE */
+			snprintf(path, sizeof(path), WS "/ra?history=0");
+		else
+			snprintf(path, sizeof(path), WS "/ra?since=%lld&epoch=%s", off, epoch);
+		b = wsc_connect(HOST, ps.p[1]->port, path, NULL, 5000, NULL);
+		CHECK(b != NULL && (m = ws_recv_json(b, 10000)) != NULL, "round %d: welcome", r);
+		if (r > 0 && !json_is_true(json_object_get(json_object_get(m, "data"), "recovered"))) {
+			json_decref(m);
+			CHECK(0, "round %d: recovered:false from %lld", r, off);
+		}
+		json_decref(m);
+		CHECK(ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"n\":%d}}", r) >= 0, "send");
+		m = ws_recv_type(b, "chat", 5000);
+		CHECK(m != NULL && data_n(m) == r, "round %d: the chat from the other pod", r);
+		off = jint(m, "offset");
+		snprintf(epoch, sizeof(epoch), "%s", js(m, "epoch"));
+		json_decref(m);
+	}
+	wsc_free(b);
+	wsc_free(a);
+}
+
 /* ---- the global channel's own stream; presence unnumbered ---------------------------- */
 
 /*
@@ -551,6 +761,9 @@ const struct itest_case t_history_cases[] = {
 	{ "history_on_join_pods", on_join_check_pods, 0 },
 	{ "history_recover_single", recover_check_single, 120 },
 	{ "history_recover_pods", recover_check_pods, 120 },
+	{ "history_recover_first_sub", t_recover_first_sub, 180 },
+	{ "history_publish_elsewhere", t_publish_elsewhere, 0 },
+	{ "history_rejoin_at_once", t_rejoin_at_once, 120 },
 	{ "history_global_single", global_check_single, 0 },
 	{ "history_global_pods", global_check_pods, 0 },
 	{ "history_gap_single", t_gap_single, 0 },
