@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -490,11 +491,28 @@ static void t_tls_encrypted_key(void)
  * (":P" and "0.0.0.0:P ssl", "127.0.0.1:P" and "localhost:P ssl") would share
  * one SO_REUSEPORT group, each connection landing on either: -t and the
  * start refuse them, naming both.  The same port on other addresses is fine. */
+/* "localhost" as chatd resolves it (first answer, as listener.c takes it):
+ * "127.0.0.1:%d" or "[::1]:%d" -- /etc/hosts decides, and a minimal root
+ * may list ::1 first. */
+static const char *localhost_numeric(void)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *res = NULL;
+	const char *fmt = NULL;
+
+	if (getaddrinfo("localhost", "80", &hints, &res) == 0 && res != NULL)
+		fmt = res->ai_family == AF_INET6 ? "[::1]:%d" : "127.0.0.1:%d";
+	freeaddrinfo(res);
+	return fmt;
+}
+
 static void t_tls_same_address(void)
 {
 	CHECK(pki_make() == 0, "pki");
-	static const char *const clash[][2] = {
-		{ ":%d", "0.0.0.0:%d ssl" }, { "127.0.0.1:%d", "localhost:%d ssl" },
+	const char *lh = localhost_numeric();
+	CHECK(lh, "localhost does not resolve here");
+	const char *const clash[][2] = {
+		{ ":%d", "0.0.0.0:%d ssl" }, { lh, "localhost:%d ssl" },
 		{ "*:%d ssl", "0.0.0.0:%d" },
 	};
 	char conf[1024], out[4096], fmt[256];
@@ -518,8 +536,10 @@ static void t_tls_same_address(void)
 	rc = run_capture(argv, out, sizeof(out), 10000);
 	CHECK(rc == 0, "-t with one port on three addresses: %d %s", rc, out);
 
-	/* the start: the harness's -l 127.0.0.1:P beside the file's localhost:P ssl */
-	snprintf(out, sizeof(out), "listen localhost:%d ssl\nssl_certificate %s\n"
+	/* the start: the harness's -l 127.0.0.1:P beside the file's P ssl on
+	 * the same address written another way (numeric, so the clash does not
+	 * depend on what localhost resolves to here) */
+	snprintf(out, sizeof(out), "listen 127.000.000.001:%d ssl\nssl_certificate %s\n"
 		 "ssl_certificate_key %s\n", port, pf("srv.pem"), pf("srv.key"));
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .conf = out, .port = port,
 							    .no_wait = 1 });
