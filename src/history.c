@@ -59,7 +59,7 @@ int history_frame_offset(const char *frame, size_t len, uint64_t *offset)
 		frame += hp - 1;                /* keep a '{' in front of "offset" */
 		len -= hp - 1;
 	}
-	if (len <= op || memcmp(frame + 1, OFFSET_PREFIX + 1, op - 1) != 0)
+	if (len <= op || memcmp(frame + 1, &OFFSET_PREFIX[1], op - 1) != 0)
 		return 0;
 	for (i = op; i < len && frame[i] >= '0' && frame[i] <= '9' && i < op + 19; i++)
 		v = v * 10 + (uint64_t)(frame[i] - '0');
