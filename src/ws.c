@@ -168,7 +168,7 @@ void ws_flush(struct wctx *w)
 	for (size_t i = 0; i < w->nflush; i++) {
 		struct conn *c = w->flush[i];
 
-		if (c->sq.len == 0)
+		if (c == NULL || c->sq.len == 0)   /* NULL: closed since (on_closed) */
 			continue;
 		if (c->close_code || c->ping_due || c->peer_code || lws_partial_buffered(c->wsi) ||
 		    on_writeable(w, c) < 0)
@@ -432,6 +432,11 @@ static void on_closed(struct wctx *w, struct conn *c)
 {
 	char last[CHATD_ROOM_MAX + 1];
 
+	/* a burst's writes may wait for the next ring batch (drain_ring): lws
+	 * frees c after this, so it must leave the flush list now */
+	for (size_t i = 0; i < w->nflush; i++)
+		if (w->flush[i] == c)
+			w->flush[i] = NULL;
 	if (!c->established)
 		return;
 	c->established = 0;
