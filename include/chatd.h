@@ -16,7 +16,7 @@
 #define CHATD_CORK_MAX      4096    /* bytes of frames sent in one write() */
 #define CHATD_STAMP_MAX     1024    /* bytes the server adds to a client message (id, from, ...) */
 #define CHATD_MAX_FRAME     (1u << 20) /* hard ceiling for one ring record */
-#define CHATD_ERR_MAX       512     /* an error buffer a caller hands a leaf (char *err, size_t errlen) */
+#define CHATD_ERR_MAX       1024    /* an error buffer a caller hands a leaf (char *err, size_t errlen) */
 
 /* defaults of the directives whose values the spec fixes */
 #define CHATD_DEF_PORT          8080

@@ -18,11 +18,10 @@
  * kept across reloads and respawns: a socket never leaves the group while a
  * generation changes, so what the kernel queued on it is accepted by the
  * next worker holding it instead of reset.  The listen lines need a restart
- * to change, so n and ssl[] are fixed from the start.
+ * to change, so n is fixed from the start.
  */
 struct listener {
 	int fd[CONF_MAX_LISTENS][CHATD_MAX_WORKERS];
-	int ssl[CONF_MAX_LISTENS];  /* line k is `listen ... ssl` */
 	int n;                      /* listen lines */
 };
 

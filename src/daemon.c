@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chatd.h"
 #include "alog.h"
 #include "conf.h"
 #include "daemon.h"
@@ -198,7 +199,7 @@ int daemon_log_file_check(const struct conf *c)
 
 int daemon_start_checks(const struct conf *c, int foreground)
 {
-	char err[256] = "";
+	char err[CHATD_ERR_MAX] = "";
 
 	/* any listener on the address, another chatd included, is a clear error now */
 	if (listener_probe(c, err, sizeof(err)) < 0) {
@@ -232,7 +233,7 @@ void daemon_log_file_give(const struct conf *c)
 
 void daemon_logs_reopen(const struct conf *c)
 {
-	char err[512];
+	char err[CHATD_ERR_MAX];
 
 	if (log_reopen() < 0)
 		log_errno(LOG_LVL_ERROR, "reopening the log file");

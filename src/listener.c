@@ -21,11 +21,9 @@
 void listener_init(struct listener *l, const struct conf *c)
 {
 	l->n = c->listen.n;
-	for (int k = 0; k < CONF_MAX_LISTENS; k++) {
-		l->ssl[k] = k < c->listen.n ? c->listen.v[k].ssl : 0;
+	for (int k = 0; k < CONF_MAX_LISTENS; k++)
 		for (int i = 0; i < CHATD_MAX_WORKERS; i++)
 			l->fd[k][i] = -1;
-	}
 }
 
 /* The addresses of listen line a, in the order listener_open() tries
@@ -158,8 +156,7 @@ int listener_probe(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Close index i's socket of every listen line. */
-static void listener_close_index(struct listener *l, int i)
+void listener_drop(struct listener *l, int i)
 {
 	for (int k = 0; k < CONF_MAX_LISTENS; k++)
 		if (l->fd[k][i] >= 0) {
@@ -179,7 +176,7 @@ static int listener_open_index(struct listener *l, const struct conf *c, int i,
 	for (int k = 0; k < l->n; k++)
 		if (l->fd[k][i] < 0 &&
 		    (l->fd[k][i] = listener_open(&c->listen.v[k], 1, err, errlen)) < 0) {
-			listener_close_index(l, i);
+			listener_drop(l, i);
 			return -1;
 		}
 	return 0;
@@ -195,11 +192,6 @@ int listener_pick(struct listener *l, const struct conf *c, int want, const int 
 	}
 	snprintf(err, errlen, "every listening socket has a worker");
 	return -1;
-}
-
-void listener_drop(struct listener *l, int i)
-{
-	listener_close_index(l, i);
 }
 
 void listener_trim(struct listener *l, int want)

@@ -96,7 +96,7 @@ static void listeners_drop_orphans(void)
 static int spawn_worker(void)
 {
 	struct worker_args a;
-	char err[256] = "";
+	char err[CHATD_ERR_MAX] = "";
 	int slot = slots_free(m.slots), lidx, efd;
 	pid_t pid;
 
@@ -315,7 +315,7 @@ static void reap_children(void)
 static int master_tls_load(const struct conf *c, const char *what)
 {
 	struct tls_creds *t = NULL;
-	char err[512], serial[80];
+	char err[CHATD_ERR_MAX], serial[80];
 
 	if (conf_has_ssl(c)) {
 		if (tls_key_perms(c, err, sizeof(err)))

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "chatd.h"
 #include "auth.h"
 #include "conf.h"
 #include "errbuf.h"
@@ -28,7 +29,7 @@ void preflight_where(const struct conf *c, const char *name, char *err, size_t e
 
 	conf_where(c, name, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s", err);
-	snprintf(err, errlen, "%.200s%.300s", where, msg);
+	snprintf(err, errlen, "%.200s%.800s", where, msg);
 }
 
 static int fail(const struct conf *c, const char *name, char *err, size_t errlen,

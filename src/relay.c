@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chatd.h"
 #include "broker.h"
 #include "hserve.h"
 #include "log.h"
@@ -311,7 +312,7 @@ static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 
 int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop)
 {
-	char err[256], url[CONF_STR_MAX];
+	char err[CHATD_ERR_MAX], url[CONF_STR_MAX];
 
 	make_pod_id(r, c);
 	r->roster = roster_new(c, loop, r->members, r->bcast, &r->shm->master, &r->need_wake,

@@ -293,7 +293,7 @@ static void drop_privileges(const struct conf *c)
 static int vhost_tls_setup(void *ssl_ctx)
 {
 	struct wctx *w = the_worker;
-	char err[512];
+	char err[CHATD_ERR_MAX];
 
 	if (w->tls == NULL || tls_ctx_setup(ssl_ctx, w->tls, w->conf, err, sizeof(err)) < 0) {
 		log_error("TLS: %s", w->tls ? err : "no certificate loaded");
@@ -358,7 +358,7 @@ static int make_context(struct wctx *w)
  * failing the worker (and having it respawned in a loop).  0 / -1 (ENOMEM). */
 static int auth_setup(struct wctx *w)
 {
-	char err[512];
+	char err[CHATD_ERR_MAX];
 
 	if (w->conf->auth_enabled && (w->auth = auth_new(w->conf, err, sizeof(err))) == NULL)
 		log_error("auth: %s; refusing every WebSocket upgrade with 503", err);
@@ -372,7 +372,7 @@ static int auth_setup(struct wctx *w)
  * loop does, after make_context()).  0 / -1 (logged). */
 static int loop_setup(struct wctx *w)
 {
-	char err[256];
+	char err[CHATD_ERR_MAX];
 
 	if ((w->loop = wloop_new(err, sizeof(err))) == NULL) {
 		log_error("%s", err);
@@ -426,7 +426,7 @@ void worker_main(const struct worker_args *a)
 {
 	static struct wctx wk;
 	struct wctx *w = &wk;
-	char err[512];
+	char err[CHATD_ERR_MAX];
 
 	log_set_role("worker", a->slot);
 	title_set("worker process (generation %d)", a->generation);

@@ -204,13 +204,15 @@ static void attack_loop(const struct attack_opts *a, struct slot *sl, struct pol
 
 /* ---- the prober --------------------------------------------------------------- */
 
+static volatile sig_atomic_t attack_stop;   /* SIGINT/SIGTERM: both loops end */
+
 static void probe_loop(const struct attack_opts *a, struct probe_result *r)
 {
 	double end = mono_s() + a->duration, gap = 1.0 / a->probe_rate;
 
 	if (a->duration > 4)
 		sleep(2);       /* the attackers get in first */
-	while (mono_s() < end && r->nhs < PROBE_MAX) {
+	while (!attack_stop && mono_s() < end && r->nhs < PROBE_MAX) {
 		double t0 = mono_s(), t1;
 		char body[256];
 		int st = 0;
@@ -316,8 +318,6 @@ static int attack_opts_parse(int argc, char **argv, struct attack_opts *a)
 	return 0;
 }
 
-static volatile sig_atomic_t attack_stop;
-
 static void on_stop(int sig)
 {
 	(void)sig;
@@ -376,21 +376,27 @@ int attack_main(int argc, char **argv)
 		perror("chatd-benchmark attack");
 		return 2;
 	}
-	for (int i = 0; i < ns; i++)
-		slot_close(&sl[i], 0);
+	for (int i = 0; i < ns; i++)    /* calloc's fd 0 is no socket of ours */
+		sl[i] = (struct slot){ .fd = -1, .state = SLOT_CLOSED };
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
 	if ((pid = fork()) == 0) {
 		probe_loop(&a, r);
 		_exit(0);
 	}
+	if (pid < 0) {                  /* no prober: nothing would be measured */
+		perror("chatd-benchmark attack: fork");
+		return 2;
+	}
 	attack_loop(&a, sl, pf, &n, &attack_stop);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	if (attack_stop)                /* SIGINT/SIGTERM: the prober stops too */
+		kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 	for (int i = 0; i < ns; i++)
 		slot_close(&sl[i], 0);
 	report(&a, &n, r);
 	free(sl);
 	free(pf);
-	return r->hs_failed == 0 && r->hz_failed == 0 ? 0 : 1;
+	/* no handshake tried at all is no pass */
+	return r->nhs > 0 && r->hs_failed == 0 && r->hz_failed == 0 ? 0 : 1;
 }
