@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "chatd.h"
 #include "alog.h"
+#include "chatd.h"
 #include "conf.h"
 #include "daemon.h"
 #include "fdlimit.h"

@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "chatd.h"
 #include "auth.h"
+#include "chatd.h"
 #include "conf.h"
 #include "errbuf.h"
 #include "listener.h"

@@ -13,13 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chatd.h"
 #include "broker.h"
+#include "chatd.h"
 #include "hserve.h"
 #include "log.h"
 #include "members.h"
-#include "msg.h"
 #include "mloop.h"
+#include "msg.h"
 #include "record.h"
 #include "redis_url.h"
 #include "relay.h"
