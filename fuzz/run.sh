@@ -21,6 +21,7 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 	exit 1
 fi
 mkdir -p "$out/obj" "$out/crashes"
+# the libraries configure.ac checks (PKG_CHECK_MODULES): keep both lists alike
 pkgs="libwebsockets hiredis msgpack jansson libjwt libssl libcrypto libuv libbsd libsystemd"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cflags="-std=gnu11 -g -O1 $san -D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" \

@@ -18,6 +18,7 @@ struct master_opts {
 	const struct conf_kv *ov;        /* command-line overrides */
 	size_t nov;
 	int foreground;
+	struct tls_creds *tls;           /* preflight_load()'s pair; taken by master_run */
 };
 
 /* Run the master until it stops; returns the process exit status.  Takes

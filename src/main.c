@@ -35,12 +35,14 @@ static void usage(FILE *out)
 "  -w, --workers N      worker processes: a number or \"auto\" (online CPUs)\n"
 "  -l, --listen A:P     address and port to listen on (e.g. 127.0.0.1:8080, or\n"
 "                       \"127.0.0.1:8443 ssl\" for TLS); replaces the file's\n"
-"                       listen lines of that kind (or the default)\n"
+"                       listen lines of that kind (or the default); give it\n"
+"                       again for more addresses (each -l is one listen line)\n"
 "  -v, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
 "Environment: REDIS_URL (redis://[:password@]host:port[/db]; empty or \"off\":\n"
-"single node, no Redis), AUTH_ENABLED (true/false).\n"
+"single node, no Redis), AUTH_ENABLED (true/false), CHATD_STATIC_DIR (the demo\n"
+"page's directory; a relative one is taken from where chatd starts).\n"
 "Precedence: command line > environment > configuration file > defaults.\n"
 "Signals: TERM/INT stop gracefully, HUP reloads the configuration,\n"
 "USR1 reopens the log file and access_log.  See chatd(8) and chatd.conf(5).\n");
@@ -91,13 +93,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct conf_kv ov[2];
-	struct master_opts o = { NULL, ov, 0, 0 };
+	static struct conf_kv ov[1 + CONF_MAX_LISTENS];
+	struct master_opts o = { NULL, ov, 0, 0, NULL };
 	char err[CHATD_ERR_MAX];
 	struct conf *c;
 	static char abs_conf[PATH_MAX];
-	const char *workers = NULL, *listen = NULL;
-	int ch, test = 0, explicit_conf = 0;
+	const char *workers = NULL, *listen[CONF_MAX_LISTENS];
+	int ch, test = 0, explicit_conf = 0, nlisten = 0;
 
 	stdio_guard();
 	title_init(argc, argv, environ);
@@ -108,7 +110,13 @@ int main(int argc, char **argv)
 		case 't': test = 1; break;
 		case 'f': o.foreground = 1; break;
 		case 'w': workers = optarg; break;   /* given twice: the last wins */
-		case 'l': listen = optarg; break;
+		case 'l':
+			if (nlisten == CONF_MAX_LISTENS) {
+				fprintf(stderr, "chatd: at most %d -l options\n", CONF_MAX_LISTENS);
+				return 2;
+			}
+			listen[nlisten++] = optarg;
+			break;
 		case 'v': printf("chatd %s\n", CHATD_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -116,8 +124,8 @@ int main(int argc, char **argv)
 	}
 	if (workers != NULL)
 		ov[o.nov++] = (struct conf_kv){ "workers", workers };
-	if (listen != NULL)
-		ov[o.nov++] = (struct conf_kv){ "listen", listen };
+	for (int k = 0; k < nlisten; k++)   /* each one a listen line */
+		ov[o.nov++] = (struct conf_kv){ "listen", listen[k] };
 	if (optind < argc) {
 		fprintf(stderr, "chatd: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
@@ -131,7 +139,9 @@ int main(int argc, char **argv)
 		o.conf_path = abs_conf;
 	env_path_absolute("CHATD_STATIC_DIR");
 
-	c = preflight_load(o.conf_path, o.ov, o.nov, err, sizeof(err));
+	struct preflight_out pf = { .tls = NULL };
+
+	c = preflight_load(o.conf_path, o.ov, o.nov, NULL, test ? NULL : &pf, err, sizeof(err));
 	if (c == NULL) {
 		fprintf(stderr, "chatd: %s\n", err);
 		if (test)
@@ -149,5 +159,6 @@ int main(int argc, char **argv)
 		conf_free(c);
 		return 0;
 	}
+	o.tls = pf.tls;
 	return master_run(c, &o);
 }

@@ -308,40 +308,34 @@ static void reap_children(void)
 }
 
 /*
- * Read c's certificate and key (the master runs as root: a key only root
- * may read works) and make them the ones new workers get; the old ones are
- * wiped.  On failure the live ones stay.  0 / -1 (logged).
+ * Make t, c's certificate and key as preflight_load() read them (the master
+ * runs as root: a key only root may read works), the ones new workers get;
+ * the old ones are wiped.
  */
-static int master_tls_load(const struct conf *c, const char *what)
+static void master_tls_take(const struct conf *c, struct tls_creds *t)
 {
-	struct tls_creds *t = NULL;
-	char err[CHATD_ERR_MAX], serial[80];
+	char warn[CHATD_ERR_MAX], serial[80];
 
-	if (conf_has_ssl(c)) {
-		if (tls_key_perms(c, err, sizeof(err)))
-			log_warn("%s", err);
-		t = tls_creds_load(c, NULL, err, sizeof(err));
-		if (t == NULL) {
-			log_error("%s%s; keeping the running configuration", what, err);
-			return -1;
-		}
+	if (t != NULL) {
+		if (tls_key_perms(c, warn, sizeof(warn)))
+			log_warn("%s", warn);
 		tls_serial(t, serial, sizeof(serial));
 		log_info("TLS certificate %s (serial %s)", c->ssl_certificate, serial);
 	}
 	tls_creds_free(m.tls);
 	m.tls = t;
-	return 0;
 }
 
 static void master_reload(void)
 {
 	char err[CHATD_ERR_MAX];
-	struct conf *nc = preflight_load(m.opts->conf_path, m.opts->ov, m.opts->nov, err,
-					 sizeof(err));
-	char changed[512];
+	struct preflight_out pf;
+	struct conf *nc = preflight_load(m.opts->conf_path, m.opts->ov, m.opts->nov, m.conf, &pf,
+					 err, sizeof(err));
 
 	if (nc != NULL && alog_prepare(nc->access_log, nc->user, nc->group, err,
 				       sizeof(err)) < 0) {
+		tls_creds_free(pf.tls);
 		conf_free(nc);
 		nc = NULL;
 	}
@@ -356,19 +350,15 @@ static void master_reload(void)
 		log_error("reload: %d worker slots free for %d new workers (older generations are "
 			  "still draining); keeping the running configuration, try again later",
 			  nfree, want);
+		tls_creds_free(pf.tls);
 		conf_free(nc);
 		notify_ready(m.generation, slots_live(m.slots, 1));
 		return;
 	}
-	if (conf_restart_needed(m.conf, nc, changed, sizeof(changed)) > 0)
+	if (pf.changed[0] != '\0')
 		log_warn("reload: %s cannot change without a restart; keeping the old value",
-			 changed);
-	conf_carry_over(nc, m.conf);
-	if (master_tls_load(nc, "reload: ") < 0) {
-		conf_free(nc);
-		notify_ready(m.generation, slots_live(m.slots, 1));
-		return;
-	}
+			 pf.changed);
+	master_tls_take(nc, pf.tls);
 	conf_free(m.conf);
 	m.conf = nc;
 	log_set_level((enum log_level)nc->log_level);
@@ -459,9 +449,18 @@ static void efd_cb(int fd, uint32_t events, void *arg)
 		log_errno(LOG_LVL_WARN, "read(master eventfd)");
 }
 
+/* The start failed: the key copy is wiped all the same (exit status 1). */
+static int start_abort(void)
+{
+	tls_creds_free(m.tls);
+	m.tls = NULL;
+	return 1;
+}
+
 static int start(void)
 {
-	if (daemon_start_checks(m.conf, m.opts->foreground) < 0 || master_tls_load(m.conf, "") < 0)
+	master_tls_take(m.conf, m.opts->tls);
+	if (daemon_start_checks(m.conf, m.opts->foreground) < 0)
 		return -1;
 	m.shm = shm_create(m.conf->ring_size, m.conf->uplink_size);
 	if (m.shm == NULL) {
@@ -538,10 +537,10 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	else
 		title_set("master process");
 	if (start() < 0)
-		return 1;
+		return start_abort();
 	if (relay_broker_start(&m.relay, m.conf, m.loop) < 0) {
 		master_ready("cannot start: Redis (see the log)");
-		return 1;
+		return start_abort();
 	}
 	for (int k = 0; k < conf->listen.n; k++)
 		log_notice("chatd %s listening on %s:%d%s with %d workers", CHATD_VERSION,
@@ -554,7 +553,7 @@ int master_run(struct conf *conf, const struct master_opts *o)
 	if (slots_live(m.slots, 1) == 0) {
 		log_error("no worker could start");
 		master_ready("no worker could start (see the log)");
-		return 1;
+		return start_abort();
 	}
 	m.status_timer = mloop_timer(m.loop, STATUS_MS, status_timer_cb, NULL);
 	master_loop();

@@ -84,8 +84,9 @@ static int check_auth_secret(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The certificate and key of `listen ... ssl` load and match now. */
-static int check_tls(const struct conf *c, char *err, size_t errlen)
+/* The certificate and key of `listen ... ssl` load and match now; kept
+ * in *tls when tls is not NULL (NULL without TLS), else freed. */
+static int check_tls(const struct conf *c, struct tls_creds **tls, char *err, size_t errlen)
 {
 	const char *bad = "ssl_certificate";
 	struct tls_creds *t;
@@ -97,15 +98,18 @@ static int check_tls(const struct conf *c, char *err, size_t errlen)
 		preflight_where(c, bad, err, errlen);
 		return -1;
 	}
-	tls_creds_free(t);
+	if (tls != NULL)
+		*tls = t;
+	else
+		tls_creds_free(t);
 	return 0;
 }
 
-int preflight_check(const struct conf *c, char *err, size_t errlen)
+int preflight_check(const struct conf *c, struct tls_creds **tls, char *err, size_t errlen)
 {
-	if (wloop_check(err, errlen) < 0)
-		return -1;
-	if (check_auth_secret(c, err, errlen) < 0 || check_tls(c, err, errlen) < 0 ||
+	if (tls != NULL)
+		*tls = NULL;
+	if (wloop_check(err, errlen) < 0 || check_auth_secret(c, err, errlen) < 0 ||
 	    listener_check(c, err, errlen) < 0)
 		return -1;
 	errno = 0;
@@ -114,15 +118,31 @@ int preflight_check(const struct conf *c, char *err, size_t errlen)
 	errno = 0;
 	if (c->group[0] != '\0' && getgrnam(c->group) == NULL)
 		return fail(c, "group", err, errlen, c->group, errno ? strerror(errno) : "no such group");
-	return check_log_file(c, err, errlen);
+	if (check_log_file(c, err, errlen) < 0)
+		return -1;
+	return check_tls(c, tls, err, errlen);   /* last: it may keep the pair */
 }
 
-struct conf *preflight_load(const char *path, const struct conf_kv *ov, size_t nov, char *err,
+struct conf *preflight_load(const char *path, const struct conf_kv *ov, size_t nov,
+			    const struct conf *live, struct preflight_out *out, char *err,
 			    size_t errlen)
 {
 	struct conf *c = conf_load(path, ov, nov, err, errlen);
 
-	if (c != NULL && preflight_check(c, err, errlen) < 0) {
+	if (out != NULL)
+		*out = (struct preflight_out){ .tls = NULL };
+	if (c != NULL && live != NULL) {
+		/* what cannot change without a restart is the live value: the
+		 * checks see the configuration that would run */
+		if (out != NULL)
+			conf_restart_needed(live, c, out->changed, sizeof(out->changed));
+		conf_carry_over(c, live);
+		if (conf_check(c, err, errlen) < 0) {
+			conf_free(c);
+			return NULL;
+		}
+	}
+	if (c != NULL && preflight_check(c, out ? &out->tls : NULL, err, errlen) < 0) {
 		conf_free(c);
 		return NULL;
 	}

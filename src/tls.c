@@ -160,19 +160,21 @@ static int tls_use_key(SSL_CTX *ctx, const struct tls_creds *t, const struct con
 	return rc;
 }
 
-int tls_ctx_setup(void *ssl_ctx, const struct tls_creds *t, const struct conf *c,
-		  char *err, size_t errlen)
+/* tls_ctx_setup(), naming in *dir the directive a failure is about. */
+static int ctx_setup(SSL_CTX *ctx, const struct tls_creds *t, const struct conf *c,
+		     const char **dir, char *err, size_t errlen)
 {
 	static const int vers[] = { TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION };
-	SSL_CTX *ctx = ssl_ctx;
 	int lo, hi;
 
+	*dir = "ssl_protocols";
 	if (confval_tls_range(c->ssl_protocols, &lo, &hi) < 0 ||
 	    SSL_CTX_set_min_proto_version(ctx, vers[lo]) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, vers[hi]) != 1) {
 		snprintf(err, errlen, "ssl_protocols \"%s\": not available", c->ssl_protocols);
 		return -1;
 	}
+	*dir = "ssl_ciphers";
 	if (SSL_CTX_set_cipher_list(ctx, c->ssl_ciphers) != 1) {
 		ERR_clear_error();
 		snprintf(err, errlen, "ssl_ciphers \"%s\": no cipher known to OpenSSL", c->ssl_ciphers);
@@ -182,21 +184,35 @@ int tls_ctx_setup(void *ssl_ctx, const struct tls_creds *t, const struct conf *c
 	if (lo < 2)
 		SSL_CTX_set_security_level(ctx, 0);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	return tls_use_chain(ctx, t, c, err, errlen) < 0 ||
-	       tls_use_key(ctx, t, c, err, errlen) < 0 ? -1 : 0;
+	*dir = "ssl_certificate";
+	if (tls_use_chain(ctx, t, c, err, errlen) < 0)
+		return -1;
+	*dir = "ssl_certificate_key";
+	return tls_use_key(ctx, t, c, err, errlen);
 }
 
-/* Everything a worker will do with t, done once on a scratch context. */
-static int tls_check(const struct tls_creds *t, const struct conf *c, char *err, size_t errlen)
+int tls_ctx_setup(void *ssl_ctx, const struct tls_creds *t, const struct conf *c,
+		  char *err, size_t errlen)
+{
+	const char *dir;
+
+	return ctx_setup(ssl_ctx, t, c, &dir, err, errlen);
+}
+
+/* Everything a worker will do with t, done once on a scratch context;
+ * *dir: the directive a failure is about. */
+static int tls_check(const struct tls_creds *t, const struct conf *c, const char **dir,
+		     char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	int rc;
 
 	if (ctx == NULL) {
+		*dir = "ssl_certificate";
 		snprintf(err, errlen, "OpenSSL: %s", tls_why("cannot make a context"));
 		return -1;
 	}
-	rc = tls_ctx_setup(ctx, t, c, err, errlen);
+	rc = ctx_setup(ctx, t, c, dir, err, errlen);
 	SSL_CTX_free(ctx);
 	return rc;
 }
@@ -218,12 +234,8 @@ struct tls_creds *tls_creds_load(const struct conf *c, const char **directive,
 		snprintf(err, errlen, "%s %s", dir, why);
 		goto fail;
 	}
-	if (tls_check(t, c, err, errlen) < 0) {
-		dir = strncmp(err, "ssl_certificate_key", 19) == 0 ? "ssl_certificate_key"
-		      : strncmp(err, "ssl_certificate", 15) == 0 ? "ssl_certificate"
-		      : strncmp(err, "ssl_ciphers", 11) == 0 ? "ssl_ciphers" : "ssl_protocols";
+	if (tls_check(t, c, &dir, err, errlen) < 0)
 		goto fail;
-	}
 	return t;
 fail:
 	if (directive != NULL)
