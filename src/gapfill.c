@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "gapfill.h"
 #include "hash.h"
+#include "htab.h"
 #include "history.h"
 #include "mloop.h"
 #include "msg.h"
@@ -57,7 +58,7 @@ struct gf_read {
 };
 
 struct gf_room {
-	struct gf_room     *hnext;
+	struct htab_node    h;         /* in gapfill.rooms, by the room */
 	TAILQ_ENTRY(gf_room) qnext;    /* in the queue while QUEUED */
 	enum gf_state       state;
 	int                 have;      /* last and epoch are known */
@@ -81,8 +82,7 @@ struct gapfill {
 	void                *arg;
 	char                 publish_from[CONF_STR_MAX];
 	struct hash_key      key;
-	struct gf_room     **buckets;
-	size_t               nbuckets, nrooms;
+	struct htab          rooms;
 	TAILQ_HEAD(, gf_room) queue;
 	int                  nreads;
 	size_t               held_total;
@@ -91,54 +91,36 @@ struct gapfill {
 
 /* ---- rooms ------------------------------------------------------------------- */
 
-static struct gf_room **room_slot(struct gapfill *g, const char *room, size_t len)
+static int room_eq(const struct htab_node *n, const void *key)
 {
-	struct gf_room **pp = &g->buckets[hash_bytes(&g->key, room, len) & (g->nbuckets - 1)];
+	const struct gf_room *r = HTAB_ENTRY(n, const struct gf_room, h);
 
-	while (*pp != NULL && ((*pp)->room_len != len || memcmp((*pp)->room, room, len) != 0))
-		pp = &(*pp)->hnext;
-	return pp;
+	return htab_bytes_eq(key, r->room, r->room_len);
 }
 
-static void rooms_grow(struct gapfill *g)
+/* The room's state, or NULL. */
+static struct gf_room *room_find(const struct gapfill *g, const char *room, size_t len)
 {
-	size_t n = g->nbuckets * 2;
-	struct gf_room **nb = calloc(n, sizeof(*nb));
+	struct htab_node *n = htab_find(&g->rooms, hash_bytes(&g->key, room, len), room_eq,
+					&(struct htab_bytes){ room, len });
 
-	if (nb == NULL)
-		return;                         /* the chains get longer */
-	for (size_t i = 0; i < g->nbuckets; i++)
-		while (g->buckets[i] != NULL) {
-			struct gf_room *r = g->buckets[i];
-			size_t h = hash_bytes(&g->key, r->room, r->room_len) & (n - 1);
-
-			g->buckets[i] = r->hnext;
-			r->hnext = nb[h];
-			nb[h] = r;
-		}
-	free(g->buckets);
-	g->buckets = nb;
-	g->nbuckets = n;
+	return n == NULL ? NULL : HTAB_ENTRY(n, struct gf_room, h);
 }
 
 /* The room's state, made LIVE when new; NULL on ENOMEM. */
 static struct gf_room *room_get(struct gapfill *g, const char *room, size_t len)
 {
-	struct gf_room **pp = room_slot(g, room, len), *r = *pp;
+	struct gf_room *r = room_find(g, room, len);
 
 	if (r != NULL)
 		return r;
-	if (g->nrooms >= g->nbuckets) {
-		rooms_grow(g);
-		pp = room_slot(g, room, len);
-	}
 	if ((r = calloc(1, sizeof(*r) + len + 1)) == NULL)
 		return NULL;
 	STAILQ_INIT(&r->held);
 	memcpy(r->room, room, len);
 	r->room_len = len;
-	*pp = r;
-	g->nrooms++;
+	r->h.hash = hash_bytes(&g->key, room, len);
+	htab_put(&g->rooms, &r->h);
 	return r;
 }
 
@@ -166,15 +148,17 @@ static void held_drop(struct gapfill *g, struct gf_room *r)
 	r->held_bytes = 0;
 }
 
-static void room_forget(struct gapfill *g, struct gf_room **pp)
+static void room_forget(struct gapfill *g, struct gf_room *r)
 {
-	struct gf_room *r = *pp;
-
 	room_unwait(g, r);
 	held_drop(g, r);
-	*pp = r->hnext;
-	g->nrooms--;
+	htab_del(&g->rooms, &r->h);
 	free(r);
+}
+
+static void room_forget_each(void *g, struct htab_node *n)
+{
+	room_forget(g, HTAB_ENTRY(n, struct gf_room, h));
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
@@ -362,37 +346,35 @@ static void pump(struct gapfill *g)
 
 int gapfill_covers(const struct gapfill *g, const char *room, size_t room_len)
 {
-	struct gf_room *r = *room_slot((struct gapfill *)g, room, room_len);
+	struct gf_room *r = room_find(g, room, room_len);
 
 	return r != NULL && r->state == GF_STALE;
 }
 
 /* ---- the subscriber link's news -------------------------------------------------- */
 
-/* The link is lost: every room that has a last offset waits for its gap. */
-static void sub_lost(struct gapfill *g)
+/* The link is lost: a room that has a last offset waits for its gap. */
+static void room_lost(void *g, struct htab_node *n)
 {
-	for (size_t k = 0; k < g->nbuckets; k++)
-		for (struct gf_room *r = g->buckets[k]; r != NULL; r = r->hnext) {
-			room_unwait(g, r);
-			r->state = r->have ? GF_STALE : GF_LIVE;
-		}
+	struct gf_room *r = HTAB_ENTRY(n, struct gf_room, h);
+
+	room_unwait(g, r);
+	r->state = r->have ? GF_STALE : GF_LIVE;
 }
 
 void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *room,
 		      size_t len)
 {
-	struct gf_room **pp, *r;
+	struct gf_room *r;
 
 	if (ev == BROKER_SUB_LOST) {
-		sub_lost(g);
+		htab_each(&g->rooms, room_lost, g);
 		return;
 	}
-	pp = room_slot(g, room, len);
-	if ((r = *pp) == NULL)
+	if ((r = room_find(g, room, len)) == NULL)
 		return;
 	if (ev == BROKER_SUB_GONE) {
-		room_forget(g, pp);
+		room_forget(g, r);
 	} else if (r->state == GF_STALE) {
 		r->state = GF_QUEUED;
 		r->queued_ms = mloop_now_ms();
@@ -409,11 +391,10 @@ struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct
 {
 	struct gapfill *g = calloc(1, sizeof(*g));
 
-	if (g == NULL || (g->buckets = calloc(64, sizeof(*g->buckets))) == NULL) {
+	if (g == NULL || htab_init(&g->rooms) < 0) {
 		free(g);
 		return NULL;
 	}
-	g->nbuckets = 64;
 	g->broker = broker;
 	g->rh = rh;
 	g->loop = loop;
@@ -433,9 +414,7 @@ void gapfill_free(struct gapfill *g)
 		return;
 	if (g->retry_timer)
 		mloop_timer_cancel(g->loop, g->retry_timer);
-	for (size_t k = 0; k < g->nbuckets; k++)
-		while (g->buckets[k] != NULL)
-			room_forget(g, &g->buckets[k]);
-	free(g->buckets);
+	htab_each(&g->rooms, room_forget_each, g);
+	htab_fini(&g->rooms);
 	free(g);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "htab.h"
 #include "history.h"
 
 /* ---- frames ---------------------------------------------------------------- */
@@ -172,7 +173,7 @@ struct item {
 
 /* One per room that had a message or a read within the ttl. */
 struct hroom {
-	struct hroom *next;            /* hash chain */
+	struct htab_node h;            /* in history.rooms, by the room */
 	uint64_t      top;             /* latest offset given (0: none yet) */
 	uint64_t      used_ms;
 	char          epoch[HISTORY_EPOCH_LEN + 1];
@@ -187,8 +188,7 @@ struct history {
 	uint64_t        ttl_ms;
 	struct hash_key key;
 	uint64_t        epochs;        /* made so far: part of the next one's input */
-	struct hroom  **buckets;
-	size_t          nbuckets, nrooms;
+	struct htab     rooms;
 };
 
 struct history *history_new(int size, uint64_t ttl_ms)
@@ -202,9 +202,7 @@ struct history *history_new(int size, uint64_t ttl_ms)
 	h->size = (size_t)size;
 	h->ttl_ms = ttl_ms;
 	hash_key_random(&h->key, h);
-	h->nbuckets = 64;
-	h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
-	if (h->buckets == NULL) {
+	if (htab_init(&h->rooms) < 0) {
 		free(h);
 		return NULL;
 	}
@@ -219,51 +217,30 @@ static void room_free(const struct history *h, struct hroom *r)
 	free(r);
 }
 
+static void room_free_each(void *history, struct htab_node *n)
+{
+	room_free(history, HTAB_ENTRY(n, struct hroom, h));
+}
+
 void history_free(struct history *h)
 {
 	if (h == NULL)
 		return;
-	for (size_t k = 0; k < h->nbuckets; k++)
-		for (struct hroom *r = h->buckets[k], *next; r != NULL; r = next) {
-			next = r->next;
-			room_free(h, r);
-		}
-	free(h->buckets);
+	htab_each(&h->rooms, room_free_each, h);
+	htab_fini(&h->rooms);
 	free(h);
 }
 
 size_t history_rooms(const struct history *h)
 {
-	return h->nrooms;
+	return htab_count(&h->rooms);
 }
 
-static struct hroom **room_slot(struct history *h, const char *room, size_t len)
+static int room_eq(const struct htab_node *n, const void *key)
 {
-	struct hroom **pp = &h->buckets[hash_bytes(&h->key, room, len) & (h->nbuckets - 1)];
+	const struct hroom *r = HTAB_ENTRY(n, const struct hroom, h);
 
-	while (*pp != NULL && ((*pp)->room_len != len || memcmp((*pp)->room, room, len) != 0))
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static void grow(struct history *h)
-{
-	size_t n = h->nbuckets * 2;
-	struct hroom **nb = calloc(n, sizeof(*nb));
-
-	if (nb == NULL)
-		return;                         /* longer chains */
-	for (size_t k = 0; k < h->nbuckets; k++)
-		for (struct hroom *r = h->buckets[k], *next; r != NULL; r = next) {
-			size_t b = hash_bytes(&h->key, r->room, r->room_len) & (n - 1);
-
-			next = r->next;
-			r->next = nb[b];
-			nb[b] = r;
-		}
-	free(h->buckets);
-	h->buckets = nb;
-	h->nbuckets = n;
+	return htab_bytes_eq(key, r->room, r->room_len);
 }
 
 /* A new epoch: 64 bits of a keyed hash over the room and a counter, so two
@@ -282,12 +259,17 @@ static void make_epoch(struct history *h, struct hroom *r)
 /* The room's entry, made when absent.  NULL on ENOMEM. */
 static struct hroom *room_get(struct history *h, const char *room, size_t len, uint64_t now)
 {
-	struct hroom **pp, *r;
+	uint64_t hash;
+	struct htab_node *n;
+	struct hroom *r;
 
 	if (len > CHATD_ROOM_MAX)
 		return NULL;
-	pp = room_slot(h, room, len);
-	if (*pp == NULL) {
+	hash = hash_bytes(&h->key, room, len);
+	n = htab_find(&h->rooms, hash, room_eq, &(struct htab_bytes){ room, len });
+	if (n != NULL) {
+		r = HTAB_ENTRY(n, struct hroom, h);
+	} else {
 		if ((r = calloc(1, sizeof(*r) + len + 1)) == NULL ||
 		    (r->ring = calloc(h->size, sizeof(*r->ring))) == NULL) {
 			free(r);
@@ -296,11 +278,9 @@ static struct hroom *room_get(struct history *h, const char *room, size_t len, u
 		memcpy(r->room, room, len);
 		r->room_len = len;
 		make_epoch(h, r);
-		*pp = r;
-		if (++h->nrooms > h->nbuckets)
-			grow(h);
+		r->h.hash = hash;
+		htab_put(&h->rooms, &r->h);
 	}
-	r = *room_slot(h, room, len);
 	r->used_ms = now;
 	return r;
 }
@@ -385,21 +365,23 @@ void history_read(struct history *h, const char *room, size_t room_len,
 	memcpy(end->epoch, r->epoch, sizeof(r->epoch));
 }
 
+struct expiry {
+	struct history *h;
+	uint64_t now_ms;
+};
+
+static void room_expire(void *arg, struct htab_node *n)
+{
+	const struct expiry *x = arg;
+	struct hroom *r = HTAB_ENTRY(n, struct hroom, h);
+
+	if (x->now_ms - r->used_ms <= x->h->ttl_ms)
+		return;
+	htab_del(&x->h->rooms, n);
+	room_free(x->h, r);
+}
+
 void history_expire(struct history *h, uint64_t now_ms)
 {
-	for (size_t k = 0; k < h->nbuckets; k++) {
-		struct hroom **pp = &h->buckets[k];
-
-		while (*pp != NULL) {
-			struct hroom *r = *pp;
-
-			if (now_ms - r->used_ms <= h->ttl_ms) {
-				pp = &r->next;
-				continue;
-			}
-			*pp = r->next;
-			room_free(h, r);
-			h->nrooms--;
-		}
-	}
+	htab_each(&h->rooms, room_expire, &(struct expiry){ h, now_ms });
 }

@@ -14,6 +14,7 @@
 
 #include "chatd.h"
 #include "hash.h"
+#include "htab.h"
 #include "members.h"
 
 #define BUCKETS_MIN 64
@@ -22,15 +23,9 @@
 /* A hash table entry; its key follows the struct that embeds it, in the
  * same allocation. */
 struct mnode {
-	struct mnode *next;     /* hash chain */
-	uint64_t hash;
+	struct htab_node h;
 	const unsigned char *key;
 	size_t klen;
-};
-
-struct mtab {
-	struct mnode **b;
-	size_t mask, n;
 };
 
 /* One per (worker slot, room) with a tracked connection.  Key: slot byte,
@@ -55,69 +50,27 @@ struct ment {
 
 struct members {
 	struct hash_key key;
-	struct mtab rooms, ents;
+	struct htab rooms, ents;
 	LIST_HEAD(, mroom) slot[CHATD_SLOTS];
 	size_t conns;
 };
 
 /* ---- the table --------------------------------------------------------------- */
 
-static int mtab_init(struct mtab *t)
+static int mnode_eq(const struct htab_node *h, const void *key)
 {
-	t->b = calloc(BUCKETS_MIN, sizeof(*t->b));
-	t->mask = BUCKETS_MIN - 1;
-	t->n = 0;
-	return t->b == NULL ? -1 : 0;
+	const struct mnode *e = HTAB_ENTRY(h, const struct mnode, h);
+
+	return htab_bytes_eq(key, e->key, e->klen);
 }
 
-static struct mnode *mtab_find(const struct mtab *t, uint64_t hash, const unsigned char *key,
+/* The node of key[0..klen) in t (hash: its hash), or NULL. */
+static struct mnode *node_find(const struct htab *t, uint64_t hash, const unsigned char *key,
 			       size_t klen)
 {
-	struct mnode *e = t->b[hash & t->mask];
+	struct htab_node *h = htab_find(t, hash, mnode_eq, &(struct htab_bytes){ key, klen });
 
-	while (e != NULL && (e->hash != hash || e->klen != klen || memcmp(e->key, key, klen)))
-		e = e->next;
-	return e;
-}
-
-/* Double the buckets; out of memory: the chains just grow longer. */
-static void mtab_grow(struct mtab *t)
-{
-	size_t nmask = t->mask * 2 + 1;
-	struct mnode **nb = calloc(nmask + 1, sizeof(*nb));
-
-	if (nb == NULL)
-		return;
-	for (size_t i = 0; i <= t->mask; i++)
-		while (t->b[i] != NULL) {
-			struct mnode *e = t->b[i];
-
-			t->b[i] = e->next;
-			e->next = nb[e->hash & nmask];
-			nb[e->hash & nmask] = e;
-		}
-	free(t->b);
-	t->b = nb;
-	t->mask = nmask;
-}
-
-static void mtab_put(struct mtab *t, struct mnode *e)
-{
-	if (t->n > t->mask)
-		mtab_grow(t);
-	e->next = t->b[e->hash & t->mask];
-	t->b[e->hash & t->mask] = e;
-	t->n++;
-}
-
-static void mtab_del(struct mtab *t, struct mnode *e)
-{
-	struct mnode **pp = &t->b[e->hash & t->mask];
-
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	t->n--;
+	return h == NULL ? NULL : HTAB_ENTRY(h, struct mnode, h);
 }
 
 /* A node of size bytes whose key (klen bytes) follows it; NULL on ENOMEM. */
@@ -129,7 +82,7 @@ static void *mnode_new(size_t size, uint64_t hash, const unsigned char *key, siz
 		return NULL;
 	memset(e, 0, size);
 	memcpy((unsigned char *)e + size, key, klen);
-	e->hash = hash;
+	e->h.hash = hash;
 	e->key = (unsigned char *)e + size;
 	e->klen = klen;
 	return e;
@@ -169,8 +122,8 @@ struct members *members_new(void)
 
 	if (mb == NULL)
 		return NULL;
-	if (mtab_init(&mb->rooms) < 0 || mtab_init(&mb->ents) < 0) {
-		free(mb->rooms.b);
+	if (htab_init(&mb->rooms) < 0 || htab_init(&mb->ents) < 0) {
+		htab_fini(&mb->rooms);
 		free(mb);
 		return NULL;
 	}
@@ -183,14 +136,14 @@ struct members *members_new(void)
 static void room_drop(struct members *mb, struct mroom *r)
 {
 	LIST_REMOVE(r, by_slot);
-	mtab_del(&mb->rooms, &r->n);
+	htab_del(&mb->rooms, &r->n.h);
 	free(r);
 }
 
 static void ent_drop(struct members *mb, struct ment *e)
 {
 	LIST_REMOVE(e, in_room);
-	mtab_del(&mb->ents, &e->n);
+	htab_del(&mb->ents, &e->n.h);
 	free(e);
 }
 
@@ -199,14 +152,14 @@ static struct mroom *room_get(struct members *mb, int slot, const unsigned char 
 			      size_t rklen)
 {
 	uint64_t h = hash_bytes(&mb->key, rk, rklen);
-	struct mroom *r = (struct mroom *)mtab_find(&mb->rooms, h, rk, rklen);
+	struct mroom *r = (struct mroom *)node_find(&mb->rooms, h, rk, rklen);
 
 	if (r != NULL)
 		return r;
 	if ((r = mnode_new(sizeof(*r), h, rk, rklen)) == NULL)
 		return NULL;
 	LIST_INIT(&r->ents);
-	mtab_put(&mb->rooms, &r->n);
+	htab_put(&mb->rooms, &r->n.h);
 	LIST_INSERT_HEAD(&mb->slot[slot], r, by_slot);
 	return r;
 }
@@ -224,7 +177,7 @@ int members_add(struct members *mb, int slot, const char *room, size_t room_len,
 	    (r = room_get(mb, slot, rk, 1 + room_len)) == NULL)
 		return -1;
 	h = hash_bytes(&mb->key, ek, eklen);
-	e = (struct ment *)mtab_find(&mb->ents, h, ek, eklen);
+	e = (struct ment *)node_find(&mb->ents, h, ek, eklen);
 	if (e == NULL) {
 		if ((e = mnode_new(sizeof(*e), h, ek, eklen)) == NULL) {
 			if (r->count == 0)
@@ -233,7 +186,7 @@ int members_add(struct members *mb, int slot, const char *room, size_t room_len,
 		}
 		e->room = r;
 		e->since_ms = wall_ms();
-		mtab_put(&mb->ents, &e->n);
+		htab_put(&mb->ents, &e->n.h);
 		LIST_INSERT_HEAD(&r->ents, e, in_room);
 	}
 	e->refs++;
@@ -252,7 +205,7 @@ int members_del(struct members *mb, int slot, const char *room, size_t room_len,
 	struct ment *e;
 
 	if (eklen == 0 ||
-	    (e = (struct ment *)mtab_find(&mb->ents, hash_bytes(&mb->key, ek, eklen), ek,
+	    (e = (struct ment *)node_find(&mb->ents, hash_bytes(&mb->key, ek, eklen), ek,
 					  eklen)) == NULL)
 		return -1;
 	r = e->room;
@@ -313,7 +266,7 @@ static struct ment *ent_find(const struct members *mb, int slot, const char *roo
 
 	if (eklen == 0)
 		return NULL;
-	return (struct ment *)mtab_find(&mb->ents, hash_bytes(&mb->key, ek, eklen), ek, eklen);
+	return (struct ment *)node_find(&mb->ents, hash_bytes(&mb->key, ek, eklen), ek, eklen);
 }
 
 size_t members_present(const struct members *mb, const char *room, size_t room_len,
@@ -355,7 +308,7 @@ static int room_nodes(const struct members *mb, const char *room, size_t room_le
 		if (LIST_EMPTY(&mb->slot[i]))
 			continue;
 		rk[0] = (unsigned char)i;
-		out[n] = (const struct mroom *)mtab_find(&mb->rooms,
+		out[n] = (const struct mroom *)node_find(&mb->rooms,
 							 hash_bytes(&mb->key, rk, 1 + room_len),
 							 rk, 1 + room_len);
 		n += out[n] != NULL;
@@ -406,7 +359,7 @@ void members_free(struct members *mb)
 		return;
 	for (int i = 0; i < CHATD_SLOTS; i++)
 		members_slot_gone(mb, i, NULL, NULL);
-	free(mb->rooms.b);
-	free(mb->ents.b);
+	htab_fini(&mb->rooms);
+	htab_fini(&mb->ents);
 	free(mb);
 }
