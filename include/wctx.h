@@ -53,6 +53,7 @@ struct wctx {
 	/* room joins/leaves waiting for the uplink (wctx_room_event) */
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
+	int pending_lost;              /* lost one since the queue was last empty (logged) */
 	struct wloop_timer *t_pending; /* their retry */
 	struct conn **flush;           /* connections a ring batch queued for (ws_flush) */
 	size_t nflush, flush_cap;

@@ -142,8 +142,10 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 	for (it = w->hist_waiting.next; it != &w->hist_waiting; it = next) {
 		next = it->next;
-		if (wait_of(it)->deadline <= now)
+		if (wait_of(it)->deadline <= now) {
+			stats_add(&w->st->history_unavailable, 1);
 			unavailable(w, wait_of(it)->c);
+		}
 	}
 	if (w->hist_waiting.next != &w->hist_waiting)
 		lws_sul_schedule(w->ctx, 0, &w->sul_hist, tick, HJOIN_TICK);
@@ -187,8 +189,10 @@ int hjoin_start(struct wctx *w, struct conn *c)
 		send_welcome(w, c, q.since >= 0, &end);
 		return 1;
 	}
-	if (request(w, c, &q, q.since >= 0) < 0)
+	if (request(w, c, &q, q.since >= 0) < 0) {
+		stats_add(&w->st->history_unavailable, 1);
 		send_welcome(w, c, q.since >= 0, &end);   /* with an error: not read */
+	}
 	return 1;
 }
 

@@ -80,8 +80,10 @@ static void pending_drain(struct wctx *w)
 		if (wctx_uplink(w, p->kind, p->room, p->len, p->id, p->id_len) != RING_OK)
 			break;
 		w->pending = p->next;
-		if (w->pending == NULL)
+		if (w->pending == NULL) {
 			w->pending_tail = NULL;
+			w->pending_lost = 0;
+		}
 		w->npending--;
 		free(p);
 	}
@@ -112,8 +114,12 @@ static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_
 	if (was_empty && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
 		return;
 	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
-		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
-			  what[kind], (int)room_len, room);
+		stats_add(&w->st->uplink_events_lost, 1);
+		if (!w->pending_lost)   /* once per backlog: not one line per lost event */
+			log_error("room %s %.*s lost (and more may follow, counted in "
+				  "uplink_events_lost): the master is not reading this worker's uplink",
+				  what[kind], (int)room_len, room);
+		w->pending_lost = 1;
 		return;
 	}
 	p->next = NULL;
