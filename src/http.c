@@ -59,6 +59,13 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
+/* Count and log a refused upgrade: upgrade_refuse() without the answer. */
+static void upgrade_refused(struct wctx *w, struct lws *wsi, int status, const char *reason)
+{
+	stats_add(&w->st->rejected_upgrades, 1);
+	upgrade_log(w, wsi, status, reason);
+}
+
 /*
  * The one place an upgrade is refused, so status and reason are at hand in
  * one spot: counted in rejected_upgrades (callers count the reason's own
@@ -70,8 +77,7 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 static int upgrade_refuse(struct wctx *w, struct lws *wsi, int status, const char *reason,
 			  const char *ctype, const char *const *hdrs, const char *body)
 {
-	stats_add(&w->st->rejected_upgrades, 1);
-	upgrade_log(w, wsi, status, reason);
+	upgrade_refused(w, wsi, status, reason);
 	http_resp_hdrs(wsi, status, ctype, hdrs, body, strlen(body));
 	return 1;
 }
@@ -91,15 +97,14 @@ static int serving(struct wctx *w)
 
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
 
-/* Refuse an upgrade with {"error":..,"message":..}; why holds no quotes. */
+/* Refuse an upgrade with http_resp_error()'s JSON, as upgrade_refuse()
+ * does; why holds no quotes. */
 static int refuse_json(struct wctx *w, struct lws *wsi, int status, const char *reason,
 		       const char *why)
 {
-	char body[256];
-	const char *err = status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "unavailable";
-
-	snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n", err, why);
-	return upgrade_refuse(w, wsi, status, reason, "application/json", NULL, body);
+	upgrade_refused(w, wsi, status, reason);
+	http_resp_error(wsi, status, why);
+	return 1;
 }
 
 /* The Origin allow-list, then the token: 0 to go on, 1 when refused. */

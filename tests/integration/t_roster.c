@@ -12,10 +12,14 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define API      "/api/chat-api"
 #define NMAX     16
@@ -736,6 +740,57 @@ static void t_roster_budget(void)
 	ws_free_all(c, N);
 }
 
+/* A GET of path sent on a new connection to port, left unread; -1 on error. */
+static int get_unread(int port, const char *path)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	dst.sin_port = htons((uint16_t)port);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 ||
+	    write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* All 64 waits of a worker taken (the master stopped): one more request
+ * is refused 503 "unavailable" (as README and the master say; it was
+ * "busy") and counted in roster_refused. */
+static void t_roster_waits_full(void)
+{
+	enum { WAITS = 64 };
+	int fd[WAITS], st;
+	struct chatd *h;
+	json_t *j;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1,
+						     .conf = "max_http_pending_per_ip 0\n" })),
+	      "start");
+	CHECK(kill(h->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	for (int i = 0; i < WAITS; i++)
+		fd[i] = get_unread(h->port, API "/rooms/w/members");
+	msleep(500);                            /* the worker takes them all */
+	j = get_json(h, API "/rooms/w/members", &st);
+	kill(h->pid, SIGCONT);
+	for (int i = 0; i < WAITS; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	CHECK(st == 503 && strcmp(js(j, "error"), "unavailable") == 0,
+	      "the 65th: %d %.200s", st, body);
+	json_decref(j);
+	j = harness_stats(h);
+	CHECK(j != NULL && stats_num(j, "roster_refused") == 1, "roster_refused %lld",
+	      j ? stats_num(j, "roster_refused") : -1);
+	json_decref(j);
+}
+
 /* With authentication on: the endpoint takes the upgrade's token rules,
  * each member carries its sub, and a sub connected twice is listed once. */
 static void t_roster_auth(void)
@@ -806,5 +861,6 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_lapse", t_roster_lapse, 0 },
 	{ "roster_resync_many", t_roster_resync_many, 0 },
 	{ "roster_budget", t_roster_budget, 0 },
+	{ "roster_waits_full", t_roster_waits_full, 0 },
 	{ NULL, NULL, 0 },
 };
