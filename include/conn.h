@@ -26,6 +26,7 @@ struct conn {
 	struct room_member all;        /* in worker->all */
 	struct room_member member;     /* in its room, unless global */
 	struct sendq sq;               /* send queue: frame refs, grows on demand */
+	size_t flush_ix;               /* its place in wctx's flush list + 1; 0: not listed */
 	char *rx;                      /* reassembly of a fragmented message */
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */

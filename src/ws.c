@@ -72,11 +72,12 @@ static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
 }
 
 /* Queue f (from the broadcast ring) on c: ws_flush() writes it at the end
- * of the ring batch. */
+ * of the ring batch.  Listed once: a WRITEABLE between two batches may have
+ * emptied its queue while it is still listed. */
 static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
 {
-	if (!queue_add(w, c, f, 0))
-		return;                /* not wanted, or already waiting for WRITEABLE */
+	if (!queue_add(w, c, f, 0) || c->flush_ix != 0)
+		return;                /* not wanted, or already waiting for a write */
 	if (w->nflush == w->flush_cap) {
 		size_t cap = w->flush_cap ? 2 * w->flush_cap : 64;
 		struct conn **nf = realloc(w->flush, cap * sizeof(*nf));
@@ -89,6 +90,7 @@ static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
 		w->flush_cap = cap;
 	}
 	w->flush[w->nflush++] = c;
+	c->flush_ix = w->nflush;
 }
 
 /* Queue a frame for c alone (welcome, pong, errors). */
@@ -168,7 +170,10 @@ void ws_flush(struct wctx *w)
 	for (size_t i = 0; i < w->nflush; i++) {
 		struct conn *c = w->flush[i];
 
-		if (c == NULL || c->sq.len == 0)   /* NULL: closed since (on_closed) */
+		if (c == NULL)                     /* closed since (on_closed) */
+			continue;
+		c->flush_ix = 0;
+		if (c->sq.len == 0)
 			continue;
 		if (c->close_code || c->ping_due || c->peer_code || lws_partial_buffered(c->wsi) ||
 		    on_writeable(w, c) < 0)
@@ -434,9 +439,9 @@ static void on_closed(struct wctx *w, struct conn *c)
 
 	/* a burst's writes may wait for the next ring batch (drain_ring): lws
 	 * frees c after this, so it must leave the flush list now */
-	for (size_t i = 0; i < w->nflush; i++)
-		if (w->flush[i] == c)
-			w->flush[i] = NULL;
+	if (c->flush_ix != 0)
+		w->flush[c->flush_ix - 1] = NULL;
+	c->flush_ix = 0;
 	if (!c->established)
 		return;
 	c->established = 0;
