@@ -69,12 +69,12 @@ static void send_welcome(struct wctx *w, struct conn *c, int since,
 			       end->top, end->epoch);
 	if (al > 0)
 		n = history_data_add(w->scratch, n, w->scratch_len, add, (size_t)al);
-	ws_send(w, c, w->scratch, n);
+	ws_send(w, c, w->scratch, n, 1);
 	if (end->status == HISTORY_UNAVAILABLE && w->conf->history_size > 0) {
 		n = msg_build_error(w->scratch, w->scratch_len, c->room_len ? c->room : NULL,
 				    "history_unavailable",
 				    "history could not be read now: live messages only");
-		ws_send(w, c, w->scratch, n);
+		ws_send(w, c, w->scratch, n, 1);
 	}
 }
 

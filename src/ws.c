@@ -66,11 +66,6 @@ void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force)
 		lws_callback_on_writable(c->wsi);
 }
 
-static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
-{
-	ws_push(w, c, f, 0);
-}
-
 /* Queue f (from the broadcast ring) on c: ws_flush() writes it at the end
  * of the ring batch.  Listed once: a WRITEABLE between two batches may have
  * emptied its queue while it is still listed. */
@@ -93,27 +88,15 @@ static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
 	c->flush_ix = w->nflush;
 }
 
-/* Queue a frame for c alone (welcome, pong, errors). */
-static void send_one(struct wctx *w, struct conn *c, const char *buf, size_t len)
+/* Queue a frame for c alone (welcome, pong, errors, history's welcome). */
+void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len, int force)
 {
 	struct frame *f;
 
 	if (len == 0 || (f = frame_new(len)) == NULL)
 		return;
 	memcpy(f->data + LWS_PRE, buf, len);
-	queue_push(w, c, f);
-	if (f->refs == 0)
-		free(f);
-}
-
-void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len)
-{
-	struct frame *f;
-
-	if (len == 0 || (f = frame_new(len)) == NULL)
-		return;
-	memcpy(f->data + LWS_PRE, buf, len);
-	ws_push(w, c, f, 1);
+	ws_push(w, c, f, force);
 	if (f->refs == 0)
 		free(f);
 }
@@ -124,7 +107,7 @@ static void send_error(struct wctx *w, struct conn *c, const char *code, const c
 				   code, text);
 
 	stats_add(&w->st->errors_sent, 1);
-	send_one(w, c, w->scratch, n);
+	ws_send(w, c, w->scratch, n, 0);
 }
 
 void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_len)
@@ -255,7 +238,7 @@ static void members_reply(struct wctx *w, struct lws *wsi, int status, const cha
 	if ((buf = malloc(cap)) == NULL)
 		return;
 	n = msg_build_raw(buf, cap, "members", c->room_len ? c->room : NULL, "server", body, len);
-	send_one(w, c, buf, n);
+	ws_send(w, c, buf, n, 0);
 	free(buf);
 }
 
@@ -320,7 +303,7 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 		members_ask(w, c, &m);
 	} else if (m.kind == MSG_PING) {
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
-		send_one(w, c, w->scratch, n);
+		ws_send(w, c, w->scratch, n, 0);
 	} else {
 		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
 		/* n == 0: once stamped, it outgrew the scratch buffer */
@@ -426,7 +409,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	/* else the welcome comes with the history (hjoin.c) */
 	if (w->hist_start == NULL || w->hist_start(w, c) == 0) {
 		n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
-		send_one(w, c, w->scratch, n);
+		ws_send(w, c, w->scratch, n, 0);
 	}
 	member_event(w, c, REC_MEMBER, presence_due(w, r));
 	presence(w, c, r, 1);
