@@ -63,9 +63,6 @@ struct conn {
 enum conn_why { WHY_NONE, WHY_SLOW, WHY_RATE, WHY_OVERSIZE, WHY_NOMEM, WHY_TOKEN, WHY_DRAIN,
 		WHY_SHUTDOWN, WHY_PROTOCOL };
 
-/* The monotonic clock in milliseconds. */
-uint64_t conn_now_ms(void);
-
 /* Close c with code (and why) once what is queued is written; nothing more
  * joins the queue.  A connection already closing keeps its first reason. */
 void conn_finish(struct conn *c, uint16_t code, enum conn_why why);

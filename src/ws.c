@@ -27,6 +27,7 @@
 #include "shm.h"
 #include "rosterrec.h"
 #include "wctx.h"
+#include "wloop.h"
 #include "wroster.h"
 #include "ws.h"
 
@@ -373,7 +374,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
-	c->t0_ms = c->valid_ms = conn_now_ms();
+	c->t0_ms = c->valid_ms = wloop_now(w->loop);
 	conn_addr(c, wsi);
 	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, why, sizeof(why)) != 0) {
 		if (why[0] != '\0')   /* checked at the upgrade: only the clock can have moved */
@@ -547,7 +548,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(w, c);
 	case LWS_CALLBACK_RECEIVE_PONG:
-		c->valid_ms = conn_now_ms();
+		c->valid_ms = wloop_now(w->loop);
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		conn_peer_close(c, in, len);
