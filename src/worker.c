@@ -245,7 +245,8 @@ static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	 * accepted ones carry their gate_conn until gate_event() lets it go */
 	if (reason == LWS_CALLBACK_WSI_DESTROY && lws_get_opaque_user_data(wsi) != NULL)
 		conn_gone(wctx_of(wsi));
-	gate_event(wsi, reason);
+	if (gate_reason(reason))
+		gate_event(wsi, reason);
 	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
 		return vhost_tls_setup(user);
 	switch (reason) {
