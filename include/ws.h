@@ -33,8 +33,9 @@ void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force);
  * (as ws_push). */
 void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len, int force);
 
-/* After a batch of ws_deliver(): write what it queued (worker.c, from the
- * ring's callback; outside any lws callback). */
+/* After batches of ws_deliver(): write what they queued (worker.c, from
+ * the ring's callback once the ring is caught up or every few batches of a
+ * burst; outside any lws callback). */
 void ws_flush(struct wctx *w);
 
 /* Close every connection with code (1001 stop, 1012 drain), after what is

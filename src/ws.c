@@ -67,9 +67,10 @@ void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force)
 		lws_callback_on_writable(c->wsi);
 }
 
-/* Queue f (from the broadcast ring) on c: ws_flush() writes it at the end
- * of the ring batch.  Listed once: a WRITEABLE between two batches may have
- * emptied its queue while it is still listed. */
+/* Queue f (from the broadcast ring) on c: ws_flush() writes it once the
+ * ring is caught up or after a few batches of a burst (worker.c).  Listed
+ * once: a WRITEABLE between two batches may have emptied its queue while
+ * it is still listed. */
 static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
 {
 	if (!queue_add(w, c, f, 0) || c->flush_ix != 0)
@@ -140,7 +141,7 @@ void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_l
 static int on_writeable(struct wctx *w, struct conn *c);
 
 /*
- * Write what the ring batch queued now, from the ring's callback, rather
+ * Write what the ring batches queued now, from the ring's callback, rather
  * than ask lws for WRITEABLE: on libuv each such request and its end
  * re-register the socket with epoll (uv_poll_start() deletes and adds it
  * again), four system calls per connection per batch, more than the write
