@@ -63,6 +63,9 @@ struct conn {
 enum conn_why { WHY_NONE, WHY_SLOW, WHY_RATE, WHY_OVERSIZE, WHY_NOMEM, WHY_TOKEN, WHY_DRAIN,
 		WHY_SHUTDOWN, WHY_PROTOCOL };
 
+/* Free c's receive buffer (a message or a POST body): empty, nothing held. */
+void conn_rx_reset(struct conn *c);
+
 /* Close c with code (and why) once what is queued is written; nothing more
  * joins the queue.  A connection already closing keeps its first reason. */
 void conn_finish(struct conn *c, uint16_t code, enum conn_why why);

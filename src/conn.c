@@ -6,6 +6,7 @@
  * the access log.  ws.c calls it; it calls nothing of ws.c.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -39,6 +40,13 @@ static const struct { const char *tag, *text; } conn_whys[] = {
 	[WHY_SHUTDOWN] = { "shutdown", "going away" },
 	[WHY_PROTOCOL] = { "protocol_error", "" },
 };
+
+void conn_rx_reset(struct conn *c)
+{
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = c->rxcap = 0;
+}
 
 /* Close c with code (and reason) once what is queued is written; nothing
  * more joins the queue.  A connection already closing keeps its first

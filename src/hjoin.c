@@ -99,30 +99,24 @@ static void push_held(struct wctx *w, struct conn *c, struct frame *f)
 	frame_unref(f);
 }
 
-/* The answer is whole (or will not come): welcome, history, held frames. */
+/* The answer is whole (or will not come): welcome, history, held frames.
+ * The held frames move aside with their whole queue (no allocation that
+ * could fail and drop them) and come back behind the answer. */
 static void finish(struct wctx *w, struct conn *c, const struct history_end *end)
 {
 	struct hjoin_wait *hw = c->hw;
-	uint32_t held = c->sq.len, i;
-	struct frame **q = malloc((held ? held : 1) * sizeof(*q));
+	struct sendq held = c->sq;
 
 	c->hw = NULL;
-	for (i = 0; i < held; i++) {            /* out of memory: the held ones are dropped */
-		struct frame *f = sendq_pop(&c->sq);
-
-		if (q != NULL)
-			q[i] = f;
-		else
-			frame_unref(f);
-	}
+	c->sq = (struct sendq){ 0 };
 	if (end->status != HISTORY_UNAVAILABLE)
 		c->hist_floor = end->top;
 	send_welcome(w, c, hw->since, end);
-	for (i = 0; end->status != HISTORY_GAP && i < hw->n; i++)
+	for (uint32_t i = 0; end->status != HISTORY_GAP && i < hw->n; i++)
 		ws_push(w, c, hw->frames[i], 1);
-	for (i = 0; q != NULL && i < held; i++)
-		push_held(w, c, q[i]);
-	free(q);
+	while (held.len > 0)
+		push_held(w, c, sendq_pop(&held));
+	sendq_clear(&held);
 	wait_free(w, hw);
 	lws_callback_on_writable(c->wsi);
 }

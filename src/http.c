@@ -425,9 +425,7 @@ static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 	size_t len;
 
 	json = publish_handle(w, c->rx ? c->rx : "", c->rxlen, &st, &len);
-	free(c->rx);
-	c->rx = NULL;
-	c->rxlen = c->rxcap = 0;
+	conn_rx_reset(c);
 	if (json == NULL)
 		return -1;
 	n = http_resp(wsi, st, "application/json", json, len);
@@ -469,9 +467,7 @@ static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *
 		publish_refuse(w, wsi, PUBLISH_ETOOBIG);
 		return -1;
 	}
-	free(c->rx);
-	c->rx = NULL;
-	c->rxlen = c->rxcap = 0;
+	conn_rx_reset(c);
 	if (n == 0)                      /* no body callbacks will come */
 		return publish_finish(w, wsi, c);
 	if ((c->rx = malloc((size_t)n)) == NULL)
@@ -559,8 +555,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (user != NULL && !((struct conn *)user)->established) {
 			free(((struct conn *)user)->http_body);
 			((struct conn *)user)->http_body = NULL;
-			free(((struct conn *)user)->rx);
-			((struct conn *)user)->rx = NULL;
+			conn_rx_reset(user);
 		}
 		return 0;
 	default:

@@ -355,9 +355,7 @@ static int on_receive(struct wctx *w, struct conn *c, const char *in, size_t len
 	if (final) {
 		int rc = handle_message(w, c, c->rx, c->rxlen);
 
-		free(c->rx);                        /* shrink back: idle connections hold nothing */
-		c->rx = NULL;
-		c->rxlen = c->rxcap = 0;
+		conn_rx_reset(c);                   /* shrink back: idle connections hold nothing */
 		return rc;
 	}
 	return 0;
@@ -435,13 +433,12 @@ static void on_closed(struct wctx *w, struct conn *c)
 	if (w->hist_cancel != NULL)
 		w->hist_cancel(w, c);
 	sendq_clear(&c->sq);
-	free(c->rx);
-	c->rx = NULL;
+	conn_rx_reset(c);
 	room_list_del(&c->all);
 	wroster_forget(c->wsi);
-	if (c->member.room == NULL)
+	if (c->member.room == NULL) {
 		member_event(w, c, REC_GONE, 0);
-	if (c->member.room != NULL) {
+	} else {
 		int announced = c->announced;
 
 		presence(w, c, c->member.room, 0);
