@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define API      "/api/chat-api"
@@ -791,6 +792,78 @@ static void t_roster_waits_full(void)
 	json_decref(j);
 }
 
+/* Connect and leave /churn on port until until_ms (mono_ms), then exit: a
+ * stream of member events, well under 5 ms apart with a few of these. */
+static void churn(int port, long long until_ms)
+{
+	while (mono_ms() < until_ms) {
+		struct wsc *c = wsc_connect(HOST, port, WS "/churn", NULL, 3000, NULL);
+
+		wsc_free(c);
+	}
+	_exit(0);
+}
+
+/* A join held back by a full uplink reaches the master while other joins
+ * and leaves keep coming: the retry timer was re-armed (moved) by every
+ * queued event, so a steady stream kept it from ever firing (review item:
+ * REC_JOIN held, roster stale for as long as the stream lasted). */
+static void t_roster_pending_stream(void)
+{
+	enum { CHURNERS = 4, STREAM_MS = 6000, SEEN_MS = 4000 };
+	static const char conf[] = "uplink_size 64k\nmax_message_size 4096\nrate_limit 1000\n"
+				   "rate_burst 1000\nmax_connections_per_ip 0\n"
+				   "max_http_pending_per_ip 0\n";
+	char fill[3001], id[1][64], seen[1024];
+	pid_t kids[CHURNERS];
+	struct wsc *a, *x = NULL;
+	struct chatd *h;
+	long long t0;
+	json_t *j;
+	int ok = 0, st;
+
+	memset(fill, 'f', sizeof(fill) - 1);
+	fill[sizeof(fill) - 1] = '\0';
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = conf })), "start");
+	CHECK((a = ws_join(h, WS "/fill", NULL, 0)), "join");
+	CHECK(kill(h->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	for (int i = 0; i < 60; i++)            /* 180 KB into a 64 KB uplink */
+		ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"m\":\"%s\"}}", fill);
+	j = ws_recv_type(a, "error", 5000);     /* "overloaded": the uplink is full */
+	st = j ? strcmp(js(json_object_get(j, "data"), "code"), "overloaded") == 0 : 0;
+	json_decref(j);
+	if (!st)
+		kill(h->pid, SIGCONT);
+	CHECK(st, "the uplink is full (an overloaded error)");
+	x = ws_join(h, WS "/x", id[0], sizeof(id[0]));   /* its join waits in the worker */
+	t0 = mono_ms();
+	for (int k = 0; k < CHURNERS; k++)
+		if ((kids[k] = fork()) == 0)
+			churn(h->port, t0 + STREAM_MS);
+	msleep(300);
+	kill(h->pid, SIGCONT);
+	CHECK(x != NULL, "join x");
+	for (long long end = mono_ms() + SEEN_MS; !ok && mono_ms() < end; msleep(50)) {
+		j = get_json(h, API "/rooms/x/members", &st);
+		body_ids(j, seen, sizeof(seen));
+		ok = st == 200 && strcmp(seen, id[0]) == 0;
+		json_decref(j);
+	}
+	j = harness_stats(h);
+	st = j ? (int)stats_num(j, "connections_total") : -1;
+	json_decref(j);
+	for (int k = 0; k < CHURNERS; k++)
+		if (kids[k] > 0) {
+			kill(kids[k], SIGKILL);
+			waitpid(kids[k], NULL, 0);
+		}
+	CHECK(st > 20, "a stream of joins: %d connections", st);
+	CHECK(ok, "x listed while the stream of joins went on (%lld ms): [%s]",
+	      mono_ms() - t0, seen);
+	wsc_free(x);
+	wsc_free(a);
+}
+
 /* With authentication on: the endpoint takes the upgrade's token rules,
  * each member carries its sub, and a sub connected twice is listed once. */
 static void t_roster_auth(void)
@@ -862,5 +935,6 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_resync_many", t_roster_resync_many, 0 },
 	{ "roster_budget", t_roster_budget, 0 },
 	{ "roster_waits_full", t_roster_waits_full, 0 },
+	{ "roster_pending_stream", t_roster_pending_stream, 0 },
 	{ NULL, NULL, 0 },
 };
