@@ -26,6 +26,7 @@ struct conn {
 	struct room_member all;        /* in worker->all */
 	struct room_member member;     /* in its room, unless global */
 	struct sendq sq;               /* send queue: frame refs, grows on demand */
+	size_t flush_ix;               /* its place in wctx's flush list + 1; 0: not listed */
 	char *rx;                      /* reassembly of a fragmented message */
 	size_t rxlen, rxcap;
 	char *http_body;               /* HTTP response waiting for WRITEABLE */
@@ -62,8 +63,8 @@ struct conn {
 enum conn_why { WHY_NONE, WHY_SLOW, WHY_RATE, WHY_OVERSIZE, WHY_NOMEM, WHY_TOKEN, WHY_DRAIN,
 		WHY_SHUTDOWN, WHY_PROTOCOL };
 
-/* The monotonic clock in milliseconds. */
-uint64_t conn_now_ms(void);
+/* Free c's receive buffer (a message or a POST body): empty, nothing held. */
+void conn_rx_reset(struct conn *c);
 
 /* Close c with code (and why) once what is queued is written; nothing more
  * joins the queue.  A connection already closing keeps its first reason. */

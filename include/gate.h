@@ -44,9 +44,18 @@ struct gate_conn *gate_enter(struct wctx *w, const struct sockaddr_storage *ss);
  * to (wsi NULL: gc is released and freed). */
 void gate_adopted(struct wctx *w, struct gate_conn *gc, struct lws *wsi);
 
-/* Every lws callback of the HTTP/WebSocket protocol passes here first: the
- * head came (HTTP, CONFIRM_UPGRADE), a body ended (HTTP_BODY_COMPLETION),
- * the upgrade is done (ESTABLISHED), the connection is gone (WSI_DESTROY). */
+/* The lws callbacks of the HTTP/WebSocket protocol that gate_event() takes:
+ * the head came (HTTP, CONFIRM_UPGRADE), a body ended
+ * (HTTP_BODY_COMPLETION), the upgrade is done (ESTABLISHED), the
+ * connection is gone (WSI_DESTROY).  Not the many RECEIVE/WRITEABLE ones. */
+static inline int gate_reason(enum lws_callback_reasons reason)
+{
+	return reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE ||
+	       reason == LWS_CALLBACK_HTTP_BODY_COMPLETION || reason == LWS_CALLBACK_ESTABLISHED ||
+	       reason == LWS_CALLBACK_WSI_DESTROY;
+}
+
+/* Those callbacks (gate_reason()) pass here first; any other is ignored. */
 void gate_event(struct lws *wsi, enum lws_callback_reasons reason);
 
 #endif

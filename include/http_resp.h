@@ -20,6 +20,11 @@ int http_resp_hdrs(struct lws *wsi, int status, const char *ctype,
 /* http_resp_hdrs() without extra headers. */
 int http_resp(struct lws *wsi, int status, const char *ctype, const char *body, size_t len);
 
+/* A JSON error {"error":..,"message":why} whose "error" names status: 400
+ * bad_request, 401 unauthorized, 403 forbidden, else unavailable.  why
+ * holds no quotes or backslashes.  What http_resp() returns. */
+int http_resp_error(struct lws *wsi, int status, const char *why);
+
 /* After an answered request: 0 to keep the connection for the next one,
  * -1 to close it (the client said close, or w is draining or stopping:
  * it leaves when its last connection is gone). */

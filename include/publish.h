@@ -57,11 +57,12 @@ enum publish_err publish_build(const char *body, size_t len, const char *from,
 char *publish_answer(enum publish_err e, const char *frame, size_t frame_len, size_t *len);
 
 /*
- * Handle a complete request in a worker: check the key, validate, send the
- * frame up the uplink, count it.  *status gets the HTTP status; returns the
- * malloc'd JSON answer (NULL on ENOMEM), length in *len.
+ * Handle a complete request in a worker whose key and size were checked
+ * from its head (http.c): validate, send the frame up the uplink, count it.
+ * *status gets the HTTP status; returns the malloc'd JSON answer (NULL on
+ * ENOMEM), length in *alen.
  */
-char *publish_handle(struct wctx *w, const char *authorization, const char *body,
-		     size_t len, int *status, size_t *alen);
+char *publish_handle(struct wctx *w, const char *body, size_t len, int *status,
+		     size_t *alen);
 
 #endif

@@ -89,6 +89,10 @@ struct worker_stats {
 	_Atomic uint64_t http_pool_cuts;  /* oldest HTTP-phase connection cut: max_http_pending */
 	_Atomic uint64_t http_head_timeouts; /* request head not in within handshake_timeout */
 	_Atomic uint64_t http_body_timeouts; /* POST body not in within handshake_timeout */
+	/* limits that refuse without a client-visible counter of their own */
+	_Atomic uint64_t uplink_events_lost; /* room/member events lost: queue above its bound */
+	_Atomic uint64_t history_unavailable; /* history refused (busy, uplink full) or timed out */
+	_Atomic uint64_t roster_refused;  /* roster requests refused (all waits taken) or 504 */
 	_Atomic uint64_t pad[2];
 };
 

@@ -4,8 +4,9 @@
  * (the lws context's user data), how a callback finds it, and the way up to
  * the master: records pushed on the uplink ring, and the room joins and
  * leaves that wait for uplink space.  The bottom of the worker side:
- * worker.c, ws.c, http.c, publish.c and admit.c call it; it calls none of
- * them.
+ * worker.c, accept.c, gate.c, conn.c, ws.c, hjoin.c, wroster.c, http.c,
+ * http_members.c, http_resp.c, publish.c and admit.c call it; it calls
+ * none of them.
  */
 #ifndef CHATD_WCTX_H
 #define CHATD_WCTX_H
@@ -53,6 +54,7 @@ struct wctx {
 	/* room joins/leaves waiting for the uplink (wctx_room_event) */
 	struct wctx_pending *pending, *pending_tail;
 	size_t npending;
+	int pending_lost;              /* lost one since the queue was last empty (logged) */
 	struct wloop_timer *t_pending; /* their retry */
 	struct conn **flush;           /* connections a ring batch queued for (ws_flush) */
 	size_t nflush, flush_cap;

@@ -29,11 +29,13 @@ void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_l
  * is bounded by history_size instead). */
 void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force);
 
-/* Queue a copy of buf[0..len) for c alone, even past send_queue. */
-void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len);
+/* Queue a copy of buf[0..len) for c alone; force: even past send_queue
+ * (as ws_push). */
+void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len, int force);
 
-/* After a batch of ws_deliver(): write what it queued (worker.c, from the
- * ring's callback; outside any lws callback). */
+/* After batches of ws_deliver(): write what they queued (worker.c, from
+ * the ring's callback once the ring is caught up or every few batches of a
+ * burst; outside any lws callback). */
 void ws_flush(struct wctx *w);
 
 /* Close every connection with code (1001 stop, 1012 drain), after what is

@@ -6,6 +6,7 @@
  * the access log.  ws.c calls it; it calls nothing of ws.c.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -40,12 +41,11 @@ static const struct { const char *tag, *text; } conn_whys[] = {
 	[WHY_PROTOCOL] = { "protocol_error", "" },
 };
 
-uint64_t conn_now_ms(void)
+void conn_rx_reset(struct conn *c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = c->rxcap = 0;
 }
 
 /* Close c with code (and reason) once what is queued is written; nothing
@@ -127,7 +127,7 @@ static void heartbeat(void *arg)
 {
 	struct conn *c = arg;
 	struct wctx *w = wctx_of(c->wsi);
-	uint64_t now = conn_now_ms(), cut = c->valid_ms + (uint64_t)w->hangup_ms;
+	uint64_t now = wloop_now(w->loop), cut = c->valid_ms + (uint64_t)w->hangup_ms;
 	uint64_t every = (uint64_t)w->conf->ping_interval_ms;
 
 	if (now >= cut) {
@@ -187,7 +187,7 @@ static void close_verdict(struct wctx *w, struct conn *c, struct alog_session *s
 	} else {
 		s->code = LWS_CLOSE_STATUS_ABNORMAL_CLOSE;
 		/* lws times from just before our pong callback: allow for that */
-		s->by_server = conn_now_ms() - c->valid_ms + HANGUP_SLACK_MS >= (uint64_t)w->hangup_ms;
+		s->by_server = wloop_now(w->loop) - c->valid_ms + HANGUP_SLACK_MS >= (uint64_t)w->hangup_ms;
 		s->reason = s->by_server ? "pong_timeout" : NULL;
 	}
 }
@@ -197,7 +197,7 @@ void conn_session_end(struct wctx *w, struct conn *c)
 {
 	struct alog_session s = {
 		.addr = c->addr, .worker = w->slot, .room = c->room, .id = c->id,
-		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = conn_now_ms() - c->t0_ms,
+		.sub = w->conf->auth_enabled ? c->id : NULL, .dur_ms = wloop_now(w->loop) - c->t0_ms,
 		.in = c->n_in, .out = c->n_out, .bytes_out = c->bytes_out,
 		.tls_version = c->tls_version, .tls_cipher = c->tls_cipher,
 	};

@@ -69,12 +69,12 @@ static void send_welcome(struct wctx *w, struct conn *c, int since,
 			       end->top, end->epoch);
 	if (al > 0)
 		n = history_data_add(w->scratch, n, w->scratch_len, add, (size_t)al);
-	ws_send(w, c, w->scratch, n);
+	ws_send(w, c, w->scratch, n, 1);
 	if (end->status == HISTORY_UNAVAILABLE && w->conf->history_size > 0) {
 		n = msg_build_error(w->scratch, w->scratch_len, c->room_len ? c->room : NULL,
 				    "history_unavailable",
 				    "history could not be read now: live messages only");
-		ws_send(w, c, w->scratch, n);
+		ws_send(w, c, w->scratch, n, 1);
 	}
 }
 
@@ -99,30 +99,24 @@ static void push_held(struct wctx *w, struct conn *c, struct frame *f)
 	frame_unref(f);
 }
 
-/* The answer is whole (or will not come): welcome, history, held frames. */
+/* The answer is whole (or will not come): welcome, history, held frames.
+ * The held frames move aside with their whole queue (no allocation that
+ * could fail and drop them) and come back behind the answer. */
 static void finish(struct wctx *w, struct conn *c, const struct history_end *end)
 {
 	struct hjoin_wait *hw = c->hw;
-	uint32_t held = c->sq.len, i;
-	struct frame **q = malloc((held ? held : 1) * sizeof(*q));
+	struct sendq held = c->sq;
 
 	c->hw = NULL;
-	for (i = 0; i < held; i++) {            /* out of memory: the held ones are dropped */
-		struct frame *f = sendq_pop(&c->sq);
-
-		if (q != NULL)
-			q[i] = f;
-		else
-			frame_unref(f);
-	}
+	c->sq = (struct sendq){ 0 };
 	if (end->status != HISTORY_UNAVAILABLE)
 		c->hist_floor = end->top;
 	send_welcome(w, c, hw->since, end);
-	for (i = 0; end->status != HISTORY_GAP && i < hw->n; i++)
+	for (uint32_t i = 0; end->status != HISTORY_GAP && i < hw->n; i++)
 		ws_push(w, c, hw->frames[i], 1);
-	for (i = 0; q != NULL && i < held; i++)
-		push_held(w, c, q[i]);
-	free(q);
+	while (held.len > 0)
+		push_held(w, c, sendq_pop(&held));
+	sendq_clear(&held);
 	wait_free(w, hw);
 	lws_callback_on_writable(c->wsi);
 }
@@ -142,8 +136,10 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 	for (it = w->hist_waiting.next; it != &w->hist_waiting; it = next) {
 		next = it->next;
-		if (wait_of(it)->deadline <= now)
+		if (wait_of(it)->deadline <= now) {
+			stats_add(&w->st->history_unavailable, 1);
 			unavailable(w, wait_of(it)->c);
+		}
 	}
 	if (w->hist_waiting.next != &w->hist_waiting)
 		lws_sul_schedule(w->ctx, 0, &w->sul_hist, tick, HJOIN_TICK);
@@ -187,8 +183,10 @@ int hjoin_start(struct wctx *w, struct conn *c)
 		send_welcome(w, c, q.since >= 0, &end);
 		return 1;
 	}
-	if (request(w, c, &q, q.since >= 0) < 0)
+	if (request(w, c, &q, q.since >= 0) < 0) {
+		stats_add(&w->st->history_unavailable, 1);
 		send_welcome(w, c, q.since >= 0, &end);   /* with an error: not read */
+	}
 	return 1;
 }
 

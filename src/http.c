@@ -59,6 +59,13 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 		log_errno(LOG_LVL_WARN, "writing the access log");
 }
 
+/* Count and log a refused upgrade: upgrade_refuse() without the answer. */
+static void upgrade_refused(struct wctx *w, struct lws *wsi, int status, const char *reason)
+{
+	stats_add(&w->st->rejected_upgrades, 1);
+	upgrade_log(w, wsi, status, reason);
+}
+
 /*
  * The one place an upgrade is refused, so status and reason are at hand in
  * one spot: counted in rejected_upgrades (callers count the reason's own
@@ -70,8 +77,7 @@ static void upgrade_log(struct wctx *w, struct lws *wsi, int status, const char 
 static int upgrade_refuse(struct wctx *w, struct lws *wsi, int status, const char *reason,
 			  const char *ctype, const char *const *hdrs, const char *body)
 {
-	stats_add(&w->st->rejected_upgrades, 1);
-	upgrade_log(w, wsi, status, reason);
+	upgrade_refused(w, wsi, status, reason);
 	http_resp_hdrs(wsi, status, ctype, hdrs, body, strlen(body));
 	return 1;
 }
@@ -91,15 +97,14 @@ static int serving(struct wctx *w)
 
 /* ---- auth.c at the upgrade: Origin, then the token ------------------------------ */
 
-/* Refuse an upgrade with {"error":..,"message":..}; why holds no quotes. */
+/* Refuse an upgrade with http_resp_error()'s JSON, as upgrade_refuse()
+ * does; why holds no quotes. */
 static int refuse_json(struct wctx *w, struct lws *wsi, int status, const char *reason,
 		       const char *why)
 {
-	char body[256];
-	const char *err = status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "unavailable";
-
-	snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n", err, why);
-	return upgrade_refuse(w, wsi, status, reason, "application/json", NULL, body);
+	upgrade_refused(w, wsi, status, reason);
+	http_resp_error(wsi, status, why);
+	return 1;
 }
 
 /* The Origin allow-list, then the token: 0 to go on, 1 when refused. */
@@ -271,15 +276,16 @@ static int length_list(const char *s, unsigned long long *val, int *seen)
  * without Content-Length), Content-Lengths that disagree, or one that is not a
  * number.  lws 4.1.6 keeps each repeated header as a fragment of one token
  * (lws_hdr_copy() joins them), so every fragment is read.  1 when the
- * framing is ambiguous, else 0.
+ * framing is ambiguous, else 0 with the Content-Length in *len (-1: none).
  */
-static int framing_bad(struct lws *wsi)
+static int framing_bad(struct lws *wsi, long long *len)
 {
 	enum lws_token_indexes cl = WSI_TOKEN_HTTP_CONTENT_LENGTH;
 	unsigned long long val = 0;
 	char frag[128];
 	int seen = 0;
 
+	*len = -1;
 	/* any Transfer-Encoding: lws 4.1.6 cannot read a chunked request body,
 	 * so it would parse the body as the next request */
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
@@ -290,17 +296,21 @@ static int framing_bad(struct lws *wsi)
 		if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), cl, i) < 0 ||
 		    !length_list(frag, &val, &seen))
 			return 1;
-	return !seen;
+	if (!seen)
+		return 1;
+	*len = (long long)val;          /* at most 15 digits */
+	return 0;
 }
 
 /* Answer an ambiguous request 400 and close (its body cannot be skipped
- * safely): 1; 0 when the framing is clear. */
-static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade)
+ * safely): 1; 0 when the framing is clear, its Content-Length in *len
+ * (-1: none). */
+static int framing_refuse(struct wctx *w, struct lws *wsi, int upgrade, long long *len)
 {
 	static const char body[] = "400 Bad Request: ambiguous Content-Length or "
 				   "Transfer-Encoding\n";
 
-	if (!framing_bad(wsi))
+	if (!framing_bad(wsi, len))
 		return 0;
 	if (upgrade)
 		return refuse_text(w, wsi, 400, "bad_framing", body);
@@ -410,18 +420,15 @@ static int publish_refuse(struct wctx *w, struct lws *wsi, enum publish_err e)
 /* The body is complete (c->rx, or empty): answer, then end the transaction. */
 static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
 {
-	static const char *const bearer[] = { "www-authenticate:", "Bearer", NULL };
-	char auth[4200], *json;
-	int st, n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	char *json;
+	int st, n;
 	size_t len;
 
-	json = publish_handle(w, n > 0 ? auth : NULL, c->rx ? c->rx : "", c->rxlen, &st, &len);
-	free(c->rx);
-	c->rx = NULL;
-	c->rxlen = c->rxcap = 0;
+	json = publish_handle(w, c->rx ? c->rx : "", c->rxlen, &st, &len);
+	conn_rx_reset(c);
 	if (json == NULL)
 		return -1;
-	n = http_resp_hdrs(wsi, st, "application/json", st == 401 ? bearer : NULL, json, len);
+	n = http_resp(wsi, st, "application/json", json, len);
 	free(json);
 	if (n < 0)
 		return -1;
@@ -432,12 +439,14 @@ static int publish_finish(struct wctx *w, struct lws *wsi, struct conn *c)
  * nobody without it can make the worker read (and wait for) a body.  The
  * body is gathered in the connection's rx buffer, bounded by
  * max_message_size (gate.c gives it a deadline); refusals before it close
- * the connection, as its body is not read. */
-static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *uri)
+ * the connection, as its body is not read.  n: the Content-Length
+ * framing_bad() validated (-1: none). */
+static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *uri,
+		   long long n)
 {
 	const char *rest = NULL;
-	char cl[32], auth[4200];
-	long long n;
+	char auth[4200];
+	int an;
 	enum publish_err e;
 
 	stats_add(&w->st->http_requests, 1);
@@ -445,23 +454,20 @@ static int on_post(struct wctx *w, struct lws *wsi, struct conn *c, const char *
 		http_resp(wsi, 405, "text/plain", "405 Method Not Allowed\n", 23);
 		return -1;
 	}
-	n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
-	if ((e = publish_auth(w->conf->publish_key, n > 0 ? auth : NULL)) != PUBLISH_OK) {
+	an = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	if ((e = publish_auth(w->conf->publish_key, an > 0 ? auth : NULL)) != PUBLISH_OK) {
 		publish_refuse(w, wsi, e);
 		return -1;
 	}
-	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+	if (n < 0) {
 		publish_refuse(w, wsi, PUBLISH_ELENGTH);
 		return -1;
 	}
-	n = strtoll(cl, NULL, 10);
-	if (n < 0 || (unsigned long long)n > w->conf->max_message_size) {
+	if ((unsigned long long)n > w->conf->max_message_size) {
 		publish_refuse(w, wsi, PUBLISH_ETOOBIG);
 		return -1;
 	}
-	free(c->rx);
-	c->rx = NULL;
-	c->rxlen = c->rxcap = 0;
+	conn_rx_reset(c);
 	if (n == 0)                      /* no body callbacks will come */
 		return publish_finish(w, wsi, c);
 	if ((c->rx = malloc((size_t)n)) == NULL)
@@ -525,16 +531,17 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		  size_t len)
 {
 	struct wctx *w = wctx_of(wsi);
+	long long cl;
 
 	(void)user; (void)len;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return framing_refuse(w, wsi, 1) ? 1 : on_upgrade(w, wsi);
+		return framing_refuse(w, wsi, 1, &cl) ? 1 : on_upgrade(w, wsi);
 	case LWS_CALLBACK_HTTP:
-		if (framing_refuse(w, wsi, 0))
+		if (framing_refuse(w, wsi, 0, &cl))
 			return -1;
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
-			return on_post(w, wsi, user, (const char *)in);
+			return on_post(w, wsi, user, (const char *)in, cl);
 		return on_request(w, wsi, (const char *)in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(user, in, len);
@@ -548,8 +555,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (user != NULL && !((struct conn *)user)->established) {
 			free(((struct conn *)user)->http_body);
 			((struct conn *)user)->http_body = NULL;
-			free(((struct conn *)user)->rx);
-			((struct conn *)user)->rx = NULL;
+			conn_rx_reset(user);
 		}
 		return 0;
 	default:

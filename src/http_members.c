@@ -22,14 +22,6 @@
 #include "wctx.h"
 #include "wroster.h"
 
-static int members_refuse(struct lws *wsi, int status, const char *err, const char *why)
-{
-	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", err, why);
-
-	return http_resp(wsi, status, "application/json", body, (size_t)n);
-}
-
 /* The master's answer (wroster.c): kept for HTTP_WRITEABLE. */
 static void members_reply(struct wctx *w, struct lws *wsi, int status, const char *body,
 			  size_t len)
@@ -98,17 +90,16 @@ int http_members_request(struct wctx *w, struct lws *wsi, const char *uri)
 	int st;
 
 	if (admit_members_room(w->conf, uri, room, &rl) != 0)
-		return members_refuse(wsi, 400, "bad_request", "bad room name");
+		return http_resp_error(wsi, 400, "bad room name");
 	if (members_args(wsi, &limit, cursor, &cl) < 0)
-		return members_refuse(wsi, 400, "bad_request", "bad limit or cursor");
+		return http_resp_error(wsi, 400, "bad limit or cursor");
 	st = admit_identify(w, wsi, rl == ROSTER_GLOBAL_LEN && room[0] == '*' ? NULL : room, &id,
 			    why, sizeof(why));
 	if (st != 0) {
 		stats_add(&w->st->auth_refused, 1);
-		return members_refuse(wsi, st, st == 401 ? "unauthorized" :
-				      st == 403 ? "forbidden" : "unavailable", why);
+		return http_resp_error(wsi, st, why);
 	}
 	if (wroster_ask(w, wsi, members_reply, room, rl, limit, cursor, cl) < 0)
-		return members_refuse(wsi, 503, "busy", "too many roster requests: try again");
+		return http_resp_error(wsi, 503, "too many roster requests: try again");
 	return 1;
 }

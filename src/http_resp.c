@@ -4,11 +4,13 @@
  * a small body; none for HEAD), and what follows an answered request:
  * keep-alive, or close.  http.c and http_members.c answer through it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libwebsockets.h>
 
+#include "chatd.h"
 #include "http_resp.h"
 #include "wctx.h"
 
@@ -51,6 +53,20 @@ int http_resp_hdrs(struct lws *wsi, int status, const char *ctype,
 int http_resp(struct lws *wsi, int status, const char *ctype, const char *body, size_t len)
 {
 	return http_resp_hdrs(wsi, status, ctype, NULL, body, len);
+}
+
+int http_resp_error(struct lws *wsi, int status, const char *why)
+{
+	const char *err = status == 400 ? "bad_request" : status == 401 ? "unauthorized" :
+			  status == 403 ? "forbidden" : "unavailable";
+	char body[CHATD_ERR_MAX + 64];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n", err,
+			 why);
+
+	if (n < 0)
+		return -1;
+	return http_resp(wsi, status, "application/json", body,
+			 (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
 }
 
 /* An answered request: keep the connection alive for the next one, unless

@@ -168,16 +168,13 @@ char *publish_answer(enum publish_err e, const char *frame, size_t frame_len, si
 	return s;
 }
 
-char *publish_handle(struct wctx *w, const char *authorization, const char *body,
-		     size_t len, int *status, size_t *alen)
+char *publish_handle(struct wctx *w, const char *body, size_t len, int *status,
+		     size_t *alen)
 {
 	struct publish_msg pm;
-	enum publish_err e = publish_auth(w->conf->publish_key, authorization);
+	enum publish_err e = publish_build(body, len, w->conf->publish_from, w->scratch,
+					   w->scratch_len, &pm);
 
-	if (e == PUBLISH_OK && len > w->conf->max_message_size)
-		e = PUBLISH_ETOOBIG;
-	if (e == PUBLISH_OK)
-		e = publish_build(body, len, w->conf->publish_from, w->scratch, w->scratch_len, &pm);
 	if (e == PUBLISH_OK && wctx_uplink(w, REC_STORE, pm.room, pm.room_len, w->scratch,
 					   pm.frame_len) != RING_OK)
 		e = PUBLISH_EBUSY;

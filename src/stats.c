@@ -41,6 +41,13 @@ static const struct stats_field worker_fields[] = {
 	  "Broadcast ring records a worker lost because the ring lapped it."),
 	W("uplink_full", uplink_full, 1, "uplink_full", NULL,
 	  "Messages refused because the worker's uplink to the master was full."),
+	W("uplink_events_lost", uplink_events_lost, 1, "uplink_events_lost", NULL,
+	  "Room joins/leaves and member events lost: too many waiting for uplink space."),
+	W("history_unavailable", history_unavailable, 1, "history_unavailable", NULL,
+	  "History requests at the upgrade answered history_unavailable by the worker: too "
+	  "many waiting, uplink full, or no answer in time."),
+	W("roster_refused", roster_refused, 1, "roster_refused", NULL,
+	  "Roster requests a worker refused (all waits taken, uplink full) or timed out (504)."),
 	W("presence_skipped", presence_skipped, 1, "presence_skipped", NULL,
 	  "Presence frames not sent: room above presence_max_members."),
 	W("publishes", publishes, 1, "publishes", NULL,

@@ -58,7 +58,10 @@ struct wctx_pending {
 static void pending_flush(void *arg);
 
 /* Come back to the queue in PENDING_RETRY ms (the timer is made on first
- * need: most workers never have a full uplink). */
+ * need: most workers never have a full uplink).  Armed only when the queue
+ * goes from empty to non-empty and by the timer itself: re-arming a running
+ * timer moves it, so events arriving < PENDING_RETRY ms apart would keep
+ * the queue from ever being retried. */
 static void pending_retry(struct wctx *w)
 {
 	if (w->t_pending == NULL && (w->t_pending = wloop_timer_new(w->loop, pending_flush, w)) == NULL) {
@@ -68,21 +71,29 @@ static void pending_retry(struct wctx *w)
 	wloop_timer_set(w->t_pending, PENDING_RETRY);
 }
 
-static void pending_flush(void *arg)
+/* Push what the uplink takes now, oldest first. */
+static void pending_drain(struct wctx *w)
 {
-	struct wctx *w = arg;
-
 	while (w->pending != NULL) {
 		struct wctx_pending *p = w->pending;
 
 		if (wctx_uplink(w, p->kind, p->room, p->len, p->id, p->id_len) != RING_OK)
 			break;
 		w->pending = p->next;
-		if (w->pending == NULL)
+		if (w->pending == NULL) {
 			w->pending_tail = NULL;
+			w->pending_lost = 0;
+		}
 		w->npending--;
 		free(p);
 	}
+}
+
+static void pending_flush(void *arg)
+{
+	struct wctx *w = arg;
+
+	pending_drain(w);
 	if (w->pending != NULL)
 		pending_retry(w);
 }
@@ -95,12 +106,20 @@ static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_
 	static const char *const what[] = { [REC_JOIN] = "join", [REC_LEAVE] = "leave",
 					    [REC_MEMBER] = "member join", [REC_GONE] = "member leave" };
 	struct wctx_pending *p;
+	int was_empty;
 
-	if (w->pending == NULL && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
+	if (w->pending != NULL)
+		pending_drain(w);
+	was_empty = w->pending == NULL;
+	if (was_empty && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
 		return;
 	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
-		log_error("room %s %.*s lost: the master is not reading this worker's uplink",
-			  what[kind], (int)room_len, room);
+		stats_add(&w->st->uplink_events_lost, 1);
+		if (!w->pending_lost)   /* once per backlog: not one line per lost event */
+			log_error("room %s %.*s lost (and more may follow, counted in "
+				  "uplink_events_lost): the master is not reading this worker's uplink",
+				  what[kind], (int)room_len, room);
+		w->pending_lost = 1;
 		return;
 	}
 	p->next = NULL;
@@ -116,7 +135,8 @@ static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_
 		w->pending = p;
 	w->pending_tail = p;
 	w->npending++;
-	pending_retry(w);
+	if (was_empty)
+		pending_retry(w);
 }
 
 void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len)

@@ -82,6 +82,14 @@ static void lws_log_emit(int level, const char *line)
  * a burst does not land on the send queues all at once.  When records are
  * left, we wake ourselves to come back after those writes.
  */
+static void wake_self(struct wctx *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LVL_WARN, "write(own eventfd)");
+}
+
 static void drain_ring(struct wctx *w)
 {
 	static int unflushed;          /* batches queued since the last ws_flush() */
@@ -95,10 +103,7 @@ static void drain_ring(struct wctx *w)
 		int rc;
 
 		if (n == RING_BATCH) {
-			uint64_t one = 1;
-
-			if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-				log_errno(LOG_LVL_WARN, "write(own eventfd)");
+			wake_self(w);
 			more = 1;
 			break;
 		}
@@ -109,8 +114,10 @@ static void drain_ring(struct wctx *w)
 			continue;
 		kind = w->cur.kind;
 		f = frame_new(w->cur.len);
-		if (f == NULL) {
+		if (f == NULL) {        /* the record stays: try again after the writes */
 			log_error("out of memory for a %u byte frame", w->cur.len);
+			wake_self(w);
+			more = 1;
 			break;
 		}
 		if (ring_copy(w->bcast, &w->cur, f->data + LWS_PRE) != RING_OK ||
@@ -245,7 +252,8 @@ static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	 * accepted ones carry their gate_conn until gate_event() lets it go */
 	if (reason == LWS_CALLBACK_WSI_DESTROY && lws_get_opaque_user_data(wsi) != NULL)
 		conn_gone(wctx_of(wsi));
-	gate_event(wsi, reason);
+	if (gate_reason(reason))
+		gate_event(wsi, reason);
 	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
 		return vhost_tls_setup(user);
 	switch (reason) {

@@ -48,6 +48,7 @@ static void wait_check(lws_sorted_usec_list_t *sul)
 			continue;
 		q->wsi = NULL;
 		nwaits--;
+		stats_add(&wait_w->st->roster_refused, 1);
 		q->fn(wait_w, wsi, 504, timeout_body, sizeof(timeout_body) - 1);
 	}
 	if (nwaits > 0)
@@ -66,8 +67,12 @@ int wroster_ask(struct wctx *w, struct lws *wsi, wroster_fn fn, const char *room
 	for (int i = 0; i < WROSTER_MAX && q == NULL; i++)
 		if (waits[i].wsi == NULL)
 			q = &waits[i];
-	if (q == NULL || cursor_len > sizeof(a.cursor) || limit > ROSTER_LIMIT_MAX)
+	if (cursor_len > sizeof(a.cursor) || limit > ROSTER_LIMIT_MAX)
 		return -1;
+	if (q == NULL) {
+		stats_add(&w->st->roster_refused, 1);
+		return -1;
+	}
 	/* A random start: a worker that replaces a dead one in its slot must
 	 * not take the answers still on their way to the dead one's numbers
 	 * (the master also drops those, by the slot's epoch). */
@@ -78,8 +83,10 @@ int wroster_ask(struct wctx *w, struct lws *wsi, wroster_fn fn, const char *room
 	a.id = next_id;
 	memcpy(a.cursor, cursor, cursor_len);
 	n = rosterrec_ask_pack(buf, &a);
-	if (wctx_uplink(w, REC_ROSTER_ASK, room, room_len, (const char *)buf, n) != RING_OK)
+	if (wctx_uplink(w, REC_ROSTER_ASK, room, room_len, (const char *)buf, n) != RING_OK) {
+		stats_add(&w->st->roster_refused, 1);
 		return -1;
+	}
 	*q = (struct wait){ wsi, fn, a.id, lws_now_usecs() + WROSTER_WAIT_MS * LWS_US_PER_MS };
 	wait_w = w;
 	if (nwaits++ == 0)

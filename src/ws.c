@@ -27,6 +27,7 @@
 #include "shm.h"
 #include "rosterrec.h"
 #include "wctx.h"
+#include "wloop.h"
 #include "wroster.h"
 #include "ws.h"
 
@@ -66,17 +67,14 @@ void ws_push(struct wctx *w, struct conn *c, struct frame *f, int force)
 		lws_callback_on_writable(c->wsi);
 }
 
-static void queue_push(struct wctx *w, struct conn *c, struct frame *f)
-{
-	ws_push(w, c, f, 0);
-}
-
-/* Queue f (from the broadcast ring) on c: ws_flush() writes it at the end
- * of the ring batch. */
+/* Queue f (from the broadcast ring) on c: ws_flush() writes it once the
+ * ring is caught up or after a few batches of a burst (worker.c).  Listed
+ * once: a WRITEABLE between two batches may have emptied its queue while
+ * it is still listed. */
 static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
 {
-	if (!queue_add(w, c, f, 0))
-		return;                /* not wanted, or already waiting for WRITEABLE */
+	if (!queue_add(w, c, f, 0) || c->flush_ix != 0)
+		return;                /* not wanted, or already waiting for a write */
 	if (w->nflush == w->flush_cap) {
 		size_t cap = w->flush_cap ? 2 * w->flush_cap : 64;
 		struct conn **nf = realloc(w->flush, cap * sizeof(*nf));
@@ -89,29 +87,18 @@ static void queue_deliver(struct wctx *w, struct conn *c, struct frame *f)
 		w->flush_cap = cap;
 	}
 	w->flush[w->nflush++] = c;
+	c->flush_ix = w->nflush;
 }
 
-/* Queue a frame for c alone (welcome, pong, errors). */
-static void send_one(struct wctx *w, struct conn *c, const char *buf, size_t len)
+/* Queue a frame for c alone (welcome, pong, errors, history's welcome). */
+void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len, int force)
 {
 	struct frame *f;
 
 	if (len == 0 || (f = frame_new(len)) == NULL)
 		return;
 	memcpy(f->data + LWS_PRE, buf, len);
-	queue_push(w, c, f);
-	if (f->refs == 0)
-		free(f);
-}
-
-void ws_send(struct wctx *w, struct conn *c, const char *buf, size_t len)
-{
-	struct frame *f;
-
-	if (len == 0 || (f = frame_new(len)) == NULL)
-		return;
-	memcpy(f->data + LWS_PRE, buf, len);
-	ws_push(w, c, f, 1);
+	ws_push(w, c, f, force);
 	if (f->refs == 0)
 		free(f);
 }
@@ -122,7 +109,7 @@ static void send_error(struct wctx *w, struct conn *c, const char *code, const c
 				   code, text);
 
 	stats_add(&w->st->errors_sent, 1);
-	send_one(w, c, w->scratch, n);
+	ws_send(w, c, w->scratch, n, 0);
 }
 
 void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_len)
@@ -154,7 +141,7 @@ void ws_deliver(struct wctx *w, struct frame *f, const char *room, size_t room_l
 static int on_writeable(struct wctx *w, struct conn *c);
 
 /*
- * Write what the ring batch queued now, from the ring's callback, rather
+ * Write what the ring batches queued now, from the ring's callback, rather
  * than ask lws for WRITEABLE: on libuv each such request and its end
  * re-register the socket with epoll (uv_poll_start() deletes and adds it
  * again), four system calls per connection per batch, more than the write
@@ -168,7 +155,10 @@ void ws_flush(struct wctx *w)
 	for (size_t i = 0; i < w->nflush; i++) {
 		struct conn *c = w->flush[i];
 
-		if (c == NULL || c->sq.len == 0)   /* NULL: closed since (on_closed) */
+		if (c == NULL)                     /* closed since (on_closed) */
+			continue;
+		c->flush_ix = 0;
+		if (c->sq.len == 0)
 			continue;
 		if (c->close_code || c->ping_due || c->peer_code || lws_partial_buffered(c->wsi) ||
 		    on_writeable(w, c) < 0)
@@ -250,7 +240,7 @@ static void members_reply(struct wctx *w, struct lws *wsi, int status, const cha
 	if ((buf = malloc(cap)) == NULL)
 		return;
 	n = msg_build_raw(buf, cap, "members", c->room_len ? c->room : NULL, "server", body, len);
-	send_one(w, c, buf, n);
+	ws_send(w, c, buf, n, 0);
 	free(buf);
 }
 
@@ -315,7 +305,7 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 		members_ask(w, c, &m);
 	} else if (m.kind == MSG_PING) {
 		n = msg_build(w->scratch, w->scratch_len, "pong", room, "server", NULL);
-		send_one(w, c, w->scratch, n);
+		ws_send(w, c, w->scratch, n, 0);
 	} else {
 		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
 		/* n == 0: once stamped, it outgrew the scratch buffer */
@@ -365,9 +355,7 @@ static int on_receive(struct wctx *w, struct conn *c, const char *in, size_t len
 	if (final) {
 		int rc = handle_message(w, c, c->rx, c->rxlen);
 
-		free(c->rx);                        /* shrink back: idle connections hold nothing */
-		c->rx = NULL;
-		c->rxlen = c->rxcap = 0;
+		conn_rx_reset(c);                   /* shrink back: idle connections hold nothing */
 		return rc;
 	}
 	return 0;
@@ -385,7 +373,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
-	c->t0_ms = c->valid_ms = conn_now_ms();
+	c->t0_ms = c->valid_ms = wloop_now(w->loop);
 	conn_addr(c, wsi);
 	if (admit_session(w, wsi, c->room, &rl, c->id, &expires, why, sizeof(why)) != 0) {
 		if (why[0] != '\0')   /* checked at the upgrade: only the clock can have moved */
@@ -421,7 +409,7 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 	/* else the welcome comes with the history (hjoin.c) */
 	if (w->hist_start == NULL || w->hist_start(w, c) == 0) {
 		n = msg_build_welcome(w->scratch, w->scratch_len, rl ? c->room : NULL, c->id);
-		send_one(w, c, w->scratch, n);
+		ws_send(w, c, w->scratch, n, 0);
 	}
 	member_event(w, c, REC_MEMBER, presence_due(w, r));
 	presence(w, c, r, 1);
@@ -434,9 +422,9 @@ static void on_closed(struct wctx *w, struct conn *c)
 
 	/* a burst's writes may wait for the next ring batch (drain_ring): lws
 	 * frees c after this, so it must leave the flush list now */
-	for (size_t i = 0; i < w->nflush; i++)
-		if (w->flush[i] == c)
-			w->flush[i] = NULL;
+	if (c->flush_ix != 0)
+		w->flush[c->flush_ix - 1] = NULL;
+	c->flush_ix = 0;
 	if (!c->established)
 		return;
 	c->established = 0;
@@ -445,13 +433,12 @@ static void on_closed(struct wctx *w, struct conn *c)
 	if (w->hist_cancel != NULL)
 		w->hist_cancel(w, c);
 	sendq_clear(&c->sq);
-	free(c->rx);
-	c->rx = NULL;
+	conn_rx_reset(c);
 	room_list_del(&c->all);
 	wroster_forget(c->wsi);
-	if (c->member.room == NULL)
+	if (c->member.room == NULL) {
 		member_event(w, c, REC_GONE, 0);
-	if (c->member.room != NULL) {
+	} else {
 		int announced = c->announced;
 
 		presence(w, c, c->member.room, 0);
@@ -559,7 +546,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(w, c);
 	case LWS_CALLBACK_RECEIVE_PONG:
-		c->valid_ms = conn_now_ms();
+		c->valid_ms = wloop_now(w->loop);
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		conn_peer_close(c, in, len);

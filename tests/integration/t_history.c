@@ -721,6 +721,11 @@ static void t_master_stalled(void)
 	a = ws_join(ps.p[0], WS "/st?history=3", NULL, 0);
 	CHECK(a != NULL, "answered again");
 	wsc_free(a);
+	json_t *j = harness_stats(ps.p[0]);
+	CHECK(j != NULL && stats_num(j, "history_unavailable") == 1,
+	      "the timeout is counted: history_unavailable %lld",
+	      j ? stats_num(j, "history_unavailable") : -1);
+	json_decref(j);
 }
 
 /* ---- a bad query: 400 before the upgrade ------------------------------------------- */

@@ -12,10 +12,15 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define API      "/api/chat-api"
 #define NMAX     16
@@ -736,6 +741,129 @@ static void t_roster_budget(void)
 	ws_free_all(c, N);
 }
 
+/* A GET of path sent on a new connection to port, left unread; -1 on error. */
+static int get_unread(int port, const char *path)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	dst.sin_port = htons((uint16_t)port);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 ||
+	    write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* All 64 waits of a worker taken (the master stopped): one more request
+ * is refused 503 "unavailable" (as README and the master say; it was
+ * "busy") and counted in roster_refused. */
+static void t_roster_waits_full(void)
+{
+	enum { WAITS = 64 };
+	int fd[WAITS], st;
+	struct chatd *h;
+	json_t *j;
+
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1,
+						     .conf = "max_http_pending_per_ip 0\n" })),
+	      "start");
+	CHECK(kill(h->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	for (int i = 0; i < WAITS; i++)
+		fd[i] = get_unread(h->port, API "/rooms/w/members");
+	msleep(500);                            /* the worker takes them all */
+	j = get_json(h, API "/rooms/w/members", &st);
+	kill(h->pid, SIGCONT);
+	for (int i = 0; i < WAITS; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	CHECK(st == 503 && strcmp(js(j, "error"), "unavailable") == 0,
+	      "the 65th: %d %.200s", st, body);
+	json_decref(j);
+	j = harness_stats(h);
+	CHECK(j != NULL && stats_num(j, "roster_refused") == 1, "roster_refused %lld",
+	      j ? stats_num(j, "roster_refused") : -1);
+	json_decref(j);
+}
+
+/* Connect and leave /churn on port until until_ms (mono_ms), then exit: a
+ * stream of member events, well under 5 ms apart with a few of these. */
+static void churn(int port, long long until_ms)
+{
+	while (mono_ms() < until_ms) {
+		struct wsc *c = wsc_connect(HOST, port, WS "/churn", NULL, 3000, NULL);
+
+		wsc_free(c);
+	}
+	_exit(0);
+}
+
+/* A join held back by a full uplink reaches the master while other joins
+ * and leaves keep coming: the retry timer was re-armed (moved) by every
+ * queued event, so a steady stream kept it from ever firing (review item:
+ * REC_JOIN held, roster stale for as long as the stream lasted). */
+static void t_roster_pending_stream(void)
+{
+	enum { CHURNERS = 4, STREAM_MS = 6000, SEEN_MS = 4000 };
+	static const char conf[] = "uplink_size 64k\nmax_message_size 4096\nrate_limit 1000\n"
+				   "rate_burst 1000\nmax_connections_per_ip 0\n"
+				   "max_http_pending_per_ip 0\n";
+	char fill[3001], id[1][64], seen[1024];
+	pid_t kids[CHURNERS];
+	struct wsc *a, *x = NULL;
+	struct chatd *h;
+	long long t0;
+	json_t *j;
+	int ok = 0, st;
+
+	memset(fill, 'f', sizeof(fill) - 1);
+	fill[sizeof(fill) - 1] = '\0';
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 1, .conf = conf })), "start");
+	CHECK((a = ws_join(h, WS "/fill", NULL, 0)), "join");
+	CHECK(kill(h->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	for (int i = 0; i < 60; i++)            /* 180 KB into a 64 KB uplink */
+		ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"m\":\"%s\"}}", fill);
+	j = ws_recv_type(a, "error", 5000);     /* "overloaded": the uplink is full */
+	st = j ? strcmp(js(json_object_get(j, "data"), "code"), "overloaded") == 0 : 0;
+	json_decref(j);
+	if (!st)
+		kill(h->pid, SIGCONT);
+	CHECK(st, "the uplink is full (an overloaded error)");
+	x = ws_join(h, WS "/x", id[0], sizeof(id[0]));   /* its join waits in the worker */
+	t0 = mono_ms();
+	for (int k = 0; k < CHURNERS; k++)
+		if ((kids[k] = fork()) == 0)
+			churn(h->port, t0 + STREAM_MS);
+	msleep(300);
+	kill(h->pid, SIGCONT);
+	CHECK(x != NULL, "join x");
+	for (long long end = mono_ms() + SEEN_MS; !ok && mono_ms() < end; msleep(50)) {
+		j = get_json(h, API "/rooms/x/members", &st);
+		body_ids(j, seen, sizeof(seen));
+		ok = st == 200 && strcmp(seen, id[0]) == 0;
+		json_decref(j);
+	}
+	j = harness_stats(h);
+	st = j ? (int)stats_num(j, "connections_total") : -1;
+	json_decref(j);
+	for (int k = 0; k < CHURNERS; k++)
+		if (kids[k] > 0) {
+			kill(kids[k], SIGKILL);
+			waitpid(kids[k], NULL, 0);
+		}
+	CHECK(st > 20, "a stream of joins: %d connections", st);
+	CHECK(ok, "x listed while the stream of joins went on (%lld ms): [%s]",
+	      mono_ms() - t0, seen);
+	wsc_free(x);
+	wsc_free(a);
+}
+
 /* With authentication on: the endpoint takes the upgrade's token rules,
  * each member carries its sub, and a sub connected twice is listed once. */
 static void t_roster_auth(void)
@@ -806,5 +934,7 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_lapse", t_roster_lapse, 0 },
 	{ "roster_resync_many", t_roster_resync_many, 0 },
 	{ "roster_budget", t_roster_budget, 0 },
+	{ "roster_waits_full", t_roster_waits_full, 0 },
+	{ "roster_pending_stream", t_roster_pending_stream, 0 },
 	{ NULL, NULL, 0 },
 };
