@@ -6,6 +6,7 @@
  * wake, signals, and the drain/stop sequences.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -329,7 +330,16 @@ static int make_context(struct wctx *w)
 {
 	struct lws_context_creation_info info;
 	void *loops[1] = { wloop_foreign(w->loop) };
+	int fd;
 
+	/* lws 4.1.6 opens /dev/urandom in lws_create_context(); when it cannot,
+	 * its clean-up runs our foreign uv loop half made and crashes (SEGV in
+	 * uv_run, seen under ASan): refuse cleanly first */
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0) {
+		log_errno(LOG_LVL_ERROR, "/dev/urandom (libwebsockets needs it)");
+		return -1;
+	}
+	close(fd);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
