@@ -160,9 +160,11 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 
 		if (broker_sub_ready(s->broker) &&
 		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len)) &&
-		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len,
+		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len, 0,
 			      mloop_now_ms()) == 0) {
-			if (st != BROKER_SUB_PENDING)   /* behind older ones: all go */
+			/* behind older ones, not pending any more: all go (some of
+			 * them may not be ready: the gap fill covers the room) */
+			if (st != BROKER_SUB_PENDING)
 				hwait_ready(s->hw, room, room_len);
 			return;
 		}
@@ -284,12 +286,10 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 		if (sub && !hwait_pending(s->hw) &&
 		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
 			return;
-		if (hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len,
-			      mloop_now_ms()) == 0) {
-			if (sub)
-				hwait_ready(s->hw, room, room_len);
+		/* subscribed: ready, it goes when a read slot frees (read_done) */
+		if (hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len, sub,
+			      mloop_now_ms()) == 0)
 			return;
-		}
 	}
 	request_now(s, slot, room, room_len, req, READ_NOW);
 }
