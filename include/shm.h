@@ -117,7 +117,8 @@ struct master_stats {
 	_Atomic uint64_t redis_gap_fills;  /* rooms whose subscriber gap history filled */
 	_Atomic uint64_t redis_gap_filled; /* messages delivered from history into a gap */
 	_Atomic uint64_t redis_gap_unfilled;/* rooms whose subscriber gap stays open */
-	_Atomic uint64_t pad[7];
+	_Atomic uint64_t history_taint_overflow; /* rooms with a hole whose epoch stays */
+	_Atomic uint64_t pad[6];
 };
 
 struct shm_hdr {

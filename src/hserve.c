@@ -17,6 +17,7 @@
 #include "history.h"
 #include "hserve.h"
 #include "hwait.h"
+#include "log.h"
 #include "mloop.h"
 #include "redis_hist.h"
 #include "redis_link.h"
@@ -33,6 +34,8 @@ struct hserve {
 	struct gapfill *gf;            /* ... and what the subscriber missed */
 	struct hwait   *hw;            /* ... and what waits for a SUBSCRIBE */
 	struct mloop   *loop;
+	struct master_stats *st;
+	int             taint_logged;  /* the overflow was logged */
 	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
 	hserve_put_fn   put;
 	void           *arg;
@@ -78,6 +81,7 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 		return NULL;
 	s->broker = broker;
 	s->loop = loop;
+	s->st = st;
 	s->put = put;
 	s->arg = arg;
 	s->max_answer = max_answer;
@@ -142,7 +146,13 @@ static void store_redis(struct hserve *s, const char *room, size_t room_len, con
 		return;
 	s->put(s->arg, REC_MSG, frame, len, room, room_len);
 	broker_publish(s->broker, room, room_len, frame, len);
-	redis_hist_taint(s->rh, room, room_len);
+	if (redis_hist_taint(s->rh, room, room_len) < 0) {
+		stats_add(&s->st->history_taint_overflow, 1);
+		if (!s->taint_logged)
+			log_warn("history: too many rooms with a hole while Redis is unusable: "
+				 "some keep their epoch (history.taint_overflow)");
+		s->taint_logged = 1;
+	}
 }
 
 void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,

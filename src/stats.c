@@ -131,6 +131,9 @@ static const struct stats_field master_fields[] = {
 	M("gap_unfilled", "redis", redis_gap_unfilled, 1, "redis_gap_unfilled",
 	  "Rooms whose subscriber gap could not be filled (epoch changed, past "
 	  "retention, Redis did not answer, too much arrived meanwhile)."),
+	M("taint_overflow", "history", history_taint_overflow, 1, "history_taint_overflow",
+	  "Messages that went out unnumbered in a room whose epoch could not be marked for "
+	  "reset (4096 rooms already): recovering across that hole may say recovered:true."),
 };
 #undef M
 #define NMASTER (sizeof(master_fields) / sizeof(master_fields[0]))

@@ -691,6 +691,60 @@ static void t_redis_down(void)
 	wsc_free(a);
 }
 
+/* A history.* statistic of h, -1 when absent. */
+static long long hstat(struct chatd *h, const char *key)
+{
+	json_t *j = harness_stats(h);
+	long long v = stats_num(json_object_get(j, "history"), key);
+
+	json_decref(j);
+	return v;
+}
+
+/* POST {"room": "<prefix><n>"} to h's publish API (key k3y): its HTTP status. */
+static int publish_to(struct chatd *h, const char *prefix, int n)
+{
+	char body[256], room[128];
+	int st = 0;
+
+	snprintf(room, sizeof(room), "{\"room\":\"%s%d\",\"data\":{\"n\":%d}}", prefix, n, n);
+	if (wsc_http_request(HOST, h->port, "POST", "/api/chat-api/publish",
+			     "Authorization: Bearer k3y\r\n", room, 3000, &st, body,
+			     sizeof(body)) < 0)
+		return -1;
+	return st;
+}
+
+/*
+ * Redis down, messages go out unnumbered in more rooms than the master can
+ * mark for an epoch reset (4096): each one past that is counted, since
+ * recovering across its hole may then say recovered:true.
+ */
+static void t_taint_overflow(void)
+{
+	struct pods ps;
+	int n, st = 0;
+
+	CHECK(pods_start(&ps, 1, 1, HIST_CONF "publish_key k3y\n") == 0, "start");
+	redis_stop(ps.r);
+	msleep(500);
+	for (n = 0; n < 4096 && (st = publish_to(ps.p[0], "t", n)) == 200; n++)
+		;
+	CHECK(n == 4096, "publish %d: HTTP %d", n, st);
+	CHECK(hstat(ps.p[0], "taint_overflow") == 0, "history.taint_overflow %lld within 4096 rooms",
+	      hstat(ps.p[0], "taint_overflow"));
+	for (; n < 4100 && (st = publish_to(ps.p[0], "t", n)) == 200; n++)
+		;
+	CHECK(n == 4100 && publish_to(ps.p[0], "t", 0) == 200 &&
+	      publish_to(ps.p[0], "t", 4099) == 200, "publish %d: HTTP %d", n, st);
+	for (long long t0 = mono_ms(); mono_ms() - t0 < 5000 &&
+	     hstat(ps.p[0], "taint_overflow") != 5; msleep(100))
+		;
+	CHECK(hstat(ps.p[0], "taint_overflow") == 5,
+	      "history.taint_overflow %lld, want 5 (4 rooms past 4096, one of them twice)",
+	      hstat(ps.p[0], "taint_overflow"));
+}
+
 /* ---- the master does not answer: the client is not left hanging -------------------- */
 
 static void t_master_stalled(void)
@@ -770,6 +824,7 @@ const struct itest_case t_history_cases[] = {
 	{ "history_gap_flush", t_gap_flush, 0 },
 	{ "history_off", t_off, 0 },
 	{ "history_redis_down", t_redis_down, 0 },
+	{ "history_taint_overflow", t_taint_overflow, 120 },
 	{ "history_master_stalled", t_master_stalled, 0 },
 	{ "history_bad_query", t_bad_query, 0 },
 	{ NULL, NULL, 0 },
