@@ -118,7 +118,10 @@ struct master_stats {
 	_Atomic uint64_t redis_gap_filled; /* messages delivered from history into a gap */
 	_Atomic uint64_t redis_gap_unfilled;/* rooms whose subscriber gap stays open */
 	_Atomic uint64_t history_taint_overflow; /* rooms with a hole whose epoch stays */
-	_Atomic uint64_t pad[6];
+	_Atomic uint64_t history_unnumbered;  /* stores that went out unnumbered (Redis) */
+	_Atomic uint64_t history_unavailable; /* history reads answered "unavailable" */
+	_Atomic uint64_t history_wait_full;   /* reads/stores that found the wait list full */
+	_Atomic uint64_t pad[3];
 };
 
 struct shm_hdr {

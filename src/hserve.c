@@ -144,6 +144,7 @@ static void store_redis(struct hserve *s, const char *room, size_t room_len, con
 	if (sub && (broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
 	    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
 		return;
+	stats_add(&s->st->history_unnumbered, 1);
 	s->put(s->arg, REC_MSG, frame, len, room, room_len);
 	broker_publish(s->broker, room, room_len, frame, len);
 	if (redis_hist_taint(s->rh, room, room_len) < 0) {
@@ -153,6 +154,16 @@ static void store_redis(struct hserve *s, const char *room, size_t room_len, con
 				 "some keep their epoch (history.taint_overflow)");
 		s->taint_logged = 1;
 	}
+}
+
+/* hwait_add() from now, counting the refusals (the bounds). */
+static int wait_add(struct hserve *s, enum hwait_kind kind, int slot, const char *room,
+		    size_t room_len, const char *data, size_t len, int ready)
+{
+	if (hwait_add(s->hw, kind, slot, room, room_len, data, len, ready, mloop_now_ms()) == 0)
+		return 0;
+	stats_add(&s->st->history_wait_full, 1);
+	return -1;
 }
 
 void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
@@ -169,14 +180,14 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 		enum broker_sub_state st = sub_state(s, room, room_len);
 
 		if (broker_sub_ready(s->broker) &&
-		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len)) &&
-		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len, 0,
-			      mloop_now_ms()) == 0) {
-			/* behind older ones, not pending any more: all go (some of
-			 * them may not be ready: the gap fill covers the room) */
-			if (st != BROKER_SUB_PENDING)
-				hwait_ready(s->hw, room, room_len);
-			return;
+		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len))) {
+			if (wait_add(s, HWAIT_STORE, -1, room, room_len, frame, len, 0) == 0) {
+				/* behind older ones, not pending any more: all go (some
+				 * may not be ready: the gap fill covers the room) */
+				if (st != BROKER_SUB_PENDING)
+					hwait_ready(s->hw, room, room_len);
+				return;
+			}
 		}
 		store_redis(s, room, room_len, frame, len, 1);
 		return;
@@ -211,6 +222,8 @@ static void answer_frame(void *arg, const char *frame, size_t len)
 
 static void answer_end(struct answer *a, const struct history_end *end)
 {
+	if (end->status == HISTORY_UNAVAILABLE)
+		stats_add(&a->s->st->history_unavailable, 1);
 	a->s->put(a->s->arg, REC_HIST_END, (const char *)end, sizeof(*end),
 		  (const char *)&a->to, sizeof(a->to));
 }
@@ -297,8 +310,7 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
 			return;
 		/* subscribed: ready, it goes when a read slot frees (read_done) */
-		if (hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len, sub,
-			      mloop_now_ms()) == 0)
+		if (wait_add(s, HWAIT_READ, slot, room, room_len, req, len, sub) == 0)
 			return;
 	}
 	request_now(s, slot, room, room_len, req, READ_NOW);
