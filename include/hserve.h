@@ -12,16 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
+
 struct broker;
 struct conf;
 struct history_req;
 struct master_stats;
 struct mloop;
-
-/* Put a record into the broadcast ring (relay.c's): kind, frame, and the
- * room part (a room, or a struct history_addr). */
-typedef void (*hserve_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
-			      const char *room, size_t room_len);
 
 struct hserve;
 
@@ -33,7 +30,7 @@ struct hserve;
  * NULL on ENOMEM. */
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  hserve_put_fn put, void *arg);
+			  bcast_put_fn put, void *arg);
 void hserve_free(struct hserve *s);
 
 /* A frame to number, keep and deliver to room (room_len 0 = global). */

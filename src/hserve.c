@@ -37,7 +37,7 @@ struct hserve {
 	struct master_stats *st;
 	int             taint_logged;  /* the overflow was logged */
 	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
-	hserve_put_fn   put;
+	bcast_put_fn    put;
 	void           *arg;
 	size_t          max_answer;
 	char           *scratch;       /* one marked frame */
@@ -73,7 +73,7 @@ static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char 
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  hserve_put_fn put, void *arg)
+			  bcast_put_fn put, void *arg)
 {
 	struct hserve *s = calloc(1, sizeof(*s));
 

@@ -315,8 +315,8 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 	char err[CHATD_ERR_MAX], url[CONF_STR_MAX];
 
 	make_pod_id(r, c);
-	r->roster = roster_new(c, loop, r->members, r->bcast, &r->shm->master, &r->need_wake,
-			       r->pod_id, err, sizeof(err));
+	r->roster = roster_new(c, loop, r->members, ring_max_payload(r->bcast), &r->shm->master,
+			       bcast_put_kind, r, r->pod_id, err, sizeof(err));
 	if (r->roster == NULL) {
 		log_error("%s", err);
 		return -1;
