@@ -178,14 +178,10 @@ int relay_drain(struct relay *r)
 {
 	int moved = 0;
 
-	for (int i = 0; i < CHATD_SLOTS; i++) {
-		if (!r->link[i].live)
-			continue;
-		moved += drain_uplink(r, i, UPLINK_BATCH);
-		/* a long pass must not lap the workers before they are told to read */
-		if (r->put_bytes > r->wake_bytes)
-			relay_wake(r);
-	}
+	/* a long pass wakes the workers on the way: bcast_put_kind() */
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (r->link[i].live)
+			moved += drain_uplink(r, i, UPLINK_BATCH);
 	return moved;
 }
 
@@ -234,7 +230,6 @@ static void ghost_offline(void *arg, const char *room, size_t room_len, const ch
 		return;
 	relay_frame(r, frame, n, room, room_len);
 	stats_add(&r->shm->master.ghosts_offline, 1);
-	r->need_wake = 1;
 }
 
 void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
@@ -242,8 +237,8 @@ void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
 	struct roster_gone *g;
 	size_t skipped;
 
-	drain_uplink(r, slot, INT32_MAX);
-	g = roster_slot_save(r->roster, slot);     /* what it sent before dying still counts */
+	drain_uplink(r, slot, INT32_MAX);          /* what it sent before dying still counts */
+	g = roster_slot_save(r->roster, slot);
 	/* its members left without a word: say it for them, as the worker would
 	 * have (nothing is left here when it closed its clients itself) */
 	skipped = members_slot_gone(r->members, slot, ghost_offline, r);
@@ -266,7 +261,6 @@ static void broker_deliver(void *arg, const char *room, size_t room_len, const c
 		hserve_live(r->hist, room, room_len, frame, frame_len);
 	else
 		bcast_put(r, frame, frame_len, room, room_len);
-	r->need_wake = 1;
 }
 
 static void make_pod_id(struct relay *r, const struct conf *c)
