@@ -27,7 +27,8 @@ struct hserve;
  * is `pod` in the envelopes, and a subscriber gap is filled from the
  * history (gapfill.h; timers on loop, counted in st).  max_answer: bytes
  * of frames one answer (or one page of a gap) may put into the ring.
- * NULL on ENOMEM. */
+ * Once a second (a timer on loop) it forgets idle rooms, times reads out
+ * and expires what waits.  NULL on ENOMEM. */
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
 			  bcast_put_fn put, void *arg);
@@ -47,8 +48,5 @@ void hserve_live(struct hserve *s, const char *room, size_t room_len, const char
  * when Redis answers. */
 void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
 		    const void *req, size_t len);
-
-/* Once a second: forget idle rooms (single-node). */
-void hserve_tick(struct hserve *s, uint64_t now_ms);
 
 #endif

@@ -26,6 +26,7 @@
 /* The longest a read or a store waits for its room's subscription: its
  * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
 #define HSERVE_SUB_WAIT_MS 2000
+#define HSERVE_TICK_MS     1000  /* expiry, read timeouts, waits */
 
 struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
@@ -37,6 +38,7 @@ struct hserve {
 	struct master_stats *st;
 	int             taint_logged;  /* the overflow was logged */
 	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
+	uint64_t        tick_timer;    /* once a second; 0: to arm again */
 	bcast_put_fn    put;
 	void           *arg;
 	size_t          max_answer;
@@ -71,6 +73,29 @@ static void sub_hook(void *arg, enum broker_sub_event ev, const char *room, size
 static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
 		  size_t room_len, const char *data, size_t len);
 
+static void tick(void *arg)
+{
+	struct hserve *s = arg;
+	uint64_t now_ms = mloop_now_ms();
+
+	/* 0 (ENOMEM): armed again by the next store or request (tick_arm) */
+	s->tick_timer = mloop_timer(s->loop, HSERVE_TICK_MS, tick, s);
+	if (s->mem != NULL)
+		history_expire(s->mem, now_ms);
+	if (s->rh != NULL) {
+		redis_hist_tick(s->rh, now_ms);
+		hwait_tick(s->hw, now_ms);
+		hwait_pump(s->hw);
+	}
+}
+
+/* The tick is armed (it could not arm itself on ENOMEM). */
+static void tick_arm(struct hserve *s)
+{
+	if (s->tick_timer == 0)
+		s->tick_timer = mloop_timer(s->loop, HSERVE_TICK_MS, tick, s);
+}
+
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
 			  bcast_put_fn put, void *arg)
@@ -94,7 +119,8 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
 				  : HSERVE_SUB_WAIT_MS, waited, s);
 	}
-	if (s->scratch == NULL ||
+	tick_arm(s);
+	if (s->scratch == NULL || s->tick_timer == 0 ||
 	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL || s->hw == NULL))) {
 		hserve_free(s);
 		return NULL;
@@ -116,6 +142,8 @@ void hserve_free(struct hserve *s)
 	}
 	if (s->pump_timer)
 		mloop_timer_cancel(s->loop, s->pump_timer);
+	if (s->tick_timer)
+		mloop_timer_cancel(s->loop, s->tick_timer);
 	hwait_free(s->hw);
 	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
@@ -172,6 +200,7 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 	const char *stored = NULL;
 	size_t n = 0;
 
+	tick_arm(s);
 	if (s->rh != NULL) {
 		/* a room just joined: stored before the SUBSCRIBE took effect, the
 		 * frame would not come back here (hwait.h); the sub link down, it
@@ -298,6 +327,7 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 {
 	if (len != sizeof(struct history_req))
 		return;                         /* not from a worker of this build */
+	tick_arm(s);
 	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
 	 * and the live stream could leave a hole between them (hwait.h); not
 	 * wanted yet: the asking worker's join is still on its way.  Too many
@@ -326,15 +356,4 @@ static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char 
 		return request_now(s, slot, room, room_len, data, ok ? READ_QUEUED : READ_NOT);
 	store_redis(s, room, room_len, data, len, ok);
 	return 0;
-}
-
-void hserve_tick(struct hserve *s, uint64_t now_ms)
-{
-	if (s->mem != NULL)
-		history_expire(s->mem, now_ms);
-	if (s->rh != NULL) {
-		redis_hist_tick(s->rh, now_ms);
-		hwait_tick(s->hw, now_ms);
-		hwait_pump(s->hw);
-	}
 }

@@ -278,24 +278,15 @@ static void make_pod_id(struct relay *r, const struct conf *c)
 	snprintf(r->pod_id, sizeof(r->pod_id), "%s-%d-%08x", host, (int)getpid(), rnd);
 }
 
-static void hist_tick(void *arg)
-{
-	struct relay *r = arg;
-
-	hserve_tick(r->hist, mloop_now_ms());
-	mloop_timer(r->loop, 1000, hist_tick, r);
-}
-
 /* history_size > 0: the history service, on the broker when there is one. */
 static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 {
 	if (c->history_size <= 0)
 		return 0;
-	r->loop = loop;
 	/* an answer must not lap the workers: an eighth of the ring at most */
 	r->hist = hserve_new(c, r->broker, r->pod_id, loop, &r->shm->master, r->wake_bytes,
 			     bcast_put_kind, r);
-	if (r->hist == NULL || mloop_timer(loop, 1000, hist_tick, r) == 0) {
+	if (r->hist == NULL) {
 		log_error("history: out of memory");
 		return -1;
 	}
