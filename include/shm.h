@@ -121,7 +121,8 @@ struct master_stats {
 	_Atomic uint64_t history_unnumbered;  /* stores that went out unnumbered (Redis) */
 	_Atomic uint64_t history_unavailable; /* history reads answered "unavailable" */
 	_Atomic uint64_t history_wait_full;   /* reads/stores that found the wait list full */
-	_Atomic uint64_t pad[3];
+	_Atomic uint64_t roster_unwritten;    /* members a roster resync could not write */
+	_Atomic uint64_t pad[2];
 };
 
 struct shm_hdr {

@@ -166,15 +166,6 @@ static int script_run(struct redis_hist *h, int script, struct redis_link_handle
 	return redis_link_command(h->link, on, argc, argv, argl);
 }
 
-static int is_noscript(const struct redis_reply *r)
-{
-	size_t len;
-	const char *s = redis_link_reply_str(r, &len);
-
-	return redis_link_reply_type(r) == REDIS_LINK_ERROR && len >= 8 &&
-	       memcmp(s, "NOSCRIPT", 8) == 0;
-}
-
 /* C:offset, C:epoch, C:history and C for room into keys[0..3] (each
  * HIST_KEY_MAX bytes). */
 static void make_keys(const char *room, size_t rl, char keys[4][HIST_KEY_MAX], size_t kl[4])
@@ -216,7 +207,7 @@ static void store_cb(const struct redis_reply *r, void *arg)
 	if (w == NULL)
 		return;
 	STAILQ_REMOVE_HEAD(&h->writes, next);
-	if (is_noscript(r)) {               /* SCRIPT FLUSH: EVAL this one, load again */
+	if (redis_link_reply_noscript(r)) {    /* SCRIPT FLUSH: EVAL this one, load again */
 		h->sha[SCRIPT_STORE][0] = '\0';
 		if (script_run(h, SCRIPT_STORE, &h->on_store, STORE_ARGC,
 			       (const char **)w->argv, w->argl) == 0) {

@@ -317,7 +317,7 @@ struct roster *roster_new(const struct conf *c, struct mloop *loop, struct membe
 	if (ro->body_max > rec_max - ROSTER_ANSWER_HDR - 1)
 		ro->body_max = rec_max - ROSTER_ANSWER_HDR - 1;
 	if (c->redis_url[0] != '\0' &&
-	    (ro->redis = redis_roster_new(c, loop, pod_id, mb, redis_answer, ro, err,
+	    (ro->redis = redis_roster_new(c, loop, pod_id, mb, st, redis_answer, ro, err,
 					  errlen)) == NULL) {
 		free(ro);
 		return NULL;

@@ -101,6 +101,9 @@ static const struct stats_field master_fields[] = {
 	  "worker dies."),
 	M("roster_busy", NULL, roster_busy, 1, "roster_busy",
 	  "Roster requests refused without Redis: the master's budget for them was spent."),
+	M("roster_unwritten", NULL, roster_unwritten, 1, "roster_unwritten",
+	  "Members a roster resync could not write to Redis (an error answer): missing from "
+	  "the roster until the next reconnection writes them again."),
 	M("reconnects", "redis", redis_reconnects, 1, "redis_reconnects",
 	  "Connections to Redis made again after a loss."),
 	M("published", "redis", redis_published, 1, "redis_published",
