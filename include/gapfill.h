@@ -20,13 +20,11 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "record.h"
 
 struct gapfill;
 struct master_stats;
 
-/* Put a frame for room into the broadcast ring (as hserve_put_fn). */
-typedef void (*gapfill_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
-			       const char *room, size_t room_len);
 struct mloop;
 struct redis_hist;
 
@@ -37,7 +35,7 @@ struct redis_hist;
  * NULL on ENOMEM. */
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    gapfill_put_fn put, void *arg);
+			    bcast_put_fn put, void *arg);
 /* Unregisters and frees; NULL is fine.  Reads in flight are dropped. */
 void gapfill_free(struct gapfill *g);
 

@@ -12,16 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
+
 struct broker;
 struct conf;
 struct history_req;
 struct master_stats;
 struct mloop;
-
-/* Put a record into the broadcast ring (relay.c's): kind, frame, and the
- * room part (a room, or a struct history_addr). */
-typedef void (*hserve_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
-			      const char *room, size_t room_len);
 
 struct hserve;
 
@@ -30,10 +27,11 @@ struct hserve;
  * is `pod` in the envelopes, and a subscriber gap is filled from the
  * history (gapfill.h; timers on loop, counted in st).  max_answer: bytes
  * of frames one answer (or one page of a gap) may put into the ring.
- * NULL on ENOMEM. */
+ * Once a second (a timer on loop) it forgets idle rooms, times reads out
+ * and expires what waits.  NULL on ENOMEM. */
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  hserve_put_fn put, void *arg);
+			  bcast_put_fn put, void *arg);
 void hserve_free(struct hserve *s);
 
 /* A frame to number, keep and deliver to room (room_len 0 = global). */
@@ -50,8 +48,5 @@ void hserve_live(struct hserve *s, const char *room, size_t room_len, const char
  * when Redis answers. */
 void hserve_request(struct hserve *s, int slot, const char *room, size_t room_len,
 		    const void *req, size_t len);
-
-/* Once a second: forget idle rooms (single-node). */
-void hserve_tick(struct hserve *s, uint64_t now_ms);
 
 #endif

@@ -8,8 +8,9 @@
  * published in between (it is in neither the answer nor the live stream),
  * and a frame stored then never comes back to this pod's own clients.  So
  * such work waits here, in the order it came, until Redis confirms the
- * room's subscription, or for timeout_ms at most.  Master only; hserve.c
- * owns one.
+ * room's subscription, or for timeout_ms at most.  It is also the queue of
+ * the reads, their room subscribed, waiting for one of Redis's read slots.
+ * Master only; hserve.c owns one.
  */
 #ifndef CHATD_HWAIT_H
 #define CHATD_HWAIT_H
@@ -34,10 +35,12 @@ struct hwait *hwait_new(uint64_t timeout_ms, hwait_run_fn run, void *arg);
 /* Frees the items without running them; NULL is fine. */
 void hwait_free(struct hwait *w);
 
-/* Keep an item (copied) for room (room_len 0: global) from now_ms.  0, or
- * -1 when the bounds are reached or on ENOMEM: then do it at once. */
+/* Keep an item (copied) for room (room_len 0: global) from now_ms; ready 1
+ * when its room is subscribed already (it waits for hwait_pump() only, a
+ * read for a read slot), 0 when it waits for hwait_ready().  0, or -1 when
+ * the bounds are reached or on ENOMEM: then do it at once. */
 int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
-	      size_t room_len, const char *data, size_t len, uint64_t now_ms);
+	      size_t room_len, const char *data, size_t len, int ready, uint64_t now_ms);
 /* Does an item of kind for room wait?  1 or 0: a later one must queue
  * behind it. */
 int hwait_holds(const struct hwait *w, enum hwait_kind kind, const char *room,

@@ -16,10 +16,18 @@
 #define CHATD_RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #define RECORD_NIOV 3           /* iovec parts of a packed record */
 #define RECORD_MEMBER_ANNOUNCED 1  /* REC_MEMBER/REC_GONE: its online went out */
+
+/* Put a record into the broadcast ring (relay.c's, which counts it and
+ * wakes the workers): kind (enum rec_kind), frame, and the room part (a
+ * room, room_len 0 = global, or an address such as a struct history_addr).
+ * Master only: what hserve, gapfill and roster put through. */
+typedef void (*bcast_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
+			     const char *room, size_t room_len);
 
 /* A record gathered for ring_put()/ring_push(r->iov, RECORD_NIOV).  iov
  * points at the caller's frame and room and at room_len below: the struct

@@ -51,8 +51,10 @@ int redis_hist_store(struct redis_hist *h, const char *room, size_t room_len,
 /* A stored frame of room went out unnumbered (Redis was not usable): its
  * history has a hole, so when the link is back the room's epoch is dropped
  * (the next message or read makes a new one, and a client recovering from
- * before is told recovered:false).  Up to HIST_TAINT_MAX rooms are kept. */
-void redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len);
+ * before is told recovered:false).  0, or -1 when the room could not be
+ * kept (HIST_TAINT_MAX rooms already, or ENOMEM): its epoch stays, so a
+ * client recovering across the hole may be told recovered:true. */
+int redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len);
 
 /* Read what q asks for in room; done(arg, ...) is called once, later.
  * 0, or -1 at once when Redis is not usable or too many reads are in

@@ -81,6 +81,9 @@ enum redis_link_rtype redis_link_reply_type(const struct redis_reply *r);
 const char *redis_link_reply_str(const struct redis_reply *r, size_t *len);
 /* Is r a string of exactly s[0..n)? */
 int redis_link_reply_is(const struct redis_reply *r, const char *s, size_t n);
+/* Is r the error of an EVALSHA whose script Redis does not have (NOSCRIPT:
+ * a SCRIPT FLUSH, a restart)?  1 or 0. */
+int redis_link_reply_noscript(const struct redis_reply *r);
 long long redis_link_reply_int(const struct redis_reply *r);
 /* An array's length (0 for other types) and its element i (i < length). */
 size_t redis_link_reply_count(const struct redis_reply *r);

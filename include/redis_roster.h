@@ -29,6 +29,7 @@
 #include "rosterrec.h"
 
 struct conf;
+struct master_stats;
 struct members;
 struct redis_roster;
 
@@ -42,11 +43,13 @@ typedef void (*redis_roster_fn)(void *arg, uint64_t tag, const char *room, size_
 				int more);
 
 /* Start connecting to c's redis_url (never blocks; retried with backoff);
- * mb is read to write the pod's members again after each (re)connection.
- * NULL with err filled on a bad URL or out of memory. */
+ * mb is read to write the pod's members again after each (re)connection
+ * (those Redis refuses counted in st).  NULL with err filled on a bad URL
+ * or out of memory. */
 struct redis_roster *redis_roster_new(const struct conf *c, struct mloop *loop,
 				      const char *pod_id, const struct members *mb,
-				      redis_roster_fn fn, void *arg, char *err, size_t errlen);
+				      struct master_stats *st, redis_roster_fn fn, void *arg,
+				      char *err, size_t errlen);
 /* Close; reads in flight are forgotten (fn is not called).  NULL is fine. */
 void redis_roster_free(struct redis_roster *rr);
 

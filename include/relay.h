@@ -35,7 +35,6 @@ struct relay {
 	struct members *members;/* who is in which room on each worker */
 	struct roster *roster;  /* who is in a room, asked by the workers */
 	struct hserve *hist;    /* room history; NULL when history_size is 0 */
-	struct mloop *loop;     /* for hist's tick */
 	unsigned char *scratch; /* one uplink record */
 	size_t scratch_len;
 	size_t wake_bytes;      /* a pass that put this much wakes the workers on the way */

@@ -12,24 +12,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
 #include "rosterrec.h"
 
 struct conf;
 struct members;
 struct mloop;
-struct ring;
 struct master_stats;
 struct roster;
 struct roster_gone;
 
 /*
- * A roster over mb (kept by the caller), answering into bcast and setting
- * *need_wake after each answer.  With c's redis_url it keeps this pod's
- * members in Redis as pod_id (its own link, connecting in the background).
- * NULL with err filled on a bad URL or out of memory.
+ * A roster over mb (kept by the caller), putting each answer (a record of
+ * at most rec_max payload bytes) through put(arg, REC_ROSTER, ...).  With
+ * c's redis_url it keeps this pod's members in Redis as pod_id (its own
+ * link, connecting in the background).  NULL with err filled on a bad URL
+ * or out of memory.
  */
 struct roster *roster_new(const struct conf *c, struct mloop *loop, struct members *mb,
-			  struct ring *bcast, struct master_stats *st, int *need_wake,
+			  size_t rec_max, struct master_stats *st, bcast_put_fn put, void *arg,
 			  const char *pod_id, char *err, size_t errlen);
 /* NULL is harmless. */
 void roster_free(struct roster *ro);

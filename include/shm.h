@@ -91,7 +91,7 @@ struct worker_stats {
 	_Atomic uint64_t http_body_timeouts; /* POST body not in within handshake_timeout */
 	/* limits that refuse without a client-visible counter of their own */
 	_Atomic uint64_t uplink_events_lost; /* room/member events lost: queue above its bound */
-	_Atomic uint64_t history_unavailable; /* history refused (busy, uplink full) or timed out */
+	_Atomic uint64_t history_refused; /* history refused (busy, uplink full) or timed out */
 	_Atomic uint64_t roster_refused;  /* roster requests refused (all waits taken) or 504 */
 	_Atomic uint64_t pad[2];
 };
@@ -121,7 +121,12 @@ struct master_stats {
 	_Atomic uint64_t redis_gap_fills;  /* rooms whose subscriber gap history filled */
 	_Atomic uint64_t redis_gap_filled; /* messages delivered from history into a gap */
 	_Atomic uint64_t redis_gap_unfilled;/* rooms whose subscriber gap stays open */
-	_Atomic uint64_t pad[7];
+	_Atomic uint64_t history_taint_overflow; /* rooms with a hole whose epoch stays */
+	_Atomic uint64_t history_unnumbered;  /* stores that went out unnumbered (Redis) */
+	_Atomic uint64_t history_unavailable; /* history reads answered "unavailable" */
+	_Atomic uint64_t history_wait_full;   /* reads/stores that found the wait list full */
+	_Atomic uint64_t roster_unwritten;    /* members a roster resync could not write */
+	_Atomic uint64_t pad[2];
 };
 
 struct shm_hdr {

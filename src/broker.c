@@ -340,7 +340,6 @@ static void sub_cb(const struct redis_reply *rep, void *arg)
 		sub_confirm(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN, b->sub_gen);
 		sub_news(b, BROKER_SUB_CONFIRMED, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
 	} else if (redis_link_reply_is(kind, "unsubscribe", 11)) {
-		sub_confirm(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN, 0);
 		sub_unsubscribed(b, cs + CHAN_ROOM_LEN, cl - CHAN_ROOM_LEN);
 		if (stats_get(&b->st->redis_subscribed_rooms) > 0)
 			stats_sub(&b->st->redis_subscribed_rooms, 1);

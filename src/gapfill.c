@@ -78,7 +78,7 @@ struct gapfill {
 	struct mloop        *loop;
 	struct master_stats *st;
 	size_t               max_bytes;
-	gapfill_put_fn        put;
+	bcast_put_fn        put;
 	void                *arg;
 	char                 publish_from[CONF_STR_MAX];
 	struct hash_key      key;
@@ -387,7 +387,7 @@ void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *r
 
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    gapfill_put_fn put, void *arg)
+			    bcast_put_fn put, void *arg)
 {
 	struct gapfill *g = calloc(1, sizeof(*g));
 

@@ -137,7 +137,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 	for (it = w->hist_waiting.next; it != &w->hist_waiting; it = next) {
 		next = it->next;
 		if (wait_of(it)->deadline <= now) {
-			stats_add(&w->st->history_unavailable, 1);
+			stats_add(&w->st->history_refused, 1);
 			unavailable(w, wait_of(it)->c);
 		}
 	}
@@ -184,7 +184,7 @@ int hjoin_start(struct wctx *w, struct conn *c)
 		return 1;
 	}
 	if (request(w, c, &q, q.since >= 0) < 0) {
-		stats_add(&w->st->history_unavailable, 1);
+		stats_add(&w->st->history_refused, 1);
 		send_welcome(w, c, q.since >= 0, &end);   /* with an error: not read */
 	}
 	return 1;

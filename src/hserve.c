@@ -17,6 +17,7 @@
 #include "history.h"
 #include "hserve.h"
 #include "hwait.h"
+#include "log.h"
 #include "mloop.h"
 #include "redis_hist.h"
 #include "redis_link.h"
@@ -25,6 +26,7 @@
 /* The longest a read or a store waits for its room's subscription: its
  * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
 #define HSERVE_SUB_WAIT_MS 2000
+#define HSERVE_TICK_MS     1000  /* expiry, read timeouts, waits */
 
 struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
@@ -33,8 +35,11 @@ struct hserve {
 	struct gapfill *gf;            /* ... and what the subscriber missed */
 	struct hwait   *hw;            /* ... and what waits for a SUBSCRIBE */
 	struct mloop   *loop;
+	struct master_stats *st;
+	int             taint_logged;  /* the overflow was logged */
 	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
-	hserve_put_fn   put;
+	uint64_t        tick_timer;    /* once a second; 0: to arm again */
+	bcast_put_fn    put;
 	void           *arg;
 	size_t          max_answer;
 	char           *scratch;       /* one marked frame */
@@ -68,9 +73,32 @@ static void sub_hook(void *arg, enum broker_sub_event ev, const char *room, size
 static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char *room,
 		  size_t room_len, const char *data, size_t len);
 
+static void tick(void *arg)
+{
+	struct hserve *s = arg;
+	uint64_t now_ms = mloop_now_ms();
+
+	/* 0 (ENOMEM): armed again by the next store or request (tick_arm) */
+	s->tick_timer = mloop_timer(s->loop, HSERVE_TICK_MS, tick, s);
+	if (s->mem != NULL)
+		history_expire(s->mem, now_ms);
+	if (s->rh != NULL) {
+		redis_hist_tick(s->rh, now_ms);
+		hwait_tick(s->hw, now_ms);
+		hwait_pump(s->hw);
+	}
+}
+
+/* The tick is armed (it could not arm itself on ENOMEM). */
+static void tick_arm(struct hserve *s)
+{
+	if (s->tick_timer == 0)
+		s->tick_timer = mloop_timer(s->loop, HSERVE_TICK_MS, tick, s);
+}
+
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  hserve_put_fn put, void *arg)
+			  bcast_put_fn put, void *arg)
 {
 	struct hserve *s = calloc(1, sizeof(*s));
 
@@ -78,6 +106,7 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 		return NULL;
 	s->broker = broker;
 	s->loop = loop;
+	s->st = st;
 	s->put = put;
 	s->arg = arg;
 	s->max_answer = max_answer;
@@ -90,7 +119,8 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
 				  : HSERVE_SUB_WAIT_MS, waited, s);
 	}
-	if (s->scratch == NULL ||
+	tick_arm(s);
+	if (s->scratch == NULL || s->tick_timer == 0 ||
 	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL || s->hw == NULL))) {
 		hserve_free(s);
 		return NULL;
@@ -112,6 +142,8 @@ void hserve_free(struct hserve *s)
 	}
 	if (s->pump_timer)
 		mloop_timer_cancel(s->loop, s->pump_timer);
+	if (s->tick_timer)
+		mloop_timer_cancel(s->loop, s->tick_timer);
 	hwait_free(s->hw);
 	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
@@ -140,9 +172,26 @@ static void store_redis(struct hserve *s, const char *room, size_t room_len, con
 	if (sub && (broker_sub_ready(s->broker) || gapfill_covers(s->gf, room, room_len)) &&
 	    redis_hist_store(s->rh, room, room_len, frame, len) == 0)
 		return;
+	stats_add(&s->st->history_unnumbered, 1);
 	s->put(s->arg, REC_MSG, frame, len, room, room_len);
 	broker_publish(s->broker, room, room_len, frame, len);
-	redis_hist_taint(s->rh, room, room_len);
+	if (redis_hist_taint(s->rh, room, room_len) < 0) {
+		stats_add(&s->st->history_taint_overflow, 1);
+		if (!s->taint_logged)
+			log_warn("history: too many rooms with a hole while Redis is unusable: "
+				 "some keep their epoch (history.taint_overflow)");
+		s->taint_logged = 1;
+	}
+}
+
+/* hwait_add() from now, counting the refusals (the bounds). */
+static int wait_add(struct hserve *s, enum hwait_kind kind, int slot, const char *room,
+		    size_t room_len, const char *data, size_t len, int ready)
+{
+	if (hwait_add(s->hw, kind, slot, room, room_len, data, len, ready, mloop_now_ms()) == 0)
+		return 0;
+	stats_add(&s->st->history_wait_full, 1);
+	return -1;
 }
 
 void hserve_store(struct hserve *s, const char *room, size_t room_len, const char *frame,
@@ -151,6 +200,7 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 	const char *stored = NULL;
 	size_t n = 0;
 
+	tick_arm(s);
 	if (s->rh != NULL) {
 		/* a room just joined: stored before the SUBSCRIBE took effect, the
 		 * frame would not come back here (hwait.h); the sub link down, it
@@ -159,12 +209,14 @@ void hserve_store(struct hserve *s, const char *room, size_t room_len, const cha
 		enum broker_sub_state st = sub_state(s, room, room_len);
 
 		if (broker_sub_ready(s->broker) &&
-		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len)) &&
-		    hwait_add(s->hw, HWAIT_STORE, -1, room, room_len, frame, len,
-			      mloop_now_ms()) == 0) {
-			if (st != BROKER_SUB_PENDING)   /* behind older ones: all go */
-				hwait_ready(s->hw, room, room_len);
-			return;
+		    (st == BROKER_SUB_PENDING || hwait_holds(s->hw, HWAIT_STORE, room, room_len))) {
+			if (wait_add(s, HWAIT_STORE, -1, room, room_len, frame, len, 0) == 0) {
+				/* behind older ones, not pending any more: all go (some
+				 * may not be ready: the gap fill covers the room) */
+				if (st != BROKER_SUB_PENDING)
+					hwait_ready(s->hw, room, room_len);
+				return;
+			}
 		}
 		store_redis(s, room, room_len, frame, len, 1);
 		return;
@@ -199,6 +251,8 @@ static void answer_frame(void *arg, const char *frame, size_t len)
 
 static void answer_end(struct answer *a, const struct history_end *end)
 {
+	if (end->status == HISTORY_UNAVAILABLE)
+		stats_add(&a->s->st->history_unavailable, 1);
 	a->s->put(a->s->arg, REC_HIST_END, (const char *)end, sizeof(*end),
 		  (const char *)&a->to, sizeof(a->to));
 }
@@ -273,6 +327,7 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 {
 	if (len != sizeof(struct history_req))
 		return;                         /* not from a worker of this build */
+	tick_arm(s);
 	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
 	 * and the live stream could leave a hole between them (hwait.h); not
 	 * wanted yet: the asking worker's join is still on its way.  Too many
@@ -284,12 +339,9 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 		if (sub && !hwait_pending(s->hw) &&
 		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
 			return;
-		if (hwait_add(s->hw, HWAIT_READ, slot, room, room_len, req, len,
-			      mloop_now_ms()) == 0) {
-			if (sub)
-				hwait_ready(s->hw, room, room_len);
+		/* subscribed: ready, it goes when a read slot frees (read_done) */
+		if (wait_add(s, HWAIT_READ, slot, room, room_len, req, len, sub) == 0)
 			return;
-		}
 	}
 	request_now(s, slot, room, room_len, req, READ_NOW);
 }
@@ -304,15 +356,4 @@ static int waited(void *arg, int ok, enum hwait_kind kind, int slot, const char 
 		return request_now(s, slot, room, room_len, data, ok ? READ_QUEUED : READ_NOT);
 	store_redis(s, room, room_len, data, len, ok);
 	return 0;
-}
-
-void hserve_tick(struct hserve *s, uint64_t now_ms)
-{
-	if (s->mem != NULL)
-		history_expire(s->mem, now_ms);
-	if (s->rh != NULL) {
-		redis_hist_tick(s->rh, now_ms);
-		hwait_tick(s->hw, now_ms);
-		hwait_pump(s->hw);
-	}
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hwait.c - room history work waiting for its room's subscription (see
- * hwait.h): one list, oldest first.  It is empty but for the moments a pod
- * subscribes to rooms (a few Redis round trips), so a walk over it is cheap.
+ * hwait.c - room history work waiting for its room's subscription or, its
+ * room subscribed (ready), for one of Redis's read slots (see hwait.h): one
+ * list, oldest first, up to HWAIT_ITEMS_MAX items.  So nothing walks it on
+ * the hot path: an item for a subscribed room is added ready, and
+ * hwait_pump() stops as soon as every kind with ready items is blocked.
+ * Only hwait_ready() (a SUBSCRIBE confirmed) and hwait_holds() (stores wait)
+ * walk it all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +32,9 @@ struct hwait_item {
 
 struct hwait {
 	TAILQ_HEAD(, hwait_item) items;
-	size_t       n, bytes, nready;
+	size_t       n, bytes;
 	size_t       nkind[2];            /* items of each kind */
+	size_t       nready[2];           /* ... of them ready */
 	uint64_t     timeout_ms;
 	hwait_run_fn run;
 	void        *arg;
@@ -53,7 +58,7 @@ static void item_del(struct hwait *w, struct hwait_item *it)
 	TAILQ_REMOVE(&w->items, it, next);
 	w->n--;
 	w->nkind[it->kind]--;
-	w->nready -= it->ready;
+	w->nready[it->kind] -= it->ready;
 	w->bytes -= it->len;
 	free(it);
 }
@@ -68,7 +73,7 @@ void hwait_free(struct hwait *w)
 }
 
 int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
-	      size_t room_len, const char *data, size_t len, uint64_t now_ms)
+	      size_t room_len, const char *data, size_t len, int ready, uint64_t now_ms)
 {
 	struct hwait_item *it;
 
@@ -77,7 +82,7 @@ int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
 		return -1;
 	it->kind = kind;
 	it->slot = slot;
-	it->ready = 0;
+	it->ready = ready != 0;
 	it->t0_ms = now_ms;
 	it->room_len = room_len;
 	memcpy(it->room, room, room_len);
@@ -86,6 +91,7 @@ int hwait_add(struct hwait *w, enum hwait_kind kind, int slot, const char *room,
 	TAILQ_INSERT_TAIL(&w->items, it, next);
 	w->n++;
 	w->nkind[kind]++;
+	w->nready[kind] += it->ready;
 	w->bytes += len;
 	return 0;
 }
@@ -118,12 +124,24 @@ static int item_run(struct hwait *w, struct hwait_item *it, int ok)
 	return 0;
 }
 
+/* Bit per kind with ready items not blocked: while 0, a walk finds nothing
+ * more to run. */
+static unsigned runnable(const struct hwait *w, unsigned blocked)
+{
+	unsigned r = 0;
+
+	for (int k = 0; k < 2; k++)
+		if (w->nready[k] > 0 && !(blocked & (1u << k)))
+			r |= 1u << k;
+	return r;
+}
+
 void hwait_pump(struct hwait *w)
 {
 	struct hwait_item *it, *nx;
 	unsigned blocked = 0;              /* bit per kind that could not be done */
 
-	for (it = TAILQ_FIRST(&w->items); it != NULL && w->nready > 0; it = nx) {
+	for (it = TAILQ_FIRST(&w->items); it != NULL && runnable(w, blocked); it = nx) {
 		nx = TAILQ_NEXT(it, next);
 		if (it->ready && !(blocked & (1u << it->kind)) && item_run(w, it, 1) < 0)
 			blocked |= 1u << it->kind;
@@ -132,7 +150,7 @@ void hwait_pump(struct hwait *w)
 
 int hwait_pending(const struct hwait *w)
 {
-	return w->nready > 0;
+	return w->nready[HWAIT_READ] + w->nready[HWAIT_STORE] > 0;
 }
 
 void hwait_ready(struct hwait *w, const char *room, size_t room_len)
@@ -142,7 +160,7 @@ void hwait_ready(struct hwait *w, const char *room, size_t room_len)
 	TAILQ_FOREACH(it, &w->items, next)
 		if (!it->ready && item_of(it, room, room_len)) {
 			it->ready = 1;
-			w->nready++;
+			w->nready[it->kind]++;
 		}
 	hwait_pump(w);
 }

@@ -23,6 +23,7 @@
 #define HIST_WRITES_MAX  16384    /* writes sent, reply not yet read */
 #define HIST_READ_TIMEOUT_MS 3000
 #define HIST_TAINT_MAX   4096     /* rooms whose epoch goes when Redis is back */
+#define TAINT_SLOTS (2 * HIST_TAINT_MAX) /* their hash set: a power of 2, half full at most */
 #define STORE_ARGC 12            /* EVALSHA sha 3 keys x3 args x6 */
 #define READ_ARGC  12            /* EVALSHA sha 3 keys x3 args x6 */
 #define HIST_KEY_MAX (CHAN_ROOM_LEN + CHATD_ROOM_MAX + 16)
@@ -115,7 +116,10 @@ struct redis_hist {
 	TAILQ_HEAD(, hread) reads;
 	size_t nreads;
 	char *taint[HIST_TAINT_MAX];   /* the epoch keys to DEL when the link is up */
+	uint64_t taint_hash[HIST_TAINT_MAX]; /* ... their rooms' hashes */
 	size_t ntaint;
+	uint64_t tset[TAINT_SLOTS];    /* the hashes, open addressing; 0: empty */
+	struct hash_key tkey;
 	struct redis_link_handler on_del;
 	msgpack_sbuffer sb;
 };
@@ -162,15 +166,6 @@ static int script_run(struct redis_hist *h, int script, struct redis_link_handle
 	return redis_link_command(h->link, on, argc, argv, argl);
 }
 
-static int is_noscript(const struct redis_reply *r)
-{
-	size_t len;
-	const char *s = redis_link_reply_str(r, &len);
-
-	return redis_link_reply_type(r) == REDIS_LINK_ERROR && len >= 8 &&
-	       memcmp(s, "NOSCRIPT", 8) == 0;
-}
-
 /* C:offset, C:epoch, C:history and C for room into keys[0..3] (each
  * HIST_KEY_MAX bytes). */
 static void make_keys(const char *room, size_t rl, char keys[4][HIST_KEY_MAX], size_t kl[4])
@@ -212,7 +207,7 @@ static void store_cb(const struct redis_reply *r, void *arg)
 	if (w == NULL)
 		return;
 	STAILQ_REMOVE_HEAD(&h->writes, next);
-	if (is_noscript(r)) {               /* SCRIPT FLUSH: EVAL this one, load again */
+	if (redis_link_reply_noscript(r)) {    /* SCRIPT FLUSH: EVAL this one, load again */
 		h->sha[SCRIPT_STORE][0] = '\0';
 		if (script_run(h, SCRIPT_STORE, &h->on_store, STORE_ARGC,
 			       (const char **)w->argv, w->argl) == 0) {
@@ -397,17 +392,42 @@ void redis_hist_tick(struct redis_hist *h, uint64_t now_ms)
 
 /* ---- rooms with a hole ---------------------------------------------------------- */
 
-void redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len)
+/* The slot of hash hv in the set: where it is, or the empty one to put it
+ * in (the set is never full). */
+static uint64_t *tset_slot(struct redis_hist *h, uint64_t hv)
+{
+	size_t i = (size_t)hv & (TAINT_SLOTS - 1);
+
+	while (h->tset[i] != 0 && h->tset[i] != hv)
+		i = (i + 1) & (TAINT_SLOTS - 1);
+	return &h->tset[i];
+}
+
+/* The set again from the keys still to DEL (a flush stopped half way). */
+static void tset_rebuild(struct redis_hist *h)
+{
+	memset(h->tset, 0, sizeof(h->tset));
+	for (size_t i = 0; i < h->ntaint; i++)
+		*tset_slot(h, h->taint_hash[i]) = h->taint_hash[i];
+}
+
+int redis_hist_taint(struct redis_hist *h, const char *room, size_t room_len)
 {
 	char keys[4][HIST_KEY_MAX];
 	size_t kl[4];
+	uint64_t hv = hash_bytes(&h->tkey, room, room_len) | 1;   /* never 0 */
+	uint64_t *slot = tset_slot(h, hv);
 
+	if (*slot == hv)
+		return 0;
+	if (h->ntaint >= HIST_TAINT_MAX)
+		return -1;
 	make_keys(room, room_len, keys, kl);
-	for (size_t i = 0; i < h->ntaint; i++)
-		if (strcmp(h->taint[i], keys[1]) == 0)
-			return;
-	if (h->ntaint < HIST_TAINT_MAX && (h->taint[h->ntaint] = strdup(keys[1])) != NULL)
-		h->ntaint++;
+	if ((h->taint[h->ntaint] = strdup(keys[1])) == NULL)
+		return -1;
+	h->taint_hash[h->ntaint++] = hv;
+	*slot = hv;
+	return 0;
 }
 
 static void del_cb(const struct redis_reply *r, void *arg)
@@ -419,16 +439,19 @@ static void del_cb(const struct redis_reply *r, void *arg)
 /* The link is up: drop the epochs of the rooms with a hole. */
 static void taint_flush(struct redis_hist *h)
 {
+	if (h->ntaint == 0)
+		return;
 	while (h->ntaint > 0) {
 		char *k = h->taint[h->ntaint - 1];
 		const char *argv[2] = { "DEL", k };
 		size_t argl[2] = { 3, strlen(k) };
 
 		if (redis_link_command(h->link, &h->on_del, 2, argv, argl) < 0)
-			return;
+			break;
 		free(k);
 		h->ntaint--;
 	}
+	tset_rebuild(h);
 }
 
 /* ---- life ---------------------------------------------------------------------------- */
@@ -465,6 +488,7 @@ struct redis_hist *redis_hist_new(struct redis_link *link, const struct conf *c,
 	snprintf(h->ttl_arg, sizeof(h->ttl_arg), "%d",
 		 c->history_ttl_ms / 1000 > 0 ? c->history_ttl_ms / 1000 : 1);
 	hash_key_random(&h->key, h);
+	hash_key_random(&h->tkey, h->tset);
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		h->on_load[i] = (struct redis_link_handler){ load_cb, h->sha[i] };
 	h->on_store = (struct redis_link_handler){ store_cb, h };

@@ -574,6 +574,15 @@ int redis_link_reply_is(const struct redis_reply *r, const char *s, size_t n)
 	return redis_link_reply_type(r) == REDIS_LINK_STRING && len == n && memcmp(str, s, n) == 0;
 }
 
+int redis_link_reply_noscript(const struct redis_reply *r)
+{
+	size_t len;
+	const char *s = redis_link_reply_str(r, &len);
+
+	return redis_link_reply_type(r) == REDIS_LINK_ERROR && len >= 8 &&
+	       memcmp(s, "NOSCRIPT", 8) == 0;
+}
+
 long long redis_link_reply_int(const struct redis_reply *r)
 {
 	return reply_of(r)->integer;

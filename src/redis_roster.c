@@ -17,6 +17,7 @@
 #include "redis_roster.h"
 #include "redis_url.h"
 #include "roster_keys.h"
+#include "shm.h"
 
 #define SWEEP_COUNT  "1000"   /* keys a sweep step asks SCAN to look at */
 #define RESYNC_CHUNK 256      /* members per resync call */
@@ -38,6 +39,9 @@ struct resync {
 	unsigned char *buf;
 	size_t len, cap, pos;
 	int flight;
+	struct { size_t at; int n; } sent[RESYNC_FLIGHT]; /* the chunks waiting, oldest first */
+	int first;                     /* ... from sent[first] */
+	int stale;                     /* replies due for an earlier snapshot's chunks */
 	int oom;
 	char sha[41];                  /* the add-many script's, once loaded */
 	char (*names)[MEMBER_MAX];     /* a chunk's members, RESYNC_CHUNK */
@@ -46,6 +50,7 @@ struct resync {
 
 struct redis_roster {
 	struct mloop *loop;
+	struct master_stats *st;
 	struct redis_url url;
 	struct roster_keys keys;       /* the link, this connection's instance, roster_ttl */
 	const struct members *mb;
@@ -221,13 +226,14 @@ static void resync_end(struct resync *rs)
 	free(rs->buf);
 	rs->buf = NULL;
 	rs->len = rs->cap = rs->pos = 0;
+	rs->stale += rs->flight;
 	rs->flight = 0;
 }
 
-/* The next chunk of the snapshot: members of one room still present in
- * the pod, into args/argl (after the first 6) with their text in names and
- * sinces; the count. */
-static int chunk_take(struct redis_roster *rr, const char **room, size_t *room_len,
+/* The chunk of the snapshot at *pos (moved past it): members of one room
+ * still present in the pod, into args/argl (after the first 6) with their
+ * text in names and sinces; the count. */
+static int chunk_take(struct redis_roster *rr, size_t *pos, const char **room, size_t *room_len,
 		      const char **args, size_t *argl, char (*names)[MEMBER_MAX],
 		      char (*sinces)[24])
 {
@@ -235,8 +241,8 @@ static int chunk_take(struct redis_roster *rr, const char **room, size_t *room_l
 	int n = 0;
 
 	*room = NULL;
-	while (rs->pos < rs->len && n < RESYNC_CHUNK) {
-		const unsigned char *p = rs->buf + rs->pos;
+	while (*pos < rs->len && n < RESYNC_CHUNK) {
+		const unsigned char *p = rs->buf + *pos;
 		size_t rl = p[0], il = p[1 + rl];
 		const char *r = (const char *)p + 1, *id = (const char *)p + 2 + rl;
 		uint64_t since;
@@ -245,7 +251,7 @@ static int chunk_take(struct redis_roster *rr, const char **room, size_t *room_l
 			break;
 		*room = r;
 		*room_len = rl;
-		rs->pos += 2 + rl + il + 8;
+		*pos += 2 + rl + il + 8;
 		if (members_present(rr->mb, r, rl, id, il) == 0)
 			continue;           /* left meanwhile: its delete went out */
 		memcpy(&since, p + 2 + rl + il, 8);
@@ -258,20 +264,18 @@ static int chunk_take(struct redis_roster *rr, const char **room, size_t *room_l
 	return n;
 }
 
-/* Send the next chunk (the add-many script); 1 when one went, 0 when none is
- * left, -1 when it could not go. */
-static int chunk_send(struct redis_roster *rr)
+/* Send the chunk at *pos (moved past it) with the add-many script; 1 when
+ * it went, 0 when it has nobody left, -1 when it could not go. */
+static int chunk_send_at(struct redis_roster *rr, size_t *pos)
 {
 	const char *argv[7 + 2 * RESYNC_CHUNK];
 	size_t argl[7 + 2 * RESYNC_CHUNK];
 	char km[KEY_MAX], ks[KEY_MAX], kp[KEY_MAX];
 	const char *room;
-	size_t room_len = 0;
-	int n = 0;
+	size_t room_len = 0, at = *pos;
+	int n = chunk_take(rr, pos, &room, &room_len, argv + 7, argl + 7, rr->rs.names,
+			   rr->rs.sinces);
 
-	while (n == 0 && rr->rs.pos < rr->rs.len)
-		n = chunk_take(rr, &room, &room_len, argv + 7, argl + 7, rr->rs.names,
-			       rr->rs.sinces);
 	if (n == 0)
 		return 0;
 	argv[0] = rr->rs.sha[0] ? "EVALSHA" : "EVAL";
@@ -288,11 +292,25 @@ static int chunk_send(struct redis_roster *rr)
 	argl[5] = roster_keys_room(kp, room, room_len, 'p');
 	argv[6] = rr->keys.inst;
 	argl[6] = rr->keys.inst_len;
-	if (redis_link_command(rr->keys.link, &rr->h_chunk, 7 + 2 * n, argv, argl) < 0)
+	if (redis_link_command(rr->keys.link, &rr->h_chunk, 7 + 2 * n, argv, argl) < 0) {
+		stats_add(&rr->st->roster_unwritten, (uint64_t)n);
 		return -1;
+	}
 	roster_keys_inst_rooms(&rr->keys, "SADD", rr->keys.inst, room, room_len);
+	rr->rs.sent[(rr->rs.first + rr->rs.flight) % RESYNC_FLIGHT].at = at;
+	rr->rs.sent[(rr->rs.first + rr->rs.flight) % RESYNC_FLIGHT].n = n;
 	rr->rs.flight++;
 	return 1;
+}
+
+/* Send the next chunk that has anybody left: chunk_send_at()'s 1, 0, -1. */
+static int chunk_send(struct redis_roster *rr)
+{
+	int st = 0;
+
+	while (st == 0 && rr->rs.pos < rr->rs.len)
+		st = chunk_send_at(rr, &rr->rs.pos);
+	return st;
 }
 
 /* Keep up to RESYNC_FLIGHT chunks waiting; the snapshot goes when done. */
@@ -333,13 +351,32 @@ static void load_reply(const struct redis_reply *r, void *arg)
 	resync_pump(rr);
 }
 
+/* A chunk's answer.  NOSCRIPT (a SCRIPT FLUSH since the load): that chunk
+ * again with EVAL, and the rest too; another error: its members are not
+ * in Redis (counted) until the next instance writes them again. */
 static void chunk_reply(const struct redis_reply *r, void *arg)
 {
 	struct redis_roster *rr = arg;
+	struct resync *rs = &rr->rs;
+	size_t at;
+	int n;
 
-	(void)r;
-	if (rr->rs.flight > 0)
-		rr->rs.flight--;
+	if (rs->stale > 0) {                /* a chunk of an earlier snapshot */
+		rs->stale--;
+		return;
+	}
+	if (rs->flight == 0)
+		return;
+	at = rs->sent[rs->first].at;
+	n = rs->sent[rs->first].n;
+	rs->first = (rs->first + 1) % RESYNC_FLIGHT;
+	rs->flight--;
+	if (redis_link_reply_noscript(r)) {
+		rs->sha[0] = '\0';
+		chunk_send_at(rr, &at);      /* counted when it cannot go */
+	} else if (redis_link_reply_type(r) == REDIS_LINK_ERROR) {
+		stats_add(&rr->st->roster_unwritten, (uint64_t)n);
+	}
 	resync_pump(rr);
 }
 
@@ -421,6 +458,7 @@ static void link_reset(struct redis_roster *rr)
 	rr->hb_sent = 0;
 	rr->sweeping = 0;
 	resync_end(&rr->rs);
+	rr->rs.stale = 0;
 }
 
 static void link_event(struct redis_link *l, enum redis_link_event ev, void *owner)
@@ -468,7 +506,8 @@ static int setup(struct redis_roster *rr, const struct conf *c, const char *pod_
 	int rc = redis_url_parse(c->redis_url, &rr->url, why, sizeof(why));
 
 	if (rc != 0 || pod_id[0] == '\0' || strlen(pod_id) >= sizeof(rr->pod)) {
-		snprintf(err, errlen, "roster: %s", rc < 0 ? why : "no Redis or bad pod id");
+		snprintf(err, errlen, "roster: %s",
+			 rc == REDIS_URL_BAD ? why : "no Redis or bad pod id");
 		return -1;
 	}
 	/* the instance ends at the last TAB of a member: none in it */
@@ -490,7 +529,8 @@ static int setup(struct redis_roster *rr, const struct conf *c, const char *pod_
 
 struct redis_roster *redis_roster_new(const struct conf *c, struct mloop *loop,
 				      const char *pod_id, const struct members *mb,
-				      redis_roster_fn fn, void *arg, char *err, size_t errlen)
+				      struct master_stats *st, redis_roster_fn fn, void *arg,
+				      char *err, size_t errlen)
 {
 	struct redis_roster *rr = calloc(1, sizeof(*rr));
 	struct redis_link_conf lc = {
@@ -505,6 +545,7 @@ struct redis_roster *redis_roster_new(const struct conf *c, struct mloop *loop,
 		return NULL;
 	}
 	rr->loop = loop;
+	rr->st = st;
 	rr->mb = mb;
 	rr->rs.names = malloc(RESYNC_CHUNK * sizeof(*rr->rs.names));
 	rr->rs.sinces = malloc(RESYNC_CHUNK * sizeof(*rr->rs.sinces));

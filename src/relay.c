@@ -178,14 +178,10 @@ int relay_drain(struct relay *r)
 {
 	int moved = 0;
 
-	for (int i = 0; i < CHATD_SLOTS; i++) {
-		if (!r->link[i].live)
-			continue;
-		moved += drain_uplink(r, i, UPLINK_BATCH);
-		/* a long pass must not lap the workers before they are told to read */
-		if (r->put_bytes > r->wake_bytes)
-			relay_wake(r);
-	}
+	/* a long pass wakes the workers on the way: bcast_put_kind() */
+	for (int i = 0; i < CHATD_SLOTS; i++)
+		if (r->link[i].live)
+			moved += drain_uplink(r, i, UPLINK_BATCH);
 	return moved;
 }
 
@@ -234,7 +230,6 @@ static void ghost_offline(void *arg, const char *room, size_t room_len, const ch
 		return;
 	relay_frame(r, frame, n, room, room_len);
 	stats_add(&r->shm->master.ghosts_offline, 1);
-	r->need_wake = 1;
 }
 
 void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
@@ -242,8 +237,8 @@ void relay_slot_gone(struct relay *r, int slot, const struct conf *c)
 	struct roster_gone *g;
 	size_t skipped;
 
-	drain_uplink(r, slot, INT32_MAX);
-	g = roster_slot_save(r->roster, slot);     /* what it sent before dying still counts */
+	drain_uplink(r, slot, INT32_MAX);          /* what it sent before dying still counts */
+	g = roster_slot_save(r->roster, slot);
 	/* its members left without a word: say it for them, as the worker would
 	 * have (nothing is left here when it closed its clients itself) */
 	skipped = members_slot_gone(r->members, slot, ghost_offline, r);
@@ -266,7 +261,6 @@ static void broker_deliver(void *arg, const char *room, size_t room_len, const c
 		hserve_live(r->hist, room, room_len, frame, frame_len);
 	else
 		bcast_put(r, frame, frame_len, room, room_len);
-	r->need_wake = 1;
 }
 
 static void make_pod_id(struct relay *r, const struct conf *c)
@@ -284,24 +278,15 @@ static void make_pod_id(struct relay *r, const struct conf *c)
 	snprintf(r->pod_id, sizeof(r->pod_id), "%s-%d-%08x", host, (int)getpid(), rnd);
 }
 
-static void hist_tick(void *arg)
-{
-	struct relay *r = arg;
-
-	hserve_tick(r->hist, mloop_now_ms());
-	mloop_timer(r->loop, 1000, hist_tick, r);
-}
-
 /* history_size > 0: the history service, on the broker when there is one. */
 static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 {
 	if (c->history_size <= 0)
 		return 0;
-	r->loop = loop;
 	/* an answer must not lap the workers: an eighth of the ring at most */
 	r->hist = hserve_new(c, r->broker, r->pod_id, loop, &r->shm->master, r->wake_bytes,
 			     bcast_put_kind, r);
-	if (r->hist == NULL || mloop_timer(loop, 1000, hist_tick, r) == 0) {
+	if (r->hist == NULL) {
 		log_error("history: out of memory");
 		return -1;
 	}
@@ -315,8 +300,8 @@ int relay_broker_start(struct relay *r, const struct conf *c, struct mloop *loop
 	char err[CHATD_ERR_MAX], url[CONF_STR_MAX];
 
 	make_pod_id(r, c);
-	r->roster = roster_new(c, loop, r->members, r->bcast, &r->shm->master, &r->need_wake,
-			       r->pod_id, err, sizeof(err));
+	r->roster = roster_new(c, loop, r->members, ring_max_payload(r->bcast), &r->shm->master,
+			       bcast_put_kind, r, r->pod_id, err, sizeof(err));
 	if (r->roster == NULL) {
 		log_error("%s", err);
 		return -1;

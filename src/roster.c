@@ -17,7 +17,6 @@
 #include "msg.h"
 #include "record.h"
 #include "redis_roster.h"
-#include "ring.h"
 #include "roster.h"
 #include "rosterrec.h"
 #include "shm.h"
@@ -34,9 +33,9 @@
 
 struct roster {
 	struct members *mb;
-	struct ring *bcast;
+	bcast_put_fn put;           /* into the broadcast ring */
+	void *put_arg;
 	struct master_stats *st;
-	int *need_wake;
 	size_t body_max;            /* bytes of a body the ring takes */
 	struct redis_roster *redis; /* NULL: single-node */
 	uint16_t epoch[CHATD_SLOTS]; /* bumped when the slot's worker dies */
@@ -58,19 +57,13 @@ static void answer(struct roster *ro, int slot, uint32_t id, int status, const c
 		   size_t len)
 {
 	unsigned char *buf = malloc(ROSTER_ANSWER_HDR + len);
-	struct record rec;
 
 	if (buf == NULL)
 		return;             /* the worker times the question out */
 	rosterrec_answer_hdr(buf, id, slot, status);
 	memcpy(buf + ROSTER_ANSWER_HDR, body, len);
-	record_pack(&rec, buf, ROSTER_ANSWER_HDR + len, "", 0);
-	if (ring_put(ro->bcast, REC_ROSTER, rec.iov, RECORD_NIOV) == RING_OK)
-		stats_add(&ro->st->ring_records, 1);
-	else
-		stats_add(&ro->st->ring_too_big, 1);
+	ro->put(ro->put_arg, REC_ROSTER, (const char *)buf, ROSTER_ANSWER_HDR + len, "", 0);
 	free(buf);
-	*ro->need_wake = 1;
 }
 
 static void answer_error(struct roster *ro, int slot, uint32_t id, int status)
@@ -305,27 +298,26 @@ static void redis_answer(void *arg, uint64_t tag, const char *room, size_t room_
 /* ---- the interface ---------------------------------------------------------------- */
 
 struct roster *roster_new(const struct conf *c, struct mloop *loop, struct members *mb,
-			  struct ring *bcast, struct master_stats *st, int *need_wake,
+			  size_t rec_max, struct master_stats *st, bcast_put_fn put, void *arg,
 			  const char *pod_id, char *err, size_t errlen)
 {
 	struct roster *ro = calloc(1, sizeof(*ro));
-	size_t rmax = ring_max_payload(bcast);
 
 	if (ro == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ro->mb = mb;
-	ro->bcast = bcast;
+	ro->put = put;
+	ro->put_arg = arg;
 	ro->st = st;
-	ro->need_wake = need_wake;
 	ro->body_max = ROSTER_BODY_MAX;
 	ro->budget = LOCAL_BUDGET;
 	ro->budget_ms = mloop_now_ms();
-	if (ro->body_max > rmax - ROSTER_ANSWER_HDR - 1)
-		ro->body_max = rmax - ROSTER_ANSWER_HDR - 1;
+	if (ro->body_max > rec_max - ROSTER_ANSWER_HDR - 1)
+		ro->body_max = rec_max - ROSTER_ANSWER_HDR - 1;
 	if (c->redis_url[0] != '\0' &&
-	    (ro->redis = redis_roster_new(c, loop, pod_id, mb, redis_answer, ro, err,
+	    (ro->redis = redis_roster_new(c, loop, pod_id, mb, st, redis_answer, ro, err,
 					  errlen)) == NULL) {
 		free(ro);
 		return NULL;

@@ -158,10 +158,12 @@ int roster_keys_eval(struct roster_keys *k, struct redis_link_handler *h, const 
 	const char *argv[10] = { "EVAL", script, "3", km, ks, kp };
 	size_t argvl[10] = { 4, strlen(script), 1 };
 
+	if (nargs < 0 || nargs > 4)
+		return -1;
 	argvl[3] = roster_keys_room(km, room, room_len, 'm');
 	argvl[4] = roster_keys_room(ks, room, room_len, 's');
 	argvl[5] = roster_keys_room(kp, room, room_len, 'p');
-	for (int i = 0; i < nargs && i < 4; i++) {
+	for (int i = 0; i < nargs; i++) {
 		argv[6 + i] = args[i];
 		argvl[6 + i] = argl[i];
 	}
@@ -233,7 +235,7 @@ void roster_keys_heartbeat(struct roster_keys *k, int set)
 {
 	char key[sizeof(KEY_POD) + INST_MAX], ttl[16];
 	const char *argv[5] = { set ? "SET" : "DEL", key, "1", "PX", ttl };
-	size_t argl[5] = { set ? 3 : 3, 0, 1, 2, 0 };
+	size_t argl[5] = { 3, 0, 1, 2, 0 };
 
 	argl[1] = (size_t)snprintf(key, sizeof(key), KEY_POD "%s", k->inst);
 	argl[4] = (size_t)snprintf(ttl, sizeof(ttl), "%d", k->ttl_ms);

@@ -43,7 +43,7 @@ static const struct stats_field worker_fields[] = {
 	  "Messages refused because the worker's uplink to the master was full."),
 	W("uplink_events_lost", uplink_events_lost, 1, "uplink_events_lost", NULL,
 	  "Room joins/leaves and member events lost: too many waiting for uplink space."),
-	W("history_unavailable", history_unavailable, 1, "history_unavailable", NULL,
+	W("history_refused", history_refused, 1, "history_refused", NULL,
 	  "History requests at the upgrade answered history_unavailable by the worker: too "
 	  "many waiting, uplink full, or no answer in time."),
 	W("roster_refused", roster_refused, 1, "roster_refused", NULL,
@@ -108,6 +108,9 @@ static const struct stats_field master_fields[] = {
 	  "worker dies."),
 	M("roster_busy", NULL, roster_busy, 1, "roster_busy",
 	  "Roster requests refused without Redis: the master's budget for them was spent."),
+	M("roster_unwritten", NULL, roster_unwritten, 1, "roster_unwritten",
+	  "Members a roster resync could not write to Redis (an error answer): missing from "
+	  "the roster until the next reconnection writes them again."),
 	M("reconnects", "redis", redis_reconnects, 1, "redis_reconnects",
 	  "Connections to Redis made again after a loss."),
 	M("published", "redis", redis_published, 1, "redis_published",
@@ -138,6 +141,18 @@ static const struct stats_field master_fields[] = {
 	M("gap_unfilled", "redis", redis_gap_unfilled, 1, "redis_gap_unfilled",
 	  "Rooms whose subscriber gap could not be filled (epoch changed, past "
 	  "retention, Redis did not answer, too much arrived meanwhile)."),
+	M("unnumbered", "history", history_unnumbered, 1, "history_unnumbered",
+	  "Messages delivered and published without offset: Redis was not usable, or their "
+	  "room's SUBSCRIBE was not confirmed within 2 s."),
+	M("unavailable", "history", history_unavailable, 1, "history_unavailable",
+	  "History requests answered history_unavailable: Redis down or busy, no answer "
+	  "within 3 s, or the room's SUBSCRIBE not confirmed within 2 s."),
+	M("wait_full", "history", history_wait_full, 1, "history_wait_full",
+	  "History reads and messages that could not wait for their room's SUBSCRIBE or a "
+	  "Redis read slot (16384 items or 16 MiB waiting): done at once."),
+	M("taint_overflow", "history", history_taint_overflow, 1, "history_taint_overflow",
+	  "Messages that went out unnumbered in a room whose epoch could not be marked for "
+	  "reset (4096 rooms already): recovering across that hole may say recovered:true."),
 };
 #undef M
 #define NMASTER (sizeof(master_fields) / sizeof(master_fields[0]))

@@ -691,6 +691,131 @@ static void t_redis_down(void)
 	wsc_free(a);
 }
 
+/* A history.* statistic of h, -1 when absent. */
+static long long hstat(struct chatd *h, const char *key)
+{
+	json_t *j = harness_stats(h);
+	long long v = stats_num(json_object_get(j, "history"), key);
+
+	json_decref(j);
+	return v;
+}
+
+/* POST {"room": "<prefix><n>"} to h's publish API (key k3y): its HTTP status. */
+static int publish_to(struct chatd *h, const char *prefix, int n)
+{
+	char body[256], room[128];
+	int st = 0;
+
+	snprintf(room, sizeof(room), "{\"room\":\"%s%d\",\"data\":{\"n\":%d}}", prefix, n, n);
+	if (wsc_http_request(HOST, h->port, "POST", "/api/chat-api/publish",
+			     "Authorization: Bearer k3y\r\n", room, 3000, &st, body,
+			     sizeof(body)) < 0)
+		return -1;
+	return st;
+}
+
+/* publish_to() rooms prefix from..to-1 until one is not 200: the first
+ * not published (to when all were), its status in *st. */
+static int publish_range(struct chatd *h, const char *prefix, int from, int to, int *st)
+{
+	while (from < to && (*st = publish_to(h, prefix, from)) == 200)
+		from++;
+	return from;
+}
+
+/*
+ * Redis down, messages go out unnumbered in more rooms than the master can
+ * mark for an epoch reset (4096): each one past that is counted, since
+ * recovering across its hole may then say recovered:true.
+ */
+static void t_taint_overflow(void)
+{
+	struct pods ps;
+	int n, st = 0;
+
+	CHECK(pods_start(&ps, 1, 1, HIST_CONF "publish_key k3y\n") == 0, "start");
+	redis_stop(ps.r);
+	msleep(500);
+	n = publish_range(ps.p[0], "t", 0, 4096, &st);
+	CHECK(n == 4096, "publish %d: HTTP %d", n, st);
+	CHECK(hstat(ps.p[0], "taint_overflow") == 0, "history.taint_overflow %lld within 4096 rooms",
+	      hstat(ps.p[0], "taint_overflow"));
+	n = publish_range(ps.p[0], "t", n, 4100, &st);
+	CHECK(n == 4100 && publish_to(ps.p[0], "t", 0) == 200 &&
+	      publish_to(ps.p[0], "t", 4099) == 200, "publish %d: HTTP %d", n, st);
+	for (long long t0 = mono_ms(); mono_ms() - t0 < 5000 &&
+	     hstat(ps.p[0], "taint_overflow") != 5; msleep(100))
+		;
+	CHECK(hstat(ps.p[0], "taint_overflow") == 5,
+	      "history.taint_overflow %lld, want 5 (4 rooms past 4096, one of them twice)",
+	      hstat(ps.p[0], "taint_overflow"));
+}
+
+/* Redis down: each message out unnumbered and each history request
+ * answered history_unavailable is counted. */
+static void t_down_counted(void)
+{
+	struct pods ps;
+	json_t *w, *e = NULL;
+	int n, st = 0;
+
+	CHECK(pods_start(&ps, 1, 1, HIST_CONF "publish_key k3y\n") == 0, "start");
+	redis_stop(ps.r);
+	msleep(500);
+	n = publish_range(ps.p[0], "dc", 0, 3, &st);
+	CHECK(n == 3, "publish %d: HTTP %d", n, st);
+	w = welcome_of(ps.p[0], WS "/dc0?history=5", &e, NULL);
+	CHECK(w != NULL && e != NULL &&
+	      strcmp(js(json_object_get(e, "data"), "code"), "history_unavailable") == 0,
+	      "history_unavailable");
+	json_decref(w);
+	json_decref(e);
+	for (long long t0 = mono_ms(); mono_ms() - t0 < 5000 &&
+	     hstat(ps.p[0], "unnumbered") != 3; msleep(100))
+		;
+	CHECK(hstat(ps.p[0], "unnumbered") == 3, "history.unnumbered %lld, want 3",
+	      hstat(ps.p[0], "unnumbered"));
+	CHECK(hstat(ps.p[0], "unavailable") == 1, "history.unavailable %lld, want 1",
+	      hstat(ps.p[0], "unavailable"));
+	CHECK(hstat(ps.p[0], "wait_full") == 0, "history.wait_full %lld, want 0",
+	      hstat(ps.p[0], "wait_full"));
+}
+
+/*
+ * Redis frozen (its SUBSCRIBE never confirmed): the messages of a room just
+ * joined wait, 16 MiB of them at most; the ones past that go out at once
+ * (unnumbered) and are counted.
+ */
+static void t_wait_full(void)
+{
+	struct pods ps;
+	struct wsc *a;
+	char *big = malloc(800 * 1024);
+	int n = 0;
+
+	CHECK(big != NULL, "malloc");
+	memset(big, 'x', 800 * 1024 - 1);
+	big[800 * 1024 - 1] = '\0';
+	CHECK(pods_start(&ps, 1, 1, HIST_CONF "max_message_size 900k\nuplink_size 8m\n"
+			 "redis_timeout 30s\n") == 0, "start");
+	msleep(500);                                 /* connected, scripts loaded */
+	CHECK(kill(ps.r->pid, SIGSTOP) == 0, "SIGSTOP redis");
+	CHECK((a = ws_join(ps.p[0], WS "/wf", NULL, 0)) != NULL, "join");
+	while (n < 30 && ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"n\":%d,\"b\":\"%s\"}}",
+				  n, big) == 0)
+		n++;
+	CHECK(n == 30, "sent %d", n);
+	for (long long t0 = mono_ms(); mono_ms() - t0 < 10000 &&
+	     hstat(ps.p[0], "wait_full") <= 0; msleep(100))
+		;
+	CHECK(hstat(ps.p[0], "wait_full") > 0, "history.wait_full %lld after 24 MB waited",
+	      hstat(ps.p[0], "wait_full"));
+	kill(ps.r->pid, SIGCONT);
+	wsc_free(a);
+	free(big);
+}
+
 /* ---- the master does not answer: the client is not left hanging -------------------- */
 
 static void t_master_stalled(void)
@@ -722,9 +847,9 @@ static void t_master_stalled(void)
 	CHECK(a != NULL, "answered again");
 	wsc_free(a);
 	json_t *j = harness_stats(ps.p[0]);
-	CHECK(j != NULL && stats_num(j, "history_unavailable") == 1,
-	      "the timeout is counted: history_unavailable %lld",
-	      j ? stats_num(j, "history_unavailable") : -1);
+	CHECK(j != NULL && stats_num(j, "history_refused") == 1,
+	      "the timeout is counted: history_refused %lld",
+	      j ? stats_num(j, "history_refused") : -1);
 	json_decref(j);
 }
 
@@ -775,6 +900,9 @@ const struct itest_case t_history_cases[] = {
 	{ "history_gap_flush", t_gap_flush, 0 },
 	{ "history_off", t_off, 0 },
 	{ "history_redis_down", t_redis_down, 0 },
+	{ "history_taint_overflow", t_taint_overflow, 120 },
+	{ "history_down_counted", t_down_counted, 0 },
+	{ "history_wait_full", t_wait_full, 0 },
 	{ "history_master_stalled", t_master_stalled, 0 },
 	{ "history_bad_query", t_bad_query, 0 },
 	{ NULL, NULL, 0 },

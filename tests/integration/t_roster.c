@@ -692,6 +692,56 @@ static void t_roster_resync_many(void)
 	ws_free_all(c, N);
 }
 
+/* SCRIPT FLUSH on Redis at port, again and again, for ms: the child's pid. */
+static pid_t flusher(int port, int ms)
+{
+	const char *argv[2] = { "SCRIPT", "FLUSH" };
+	char reply[64];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (long long end = mono_ms() + ms; mono_ms() < end;)
+			redis_cmd(port, 2, argv, reply, sizeof(reply));
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The resync after a reconnection while scripts are flushed (its EVALSHAs
+ * answered NOSCRIPT): every member is written all the same, as EVAL. */
+static void t_roster_resync_noscript(void)
+{
+	enum { N = 1500 };
+	static struct wsc *c[N];
+	char id[64], inst[256], seen[512];
+	struct chatd *h;
+	struct redis *r;
+	json_t *j;
+	pid_t fl;
+	int st;
+
+	CHECK((r = redis_start()), "redis");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2, .redis_port = r->port })),
+	      "start");
+	for (int i = 0; i < N; i++)
+		CHECK((c[i] = ws_join(h, WS "/ns", id, sizeof(id))), "join %d", i);
+	CHECK(keys_hold(r->port, "ns", N, NULL, 10000, seen, sizeof(seen)), "%s", seen);
+	for (int round = 0; round < 3; round++) {
+		first_inst(r->port, "ns", inst, sizeof(inst));
+		kill_links(r->port);
+		CHECK((fl = flusher(r->port, 3000)) > 0, "fork");
+		st = keys_hold(r->port, "ns", N, inst, 10000, seen, sizeof(seen));
+		kill(fl, SIGKILL);
+		waitpid(fl, NULL, 0);
+		CHECK(st, "round %d, after the reconnection, scripts flushed: %s", round, seen);
+	}
+	j = harness_stats(h);
+	CHECK(stats_num(j, "roster_unwritten") == 0, "roster_unwritten %lld",
+	      stats_num(j, "roster_unwritten"));
+	json_decref(j);
+	ws_free_all(c, N);
+}
+
 /* Without Redis, members requests spend a budget of the master's work (the
  * room's members collected and sorted per request): a burst over a big
  * room is partly refused 503 "busy", counted, and served again once the
@@ -933,6 +983,7 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_sweep", t_roster_sweep, 0 },
 	{ "roster_lapse", t_roster_lapse, 0 },
 	{ "roster_resync_many", t_roster_resync_many, 0 },
+	{ "roster_resync_noscript", t_roster_resync_noscript, 0 },
 	{ "roster_budget", t_roster_budget, 0 },
 	{ "roster_waits_full", t_roster_waits_full, 0 },
 	{ "roster_pending_stream", t_roster_pending_stream, 0 },

@@ -209,7 +209,7 @@ static void t_metrics(void)
 		{ "chatd_upgrades_rejected_total", NULL, "rejected_upgrades" },
 		{ "chatd_uplink_full_total", NULL, "uplink_full" },
 		{ "chatd_uplink_events_lost_total", NULL, "uplink_events_lost" },
-		{ "chatd_history_unavailable_total", NULL, "history_unavailable" },
+		{ "chatd_history_refused_total", NULL, "history_refused" },
 		{ "chatd_roster_refused_total", NULL, "roster_refused" },
 		{ "chatd_ring_lost_total", NULL, "ring_lost" },
 		{ "chatd_publishes_total", NULL, "publishes" },

@@ -34,10 +34,10 @@ static void test_ready_in_order(void)
 	struct hwait *w = hwait_new(1000, run, &l);
 
 	CU_ASSERT_FATAL(w != NULL);
-	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "a", 1, "1", 1, 10), 0);
-	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_READ, 3, "b", 1, "2", 1, 11), 0);
-	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "a", 1, "3", 1, 12), 0);
-	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "", 0, "4", 1, 13), 0);
+	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "a", 1, "1", 1, 0, 10), 0);
+	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_READ, 3, "b", 1, "2", 1, 0, 11), 0);
+	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "a", 1, "3", 1, 0, 12), 0);
+	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, "", 0, "4", 1, 0, 13), 0);
 	CU_ASSERT(hwait_holds(w, HWAIT_STORE, "a", 1));
 	CU_ASSERT(!hwait_holds(w, HWAIT_READ, "a", 1));
 	CU_ASSERT(!hwait_holds(w, HWAIT_STORE, "ab", 2));
@@ -57,8 +57,8 @@ static void test_timeout(void)
 	struct hwait *w = hwait_new(100, run, &l);
 
 	CU_ASSERT_FATAL(w != NULL);
-	hwait_add(w, HWAIT_READ, 1, "a", 1, "x", 1, 1000);
-	hwait_add(w, HWAIT_READ, 2, "b", 1, "y", 1, 1050);
+	hwait_add(w, HWAIT_READ, 1, "a", 1, "x", 1, 0, 1000);
+	hwait_add(w, HWAIT_READ, 2, "b", 1, "y", 1, 0, 1050);
 	hwait_tick(w, 1099);
 	CU_ASSERT_STRING_EQUAL(l.s, "");
 	hwait_tick(w, 1100);
@@ -76,9 +76,9 @@ static void test_busy(void)
 	struct hwait *w = hwait_new(100, run, &l);
 
 	CU_ASSERT_FATAL(w != NULL);
-	hwait_add(w, HWAIT_READ, 1, "a", 1, "x", 1, 0);
-	hwait_add(w, HWAIT_READ, 2, "a", 1, "y", 1, 0);
-	hwait_add(w, HWAIT_STORE, -1, "a", 1, "z", 1, 0);
+	hwait_add(w, HWAIT_READ, 1, "a", 1, "x", 1, 0, 0);
+	hwait_add(w, HWAIT_READ, 2, "a", 1, "y", 1, 0, 0);
+	hwait_add(w, HWAIT_STORE, -1, "a", 1, "z", 1, 0, 0);
 	hwait_ready(w, "a", 1);                 /* the reads wait, the store goes */
 	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z ");
 	CU_ASSERT(hwait_pending(w));
@@ -86,6 +86,29 @@ static void test_busy(void)
 	hwait_pump(w);
 	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z r1:a:x r2:a:y ");
 	CU_ASSERT(!hwait_pending(w));
+	hwait_free(w);
+}
+
+static void test_add_ready(void)
+{
+	struct log l = { "", 1 };
+	struct hwait *w = hwait_new(100, run, &l);
+
+	CU_ASSERT_FATAL(w != NULL);
+	hwait_add(w, HWAIT_STORE, -1, "b", 1, "w", 1, 0, 0);   /* b not subscribed */
+	hwait_add(w, HWAIT_READ, 1, "a", 1, "x", 1, 1, 0);     /* a is */
+	hwait_add(w, HWAIT_READ, 2, "a", 1, "y", 1, 1, 0);
+	hwait_add(w, HWAIT_STORE, -1, "a", 1, "z", 1, 1, 0);
+	CU_ASSERT(hwait_pending(w));
+	hwait_pump(w);                          /* the reads are blocked, the store goes */
+	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z ");
+	l.busy = 0;
+	hwait_pump(w);
+	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z r1:a:x r2:a:y ");
+	CU_ASSERT(!hwait_pending(w));
+	CU_ASSERT(hwait_holds(w, HWAIT_STORE, "b", 1));   /* b still waits */
+	hwait_ready(w, "b", 1);
+	CU_ASSERT_STRING_EQUAL(l.s, "s-1:a:z r1:a:x r2:a:y s-1:b:w ");
 	hwait_free(w);
 }
 
@@ -99,8 +122,8 @@ static void test_bounds(void)
 
 	CU_ASSERT_FATAL(w != NULL);
 	memset(room, 'r', sizeof(room));
-	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, room, sizeof(room), "x", 1, 0), -1);
-	while (n < 100 && hwait_add(w, HWAIT_STORE, -1, "a", 1, big, sizeof(big), 0) == 0)
+	CU_ASSERT_EQUAL(hwait_add(w, HWAIT_STORE, -1, room, sizeof(room), "x", 1, 0, 0), -1);
+	while (n < 100 && hwait_add(w, HWAIT_STORE, -1, "a", 1, big, sizeof(big), 0, 0) == 0)
 		n++;
 	CU_ASSERT(n > 0 && n < 100);            /* bytes are bounded */
 	hwait_free(w);
@@ -110,6 +133,7 @@ static CU_TestInfo tests[] = {
 	{ "a room's items run in order when it is ready", test_ready_in_order },
 	{ "past the timeout they run not ok", test_timeout },
 	{ "a read that cannot start yet waits for hwait_pump", test_busy },
+	{ "items added ready wait for hwait_pump only", test_add_ready },
 	{ "bounded", test_bounds },
 	CU_TEST_INFO_NULL,
 };
