@@ -22,6 +22,14 @@
 #define MEMBER_MAX   (CHATD_CLIENT_ID_MAX + 1 + CONF_STR_MAX + 16)
 #define INST_MAX     (CONF_STR_MAX + 16)
 
+/* A room's keys: m (members), s (since), p (per instance), c (per client
+ * id); every script takes them in that order. */
+#define ROSTER_NKEYS     4
+#define ROSTER_NKEYS_STR "4"
+struct roster_room_keys {
+	char name[ROSTER_NKEYS][KEY_MAX];
+};
+
 /* Who writes, over which link: one in each struct redis_roster, which
  * sets link and ttl_ms and names a new instance (inst) after each
  * reconnect or lapsed heartbeat. */
@@ -33,9 +41,9 @@ struct roster_keys {
 	struct redis_link_handler ignore, h_beat, h_gone;
 };
 
-/* The read script (KEYS: m, s, p.  ARGV: heartbeat key prefix, start,
- * limit; see roster_keys.c) and the resync's add-many script (KEYS: m, s,
- * p.  ARGV: instance, then "id\tinstance", since per member). */
+/* The read script (KEYS: the room's.  ARGV: heartbeat key prefix, start,
+ * limit; see roster_keys.c) and the resync's add-many script (KEYS: the
+ * room's.  ARGV: instance, then "id\tinstance", since per member). */
 extern const char roster_keys_read_lua[];
 extern const char roster_keys_add_many_lua[];
 
@@ -51,7 +59,12 @@ size_t roster_keys_room(char *buf, const char *room, size_t room_len, char suffi
 size_t roster_keys_member(const struct roster_keys *k, char *buf, const char *id,
 			  size_t id_len);
 
-/* EVAL script over the room's three keys and args[0..nargs) (4 at most),
+/* The room's ROSTER_NKEYS key names into rk, pointed at from argv[0..)
+ * and argl[0..). */
+void roster_keys_room_all(struct roster_room_keys *rk, const char **argv, size_t *argl,
+			  const char *room, size_t room_len);
+
+/* EVAL script over the room's keys and args[0..nargs) (4 at most),
  * the reply to h.  redis_link_command()'s 0 / -1. */
 int roster_keys_eval(struct roster_keys *k, struct redis_link_handler *h, const char *script,
 		     const char *room, size_t room_len, const char **args, const size_t *argl,

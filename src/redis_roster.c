@@ -268,12 +268,13 @@ static int chunk_take(struct redis_roster *rr, size_t *pos, const char **room, s
  * it went, 0 when it has nobody left, -1 when it could not go. */
 static int chunk_send_at(struct redis_roster *rr, size_t *pos)
 {
-	const char *argv[7 + 2 * RESYNC_CHUNK];
-	size_t argl[7 + 2 * RESYNC_CHUNK];
-	char km[KEY_MAX], ks[KEY_MAX], kp[KEY_MAX];
+	enum { ARGS = 4 + ROSTER_NKEYS };   /* EVAL, script, numkeys, keys, instance */
+	const char *argv[ARGS + 2 * RESYNC_CHUNK];
+	size_t argl[ARGS + 2 * RESYNC_CHUNK];
+	struct roster_room_keys rk;
 	const char *room;
 	size_t room_len = 0, at = *pos;
-	int n = chunk_take(rr, pos, &room, &room_len, argv + 7, argl + 7, rr->rs.names,
+	int n = chunk_take(rr, pos, &room, &room_len, argv + ARGS, argl + ARGS, rr->rs.names,
 			   rr->rs.sinces);
 
 	if (n == 0)
@@ -282,17 +283,12 @@ static int chunk_send_at(struct redis_roster *rr, size_t *pos)
 	argl[0] = strlen(argv[0]);
 	argv[1] = rr->rs.sha[0] ? rr->rs.sha : roster_keys_add_many_lua;
 	argl[1] = strlen(argv[1]);
-	argv[2] = "3";
-	argl[2] = 1;
-	argv[3] = km;
-	argl[3] = roster_keys_room(km, room, room_len, 'm');
-	argv[4] = ks;
-	argl[4] = roster_keys_room(ks, room, room_len, 's');
-	argv[5] = kp;
-	argl[5] = roster_keys_room(kp, room, room_len, 'p');
-	argv[6] = rr->keys.inst;
-	argl[6] = rr->keys.inst_len;
-	if (redis_link_command(rr->keys.link, &rr->h_chunk, 7 + 2 * n, argv, argl) < 0) {
+	argv[2] = ROSTER_NKEYS_STR;
+	argl[2] = strlen(ROSTER_NKEYS_STR);
+	roster_keys_room_all(&rk, argv + 3, argl + 3, room, room_len);
+	argv[ARGS - 1] = rr->keys.inst;
+	argl[ARGS - 1] = rr->keys.inst_len;
+	if (redis_link_command(rr->keys.link, &rr->h_chunk, ARGS + 2 * n, argv, argl) < 0) {
 		stats_add(&rr->st->roster_unwritten, (uint64_t)n);
 		return -1;
 	}

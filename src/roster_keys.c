@@ -11,7 +11,14 @@
 
 #include "roster_keys.h"
 
-/* KEYS: m, s, p.  ARGV: "id\tinstance", since (0: now), instance. */
+/*
+ * Every script below works on a room's four keys (ROSTER_NKEYS), in this
+ * order: m, the sorted set of "id\tinstance"; s, the hash of their since;
+ * p, the hash of members per instance; c, the hash of instances per client
+ * id, whose HLEN is the room's count (a client id on two pods counts once).
+ */
+
+/* KEYS: m, s, p, c.  ARGV: "id\tinstance", since (0: now), instance. */
 static const char script_add[] =
 	"if redis.call('ZADD', KEYS[1], 0, ARGV[1]) == 1 then\n"
 	"  local since = ARGV[2]\n"
@@ -21,11 +28,12 @@ static const char script_add[] =
 	"  end\n"
 	"  redis.call('HSET', KEYS[2], ARGV[1], since)\n"
 	"  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
+	"  redis.call('HINCRBY', KEYS[4], string.sub(ARGV[1], 1, -#ARGV[3] - 2), 1)\n"
 	"end\n"
 	"return 1\n";
 
-/* KEYS: m, s, p.  ARGV: instance, then "id\tinstance", since (0: now) per
- * member: script_add for each, in one call (the resync). */
+/* KEYS: m, s, p, c.  ARGV: instance, then "id\tinstance", since (0: now)
+ * per member: script_add for each, in one call (the resync). */
 const char roster_keys_add_many_lua[] =
 	"local t = redis.call('TIME')\n"
 	"local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))\n"
@@ -35,6 +43,7 @@ const char roster_keys_add_many_lua[] =
 	"    local since = ARGV[i + 1]\n"
 	"    if since == '0' then since = now end\n"
 	"    redis.call('HSET', KEYS[2], ARGV[i], since)\n"
+	"    redis.call('HINCRBY', KEYS[4], string.sub(ARGV[i], 1, -#ARGV[1] - 2), 1)\n"
 	"    added = added + 1\n"
 	"  end\n"
 	"end\n"
@@ -55,24 +64,40 @@ static const char script_gone[] =
 	"table.insert(out, 1, ARGV[1])\n"
 	"return out\n";
 
-/* KEYS: m, s, p.  ARGV: instance.  Delete every member of a dead instance
- * from the room (a scan of the room: members sort by client id). */
-static const char script_purge[] =
-	"local suffix = '\t' .. ARGV[1]\n"
-	"local n = #suffix\n"
-	"for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
-	"  if string.sub(m, -n) == suffix then\n"
-	"    redis.call('ZREM', KEYS[1], m)\n"
-	"    redis.call('HDEL', KEYS[2], m)\n"
-	"  end\n"
+/* Lua: drop member m (of client id) from m and s, and one instance of id
+ * from c.  Shared by the scripts that delete. */
+#define LUA_DROP \
+	"local function drop(m, id)\n" \
+	"  redis.call('ZREM', KEYS[1], m)\n" \
+	"  redis.call('HDEL', KEYS[2], m)\n" \
+	"  if id and redis.call('HINCRBY', KEYS[4], id, -1) <= 0 then\n" \
+	"    redis.call('HDEL', KEYS[4], id)\n" \
+	"  end\n" \
 	"end\n"
-	"redis.call('HDEL', KEYS[3], ARGV[1])\n"
+
+/* Lua: purge(dead), dead a set of instances: delete their members from the
+ * room (one scan of it: members sort by client id) and from p. */
+#define LUA_PURGE LUA_DROP \
+	"local function purge(dead)\n" \
+	"  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n" \
+	"    local id, inst = string.match(m, '^(.*)\\t([^\\t]*)$')\n" \
+	"    if id == nil then drop(m, nil) elseif dead[inst] then drop(m, id) end\n" \
+	"  end\n" \
+	"  for inst in pairs(dead) do redis.call('HDEL', KEYS[3], inst) end\n" \
+	"end\n"
+
+/* KEYS: m, s, p, c.  ARGV: instance.  Delete every member of a dead
+ * instance from the room. */
+static const char script_purge[] =
+	LUA_PURGE
+	"purge({[ARGV[1]] = true})\n"
 	"return 1\n";
 
-/* KEYS: m, s, p.  ARGV: "id\tinstance", instance. */
+/* KEYS: m, s, p, c.  ARGV: "id\tinstance", instance. */
 static const char script_del[] =
-	"if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then\n"
-	"  redis.call('HDEL', KEYS[2], ARGV[1])\n"
+	LUA_DROP
+	"if redis.call('ZSCORE', KEYS[1], ARGV[1]) then\n"
+	"  drop(ARGV[1], string.sub(ARGV[1], 1, -#ARGV[2] - 2))\n"
 	"  if redis.call('HINCRBY', KEYS[3], ARGV[2], -1) <= 0 then\n"
 	"    redis.call('HDEL', KEYS[3], ARGV[2])\n"
 	"  end\n"
@@ -80,13 +105,16 @@ static const char script_del[] =
 	"return 1\n";
 
 /*
- * KEYS: m, s, p.  ARGV: heartbeat key prefix, start (ZRANGEBYLEX), limit.
- * Returns {count, more, {id, since, ...}}: count over the live instances,
- * one entry per client id (the earliest since), in id order.  Members of
- * dead instances met on the way are deleted; a page stops after a bounded
- * number of rounds of them (more = 1: the next page goes on).
+ * KEYS: m, s, p, c.  ARGV: heartbeat key prefix, start (ZRANGEBYLEX),
+ * limit.  Returns {count, more, {id, since, ...}}: the client ids of the
+ * live instances (instances found dead in p are purged first, so c holds
+ * only live ones), one entry per client id (the earliest since), in id
+ * order.  Members of dead instances met on the way are deleted; a page
+ * stops after a bounded number of rounds of them (more = 1: the next page
+ * goes on).
  */
 const char roster_keys_read_lua[] =
+	LUA_PURGE
 	"local alive = {}\n"
 	"local function live(inst)\n"
 	"  local a = alive[inst]\n"
@@ -96,12 +124,12 @@ const char roster_keys_read_lua[] =
 	"  end\n"
 	"  return a\n"
 	"end\n"
-	"local count = 0\n"
-	"local pods = redis.call('HGETALL', KEYS[3])\n"
-	"for i = 1, #pods, 2 do\n"
-	"  if live(pods[i]) then count = count + tonumber(pods[i + 1])\n"
-	"  else redis.call('HDEL', KEYS[3], pods[i]) end\n"
+	"local dead, any = {}, false\n"
+	"for _, inst in ipairs(redis.call('HKEYS', KEYS[3])) do\n"
+	"  if not live(inst) then dead[inst] = true any = true end\n"
 	"end\n"
+	"if any then purge(dead) end\n"
+	"local count = redis.call('HLEN', KEYS[4])\n"
 	"local limit = tonumber(ARGV[3])\n"
 	"local out, last, more, start = {}, nil, 0, ARGV[2]\n"
 	"for round = 1, 20 do\n"
@@ -109,8 +137,7 @@ const char roster_keys_read_lua[] =
 	"  for _, m in ipairs(batch) do\n"
 	"    local id, inst = string.match(m, '^(.*)\\t([^\\t]*)$')\n"
 	"    if id == nil or not live(inst) then\n"
-	"      redis.call('ZREM', KEYS[1], m)\n"
-	"      redis.call('HDEL', KEYS[2], m)\n"
+	"      drop(m, id)\n"
 	"    else\n"
 	"      local since = tonumber(redis.call('HGET', KEYS[2], m) or '0') or 0\n"
 	"      if id == last then\n"
@@ -149,25 +176,36 @@ static void ignore_reply(const struct redis_reply *r, void *arg)
 	(void)r; (void)arg;
 }
 
-/* EVAL script over the room's three keys and args[0..nargs). */
+/* The room's ROSTER_NKEYS key names into rk, pointed at from argv[0..)
+ * and argl[0..). */
+void roster_keys_room_all(struct roster_room_keys *rk, const char **argv, size_t *argl,
+			  const char *room, size_t room_len)
+{
+	static const char suffix[ROSTER_NKEYS] = { 'm', 's', 'p', 'c' };
+
+	for (int i = 0; i < ROSTER_NKEYS; i++) {
+		argv[i] = rk->name[i];
+		argl[i] = roster_keys_room(rk->name[i], room, room_len, suffix[i]);
+	}
+}
+
+/* EVAL script over the room's keys and args[0..nargs). */
 int roster_keys_eval(struct roster_keys *k, struct redis_link_handler *h, const char *script,
 		     const char *room, size_t room_len, const char **args, const size_t *argl,
 		     int nargs)
 {
-	char km[KEY_MAX], ks[KEY_MAX], kp[KEY_MAX];
-	const char *argv[10] = { "EVAL", script, "3", km, ks, kp };
-	size_t argvl[10] = { 4, strlen(script), 1 };
+	struct roster_room_keys rk;
+	const char *argv[3 + ROSTER_NKEYS + 4] = { "EVAL", script, ROSTER_NKEYS_STR };
+	size_t argvl[3 + ROSTER_NKEYS + 4] = { 4, strlen(script), strlen(ROSTER_NKEYS_STR) };
 
 	if (nargs < 0 || nargs > 4)
 		return -1;
-	argvl[3] = roster_keys_room(km, room, room_len, 'm');
-	argvl[4] = roster_keys_room(ks, room, room_len, 's');
-	argvl[5] = roster_keys_room(kp, room, room_len, 'p');
+	roster_keys_room_all(&rk, argv + 3, argvl + 3, room, room_len);
 	for (int i = 0; i < nargs; i++) {
-		argv[6 + i] = args[i];
-		argvl[6 + i] = argl[i];
+		argv[3 + ROSTER_NKEYS + i] = args[i];
+		argvl[3 + ROSTER_NKEYS + i] = argl[i];
 	}
-	return redis_link_command(k->link, h, 6 + nargs, argv, argvl);
+	return redis_link_command(k->link, h, 3 + ROSTER_NKEYS + nargs, argv, argvl);
 }
 
 /* SADD or SREM room to the set of rooms instance inst wrote to (what a

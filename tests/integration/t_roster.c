@@ -914,23 +914,90 @@ static void t_roster_pending_stream(void)
 	wsc_free(a);
 }
 
+/* HS256 over "roster-secret-7c2e": {"sub":"alice"}, {"sub":"bob","rooms":["other"]} */
+static const char alice[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9."
+			    "acuj2b_M8IsIci2QcDEycj9IpuAlLhxiVlTrAUHfo4c";
+static const char bob[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJyb29t"
+			  "cyI6WyJvdGhlciJdfQ.OTwHHIzlniVJrlQLCl2N0mmsIguW5eUWVleibZrCxTw";
+#define AUTH_CONF "auth_enabled on\nauth_secret roster-secret-7c2e\n"
+
+/* GET path on h as alice until count is want (SETTLE_MS at most); 1 when
+ * it is, with the body in body. */
+static int alice_count_is(struct chatd *h, const char *path, long long want)
+{
+	char hdr[512];
+	long long end = mono_ms() + SETTLE_MS;
+	int st = 0;
+
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", alice);
+	do {
+		json_t *j;
+		int ok;
+
+		wsc_http_request(HOST, h->port, "GET", path, hdr, NULL, 5000, &st, body,
+				 sizeof(body));
+		j = json_loads(body, 0, NULL);
+		ok = st == 200 && stats_num(j, "count") == want &&
+		     json_array_size(json_object_get(j, "members")) == (size_t)(want > 0);
+		json_decref(j);
+		if (ok)
+			return 1;
+		msleep(50);
+	} while (mono_ms() < end);
+	return 0;
+}
+
+/* One client id through two pods (alice's token on a and on b) counts
+ * once, as it is listed once; still once when b dies without a word
+ * (its entries are purged by the read), and 0 when alice leaves a. */
+static void t_roster_pods_same_id(void)
+{
+	char path[512], id[64];
+	struct wsc *ca[2], *cb;
+	struct chatd *a, *b;
+	struct redis *r;
+	pid_t pids[1];
+
+	CHECK((r = redis_start()), "redis");
+	a = chatd_start(&(struct chatd_opts){ .workers = 2, .redis_port = r->port,
+					      .conf = "pod_id a\nroster_ttl 1s\n" AUTH_CONF });
+	b = chatd_start(&(struct chatd_opts){ .workers = 1, .redis_port = r->port,
+					      .conf = "pod_id b\nroster_ttl 1s\n" AUTH_CONF });
+	CHECK(a && b, "pods");
+	snprintf(path, sizeof(path), WS "/dup?token=%s", alice);
+	for (int i = 0; i < 2; i++)
+		CHECK((ca[i] = ws_join(a, path, id, sizeof(id))), "alice on a");
+	CHECK((cb = ws_join(b, path, id, sizeof(id))), "alice on b");
+	CHECK(alice_count_is(a, API "/rooms/dup/members", 1), "alice on a and b, from a: %s",
+	      body);
+	CHECK(alice_count_is(b, API "/rooms/dup/members", 1), "alice on a and b, from b: %s",
+	      body);
+	wsc_free(cb);
+	CHECK(alice_count_is(b, API "/rooms/dup/members", 1), "alice left b: %s", body);
+	CHECK((cb = ws_join(b, path, id, sizeof(id))), "alice on b again");
+	msleep(300);
+	CHECK(stats_worker_pids(b, pids, 1) == 1, "b's worker");
+	CHECK(kill(pids[0], SIGKILL) == 0 && kill(b->pid, SIGKILL) == 0, "kill -9 pod b");
+	chatd_wait(b, 3000);
+	msleep(1500);                               /* past roster_ttl */
+	CHECK(alice_count_is(a, API "/rooms/dup/members", 1), "pod b died: %s", body);
+	wsc_free(ca[0]);
+	wsc_free(ca[1]);
+	CHECK(alice_count_is(a, API "/rooms/dup/members", 0), "alice left a: %s", body);
+	wsc_free(cb);
+}
+
 /* With authentication on: the endpoint takes the upgrade's token rules,
  * each member carries its sub, and a sub connected twice is listed once. */
 static void t_roster_auth(void)
 {
-	/* HS256 over "roster-secret-7c2e": {"sub":"alice"}, {"sub":"bob","rooms":["other"]} */
-	static const char alice[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9."
-				    "acuj2b_M8IsIci2QcDEycj9IpuAlLhxiVlTrAUHfo4c";
-	static const char bob[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib2IiLCJyb29t"
-				  "cyI6WyJvdGhlciJdfQ.OTwHHIzlniVJrlQLCl2N0mmsIguW5eUWVleibZrCxTw";
 	char path[512], hdr[512], id[64];
 	struct wsc *c[2];
 	struct chatd *h;
 	json_t *j, *m;
 	int st = 0;
 
-	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2,
-		.conf = "auth_enabled on\nauth_secret roster-secret-7c2e\n" })), "start");
+	CHECK((h = chatd_start(&(struct chatd_opts){ .workers = 2, .conf = AUTH_CONF })), "start");
 	snprintf(path, sizeof(path), WS "/a?token=%s", alice);
 	for (int i = 0; i < 2; i++) {
 		CHECK((c[i] = ws_join(h, path, id, sizeof(id))), "join as alice");
@@ -975,6 +1042,7 @@ const struct itest_case t_roster_cases[] = {
 	{ "roster_socket", t_roster_socket, 0 },
 	{ "roster_worker_kill", t_roster_worker_kill, 0 },
 	{ "roster_pods", t_roster_pods, 0 },
+	{ "roster_pods_same_id", t_roster_pods_same_id, 0 },
 	{ "roster_redis_down", t_roster_redis_down, 0 },
 	{ "roster_redis_frozen", t_roster_redis_frozen, 0 },
 	{ "roster_auth", t_roster_auth, 0 },
