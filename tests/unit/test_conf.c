@@ -901,7 +901,6 @@ static const struct conf_directive *table_find(const char *name)
 	return NULL;
 }
 
-/* ".Ql VALUE ." -> VALUE; `\&""` is the empty value. */
 /* The first word of s, or the text between double quotes when s starts
  * with one ("TLSv1.2 TLSv1.3"). */
 static void word_or_quoted(const char *s, char *out, size_t len)
@@ -913,14 +912,18 @@ static void word_or_quoted(const char *s, char *out, size_t len)
 		snprintf(out, len, "%.*s", (int)strcspn(s, " \t\n"), s);
 }
 
+/* ".Ql VALUE ." -> VALUE; `\&""` is the empty value.  Break points
+ * (`\:`, which print nothing) are dropped. */
 static void man_value(const char *line, char *out, size_t len)
 {
-	char v[256] = "";
+	char v[256] = "", *p;
 	sscanf(line + 4, "%255s", v);
 	if (strcmp(v, "\\&\"\"") == 0)
 		snprintf(out, len, "%s", "");
 	else
 		word_or_quoted(line + 4, out, len);
+	while ((p = strstr(out, "\\:")) != NULL)
+		memmove(p, p + 2, strlen(p + 2) + 1);
 }
 
 /*
