@@ -25,6 +25,10 @@
 #             (no Redis), redis-1pod, redis-2pods; REC_CLIENTS (1000),
 #             REC_ROOMS (10), REC_RATE (200), REC_DROP_AFTER (5),
 #             REC_HISTORY (1000: the history_size), REC_WORKERS (2).
+#   LAT       message-path latency at a fixed, light rate (issue 15): W1's
+#             shape (1,000 subscribers in 10 rooms, 10 publishers, 2 workers,
+#             Redis on) at LAT_RATE (200) msg/s for LAT_S (20) seconds: p50 /
+#             p99 from publish to delivery.
 # Where a redis-server runs, its CPU over each trial is in the JSON
 # (redis_cpu_s, redis_cpu_ns_per_message) and in the summary.
 # Every tool run's whole output is kept in $OUT/SERVER-WL-RUN-PHASE.txt;
@@ -67,6 +71,8 @@ REC_RATE=${REC_RATE:-200}
 REC_DROP_AFTER=${REC_DROP_AFTER:-5}
 REC_HISTORY=${REC_HISTORY:-1000}
 REC_WORKERS=${REC_WORKERS:-2}
+LAT_RATE=${LAT_RATE:-200}
+LAT_S=${LAT_S:-20}
 BENCH=$build/chatd-benchmark
 CHATD=$build/chatd
 PREFIX=/api/chat-api/ws
@@ -217,6 +223,14 @@ workload() {   # workload SERVER WL RUN [HISTORY_SIZE]
 			-t "$IDLE_HOLD" -p "$PIDS" "${nw[@]}" 2>&1 | tee "$OUT/$s-$wl-$run-idle.txt" | tail -1)
 		record "$s" "$wl" "$run" idle "$j"
 		stop_server "$SPID" ;;
+	LAT)
+		start_redis; start_server "$s" "$p1" 2 1; PIDS=$SPID
+		set -- -u "ws://127.0.0.1:$p1$PREFIX/{room}" -n 1000 -r 10 -P 10 -s 100 \
+			-R "$LAT_RATE" -d "$LAT_S" -p "$PIDS" --redis-pids "$REDIS_PID" "${nw[@]}"
+		j=$(timeout $((LAT_S + 300)) "$BENCH" fanout "$@" 2>&1 |
+			tee "$OUT/$s-$wl-$run-lat.txt" | tail -1)
+		record "$s" "$wl" "$run" lat "$j"
+		stop_server "$SPID"; stop_redis ;;
 	RECOVERY)
 		[ "$s" = chatd ] || return 0    # history and ?since= are chatd's
 		recovery "$s" "$run" single 0 1

@@ -13,6 +13,7 @@
 #include "limit.h"
 #include "room.h"
 #include "sendq.h"
+#include "wheel.h"
 
 struct wctx;
 struct wloop_timer;
@@ -46,7 +47,7 @@ struct conn {
 	/* for the access log and the debug log */
 	uint64_t t0_ms, valid_ms;      /* monotonic: established, last pong */
 	uint64_t ping_ms;              /* monotonic: the next ping (its phase) */
-	struct wloop_timer *beat;      /* the heartbeat timer (conn.c) */
+	struct wheel_node beat;        /* the heartbeat timer (conn.c) */
 	uint8_t ping_due;              /* a ping waits for WRITEABLE */
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
@@ -79,15 +80,15 @@ void conn_fail(struct conn *c, uint16_t code, enum conn_why why);
  * logging wants them. */
 void conn_addr(struct conn *c, struct lws *wsi);
 
-/* Start c's heartbeat: a timer on w's loop pings it every ping_interval at
- * a random phase and cuts it without a pong for hangup_ms.  0, or -1 (out
- * of memory).  conn_heartbeat_stop() releases it (CLOSED). */
-int conn_heartbeat_start(struct wctx *w, struct conn *c);
+/* Start c's heartbeat: a coarse timer on w's loop (its wheel: nothing is
+ * allocated) pings it every ping_interval at a random phase and cuts it
+ * without a pong for hangup_ms.  conn_heartbeat_stop() stops it (CLOSED). */
+void conn_heartbeat_start(struct wctx *w, struct conn *c);
 
 /* The heartbeat's ping (a 5-byte payload: lws passes on no empty pong),
  * written now; clears ping_due.  0 / -1 (lws_write failed). */
 int conn_ping_send(struct wctx *w, struct conn *c);
-void conn_heartbeat_stop(struct conn *c);
+void conn_heartbeat_stop(struct wctx *w, struct conn *c);
 
 /* The end of c's session (CLOSED): its access log line, and a debug line. */
 void conn_session_end(struct wctx *w, struct conn *c);

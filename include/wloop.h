@@ -5,7 +5,7 @@
  * libwebsockets runs on it as a "foreign loop"; the worker's own
  * descriptors (ring eventfd, signalfd, listener) and its timers (accept
  * back-off, drain and stop deadlines, uplink retry, one heartbeat per
- * connection) are watchers on it.  Only wloop.c includes uv.h.  Worker
+ * connection, on a timing wheel) are watchers on it.  Only wloop.c includes uv.h.  Worker
  * processes only; the master has its own loop (mloop.c).
  */
 #ifndef CHATD_WLOOP_H
@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "wheel.h"
 
 struct lws_context;
 struct wloop;
@@ -55,6 +56,19 @@ void wloop_timer_set(struct wloop_timer *t, uint64_t ms);
 void wloop_timer_stop(struct wloop_timer *t);
 /* Stop and release t (when the loop next runs).  NULL is harmless. */
 void wloop_timer_free(struct wloop_timer *t);
+
+/*
+ * Coarse timers, for the many (one heartbeat per connection): fired up to
+ * two WLOOP_TICK_MS late, at O(1) to set or stop and no allocation (the node
+ * is the caller's), by one loop timer that ticks while any is set.  The
+ * ticks are whole: timers due in the same tick fire in one wake-up.
+ */
+#define WLOOP_TICK_MS 100
+/* (Re)set n to call fire(n) ms milliseconds from the loop's time. */
+void wloop_coarse_set(struct wloop *l, struct wheel_node *n, uint64_t ms,
+		      void (*fire)(struct wheel_node *));
+/* Stop n; harmless when it is not set. */
+void wloop_coarse_stop(struct wloop *l, struct wheel_node *n);
 
 /* Milliseconds of the loop's clock (monotonic, updated once per wake-up:
  * cheap, and what the timers count from). */

@@ -87,7 +87,7 @@ void conn_addr(struct conn *c, struct lws *wsi)
 }
 
 /*
- * One connection's heartbeat, on its own timer.  Pings go out every
+ * One connection's heartbeat, on its own coarse timer (the loop's wheel).  Pings go out every
  * ping_interval at a phase drawn at random when the connection was
  * established, so connections opened in a burst are not pinged in a burst;
  * a pong only stamps valid_ms (no timer moves, nothing else is touched).  A
@@ -123,9 +123,9 @@ static int ping_due(struct wctx *w, struct conn *c)
 	return -1;
 }
 
-static void heartbeat(void *arg)
+static void heartbeat(struct wheel_node *n)
 {
-	struct conn *c = arg;
+	struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, beat));
 	struct wctx *w = wctx_of(c->wsi);
 	uint64_t now = wloop_now(w->loop), cut = c->valid_ms + (uint64_t)w->hangup_ms;
 	uint64_t every = (uint64_t)w->conf->ping_interval_ms;
@@ -133,33 +133,29 @@ static void heartbeat(void *arg)
 	if (now >= cut) {
 		/* sync: outside lws's service an async kill waits for other I/O */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
-		return;                        /* c is gone (CLOSED freed its timer) */
+		return;                        /* c is gone (CLOSED stopped its timer) */
 	}
 	if (now >= c->ping_ms) {
 		c->ping_ms += every;
 		if (c->ping_ms <= now)         /* the loop was held up: keep the phase moving */
 			c->ping_ms = now + every;
 		if (ping_due(w, c) < 0)
-			return;                /* c is gone (CLOSED freed its timer) */
+			return;                /* c is gone (CLOSED stopped its timer) */
 	}
-	wloop_timer_set(c->beat, (c->ping_ms < cut ? c->ping_ms : cut) - now);
+	wloop_coarse_set(w->loop, &c->beat, (c->ping_ms < cut ? c->ping_ms : cut) - now,
+			 heartbeat);
 }
 
-int conn_heartbeat_start(struct wctx *w, struct conn *c)
+void conn_heartbeat_start(struct wctx *w, struct conn *c)
 {
-	c->beat = wloop_timer_new(w->loop, heartbeat, c);
-	if (c->beat == NULL)
-		return -1;
 	/* never now: the first heartbeat() runs inside ESTABLISHED */
 	c->ping_ms = c->valid_ms + 1 + msg_random() % (uint64_t)w->conf->ping_interval_ms;
-	heartbeat(c);
-	return 0;
+	heartbeat(&c->beat);
 }
 
-void conn_heartbeat_stop(struct conn *c)
+void conn_heartbeat_stop(struct wctx *w, struct conn *c)
 {
-	wloop_timer_free(c->beat);
-	c->beat = NULL;
+	wloop_coarse_stop(w->loop, &c->beat);
 }
 
 /*

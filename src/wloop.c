@@ -16,6 +16,9 @@
 
 struct wloop {
 	uv_loop_t loop;
+	uv_timer_t tick;               /* drives wheel while it holds a node */
+	int ticking;
+	struct wheel wheel;            /* the coarse timers, in ticks of WLOOP_TICK_MS */
 };
 
 struct wloop_io {
@@ -65,6 +68,8 @@ struct wloop *wloop_new(char *err, size_t errlen)
 		free(l);
 		return NULL;
 	}
+	uv_timer_init(&l->loop, &l->tick);
+	wheel_init(&l->wheel, uv_now(&l->loop) / WLOOP_TICK_MS);
 	return l;
 }
 
@@ -162,6 +167,37 @@ void wloop_timer_free(struct wloop_timer *t)
 	uv_close((uv_handle_t *)&t->h, free_on_close);
 }
 
+/* ---- coarse timers ---------------------------------------------------------------- */
+
+static void tick_fire(uv_timer_t *h)
+{
+	struct wloop *l = h->data;
+
+	wheel_expire(&l->wheel, uv_now(&l->loop) / WLOOP_TICK_MS);
+	if (l->wheel.count == 0) {     /* nothing left to time: no wake-ups */
+		uv_timer_stop(&l->tick);
+		l->ticking = 0;
+	}
+}
+
+void wloop_coarse_set(struct wloop *l, struct wheel_node *n, uint64_t ms,
+		      void (*fire)(struct wheel_node *))
+{
+	uint64_t due = uv_now(&l->loop) + ms;
+
+	wheel_set(&l->wheel, n, (due + WLOOP_TICK_MS - 1) / WLOOP_TICK_MS, fire);
+	if (!l->ticking) {
+		l->tick.data = l;
+		uv_timer_start(&l->tick, tick_fire, WLOOP_TICK_MS, WLOOP_TICK_MS);
+		l->ticking = 1;
+	}
+}
+
+void wloop_coarse_stop(struct wloop *l, struct wheel_node *n)
+{
+	wheel_del(&l->wheel, n);
+}
+
 uint64_t wloop_now(struct wloop *l)
 {
 	return uv_now(&l->loop);
@@ -210,6 +246,9 @@ int wloop_free(struct wloop *l, struct lws_context **ctx)
 		lws_context_destroy(*ctx);
 		settle(l);
 	}
+	uv_timer_stop(&l->tick);
+	uv_close((uv_handle_t *)&l->tick, NULL);
+	settle(l);
 	if (uv_loop_close(&l->loop) != 0)
 		uv_walk(&l->loop, count_open, &left);
 	else

@@ -381,16 +381,13 @@ static int on_established(struct wctx *w, struct conn *c, struct lws *wsi)
 		return -1;
 	}
 	c->room_len = (uint8_t)rl;
-	if (conn_heartbeat_start(w, c) < 0) {
-		log_error("out of memory for a connection's heartbeat");
-		return -1;
-	}
+	conn_heartbeat_start(w, c);
 	if (expires > 0)           /* LWS_CALLBACK_TIMER closes */
 		lws_set_timer_usecs(wsi, (lws_usec_t)(expires - now + 1) * LWS_US_PER_SEC);
 	if (rl > 0) {
 		jr = room_join(w->rooms, c->room, rl, &c->member);
 		if (jr != ROOM_JOINED && jr != ROOM_CREATED) {
-			conn_heartbeat_stop(c);
+			conn_heartbeat_stop(w, c);
 			return -1;
 		}
 		r = c->member.room;
@@ -428,7 +425,7 @@ static void on_closed(struct wctx *w, struct conn *c)
 	if (!c->established)
 		return;
 	c->established = 0;
-	conn_heartbeat_stop(c);
+	conn_heartbeat_stop(w, c);
 	conn_session_end(w, c);
 	if (w->hist_cancel != NULL)
 		w->hist_cancel(w, c);
