@@ -4,7 +4,8 @@
  * real binary: one line per ended session with the right close code, side
  * and reason for every way a session ends, one per refused upgrade, the
  * reopen on SIGUSR1 (with `user` when run as root), and the debug lines.
- * access_log syslog is not tested here: it needs a private /dev/log.
+ * access_log syslog is tested in t_daemon.c (daemon_syslog_reloads), which
+ * has a private /dev/log.
  */
 #include "harness.h"
 

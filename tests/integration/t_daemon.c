@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t_daemon.c - the master process's lifecycle as operators run it: a
- * detached chatd logging to syslog through many reloads and a stop; a
- * worker that cannot start; the descriptor limit; process titles; the
- * sd_notify messages a supervisor reads.
+ * detached chatd logging to syslog (its access log too) through many
+ * reloads and a stop; a worker that cannot start; the descriptor limit;
+ * process titles; the sd_notify messages a supervisor reads.
  *
  * The syslog and passwd tests need root: they run in a private mount
  * namespace (unshare), so the machine's own /dev/log and /etc/passwd are
@@ -335,8 +335,8 @@ static void syslog_reloads(const char *dir)
 	struct chatd h = { .port = port };
 
 	if (private_dev_log(dir) < 0 ||
-	    daemon_conf(dir, "log_level info\ndrain_timeout 300ms\nshutdown_timeout 5s\n",
-			conf, pidf, port) < 0)
+	    daemon_conf(dir, "log_level info\ndrain_timeout 300ms\nshutdown_timeout 5s\n"
+			"access_log syslog\n", conf, pidf, port) < 0)
 		return;
 
 	/* detached (no -f), no log_file: syslog */
@@ -374,6 +374,8 @@ static void syslog_reloads(const char *dir)
 	}
 	for (int i = 0; i < 4; i++)
 		CHECK((last[i] = ws_join(&h, ROOM_PATH, NULL, 0)), "last client %d", i);
+	wsc_free(wsc_connect(HOST, port, "/api/chat-api/ws/bad!room", NULL, 3000, &st));
+	CHECK(st == 400, "a bad room's upgrade: %d, want 400", st);
 	CHECK(wait_children(daemon_pid, 2, NULL, 0, 1000, &n, &zombies),
 	      "%d children (%d zombies) before the stop, want 2", n, zombies);
 
@@ -401,6 +403,15 @@ static void syslog_reloads(const char *dir)
 	CHECK(slog_count("worker") > 0 && slog_count("draining") >= RELOADS,
 	      "%d \"draining\" lines from the workers at /dev/log", slog_count("draining"));
 	CHECK(slog_count("master: stopped") == 1, "no \"stopped\" line at /dev/log");
+	/* and the access log (access_log syslog): a line per session, per refusal */
+	CHECK(slog_count("event=session") >= CLIENTS + 4 &&
+	      slog_count("close=1012 by=server reason=drain") >= CLIENTS &&
+	      slog_count("close=1001 by=server reason=shutdown") >= 4,
+	      "access log at /dev/log: %d sessions, %d drained, %d stopped",
+	      slog_count("event=session"), slog_count("close=1012 by=server reason=drain"),
+	      slog_count("close=1001 by=server reason=shutdown"));
+	CHECK(slog_count("event=refused") == 1 && slog_count("status=400 reason=bad_room") == 1,
+	      "%d refusals at /dev/log, want the bad room's", slog_count("event=refused"));
 }
 
 /* ---- item 2: a worker that cannot start ---------------------------------------- */
