@@ -136,6 +136,21 @@ libs=$(for f in src/*.c include/*.h; do
 done)
 note "library headers outside their modules:" "$libs"
 
+# ---- 4. the licence line (README, "Licence") -------------------------------------
+# Every tracked file but the exempt ones (JSON, fuzz corpora, the Debian
+# packaging's own formats, the prose documents, LICENSE itself) carries an
+# SPDX line in its first lines.  Only where git knows the files (not in a
+# dist tarball).
+spdx=
+if git -C . rev-parse --git-dir >/dev/null 2>&1; then
+	spdx=$(git -C . ls-files | grep -Ev '(^|/)(LICENSE|README|NEWS|[A-Z]+\.md)$|^doc/|\.json$|^fuzz/corpus/|^debian/(changelog|control|copyright|source/|[^/]*\.(dirs|lintian-overrides)$)' |
+		while read -r f; do
+			[ -f "$f" ] && ! head -n 5 "$f" | grep -q 'SPDX-License-Identifier' &&
+				echo "  $f: no SPDX-License-Identifier line"
+		done || true)
+fi
+note "files without the licence line:" "$spdx"
+
 if [ "$found" = 0 ]; then
 	echo "check-style: src/ and include/ are clean"
 	exit 0
