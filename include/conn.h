@@ -49,6 +49,7 @@ struct conn {
 	uint64_t ping_ms;              /* monotonic: the next ping (its phase) */
 	struct wheel_node beat;        /* the heartbeat timer (conn.c) */
 	uint8_t ping_due;              /* a ping waits for WRITEABLE */
+	uint8_t held;                  /* a message of its waited for uplink space (wctx.c) */
 	uint32_t n_in, n_out;          /* whole messages received, frames sent */
 	uint64_t bytes_out;
 	char addr[64];                 /* "ip:port", "" unless access_log or debug is on */

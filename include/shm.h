@@ -65,7 +65,9 @@ struct worker_stats {
 	_Atomic uint64_t rejected_upgrades; /* 400/401/403 before the upgrade */
 	_Atomic uint64_t conn_limit_hits; /* refused: max_connections / EMFILE */
 	_Atomic uint64_t ring_lost;       /* broadcast records lost (lapped) */
-	_Atomic uint64_t uplink_full;     /* uplink full events (message refused) */
+	_Atomic uint64_t uplink_full;     /* uplink full events */
+	_Atomic uint64_t uplink_held;     /* clients' messages that waited for uplink space */
+	_Atomic uint64_t uplink_refused;  /* clients' messages refused: too many waited */
 	_Atomic uint64_t presence_skipped;/* presence frames not sent (room too large) */
 	_Atomic uint64_t ring_read;       /* broadcast ring: seq read up to (lag = ring seq - this) */
 	_Atomic uint64_t publishes;       /* messages accepted by POST {prefix}/publish */

@@ -51,9 +51,11 @@ struct wctx {
 	int quit;                      /* leave the service loop */
 	int accept_paused;             /* EMFILE / max_connections */
 	int hangup_ms;                 /* a client without a pong for this long is cut */
-	/* room joins/leaves waiting for the uplink (wctx_room_event) */
+	/* what waits for uplink space, in order (wctx.c): room joins/leaves,
+	 * member events, clients' messages (held_bytes of them, at most
+	 * held_max: uplink_size) */
 	struct wctx_pending *pending, *pending_tail;
-	size_t npending;
+	size_t npending, held_bytes, held_max;
 	int pending_lost;              /* lost one since the queue was last empty (logged) */
 	struct wloop_timer *t_pending; /* their retry */
 	struct conn **flush;           /* connections a ring batch queued for (ws_flush) */
@@ -85,6 +87,27 @@ static inline struct wctx *wctx_of(struct lws *wsi)
 enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
 			 const char *frame, size_t frame_len);
 
+/* What became of a client's message (wctx_uplink_client). */
+enum wctx_up {
+	WCTX_SENT,                     /* on the uplink */
+	WCTX_HELD,                     /* waits for uplink space; its sender is not read */
+	WCTX_REFUSED,                  /* the uplink is full and enough waits already */
+	WCTX_TOOBIG,                   /* larger than a ring record can be */
+};
+
+/* A client's message (sent by wsi) to the master: on the uplink now, or,
+ * when the uplink is full (or something waits already: nothing overtakes),
+ * kept in order with the room events while lws stops reading wsi until it
+ * goes: back-pressure, not a refusal, up to held_max bytes kept.  The
+ * caller tells the client when it is WCTX_REFUSED or WCTX_TOOBIG. */
+enum wctx_up wctx_uplink_client(struct wctx *w, struct lws *wsi, uint32_t kind,
+				const char *room, size_t room_len, const char *frame,
+				size_t frame_len);
+
+/* wsi closes: a message it left waiting still goes, with nobody to
+ * resume. */
+void wctx_held_forget(struct wctx *w, struct lws *wsi);
+
 /* A room's first local member joined (REC_JOIN) or its last left
  * (REC_LEAVE): tell the master, in order, even when the uplink is full for
  * a moment (kept and retried from the lws loop). */
@@ -97,7 +120,7 @@ void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t roo
 void wctx_member_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
 		       const char *id, size_t id_len, int announced);
 
-/* At exit: cancel the retry and drop the joins/leaves still waiting. */
+/* At exit: cancel the retry and drop what still waits. */
 void wctx_pending_free(struct wctx *w);
 
 /* Leave the worker's loop (once the current callback returns): the worker

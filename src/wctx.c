@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wctx.c - the worker's context and its way up to the master: the uplink
- * push, and the room joins and leaves queued while the uplink is full.
+ * push, and what waits while the uplink is full: room joins and leaves,
+ * member events, and clients' messages (their senders paused).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,13 +47,21 @@ enum ring_rc wctx_uplink(struct wctx *w, uint32_t kind, const char *room, size_t
  * announces a dead worker's members offline), so one that finds the uplink
  * full waits here, in order, and is retried every few milliseconds.
  * Bounded: beyond PENDING_MAX the worker is hopelessly behind and says so.
+ * A client's message that finds the uplink full (or this queue not empty:
+ * nothing overtakes) waits here too, in the same order, while lws stops
+ * reading that client (rx flow control): back-pressure to the sender
+ * instead of a refusal, bounded by held_max bytes of messages.
  */
 struct wctx_pending {
 	struct wctx_pending *next;
+	struct lws *wsi;               /* a client's message: its sender, paused (NULL once
+	                                  gone: the message still goes) */
 	uint32_t kind;
-	uint8_t len, id_len;
+	uint8_t held;                  /* a client's message (counted in held_bytes) */
+	uint8_t room_len;
 	char room[CHATD_ROOM_MAX];
-	char id[1 + CHATD_CLIENT_ID_MAX];   /* REC_MEMBER, REC_GONE: flags, id */
+	size_t len;                    /* data: the frame, or flags + id (REC_MEMBER, REC_GONE) */
+	char data[];
 };
 
 static void pending_flush(void *arg);
@@ -71,13 +80,14 @@ static void pending_retry(struct wctx *w)
 	wloop_timer_set(w->t_pending, PENDING_RETRY);
 }
 
-/* Push what the uplink takes now, oldest first. */
+/* Push what the uplink takes now, oldest first; a sender whose message
+ * went is read again. */
 static void pending_drain(struct wctx *w)
 {
 	while (w->pending != NULL) {
 		struct wctx_pending *p = w->pending;
 
-		if (wctx_uplink(w, p->kind, p->room, p->len, p->id, p->id_len) != RING_OK)
+		if (wctx_uplink(w, p->kind, p->room, p->room_len, p->data, p->len) != RING_OK)
 			break;
 		w->pending = p->next;
 		if (w->pending == NULL) {
@@ -85,6 +95,10 @@ static void pending_drain(struct wctx *w)
 			w->pending_lost = 0;
 		}
 		w->npending--;
+		if (p->held)
+			w->held_bytes -= p->len;
+		if (p->wsi != NULL)
+			lws_rx_flow_control(p->wsi, 1);
 		free(p);
 	}
 }
@@ -98,6 +112,34 @@ static void pending_flush(void *arg)
 		pending_retry(w);
 }
 
+/* Queue a record after the ones already kept; NULL when out of memory. */
+static struct wctx_pending *pending_add(struct wctx *w, struct lws *wsi, uint32_t kind,
+					const char *room, size_t room_len, const char *data,
+					size_t len)
+{
+	struct wctx_pending *p = malloc(sizeof(*p) + len);
+
+	if (p == NULL)
+		return NULL;
+	p->next = NULL;
+	p->wsi = wsi;
+	p->held = wsi != NULL;
+	p->kind = kind;
+	p->room_len = (uint8_t)room_len;
+	memcpy(p->room, room, room_len);
+	p->len = len;
+	if (len > 0)
+		memcpy(p->data, data, len);
+	if (w->pending_tail)
+		w->pending_tail->next = p;
+	else
+		w->pending = p;
+	w->pending_tail = p;
+	if (w->npending++ == 0)
+		pending_retry(w);
+	return p;
+}
+
 /* Push the event now, or keep it for pending_flush() (after the ones
  * already kept: order matters). */
 static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
@@ -105,38 +147,49 @@ static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_
 {
 	static const char *const what[] = { [REC_JOIN] = "join", [REC_LEAVE] = "leave",
 					    [REC_MEMBER] = "member join", [REC_GONE] = "member leave" };
-	struct wctx_pending *p;
-	int was_empty;
 
 	if (w->pending != NULL)
 		pending_drain(w);
-	was_empty = w->pending == NULL;
-	if (was_empty && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
+	if (w->pending == NULL && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
 		return;
-	if (w->npending >= PENDING_MAX || (p = malloc(sizeof(*p))) == NULL) {
+	if (w->npending >= PENDING_MAX ||
+	    pending_add(w, NULL, kind, room, room_len, id, id_len) == NULL) {
 		stats_add(&w->st->uplink_events_lost, 1);
 		if (!w->pending_lost)   /* once per backlog: not one line per lost event */
 			log_error("room %s %.*s lost (and more may follow, counted in "
 				  "uplink_events_lost): the master is not reading this worker's uplink",
 				  what[kind], (int)room_len, room);
 		w->pending_lost = 1;
-		return;
 	}
-	p->next = NULL;
-	p->kind = kind;
-	p->len = (uint8_t)room_len;
-	memcpy(p->room, room, room_len);
-	p->id_len = (uint8_t)id_len;
-	if (id_len > 0)
-		memcpy(p->id, id, id_len);
-	if (w->pending_tail)
-		w->pending_tail->next = p;
-	else
-		w->pending = p;
-	w->pending_tail = p;
-	w->npending++;
-	if (was_empty)
-		pending_retry(w);
+}
+
+enum wctx_up wctx_uplink_client(struct wctx *w, struct lws *wsi, uint32_t kind,
+				const char *room, size_t room_len, const char *frame,
+				size_t frame_len)
+{
+	enum ring_rc rc = RING_FULL;
+
+	if (w->pending != NULL)
+		pending_drain(w);
+	if (w->pending == NULL && (rc = wctx_uplink(w, kind, room, room_len, frame,
+						     frame_len)) == RING_OK)
+		return WCTX_SENT;
+	if (rc == RING_TOOBIG)
+		return WCTX_TOOBIG;
+	if (w->npending >= PENDING_MAX || w->held_bytes + frame_len > w->held_max ||
+	    pending_add(w, wsi, kind, room, room_len, frame, frame_len) == NULL)
+		return WCTX_REFUSED;
+	w->held_bytes += frame_len;
+	stats_add(&w->st->uplink_held, 1);
+	lws_rx_flow_control(wsi, 0);
+	return WCTX_HELD;
+}
+
+void wctx_held_forget(struct wctx *w, struct lws *wsi)
+{
+	for (struct wctx_pending *p = w->pending; p != NULL; p = p->next)
+		if (p->wsi == wsi)
+			p->wsi = NULL;
 }
 
 void wctx_room_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len)
@@ -168,6 +221,7 @@ void wctx_pending_free(struct wctx *w)
 	}
 	w->pending_tail = NULL;
 	w->npending = 0;
+	w->held_bytes = 0;
 }
 
 void wctx_quit(struct wctx *w)

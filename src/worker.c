@@ -460,6 +460,7 @@ void worker_main(const struct worker_args *a)
 	w->efd = a->efd;
 	w->master_efd = a->master_efd;
 	w->scratch_len = w->conf->max_message_size + CHATD_STAMP_MAX;
+	w->held_max = w->conf->uplink_size;   /* clients' messages waiting for uplink space */
 	w->scratch = malloc(w->scratch_len);
 	w->cork = malloc(LWS_PRE + CHATD_CORK_MAX);
 	w->rooms = room_index_new();

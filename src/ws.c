@@ -289,7 +289,7 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 	const char *room = c->room_len ? c->room : NULL;
 	struct msg_in m;
 	enum msg_err e;
-	enum ring_rc up;
+	enum wctx_up up;
 	size_t n;
 
 	c->n_in++;
@@ -309,12 +309,17 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 	} else {
 		n = msg_build_raw(w->scratch, w->scratch_len, "chat", room, c->id, m.raw, m.raw_len);
 		/* n == 0: once stamped, it outgrew the scratch buffer */
-		up = n == 0 ? RING_TOOBIG
-			    : wctx_uplink(w, REC_STORE, c->room, c->room_len, w->scratch, n);
-		if (up == RING_TOOBIG)
+		up = n == 0 ? WCTX_TOOBIG
+			    : wctx_uplink_client(w, c->wsi, REC_STORE, c->room, c->room_len,
+						 w->scratch, n);
+		if (up == WCTX_TOOBIG)
 			send_error(w, c, "too_large", "message too large once stamped");
-		else if (up != RING_OK)
+		else if (up == WCTX_REFUSED) {
+			stats_add(&w->st->uplink_refused, 1);
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
+		}
+		else if (up == WCTX_HELD)
+			c->held = 1;   /* not read until it goes (wctx.c) */
 	}
 	msg_in_clear(&m);
 	return 0;
@@ -422,6 +427,9 @@ static void on_closed(struct wctx *w, struct conn *c)
 	if (c->flush_ix != 0)
 		w->flush[c->flush_ix - 1] = NULL;
 	c->flush_ix = 0;
+	if (c->held)                   /* its waiting message goes without it */
+		wctx_held_forget(w, c->wsi);
+	c->held = 0;
 	if (!c->established)
 		return;
 	c->established = 0;

@@ -187,14 +187,18 @@ static int bt_min(struct bt_shared *sh)
 	return m;
 }
 
-/* The sender reads its own echoes, so that it is no slow consumer itself. */
+static int bt_refused;          /* `overloaded` errors the sender got */
+
+/* The sender reads its own echoes, so that it is no slow consumer itself,
+ * and counts what was refused. */
 static int bt_echoes(struct wsc *c)
 {
 	struct wsc_msg m;
 	int r;
 
 	while ((r = wsc_recv(c, 0, &m)) > 0)
-		;
+		if (m.opcode == WSC_OP_TEXT && strstr(m.data, "\"overloaded\""))
+			bt_refused++;
 	return r;
 }
 
@@ -249,40 +253,117 @@ static int burst_once(struct chatd *h, int run, struct bt_shared *sh)
 			kill(kid[i], SIGKILL);
 			waitpid(kid[i], NULL, 0);
 		}
-	fprintf(stderr, "burst tail %d: %s, readers got %d and %d of %d, %d out of order\n", run,
-		sent ? "all sent" : "sender stopped", atomic_load(&sh->next[0]),
-		atomic_load(&sh->next[1]), BT_MSGS, atomic_load(&sh->errors));
+	fprintf(stderr, "burst tail %d: %s, readers got %d and %d of %d, %d out of order, "
+		"%d refused (overloaded)\n", run, sent ? "all sent" : "sender stopped",
+		atomic_load(&sh->next[0]), atomic_load(&sh->next[1]), BT_MSGS,
+		atomic_load(&sh->errors), bt_refused);
 	wsc_free(slow);
 	wsc_free(snd);
 	ws_free_all(r, BT_READERS);
-	return sent && bt_min(sh) == BT_MSGS && atomic_load(&sh->errors) == 0;
+	return sent && bt_min(sh) == BT_MSGS && atomic_load(&sh->errors) == 0 && bt_refused == 0;
 }
 
 /*
  * A room with a sender that stays within 64 messages of two readers (each
  * its own process) and a client that never reads; 4,000 messages of 48 KB.
  * The silent client is dropped as a slow consumer during the burst, and
- * both readers still get the whole burst, its tail included, every time.
+ * both readers still get the whole burst, its tail included, every time,
+ * and the sender is refused nothing.  On the default uplink_size (1 MiB,
+ * 21 such messages): 64 in flight overflow it, and a message that found it
+ * full used to be refused (`overloaded`), so a burst's tail went missing.
  */
 static void t_burst_tail(void)
 {
 	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 2,
-		/* uplink_size: 64 messages of 48 KB in flight never find it full */
-		.conf = "presence off\nrate_limit 1000000\nrate_burst 1000000\nuplink_size 16m\n" });
+		.conf = "presence off\nrate_limit 1000000\nrate_burst 1000000\n" });
 	struct bt_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int bad = 0;
 
 	CHECK(h && sh != MAP_FAILED, "start");
-	for (int run = 0; run < BT_RUNS; run++)
+	for (int run = 0; run < BT_RUNS; run++) {
+		bt_refused = 0;
 		bad += !burst_once(h, run, sh);
+	}
 	CHECK(bad == 0, "%d of %d bursts did not reach both readers whole", bad, BT_RUNS);
 	munmap(sh, sizeof(*sh));
+}
+
+/* ---- a full uplink holds a sender back, it does not refuse it --------------- */
+
+#define UH_MSGS 48
+#define UH_PAD  (48 * 1024 - 64)
+
+/*
+ * The master stopped (SIGSTOP), so nothing leaves the worker's 1 MiB
+ * uplink: a client sends 48 messages of 48 KB (2.3 MB); the ones the
+ * uplink cannot take wait in the worker, which stops reading the sender.
+ * The master resumes: a reader gets all 48, in order, and the sender was
+ * refused none.  The old worker answered `overloaded` from the 22nd on and
+ * dropped them.
+ */
+static void t_uplink_holds(void)
+{
+	static char pad[UH_PAD + 1];
+	struct chatd *h = chatd_start(&(struct chatd_opts){ .workers = 1,
+		.conf = "presence off\nrate_limit 1000000\nrate_burst 1000000\n" });
+	struct wsc *rd = NULL, *snd = NULL;
+	int next = 0, refused = 0, bad = 0;
+	pid_t kid;
+
+	CHECK(h, "start");
+	CHECK((rd = ws_join(h, WS "/held", NULL, 0)) && (snd = ws_join(h, WS "/held", NULL, 0)),
+	      "join");
+	memset(pad, 'h', UH_PAD);
+	CHECK(kill(h->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	kid = fork();                  /* the sender may block once it is not read */
+	if (kid == 0) {
+		for (int q = 0; q < UH_MSGS; q++)
+			if (ws_sendf(snd, "{\"type\":\"chat\",\"data\":{\"q\":%d,\"p\":\"%s\"}}", q,
+				     pad) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	msleep(1000);
+	kill(h->pid, SIGCONT);
+	CHECK(kid > 0, "fork");
+	for (long long end = mono_ms() + 15000; next < UH_MSGS && mono_ms() < end;) {
+		struct wsc_msg m;
+		const char *q;
+		int r = wsc_recv(rd, 500, &m);
+
+		if (r < 0)
+			break;
+		if (r == 0 || m.opcode != WSC_OP_TEXT || !(q = strstr(m.data, "\"q\":")))
+			continue;
+		bad += atoi(q + 4) != next;
+		next = atoi(q + 4) + 1;
+	}
+	int st = -1;
+	waitpid(kid, &st, 0);
+	for (json_t *j; (j = ws_recv_type(snd, "error", 300)) != NULL; json_decref(j)) {
+		char *text = json_dumps(j, 0);
+
+		refused += text && strstr(text, "overloaded") != NULL;
+		free(text);
+	}
+	json_t *stats = harness_stats(h);
+	long long held = stats ? stats_num(stats, "uplink_held") : -1;
+
+	json_decref(stats);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sender could not send");
+	CHECK(next == UH_MSGS && bad == 0 && refused == 0,
+	      "reader got up to %d of %d (%d out of order); the sender was refused %d", next,
+	      UH_MSGS, bad, refused);
+	CHECK(held >= 1, "uplink_held %lld: nothing waited (did the uplink fill?)", held);
+	wsc_free(rd);
+	wsc_free(snd);
 }
 
 const struct itest_case t_slow_cases[] = {
 	{ "slow_consumer", t_slow_consumer, 90 },
 	{ "slow_silent_client", t_silent_client, 0 },
 	{ "slow_burst_tail", t_burst_tail, 150 },
+	{ "slow_uplink_holds", t_uplink_holds, 60 },
 	{ NULL, NULL, 0 },
 };

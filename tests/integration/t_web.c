@@ -208,6 +208,8 @@ static void t_metrics(void)
 		{ "chatd_closes_total", "message_too_big", "oversize_closes" },
 		{ "chatd_upgrades_rejected_total", NULL, "rejected_upgrades" },
 		{ "chatd_uplink_full_total", NULL, "uplink_full" },
+		{ "chatd_uplink_held_total", NULL, "uplink_held" },
+		{ "chatd_uplink_refused_total", NULL, "uplink_refused" },
 		{ "chatd_uplink_events_lost_total", NULL, "uplink_events_lost" },
 		{ "chatd_history_refused_total", NULL, "history_refused" },
 		{ "chatd_roster_refused_total", NULL, "roster_refused" },
