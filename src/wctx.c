@@ -140,6 +140,18 @@ static struct wctx_pending *pending_add(struct wctx *w, struct lws *wsi, uint32_
 	return p;
 }
 
+/* Push now what nothing waits before (what waits goes first, if it can):
+ * RING_OK; RING_FULL when it must wait (or the uplink is full). */
+static enum ring_rc push_in_order(struct wctx *w, uint32_t kind, const char *room,
+				  size_t room_len, const char *data, size_t len)
+{
+	if (w->pending != NULL)
+		pending_drain(w);
+	if (w->pending != NULL)
+		return RING_FULL;
+	return wctx_uplink(w, kind, room, room_len, data, len);
+}
+
 /* Push the event now, or keep it for pending_flush() (after the ones
  * already kept: order matters). */
 static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_t room_len,
@@ -148,9 +160,7 @@ static void pending_event(struct wctx *w, uint32_t kind, const char *room, size_
 	static const char *const what[] = { [REC_JOIN] = "join", [REC_LEAVE] = "leave",
 					    [REC_MEMBER] = "member join", [REC_GONE] = "member leave" };
 
-	if (w->pending != NULL)
-		pending_drain(w);
-	if (w->pending == NULL && wctx_uplink(w, kind, room, room_len, id, id_len) == RING_OK)
+	if (push_in_order(w, kind, room, room_len, id, id_len) == RING_OK)
 		return;
 	if (w->npending >= PENDING_MAX ||
 	    pending_add(w, NULL, kind, room, room_len, id, id_len) == NULL) {
@@ -167,12 +177,9 @@ enum wctx_up wctx_uplink_client(struct wctx *w, struct lws *wsi, uint32_t kind,
 				const char *room, size_t room_len, const char *frame,
 				size_t frame_len)
 {
-	enum ring_rc rc = RING_FULL;
+	enum ring_rc rc = push_in_order(w, kind, room, room_len, frame, frame_len);
 
-	if (w->pending != NULL)
-		pending_drain(w);
-	if (w->pending == NULL && (rc = wctx_uplink(w, kind, room, room_len, frame,
-						     frame_len)) == RING_OK)
+	if (rc == RING_OK)
 		return WCTX_SENT;
 	if (rc == RING_TOOBIG)
 		return WCTX_TOOBIG;

@@ -17,7 +17,6 @@
 struct wloop {
 	uv_loop_t loop;
 	uv_timer_t tick;               /* drives wheel while it holds a node */
-	int ticking;
 	struct wheel wheel;            /* the coarse timers, in ticks of WLOOP_TICK_MS */
 };
 
@@ -69,6 +68,7 @@ struct wloop *wloop_new(char *err, size_t errlen)
 		return NULL;
 	}
 	uv_timer_init(&l->loop, &l->tick);
+	l->tick.data = l;
 	wheel_init(&l->wheel, uv_now(&l->loop) / WLOOP_TICK_MS);
 	return l;
 }
@@ -174,10 +174,8 @@ static void tick_fire(uv_timer_t *h)
 	struct wloop *l = h->data;
 
 	wheel_expire(&l->wheel, uv_now(&l->loop) / WLOOP_TICK_MS);
-	if (l->wheel.count == 0) {     /* nothing left to time: no wake-ups */
+	if (l->wheel.count == 0)       /* nothing left to time: no wake-ups */
 		uv_timer_stop(&l->tick);
-		l->ticking = 0;
-	}
 }
 
 void wloop_coarse_set(struct wloop *l, struct wheel_node *n, uint64_t ms,
@@ -186,11 +184,8 @@ void wloop_coarse_set(struct wloop *l, struct wheel_node *n, uint64_t ms,
 	uint64_t due = uv_now(&l->loop) + ms;
 
 	wheel_set(&l->wheel, n, (due + WLOOP_TICK_MS - 1) / WLOOP_TICK_MS, fire);
-	if (!l->ticking) {
-		l->tick.data = l;
+	if (!uv_is_active((uv_handle_t *)&l->tick))
 		uv_timer_start(&l->tick, tick_fire, WLOOP_TICK_MS, WLOOP_TICK_MS);
-		l->ticking = 1;
-	}
 }
 
 void wloop_coarse_stop(struct wloop *l, struct wheel_node *n)
