@@ -28,6 +28,10 @@
  * Master only: what hserve, gapfill and roster put through. */
 typedef void (*bcast_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
 			     const char *room, size_t room_len);
+/* Bytes the broadcast ring can take now without overwriting a record a
+ * worker has not read yet (relay.c's; as of the workers' last reads): what
+ * puts more than a few frames at once (a gap fill) paces itself by it. */
+typedef size_t (*bcast_room_fn)(void *arg);
 
 /* A record gathered for ring_put()/ring_push(r->iov, RECORD_NIOV).  iov
  * points at the caller's frame and room and at room_len below: the struct

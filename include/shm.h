@@ -95,7 +95,9 @@ struct worker_stats {
 	_Atomic uint64_t uplink_events_lost; /* room/member events lost: queue above its bound */
 	_Atomic uint64_t history_refused; /* history refused (busy, uplink full) or timed out */
 	_Atomic uint64_t roster_refused;  /* roster requests refused (all waits taken) or 504 */
-	_Atomic uint64_t pad[2];
+	_Atomic uint64_t ring_pos;        /* broadcast ring: byte position read up to (the master
+	                                     paces a gap fill by the slowest, relay_bcast_room) */
+	_Atomic uint64_t pad[1];
 };
 
 /* The master's slot.  W: master.  R: anyone. */

@@ -16,6 +16,15 @@
  * held per room and GF_HELD_ROOMS times that in all, GF_WAIT_MS for a
  * room to get its read; past any of them the room's gap is left open
  * (counted) and what it held goes out.
+ *
+ * Pacing: a read starts only when the broadcast ring has room (relay.c's
+ * bcast_room: what the slowest worker has read) for GF_ROOM_PAGES pages
+ * per read in flight, this one included.  A page puts at most max_bytes of
+ * frames and the release after it at most max_bytes more, each in records
+ * of up to twice their frames' bytes (header, room, padding): four pages'
+ * worth.  So however many rooms lost their subscription, the fill never
+ * writes over what a worker has not read; a worker that does not read for
+ * GF_WAIT_MS leaves the gaps open instead (counted) and live frames resume.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +45,10 @@
 
 #define GF_READS      8        /* rooms whose history is read at once */
 #define GF_PAGE       256      /* frames per read */
-#define GF_RETRY_MS   50       /* a read that could not start is tried again */
+#define GF_RETRY_MS   10       /* a read that could not start is tried again */
 #define GF_WAIT_MS    5000     /* ... for this long */
 #define GF_HELD_ROOMS 16       /* all rooms hold at most this many rooms' bound */
+#define GF_ROOM_PAGES 4        /* ring room a read needs, in max_bytes */
 
 enum gf_state { GF_LIVE, GF_STALE, GF_QUEUED, GF_READING };
 
@@ -79,6 +89,7 @@ struct gapfill {
 	struct master_stats *st;
 	size_t               max_bytes;
 	bcast_put_fn        put;
+	bcast_room_fn       room;
 	void                *arg;
 	char                 publish_from[CONF_STR_MAX];
 	struct hash_key      key;
@@ -286,6 +297,7 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 		give_up(g, r);
 	} else if (page_put(g, r, end, frames, lens, n)) {
 		r->state = GF_QUEUED;           /* next page after the other rooms' */
+		r->queued_ms = mloop_now_ms();
 		TAILQ_INSERT_TAIL(&g->queue, r, qnext);
 	} else {
 		stats_add(&g->st->redis_gap_fills, 1);
@@ -294,13 +306,15 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 	pump(g);
 }
 
-/* Ask Redis for r's next page; -1 when it cannot take the read now. */
+/* Ask Redis for queued r's next page; -1 when the ring has no room for it
+ * or Redis cannot take the read now. */
 static int read_start(struct gapfill *g, struct gf_room *r)
 {
 	struct history_req q = { .since = (int64_t)r->last, .count = HISTORY_SIZE_MAX };
-	struct gf_read *rd = malloc(sizeof(*rd));
+	struct gf_read *rd;
 
-	if (rd == NULL)
+	if (g->room(g->arg) / GF_ROOM_PAGES / g->max_bytes < (size_t)g->nreads + 1 ||
+	    (rd = malloc(sizeof(*rd))) == NULL)
 		return -1;
 	*rd = (struct gf_read){ g, r };
 	memcpy(q.epoch, r->epoch, sizeof(q.epoch));
@@ -308,6 +322,7 @@ static int read_start(struct gapfill *g, struct gf_room *r)
 		free(rd);
 		return -1;
 	}
+	TAILQ_REMOVE(&g->queue, r, qnext);
 	r->rd = rd;
 	r->state = GF_READING;
 	g->nreads++;
@@ -328,16 +343,13 @@ static void pump(struct gapfill *g)
 	struct gf_room *r;
 
 	while (g->nreads < GF_READS && (r = TAILQ_FIRST(&g->queue)) != NULL) {
-		TAILQ_REMOVE(&g->queue, r, qnext);
-		r->state = GF_STALE;
 		if (read_start(g, r) == 0)
 			continue;
 		if (mloop_now_ms() - r->queued_ms > GF_WAIT_MS) {
 			give_up(g, r);
 			continue;
 		}
-		r->state = GF_QUEUED;           /* Redis busy or down: a bit later */
-		TAILQ_INSERT_HEAD(&g->queue, r, qnext);
+		/* no ring room, Redis busy or down: a bit later */
 		if (g->retry_timer == 0)
 			g->retry_timer = mloop_timer(g->loop, GF_RETRY_MS, retry, g);
 		return;
@@ -387,7 +399,7 @@ void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *r
 
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    bcast_put_fn put, void *arg)
+			    bcast_put_fn put, bcast_room_fn room, void *arg)
 {
 	struct gapfill *g = calloc(1, sizeof(*g));
 
@@ -401,6 +413,7 @@ struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct
 	g->st = st;
 	g->max_bytes = max_bytes;
 	g->put = put;
+	g->room = room;
 	g->arg = arg;
 	snprintf(g->publish_from, sizeof(g->publish_from), "%s", publish_from);
 	hash_key_random(&g->key, g);

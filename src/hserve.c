@@ -98,7 +98,7 @@ static void tick_arm(struct hserve *s)
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  bcast_put_fn put, void *arg)
+			  bcast_put_fn put, bcast_room_fn room, void *arg)
 {
 	struct hserve *s = calloc(1, sizeof(*s));
 
@@ -115,7 +115,8 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
 	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL) {
-		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put, arg);
+		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put,
+				    room, arg);
 		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
 				  : HSERVE_SUB_WAIT_MS, waited, s);
 	}

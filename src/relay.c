@@ -72,6 +72,25 @@ static void bcast_put_kind(void *arg, uint32_t kind, const char *frame, size_t f
 	}
 }
 
+/* bcast_room_fn: the ring's size less the lag of the slowest worker that
+ * serves (running or draining).  A worker not serving yet starts reading
+ * at the head, so nothing put before can lap it. */
+static size_t bcast_room(void *arg)
+{
+	struct relay *r = arg;
+	uint64_t head = atomic_load_explicit(&r->bcast->head, memory_order_acquire), lag = 0;
+
+	for (int i = 0; i < CHATD_SLOTS; i++) {
+		const struct worker_stats *w = &r->shm->worker[i];
+		uint64_t pos = stats_get(&w->ring_pos);
+
+		if (stats_get(&w->state) != SLOT_FREE && stats_get(&w->started_ms) != 0 &&
+		    (int64_t)(head - pos) > (int64_t)lag)
+			lag = head - pos;
+	}
+	return lag >= r->bcast->size ? 0 : (size_t)(r->bcast->size - lag);
+}
+
 static void bcast_put(struct relay *r, const char *frame, size_t frame_len, const char *room,
 		      size_t room_len)
 {
@@ -283,9 +302,10 @@ static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 {
 	if (c->history_size <= 0)
 		return 0;
-	/* an answer must not lap the workers: an eighth of the ring at most */
+	/* an answer must not lap the workers: an eighth of the ring at most,
+	 * and a gap fill waits for room (bcast_room) */
 	r->hist = hserve_new(c, r->broker, r->pod_id, loop, &r->shm->master, r->wake_bytes,
-			     bcast_put_kind, r);
+			     bcast_put_kind, bcast_room, r);
 	if (r->hist == NULL) {
 		log_error("history: out of memory");
 		return -1;

@@ -147,6 +147,7 @@ static void drain_ring(struct wctx *w)
 	}
 	stats_set(&w->st->ring_lost, w->cur.lost);
 	stats_set(&w->st->ring_read, w->cur.seq);    /* ring lag = ring seq - this */
+	stats_set(&w->st->ring_pos, w->cur.pos);
 }
 
 /* ---- drain and stop -------------------------------------------------------------- */
@@ -473,6 +474,7 @@ void worker_main(const struct worker_args *a)
 	the_worker = w;
 	ring_cursor_init(w->bcast, &w->cur);
 	stats_set(&w->st->ring_read, w->cur.seq);
+	stats_set(&w->st->ring_pos, w->cur.pos);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
 	w->sig_fd = signals_open(SIGNALS_WORKER);
 	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||

@@ -12,6 +12,7 @@
  */
 #include "harness.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,21 +114,33 @@ static void room_of(int k, char *path, char *chan, size_t cap)
 	}
 }
 
-/* Both pods subscribed to every room (after the joins, or a kill). */
-static int all_subscribed(int port, int timeout_ms)
+/* Wait until ok(port, chan, want) for every room's channel; -1 past timeout_ms. */
+static int each_room(int port, int timeout_ms, int (*ok)(int, const char *, long long),
+		     long long want)
 {
 	long long end = mono_ms() + timeout_ms;
 	char chan[64], path[64];
 
 	for (int k = 0; k < GF_ROOMS; k++) {
 		room_of(k, path, chan, sizeof(chan));
-		while (numsub(port, chan) != 2)
+		while (!ok(port, chan, want))
 			if (mono_ms() > end)
 				return -1;
 			else
 				msleep(20);
 	}
 	return 0;
+}
+
+static int subscribed(int port, const char *chan, long long pods)
+{
+	return numsub(port, chan) == pods;
+}
+
+/* Both pods subscribed to every room (after the joins, or a kill). */
+static int all_subscribed(int port, int timeout_ms)
+{
+	return each_room(port, timeout_ms, subscribed, 2);
 }
 
 static int kill_pubsub(int port)
@@ -257,6 +270,7 @@ static void t_burst(void)
 	struct chatd *p[2];
 	struct wsc *pub[GF_ROOMS], *rcv[GF_ROOMS * GF_RECV];
 	long long filled;
+	json_t *sj;
 	int n = 1;
 
 	unsetenv("REDIS_URL");    /* the config names the redis-server */
@@ -275,10 +289,71 @@ static void t_burst(void)
 	t.want = n;
 	ws_pump(rcv, GF_ROOMS * GF_RECV, 30000, on_msg, all_done, &t);
 	filled = rstat(p[1], "gap_filled");
+	sj = harness_stats(p[1]);
 	fprintf(stderr, "burst: %d rounds x %d rooms; pod b: sub_gaps %lld, gap_fills %lld, "
-		"gap_filled %lld, gap_unfilled %lld\n", n, GF_ROOMS, rstat(p[1], "sub_gaps"),
-		rstat(p[1], "gap_fills"), filled, rstat(p[1], "gap_unfilled"));
+		"gap_filled %lld, gap_unfilled %lld, worker ring_lost %lld\n", n, GF_ROOMS,
+		rstat(p[1], "sub_gaps"), rstat(p[1], "gap_fills"), filled,
+		rstat(p[1], "gap_unfilled"), stats_num(sj, "ring_lost"));
+	json_decref(sj);
 	report(&t, "burst");
+	CHECK(tally_clean(&t), "a receiver on pod b missed, repeated or reordered messages "
+	      "(see above)");
+	CHECK(rstat(p[1], "gap_unfilled") == 0, "pod b: redis.gap_unfilled %lld",
+	      rstat(p[1], "gap_unfilled"));
+}
+
+/* The channel's room has numbered message `want` in Redis. */
+static int stored(int port, const char *chan, long long want)
+{
+	char key[80];
+	const char *a[] = { "GET", key };
+	struct redis_reply v;
+
+	snprintf(key, sizeof(key), "%s:offset", chan);
+	return redis_call(port, NULL, 2, a, NULL, &v) == 0 && v.type[0] == '$' &&
+	       strtoll(v.s[0], NULL, 10) >= want;
+}
+
+/* A gap much larger than the ring (4 rooms x 600 frames, about 3 times
+ * 256 KB), filled while pod b's worker does not read (SIGSTOP): the fill
+ * must wait for the worker instead of writing over what it has not read
+ * (worker ring_lost), and finish once it reads again. */
+static void t_paced(void)
+{
+	static struct tally t;
+	struct redis *r;
+	struct chatd *p[2];
+	struct wsc *pub[GF_ROOMS], *rcv[GF_ROOMS * GF_RECV];
+	pid_t worker;
+	json_t *sj;
+
+	unsetenv("REDIS_URL");    /* the config names the redis-server */
+	memset(&t, 0, sizeof(t));
+	CHECK(setup(&r, p, pub, rcv, "ring_size 256k\nmax_message_size 16k\n") == 0,
+	      "two pods, small rings");
+	CHECK(warm_up(pub, rcv, &t) == 0, "round 0 did not reach every receiver");
+	CHECK(stats_worker_pids(p[1], &worker, 1) == 1, "pod b's worker pid");
+	/* pod b's master misses rounds 1-600 (stopped, its subscription cut) */
+	CHECK(kill(p[1]->pid, SIGSTOP) == 0, "SIGSTOP pod b's master");
+	CHECK(kill_pubsub(r->port) == 0, "CLIENT KILL TYPE pubsub");
+	for (int n = 1; n <= 600; n++)
+		CHECK(send_round(pub, n) == 0, "send round %d", n);
+	CHECK(each_room(r->port, 10000, stored, 601) == 0, "pod a did not store rounds 1-600");
+	/* ... and fills the gap from the history while its worker is stopped */
+	CHECK(kill(worker, SIGSTOP) == 0 && kill(p[1]->pid, SIGCONT) == 0,
+	      "SIGSTOP pod b's worker, SIGCONT its master");
+	msleep(1500);             /* (its stats are the worker's: none meanwhile) */
+	CHECK(kill(worker, SIGCONT) == 0, "SIGCONT pod b's worker");
+	t.want = 601;
+	ws_pump(rcv, GF_ROOMS * GF_RECV, 20000, on_msg, all_done, &t);
+	sj = harness_stats(p[1]);
+	fprintf(stderr, "paced: pod b: gap_fills %lld, gap_filled %lld, gap_unfilled %lld, "
+		"worker ring_lost %lld\n", rstat(p[1], "gap_fills"), rstat(p[1], "gap_filled"),
+		rstat(p[1], "gap_unfilled"), stats_num(sj, "ring_lost"));
+	report(&t, "paced");
+	CHECK(stats_num(sj, "ring_lost") == 0, "pod b's worker lost %lld ring records: the fill "
+	      "lapped it", stats_num(sj, "ring_lost"));
+	json_decref(sj);
 	CHECK(tally_clean(&t), "a receiver on pod b missed, repeated or reordered messages "
 	      "(see above)");
 	CHECK(rstat(p[1], "gap_unfilled") == 0, "pod b: redis.gap_unfilled %lld",
@@ -320,6 +395,7 @@ static void t_unfilled(void)
 const struct itest_case t_gapfill_cases[] = {
 	{ "gapfill_kill_pubsub", t_kill_pubsub, 90 },
 	{ "gapfill_burst", t_burst, 90 },
+	{ "gapfill_paced", t_paced, 60 },
 	{ "gapfill_unfilled", t_unfilled, 60 },
 	{ NULL, NULL, 0 },
 };
