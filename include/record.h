@@ -28,10 +28,14 @@
  * Master only: what hserve, gapfill and roster put through. */
 typedef void (*bcast_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
 			     const char *room, size_t room_len);
-/* Bytes the broadcast ring can take now without overwriting a record a
- * worker has not read yet (relay.c's; as of the workers' last reads): what
- * puts more than a few frames at once (a gap fill) paces itself by it. */
-typedef size_t (*bcast_room_fn)(void *arg);
+/* Room in the broadcast ring for what puts many frames at once (a history
+ * answer, a page of a gap fill), relay.c's.  bytes > 0 reserves that many
+ * when the ring has them beyond what the slowest worker has not read yet
+ * (as of its last read) and what others reserved: 0, or -1 when it has
+ * not (try again later).  bytes < 0 gives a reservation back once its
+ * frames are put, or will not be: 0.  So such puts never write over a
+ * record a worker that reads has still to deliver. */
+typedef int (*bcast_reserve_fn)(void *arg, int64_t bytes);
 
 /* A record gathered for ring_put()/ring_push(r->iov, RECORD_NIOV).  iov
  * points at the caller's frame and room and at room_len below: the struct

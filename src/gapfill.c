@@ -17,14 +17,15 @@
  * room to get its read; past any of them the room's gap is left open
  * (counted) and what it held goes out.
  *
- * Pacing: a read starts only when the broadcast ring has room (relay.c's
- * bcast_room: what the slowest worker has read) for GF_ROOM_PAGES pages
- * per read in flight, this one included.  A page puts at most max_bytes of
- * frames and the release after it at most max_bytes more, each in records
- * of up to twice their frames' bytes (header, room, padding): four pages'
- * worth.  So however many rooms lost their subscription, the fill never
- * writes over what a worker has not read; a worker that does not read for
- * GF_WAIT_MS leaves the gaps open instead (counted) and live frames resume.
+ * Pacing: a read starts only once it has reserved room in the broadcast
+ * ring (bcast_reserve_fn: beyond what the slowest worker has not read) for
+ * GF_ROOM_PAGES pages, given back when Redis answers.  A page puts at most
+ * max_bytes of frames and the release after it at most max_bytes more,
+ * each in records of up to twice their frames' bytes (header, room,
+ * padding): four pages' worth.  So however many rooms lost their
+ * subscription, the fill never writes over what a worker has not read; a
+ * worker that does not read for GF_WAIT_MS leaves the gaps open instead
+ * (counted) and live frames resume.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +90,7 @@ struct gapfill {
 	struct master_stats *st;
 	size_t               max_bytes;
 	bcast_put_fn        put;
-	bcast_room_fn       room;
+	bcast_reserve_fn    reserve;
 	void                *arg;
 	char                 publish_from[CONF_STR_MAX];
 	struct hash_key      key;
@@ -135,6 +136,12 @@ static struct gf_room *room_get(struct gapfill *g, const char *room, size_t len)
 	return r;
 }
 
+/* The ring room a read reserves. */
+static int64_t room_need(const struct gapfill *g)
+{
+	return GF_ROOM_PAGES * (int64_t)g->max_bytes;
+}
+
 /* Leave the queue or the read: the room does not wait for its gap any more. */
 static void room_unwait(struct gapfill *g, struct gf_room *r)
 {
@@ -144,6 +151,8 @@ static void room_unwait(struct gapfill *g, struct gf_room *r)
 		r->rd->room = NULL;             /* freed when Redis answers */
 		r->rd = NULL;
 		g->nreads--;
+		/* nothing of its answer will be put */
+		g->reserve(g->arg, -room_need(g));
 	}
 }
 
@@ -303,6 +312,7 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 		stats_add(&g->st->redis_gap_fills, 1);
 		release(g, r);
 	}
+	g->reserve(g->arg, -room_need(g));
 	pump(g);
 }
 
@@ -313,12 +323,16 @@ static int read_start(struct gapfill *g, struct gf_room *r)
 	struct history_req q = { .since = (int64_t)r->last, .count = HISTORY_SIZE_MAX };
 	struct gf_read *rd;
 
-	if (g->room(g->arg) / GF_ROOM_PAGES / g->max_bytes < (size_t)g->nreads + 1 ||
-	    (rd = malloc(sizeof(*rd))) == NULL)
+	if ((rd = malloc(sizeof(*rd))) == NULL)
 		return -1;
+	if (g->reserve(g->arg, room_need(g)) < 0) {
+		free(rd);
+		return -1;
+	}
 	*rd = (struct gf_read){ g, r };
 	memcpy(q.epoch, r->epoch, sizeof(q.epoch));
 	if (redis_hist_read_page(g->rh, r->room, r->room_len, &q, GF_PAGE, read_done, rd) < 0) {
+		g->reserve(g->arg, -room_need(g));
 		free(rd);
 		return -1;
 	}
@@ -399,7 +413,7 @@ void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *r
 
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    bcast_put_fn put, bcast_room_fn room, void *arg)
+			    bcast_put_fn put, bcast_reserve_fn reserve, void *arg)
 {
 	struct gapfill *g = calloc(1, sizeof(*g));
 
@@ -413,7 +427,7 @@ struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct
 	g->st = st;
 	g->max_bytes = max_bytes;
 	g->put = put;
-	g->room = room;
+	g->reserve = reserve;
 	g->arg = arg;
 	snprintf(g->publish_from, sizeof(g->publish_from), "%s", publish_from);
 	hash_key_random(&g->key, g);

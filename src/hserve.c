@@ -27,6 +27,7 @@
  * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
 #define HSERVE_SUB_WAIT_MS 2000
 #define HSERVE_TICK_MS     1000  /* expiry, read timeouts, waits */
+#define HSERVE_ROOM_MS     10    /* no ring room for an answer: try the waiting again */
 
 struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
@@ -40,6 +41,7 @@ struct hserve {
 	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
 	uint64_t        tick_timer;    /* once a second; 0: to arm again */
 	bcast_put_fn    put;
+	bcast_reserve_fn reserve;
 	void           *arg;
 	size_t          max_answer;
 	char           *scratch;       /* one marked frame */
@@ -82,11 +84,10 @@ static void tick(void *arg)
 	s->tick_timer = mloop_timer(s->loop, HSERVE_TICK_MS, tick, s);
 	if (s->mem != NULL)
 		history_expire(s->mem, now_ms);
-	if (s->rh != NULL) {
+	if (s->rh != NULL)
 		redis_hist_tick(s->rh, now_ms);
-		hwait_tick(s->hw, now_ms);
-		hwait_pump(s->hw);
-	}
+	hwait_tick(s->hw, now_ms);
+	hwait_pump(s->hw);
 }
 
 /* The tick is armed (it could not arm itself on ENOMEM). */
@@ -98,7 +99,7 @@ static void tick_arm(struct hserve *s)
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  bcast_put_fn put, bcast_room_fn room, void *arg)
+			  bcast_put_fn put, bcast_reserve_fn reserve, void *arg)
 {
 	struct hserve *s = calloc(1, sizeof(*s));
 
@@ -108,21 +109,21 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	s->loop = loop;
 	s->st = st;
 	s->put = put;
+	s->reserve = reserve;
 	s->arg = arg;
 	s->max_answer = max_answer;
 	s->scratch_len = c->max_message_size + CHATD_STAMP_MAX + 2 * HISTORY_SPLICE_MAX;
 	s->scratch = malloc(s->scratch_len);
+	s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
+			  : HSERVE_SUB_WAIT_MS, waited, s);
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
-	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL) {
+	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL)
 		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put,
-				    room, arg);
-		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
-				  : HSERVE_SUB_WAIT_MS, waited, s);
-	}
+				    reserve, arg);
 	tick_arm(s);
-	if (s->scratch == NULL || s->tick_timer == 0 ||
-	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL || s->hw == NULL))) {
+	if (s->scratch == NULL || s->tick_timer == 0 || s->hw == NULL ||
+	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL))) {
 		hserve_free(s);
 		return NULL;
 	}
@@ -266,6 +267,24 @@ static void pump(void *arg)
 	hwait_pump(s->hw);
 }
 
+/* An answer puts at most max_answer bytes of frames, in records of up to
+ * twice their frames' bytes (header, address, padding). */
+static int64_t answer_need(const struct hserve *s)
+{
+	return 2 * (int64_t)s->max_answer;
+}
+
+/* Reserve the ring room for an answer: 0, or -1 when the ring has none
+ * (a worker is behind): hwait_pump() again soon. */
+static int answer_room(struct hserve *s)
+{
+	if (s->reserve(s->arg, answer_need(s)) == 0)
+		return 0;
+	if (s->pump_timer == 0)
+		s->pump_timer = mloop_timer(s->loop, HSERVE_ROOM_MS, pump, s);
+	return -1;
+}
+
 /* Redis answered (or will not): the newest frames that fit in max_answer
  * (a recovery that does not fit has a gap), then the end. */
 static void read_done(void *arg, const struct history_end *e, const char *const *frames,
@@ -284,6 +303,7 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	for (; end.status != HISTORY_GAP && from < n; from++)
 		answer_frame(a, frames[from], lens[from]);
 	answer_end(a, &end);
+	a->s->reserve(a->s->arg, -answer_need(a->s));
 	/* a read slot is free once this returns: reads waiting for one go */
 	if (hwait_pending(a->s->hw) && a->s->pump_timer == 0)
 		a->s->pump_timer = mloop_timer(a->s->loop, 0, pump, a->s);
@@ -291,12 +311,13 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 }
 
 /* How request_now() may read: not at all (the room's SUBSCRIBE was not
- * confirmed in time), or now, failing fast or, from hwait, waiting for a
- * read slot. */
+ * confirmed in time, or the wait for ring room was too long), or now,
+ * failing fast or, from hwait, waiting for a read slot and ring room. */
 enum hserve_read { READ_NOT, READ_NOW, READ_QUEUED };
 
 /* Answer the request req (a struct history_req) of worker slot.  0, or -1
- * (READ_QUEUED only) when Redis has too many reads in flight. */
+ * (READ_QUEUED only) when Redis has too many reads in flight or the ring
+ * has no room for the answer yet (answer_room). */
 static int request_now(struct hserve *s, int slot, const char *room, size_t room_len,
 		       const void *req, enum hserve_read how)
 {
@@ -308,18 +329,27 @@ static int request_now(struct hserve *s, int slot, const char *room, size_t room
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
 	a.since = q.since >= 0;
+	if (how != READ_NOT && answer_room(s) < 0) {
+		if (how == READ_QUEUED)
+			return -1;
+		how = READ_NOT;                 /* no wait: unavailable */
+	}
 	if (s->rh != NULL && how != READ_NOT && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;
 		if (redis_hist_read(s->rh, room, room_len, &q, read_done, ap) == 0)
-			return 0;
+			return 0;               /* read_done gives the room back */
 		free(ap);                       /* Redis down or busy: fail fast */
-		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker)))
+		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker))) {
+			s->reserve(s->arg, -answer_need(s));
 			return -1;              /* ... unless it waited: a slot soon */
+		}
 	}
-	if (s->mem != NULL)
+	if (s->mem != NULL && how != READ_NOT)
 		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
 			     answer_frame, &a, &end);
 	answer_end(&a, &end);
+	if (how != READ_NOT)
+		s->reserve(s->arg, -answer_need(s));
 	return 0;
 }
 
@@ -332,16 +362,18 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
 	 * and the live stream could leave a hole between them (hwait.h); not
 	 * wanted yet: the asking worker's join is still on its way.  Too many
-	 * reads in flight: after those waiting for a slot already.  Redis
-	 * down: no wait, the read fails at once. */
-	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker))) {
-		int sub = sub_state(s, room, room_len) == BROKER_SUB_SUBSCRIBED;
+	 * reads in flight, or no ring room: after those waiting already.
+	 * Redis down: no wait, the read fails at once.  Single-node, a room
+	 * is always ready. */
+	if (s->rh == NULL || redis_link_ready(broker_pub_link(s->broker))) {
+		int ready = s->rh == NULL ||
+			    sub_state(s, room, room_len) == BROKER_SUB_SUBSCRIBED;
 
-		if (sub && !hwait_pending(s->hw) &&
+		if (ready && !hwait_pending(s->hw) &&
 		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
 			return;
-		/* subscribed: ready, it goes when a read slot frees (read_done) */
-		if (wait_add(s, HWAIT_READ, slot, room, room_len, req, len, sub) == 0)
+		/* ready: it goes when a read slot or room frees (read_done, pump) */
+		if (wait_add(s, HWAIT_READ, slot, room, room_len, req, len, ready) == 0)
 			return;
 	}
 	request_now(s, slot, room, room_len, req, READ_NOW);

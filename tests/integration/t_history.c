@@ -853,6 +853,79 @@ static void t_master_stalled(void)
 	json_decref(j);
 }
 
+/* ---- answers paced by the workers ---------------------------------------------------- */
+
+#define PACED_CONF "history_size 400\nrate_limit 100000\nrate_burst 100000\npresence off\n" \
+		   "ring_size 256k\nmax_message_size 16k\n"
+#define PACED_JOINS 30
+
+/*
+ * 30 joins asking for history (each answer an eighth of the 256 KB ring),
+ * answered while the workers do not read (SIGSTOP): the master must wait
+ * for ring room instead of writing 4 rings' worth over what the workers
+ * have not read (ring_lost); once they read again, every join gets its
+ * history, contiguous, up to the newest message.
+ */
+static void answers_paced_check(struct pods *ps)
+{
+	struct chatd *h = ps->p[0];
+	struct wsc *a, *c[PACED_JOINS];
+	char pad[601];
+	long long offs[400];
+	pid_t w[2];
+	int nw, got;
+	long long newest;
+	json_t *j;
+
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	CHECK((a = ws_join(h, WS "/hp", NULL, 0)) != NULL, "join");
+	/* one round trip first: the room's SUBSCRIBE is confirmed, nothing waits */
+	CHECK(send_range(a, 1000, 1001) == 0 && read_until(a, 1000, NULL, 0, NULL) == 1,
+	      "round trip");
+	/* 50 at a time: 400 at once would lap the small ring by themselves */
+	for (int i = 0; i < 400; i += 50) {
+		for (int k = i; k < i + 50; k++)
+			CHECK(ws_sendf(a, "{\"type\":\"chat\",\"data\":{\"n\":%d,\"p\":\"%s\"}}",
+				       k, pad) == 0, "send %d", k);
+		CHECK((got = read_until(a, i + 49, offs, 50, NULL)) == 50,
+		      "%d of messages %d-%d came back", got, i, i + 49);
+	}
+	newest = offs[49];
+	CHECK((nw = stats_worker_pids(h, w, 2)) == 2, "2 worker pids");
+	/* the requests wait in the uplinks, then are answered with the workers stopped */
+	CHECK(kill(h->pid, SIGSTOP) == 0, "SIGSTOP the master");
+	for (int i = 0; i < PACED_JOINS; i++)
+		CHECK((c[i] = wsc_connect(HOST, h->port, WS "/hp?history=400", NULL, 5000,
+					  NULL)) != NULL, "upgrade %d", i);
+	msleep(200);                 /* every request in an uplink */
+	for (int i = 0; i < nw; i++)
+		CHECK(kill(w[i], SIGSTOP) == 0, "SIGSTOP worker %d", (int)w[i]);
+	CHECK(kill(h->pid, SIGCONT) == 0, "SIGCONT the master");
+	msleep(1000);
+	for (int i = 0; i < nw; i++)
+		CHECK(kill(w[i], SIGCONT) == 0, "SIGCONT worker %d", (int)w[i]);
+	for (int i = 0; i < PACED_JOINS; i++) {
+		json_t *wel = NULL;
+
+		got = read_until(c[i], 399, offs, 400, &wel);
+		CHECK(got > 0 && wel != NULL && contiguous(offs, got, newest - got + 1) &&
+		      jint(wel, "offset") == newest,
+		      "join %d: %d messages up to offset %lld (first %lld), welcome offset %lld", i,
+		      got, newest, got > 0 ? offs[0] : -1, wel ? jint(wel, "offset") : -1);
+		json_decref(wel);
+		wsc_free(c[i]);
+	}
+	j = harness_stats(h);
+	CHECK(j != NULL && stats_num(j, "ring_lost") == 0, "the workers lost %lld ring records",
+	      j ? stats_num(j, "ring_lost") : -1);
+	json_decref(j);
+	CHECK(hstat(h, "unavailable") == 0, "history.unavailable %lld",
+	      hstat(h, "unavailable"));
+	wsc_free(a);
+}
+ON_BOTH(answers_paced_check, PACED_CONF)
+
 /* ---- a bad query: 400 before the upgrade ------------------------------------------- */
 
 static void t_bad_query(void)
@@ -905,5 +978,7 @@ const struct itest_case t_history_cases[] = {
 	{ "history_wait_full", t_wait_full, 0 },
 	{ "history_master_stalled", t_master_stalled, 0 },
 	{ "history_bad_query", t_bad_query, 0 },
+	{ "history_paced_single", answers_paced_check_single, 0 },
+	{ "history_paced_pods", answers_paced_check_pods, 0 },
 	{ NULL, NULL, 0 },
 };
