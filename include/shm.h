@@ -130,7 +130,8 @@ struct master_stats {
 	_Atomic uint64_t history_unavailable; /* history reads answered "unavailable" */
 	_Atomic uint64_t history_wait_full;   /* reads/stores that found the wait list full */
 	_Atomic uint64_t roster_unwritten;    /* members a roster resync could not write */
-	_Atomic uint64_t pad[2];
+	_Atomic uint64_t history_answer_waits;/* answers that waited for broadcast ring room */
+	_Atomic uint64_t pad[1];
 };
 
 struct shm_hdr {

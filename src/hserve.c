@@ -14,6 +14,7 @@
 #include "chatd.h"
 #include "conf.h"
 #include "gapfill.h"
+#include "hanswer.h"
 #include "history.h"
 #include "hserve.h"
 #include "hwait.h"
@@ -27,7 +28,7 @@
  * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
 #define HSERVE_SUB_WAIT_MS 2000
 #define HSERVE_TICK_MS     1000  /* expiry, read timeouts, waits */
-#define HSERVE_ROOM_MS     10    /* no ring room for an answer: try the waiting again */
+#define HSERVE_ANSWERS_MAX (64u << 20)  /* bytes of answers waiting for ring room */
 
 struct hserve {
 	struct history *mem;           /* single-node: the rooms' history */
@@ -35,13 +36,13 @@ struct hserve {
 	struct redis_hist *rh;         /* with the broker: history in Redis */
 	struct gapfill *gf;            /* ... and what the subscriber missed */
 	struct hwait   *hw;            /* ... and what waits for a SUBSCRIBE */
+	struct hanswers *answers;      /* answers waiting for ring room */
 	struct mloop   *loop;
 	struct master_stats *st;
 	int             taint_logged;  /* the overflow was logged */
 	uint64_t        pump_timer;    /* a read ended: hwait_pump() soon */
 	uint64_t        tick_timer;    /* once a second; 0: to arm again */
 	bcast_put_fn    put;
-	bcast_reserve_fn reserve;
 	void           *arg;
 	size_t          max_answer;
 	char           *scratch;       /* one marked frame */
@@ -53,6 +54,7 @@ struct answer {
 	struct hserve      *s;
 	struct history_addr to;
 	int                 since;     /* a recovery: all or nothing */
+	struct hanswer     *ha;        /* its frames (NULL: none, or ENOMEM) */
 };
 
 static void pub_hook(void *arg, int up)
@@ -84,10 +86,11 @@ static void tick(void *arg)
 	s->tick_timer = mloop_timer(s->loop, HSERVE_TICK_MS, tick, s);
 	if (s->mem != NULL)
 		history_expire(s->mem, now_ms);
-	if (s->rh != NULL)
+	if (s->rh != NULL) {
 		redis_hist_tick(s->rh, now_ms);
-	hwait_tick(s->hw, now_ms);
-	hwait_pump(s->hw);
+		hwait_tick(s->hw, now_ms);
+		hwait_pump(s->hw);
+	}
 }
 
 /* The tick is armed (it could not arm itself on ENOMEM). */
@@ -109,21 +112,24 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	s->loop = loop;
 	s->st = st;
 	s->put = put;
-	s->reserve = reserve;
 	s->arg = arg;
 	s->max_answer = max_answer;
 	s->scratch_len = c->max_message_size + CHATD_STAMP_MAX + 2 * HISTORY_SPLICE_MAX;
 	s->scratch = malloc(s->scratch_len);
-	s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
-			  : HSERVE_SUB_WAIT_MS, waited, s);
+	/* answers waiting for ring room: 4 rings' worth, 64 MiB at most */
+	s->answers = hanswers_new(loop, st, 32 * max_answer < HSERVE_ANSWERS_MAX ? 32 * max_answer
+				  : HSERVE_ANSWERS_MAX, put, reserve, arg);
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
-	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL)
+	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL) {
 		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put,
 				    reserve, arg);
+		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
+				  : HSERVE_SUB_WAIT_MS, waited, s);
+	}
 	tick_arm(s);
-	if (s->scratch == NULL || s->tick_timer == 0 || s->hw == NULL ||
-	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL))) {
+	if (s->scratch == NULL || s->tick_timer == 0 || s->answers == NULL ||
+	    (s->mem == NULL && (s->rh == NULL || s->gf == NULL || s->hw == NULL))) {
 		hserve_free(s);
 		return NULL;
 	}
@@ -150,6 +156,7 @@ void hserve_free(struct hserve *s)
 	gapfill_free(s->gf);               /* first: its reads in flight are orphaned */
 	redis_hist_free(s->rh);
 	history_free(s->mem);
+	hanswers_free(s->answers);         /* last: the reads above end in it */
 	free(s->scratch);
 	free(s);
 }
@@ -246,17 +253,20 @@ static void answer_frame(void *arg, const char *frame, size_t len)
 	struct answer *a = arg;
 	size_t n = history_mark(a->s->scratch, a->s->scratch_len, frame, len);
 
-	if (n > 0)
-		a->s->put(a->s->arg, REC_HIST, a->s->scratch, n, (const char *)&a->to,
-			  sizeof(a->to));
+	if (n > 0 && a->ha != NULL)
+		hanswer_frame(a->ha, a->s->scratch, n);
 }
 
+/* The end of the answer: with its frames into the answers' queue. */
 static void answer_end(struct answer *a, const struct history_end *end)
 {
 	if (end->status == HISTORY_UNAVAILABLE)
 		stats_add(&a->s->st->history_unavailable, 1);
-	a->s->put(a->s->arg, REC_HIST_END, (const char *)end, sizeof(*end),
-		  (const char *)&a->to, sizeof(a->to));
+	if (a->ha != NULL)
+		hanswer_end(a->s->answers, a->ha, end);
+	else
+		a->s->put(a->s->arg, REC_HIST_END, (const char *)end, sizeof(*end),
+			  (const char *)&a->to, sizeof(a->to));
 }
 
 static void pump(void *arg)
@@ -265,24 +275,6 @@ static void pump(void *arg)
 
 	s->pump_timer = 0;
 	hwait_pump(s->hw);
-}
-
-/* An answer puts at most max_answer bytes of frames, in records of up to
- * twice their frames' bytes (header, address, padding). */
-static int64_t answer_need(const struct hserve *s)
-{
-	return 2 * (int64_t)s->max_answer;
-}
-
-/* Reserve the ring room for an answer: 0, or -1 when the ring has none
- * (a worker is behind): hwait_pump() again soon. */
-static int answer_room(struct hserve *s)
-{
-	if (s->reserve(s->arg, answer_need(s)) == 0)
-		return 0;
-	if (s->pump_timer == 0)
-		s->pump_timer = mloop_timer(s->loop, HSERVE_ROOM_MS, pump, s);
-	return -1;
 }
 
 /* Redis answered (or will not): the newest frames that fit in max_answer
@@ -294,6 +286,7 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	struct history_end end = *e;
 	size_t from = n, bytes = 0;
 
+	a->ha = hanswer_new(&a->to);
 	while (from > 0 && bytes + lens[from - 1] <= a->s->max_answer)
 		bytes += lens[--from];
 	if (from > 0 && a->since) {
@@ -303,7 +296,6 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	for (; end.status != HISTORY_GAP && from < n; from++)
 		answer_frame(a, frames[from], lens[from]);
 	answer_end(a, &end);
-	a->s->reserve(a->s->arg, -answer_need(a->s));
 	/* a read slot is free once this returns: reads waiting for one go */
 	if (hwait_pending(a->s->hw) && a->s->pump_timer == 0)
 		a->s->pump_timer = mloop_timer(a->s->loop, 0, pump, a->s);
@@ -311,13 +303,12 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 }
 
 /* How request_now() may read: not at all (the room's SUBSCRIBE was not
- * confirmed in time, or the wait for ring room was too long), or now,
- * failing fast or, from hwait, waiting for a read slot and ring room. */
+ * confirmed in time), or now, failing fast or, from hwait, waiting for a
+ * read slot. */
 enum hserve_read { READ_NOT, READ_NOW, READ_QUEUED };
 
 /* Answer the request req (a struct history_req) of worker slot.  0, or -1
- * (READ_QUEUED only) when Redis has too many reads in flight or the ring
- * has no room for the answer yet (answer_room). */
+ * (READ_QUEUED only) when Redis has too many reads in flight. */
 static int request_now(struct hserve *s, int slot, const char *room, size_t room_len,
 		       const void *req, enum hserve_read how)
 {
@@ -329,27 +320,18 @@ static int request_now(struct hserve *s, int slot, const char *room, size_t room
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
 	a.since = q.since >= 0;
-	if (how != READ_NOT && answer_room(s) < 0) {
-		if (how == READ_QUEUED)
-			return -1;
-		how = READ_NOT;                 /* no wait: unavailable */
-	}
 	if (s->rh != NULL && how != READ_NOT && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;
 		if (redis_hist_read(s->rh, room, room_len, &q, read_done, ap) == 0)
-			return 0;               /* read_done gives the room back */
+			return 0;
 		free(ap);                       /* Redis down or busy: fail fast */
-		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker))) {
-			s->reserve(s->arg, -answer_need(s));
+		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker)))
 			return -1;              /* ... unless it waited: a slot soon */
-		}
 	}
-	if (s->mem != NULL && how != READ_NOT)
+	if (s->mem != NULL && (a.ha = hanswer_new(&a.to)) != NULL)
 		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
 			     answer_frame, &a, &end);
 	answer_end(&a, &end);
-	if (how != READ_NOT)
-		s->reserve(s->arg, -answer_need(s));
 	return 0;
 }
 
@@ -362,18 +344,16 @@ void hserve_request(struct hserve *s, int slot, const char *room, size_t room_le
 	/* Read before this pod's SUBSCRIBE of the room took effect, the answer
 	 * and the live stream could leave a hole between them (hwait.h); not
 	 * wanted yet: the asking worker's join is still on its way.  Too many
-	 * reads in flight, or no ring room: after those waiting already.
-	 * Redis down: no wait, the read fails at once.  Single-node, a room
-	 * is always ready. */
-	if (s->rh == NULL || redis_link_ready(broker_pub_link(s->broker))) {
-		int ready = s->rh == NULL ||
-			    sub_state(s, room, room_len) == BROKER_SUB_SUBSCRIBED;
+	 * reads in flight: after those waiting for a slot already.  Redis
+	 * down: no wait, the read fails at once. */
+	if (s->rh != NULL && redis_link_ready(broker_pub_link(s->broker))) {
+		int sub = sub_state(s, room, room_len) == BROKER_SUB_SUBSCRIBED;
 
-		if (ready && !hwait_pending(s->hw) &&
+		if (sub && !hwait_pending(s->hw) &&
 		    request_now(s, slot, room, room_len, req, READ_QUEUED) == 0)
 			return;
-		/* ready: it goes when a read slot or room frees (read_done, pump) */
-		if (wait_add(s, HWAIT_READ, slot, room, room_len, req, len, ready) == 0)
+		/* subscribed: ready, it goes when a read slot frees (read_done) */
+		if (wait_add(s, HWAIT_READ, slot, room, room_len, req, len, sub) == 0)
 			return;
 	}
 	request_now(s, slot, room, room_len, req, READ_NOW);

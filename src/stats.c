@@ -150,11 +150,14 @@ static const struct stats_field master_fields[] = {
 	  "room's SUBSCRIBE was not confirmed within 2 s."),
 	M("unavailable", "history", history_unavailable, 1, "history_unavailable",
 	  "History requests answered history_unavailable: Redis down or busy, no answer "
-	  "within 3 s, the room's SUBSCRIBE not confirmed within 2 s, or no room in the "
-	  "broadcast ring for the answer within 2 s."),
+	  "within 3 s, the room's SUBSCRIBE not confirmed within 2 s, or the answer found "
+	  "no room in the broadcast ring within 2 s (or 64 MiB of answers waiting)."),
+	M("answer_waits", "history", history_answer_waits, 1, "history_answer_waits",
+	  "History answers that waited for room in the broadcast ring (a worker was behind "
+	  "by most of it), put once it had read."),
 	M("wait_full", "history", history_wait_full, 1, "history_wait_full",
-	  "History reads and messages that could not wait for their room's SUBSCRIBE, a "
-	  "Redis read slot or ring room (16384 items or 16 MiB waiting): done at once."),
+	  "History reads and messages that could not wait for their room's SUBSCRIBE or a "
+	  "Redis read slot (16384 items or 16 MiB waiting): done at once."),
 	M("taint_overflow", "history", history_taint_overflow, 1, "history_taint_overflow",
 	  "Messages that went out unnumbered in a room whose epoch could not be marked for "
 	  "reset (4096 rooms already): recovering across that hole may say recovered:true."),

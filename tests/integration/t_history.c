@@ -922,6 +922,8 @@ static void answers_paced_check(struct pods *ps)
 	json_decref(j);
 	CHECK(hstat(h, "unavailable") == 0, "history.unavailable %lld",
 	      hstat(h, "unavailable"));
+	CHECK(hstat(h, "answer_waits") > 0, "history.answer_waits %lld: no answer waited for "
+	      "ring room", hstat(h, "answer_waits"));
 	wsc_free(a);
 }
 ON_BOTH(answers_paced_check, PACED_CONF)

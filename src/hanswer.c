@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hanswer.c - history answers waiting for room in the broadcast ring (see
+ * hanswer.h).  An answer's frames sit in one buffer, each a 4-byte length
+ * and its bytes; `need` is what its records take in the ring at most.  The
+ * queue is a FIFO: nothing overtakes an answer that waits.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "hanswer.h"
+#include "mloop.h"
+#include "shm.h"
+
+#define HANSWER_RETRY_MS 10      /* no room: the first waiting one tries again */
+#define HANSWER_WAIT_MS  2000    /* then it goes without its frames */
+/* A record's bytes beyond its frame: the ring's header (16), the address
+ * (16) and its length byte, padding to 8; rounded up. */
+#define HANSWER_REC_EXTRA 48
+
+struct hanswer {
+	STAILQ_ENTRY(hanswer) next;
+	struct history_addr to;
+	struct history_end  end;
+	int                 failed;    /* ENOMEM while gathering */
+	uint64_t            t0_ms;     /* when it began to wait */
+	size_t              len, cap;  /* of buf */
+	int64_t             need;      /* ring bytes of its records, at most */
+	char               *buf;
+};
+
+struct hanswers {
+	STAILQ_HEAD(, hanswer) wait;
+	size_t               waiting;   /* bytes of the answers waiting */
+	size_t               max_waiting;
+	uint64_t             timer;
+	struct mloop        *loop;
+	struct master_stats *st;
+	bcast_put_fn         put;
+	bcast_reserve_fn     reserve;
+	void                *arg;
+};
+
+struct hanswer *hanswer_new(const struct history_addr *to)
+{
+	struct hanswer *a = calloc(1, sizeof(*a));
+
+	if (a != NULL) {
+		a->to = *to;
+		a->need = (int64_t)(sizeof(a->end) + HANSWER_REC_EXTRA);
+	}
+	return a;
+}
+
+void hanswer_frame(struct hanswer *a, const char *frame, size_t len)
+{
+	uint32_t l = (uint32_t)len;
+
+	if (a->failed)
+		return;
+	if (a->len + sizeof(l) + len > a->cap) {
+		size_t cap = a->cap ? a->cap : 4096;
+		char *b;
+
+		while (cap < a->len + sizeof(l) + len)
+			cap *= 2;
+		if ((b = realloc(a->buf, cap)) == NULL) {
+			a->failed = 1;
+			return;
+		}
+		a->buf = b;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, &l, sizeof(l));
+	memcpy(a->buf + a->len + sizeof(l), frame, len);
+	a->len += sizeof(l) + len;
+	a->need += (int64_t)(len + HANSWER_REC_EXTRA);
+}
+
+/* a loses its frames: the worker tells its client history_unavailable. */
+static void unavailable(struct hanswers *q, struct hanswer *a)
+{
+	if (a->end.status != HISTORY_UNAVAILABLE)
+		stats_add(&q->st->history_unavailable, 1);
+	free(a->buf);
+	a->buf = NULL;
+	a->len = a->cap = 0;
+	a->need = (int64_t)(sizeof(a->end) + HANSWER_REC_EXTRA);
+	a->end.status = HISTORY_UNAVAILABLE;
+}
+
+/* Put a's records, its frames then its end, and free it. */
+static void put(struct hanswers *q, struct hanswer *a)
+{
+	for (size_t off = 0; off < a->len; ) {
+		uint32_t l;
+
+		memcpy(&l, a->buf + off, sizeof(l));
+		q->put(q->arg, REC_HIST, a->buf + off + sizeof(l), l, (const char *)&a->to,
+		       sizeof(a->to));
+		off += sizeof(l) + l;
+	}
+	q->put(q->arg, REC_HIST_END, (const char *)&a->end, sizeof(a->end), (const char *)&a->to,
+	       sizeof(a->to));
+	free(a->buf);
+	free(a);
+}
+
+/* Put a if the ring has room for it now: 0, else -1. */
+static int try_put(struct hanswers *q, struct hanswer *a)
+{
+	int64_t need = a->need;
+
+	if (q->reserve(q->arg, need) < 0)
+		return -1;
+	put(q, a);
+	q->reserve(q->arg, -need);
+	return 0;
+}
+
+static void flush(void *arg)
+{
+	struct hanswers *q = arg;
+	struct hanswer *a;
+
+	q->timer = 0;
+	while ((a = STAILQ_FIRST(&q->wait)) != NULL) {
+		size_t bytes = sizeof(*a) + a->len;
+
+		if (mloop_now_ms() - a->t0_ms > HANSWER_WAIT_MS)
+			unavailable(q, a);      /* an end alone: put whatever the room */
+		else if (q->reserve(q->arg, a->need) < 0)
+			break;
+		else
+			q->reserve(q->arg, -a->need);
+		STAILQ_REMOVE_HEAD(&q->wait, next);
+		q->waiting -= bytes;
+		put(q, a);
+	}
+	if (!STAILQ_EMPTY(&q->wait))
+		q->timer = mloop_timer(q->loop, HANSWER_RETRY_MS, flush, q);
+}
+
+void hanswer_end(struct hanswers *q, struct hanswer *a, const struct history_end *end)
+{
+	a->end = *end;
+	if (a->failed || a->need > (int64_t)q->max_waiting)
+		unavailable(q, a);
+	if (STAILQ_EMPTY(&q->wait) && try_put(q, a) == 0)
+		return;
+	if (q->waiting + sizeof(*a) + a->len > q->max_waiting) {
+		unavailable(q, a);
+		if (q->waiting + sizeof(*a) > q->max_waiting) {
+			put(q, a);              /* an end alone, at once */
+			return;
+		}
+	}
+	a->t0_ms = mloop_now_ms();
+	stats_add(&q->st->history_answer_waits, 1);
+	STAILQ_INSERT_TAIL(&q->wait, a, next);
+	q->waiting += sizeof(*a) + a->len;
+	if (q->timer == 0)
+		q->timer = mloop_timer(q->loop, HANSWER_RETRY_MS, flush, q);
+}
+
+struct hanswers *hanswers_new(struct mloop *loop, struct master_stats *st, size_t max_waiting,
+			      bcast_put_fn put_fn, bcast_reserve_fn reserve, void *arg)
+{
+	struct hanswers *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return NULL;
+	STAILQ_INIT(&q->wait);
+	q->max_waiting = max_waiting;
+	q->loop = loop;
+	q->st = st;
+	q->put = put_fn;
+	q->reserve = reserve;
+	q->arg = arg;
+	return q;
+}
+
+void hanswers_free(struct hanswers *q)
+{
+	struct hanswer *a;
+
+	if (q == NULL)
+		return;
+	if (q->timer)
+		mloop_timer_cancel(q->loop, q->timer);
+	while ((a = STAILQ_FIRST(&q->wait)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q->wait, next);
+		free(a->buf);
+		free(a);
+	}
+	free(q);
+}
