@@ -31,13 +31,14 @@ struct redis_hist;
 /* A gap fill over broker's subscriber link (its news come through
  * gapfill_sub_news) reading rh, putting frames through put(arg, REC_MSG, ...), at most
  * max_bytes of frames per page of a room (and held per room); a page is
- * read once reserve(arg, ...) gave it room in the ring, for it and for the
- * frames it releases, so a fill never laps a worker that reads.  Frames read are
+ * put once room(arg) has room for it and for the frames it releases (else
+ * it is read again later), so a fill never laps
+ * a worker that reads.  Frames read are
  * checked as another pod's (a `system` one only from publish_from).
  * NULL on ENOMEM. */
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    bcast_put_fn put, bcast_reserve_fn reserve, void *arg);
+			    bcast_put_fn put, bcast_room_fn room, void *arg);
 /* Unregisters and frees; NULL is fine.  Reads in flight are dropped. */
 void gapfill_free(struct gapfill *g);
 

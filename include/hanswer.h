@@ -3,7 +3,7 @@
  * hanswer.h - history answers on their way into the broadcast ring (master
  * only; hserve.c owns the queue).  An answer is gathered whole, its marked
  * frames and its end, then put at once when the ring has room for it
- * beyond what the slowest worker has not read (bcast_reserve_fn); else it
+ * beyond what the slowest worker has not read (bcast_room_fn); else it
  * waits, behind the answers waiting already, and goes when room frees (a
  * timer).  So a burst of joins asking for history never writes over what a
  * worker has still to deliver, and Redis or the in-memory store is read as
@@ -24,10 +24,10 @@ struct hanswers;
 struct master_stats;
 struct mloop;
 
-/* A queue putting through put(arg, ...) once reserve(arg, ...) gave room;
+/* A queue putting through put(arg, ...) once room(arg) has room for it;
  * timers on loop.  NULL on ENOMEM. */
 struct hanswers *hanswers_new(struct mloop *loop, struct master_stats *st, size_t max_waiting,
-			      bcast_put_fn put, bcast_reserve_fn reserve, void *arg);
+			      bcast_put_fn put, bcast_room_fn room, void *arg);
 /* Frees q and the answers waiting (not put); NULL is fine. */
 void hanswers_free(struct hanswers *q);
 

@@ -27,12 +27,12 @@ struct hserve;
  * is `pod` in the envelopes, and a subscriber gap is filled from the
  * history (gapfill.h; timers on loop, counted in st).  max_answer: bytes
  * of frames one answer (or one page of a gap) may put into the ring;
- * each reserves its room with reserve(arg, ...) first.
+ * each waits for room(arg) to have room for it.
  * Once a second (a timer on loop) it forgets idle rooms, times reads out
  * and expires what waits.  NULL on ENOMEM. */
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  bcast_put_fn put, bcast_reserve_fn reserve, void *arg);
+			  bcast_put_fn put, bcast_room_fn room, void *arg);
 void hserve_free(struct hserve *s);
 
 /* A frame to number, keep and deliver to room (room_len 0 = global). */

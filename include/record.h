@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ring.h"
+
 #define RECORD_NIOV 3           /* iovec parts of a packed record */
 #define RECORD_MEMBER_ANNOUNCED 1  /* REC_MEMBER/REC_GONE: its online went out */
 
@@ -28,14 +30,11 @@
  * Master only: what hserve, gapfill and roster put through. */
 typedef void (*bcast_put_fn)(void *arg, uint32_t kind, const char *frame, size_t frame_len,
 			     const char *room, size_t room_len);
-/* Room in the broadcast ring for what puts many frames at once (a history
- * answer, a page of a gap fill), relay.c's.  bytes > 0 reserves that many
- * when the ring has them beyond what the slowest worker has not read yet
- * (as of its last read) and what others reserved: 0, or -1 when it has
- * not (try again later).  bytes < 0 gives a reservation back once its
- * frames are put, or will not be: 0.  So such puts never write over a
- * record a worker that reads has still to deliver. */
-typedef int (*bcast_reserve_fn)(void *arg, int64_t bytes);
+/* Bytes the broadcast ring can take now without writing over a record the
+ * slowest worker has not read yet (as of its last read), relay.c's.  What
+ * puts many frames at once (a history answer, a page of a gap fill) puts
+ * them only when record_ring_size() of them all fits, else later. */
+typedef uint64_t (*bcast_room_fn)(void *arg);
 
 /* A record gathered for ring_put()/ring_push(r->iov, RECORD_NIOV).  iov
  * points at the caller's frame and room and at room_len below: the struct
@@ -44,6 +43,13 @@ struct record {
 	struct iovec iov[RECORD_NIOV];
 	unsigned char room_len;
 };
+
+/* Broadcast ring bytes the record of a frame of frame_len for a room (or an
+ * address) of room_len takes (bcast_room_fn). */
+static inline uint64_t record_ring_size(size_t frame_len, size_t room_len)
+{
+	return ring_rec_size(frame_len + room_len + 1);
+}
 
 /* Gather frame[0..frame_len) and room[0..room_len) (room_len 0 = global,
  * at most CHATD_ROOM_MAX) into r; nothing is copied. */

@@ -39,7 +39,6 @@ struct relay {
 	size_t scratch_len;
 	size_t wake_bytes;      /* a pass that put this much wakes the workers on the way */
 	int need_wake;          /* records were put: wake the workers once */
-	uint64_t reserved;      /* broadcast ring room promised (bcast_reserve_fn) */
 	size_t put_bytes;       /* ... and how many bytes since the last wake */
 	char pod_id[CONF_STR_MAX];
 	struct relay_link link[CHATD_SLOTS];

@@ -48,6 +48,13 @@ struct ring_cursor {
 	uint32_t len;   /* ... and its payload length */
 };
 
+/* Ring bytes a record of `len` payload bytes takes: a 16-byte header, the
+ * payload, padding to 8. */
+static inline uint64_t ring_rec_size(uint64_t len)
+{
+	return (16 + len + 7) & ~(uint64_t)7;
+}
+
 /* Bytes of shared memory a ring of `size` data bytes needs. */
 size_t ring_footprint(size_t size);
 /* Initialise a ring in place; size must be a power of two >= 4096. */

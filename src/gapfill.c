@@ -17,15 +17,13 @@
  * room to get its read; past any of them the room's gap is left open
  * (counted) and what it held goes out.
  *
- * Pacing: a read starts only once it has reserved room in the broadcast
- * ring (bcast_reserve_fn: beyond what the slowest worker has not read) for
- * GF_ROOM_PAGES pages, given back when Redis answers.  A page puts at most
- * max_bytes of frames and the release after it at most max_bytes more,
- * each in records of up to twice their frames' bytes (header, room,
- * padding): four pages' worth.  So however many rooms lost their
- * subscription, the fill never writes over what a worker has not read; a
- * worker that does not read for GF_WAIT_MS leaves the gaps open instead
- * (counted) and live frames resume.
+ * Pacing: a page read goes into the broadcast ring only when the ring has
+ * room (bcast_room_fn: beyond what the slowest worker has not read) for
+ * its records and for those of the room's held frames; otherwise the room
+ * is queued again, first, and that page read again a little later.  So
+ * however many rooms lost their subscription, the fill never writes over
+ * what a worker has not read; a worker that does not read for GF_WAIT_MS
+ * leaves the gaps open instead (counted) and live frames resume.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +47,6 @@
 #define GF_RETRY_MS   10       /* a read that could not start is tried again */
 #define GF_WAIT_MS    5000     /* ... for this long */
 #define GF_HELD_ROOMS 16       /* all rooms hold at most this many rooms' bound */
-#define GF_ROOM_PAGES 4        /* ring room a read needs, in max_bytes */
 
 enum gf_state { GF_LIVE, GF_STALE, GF_QUEUED, GF_READING };
 
@@ -79,6 +76,7 @@ struct gf_room {
 	struct gf_read     *rd;
 	STAILQ_HEAD(, held) held;
 	size_t              held_bytes;
+	uint64_t            held_ring;     /* ring bytes of their records */
 	size_t              room_len;
 	char                room[];
 };
@@ -90,13 +88,14 @@ struct gapfill {
 	struct master_stats *st;
 	size_t               max_bytes;
 	bcast_put_fn        put;
-	bcast_reserve_fn    reserve;
+	bcast_room_fn       room;
 	void                *arg;
 	char                 publish_from[CONF_STR_MAX];
 	struct hash_key      key;
 	struct htab          rooms;
 	TAILQ_HEAD(, gf_room) queue;
 	int                  nreads;
+	uint64_t             want;          /* ring room the last page found missing */
 	size_t               held_total;
 	uint64_t             retry_timer;
 };
@@ -136,12 +135,6 @@ static struct gf_room *room_get(struct gapfill *g, const char *room, size_t len)
 	return r;
 }
 
-/* The ring room a read reserves. */
-static int64_t room_need(const struct gapfill *g)
-{
-	return GF_ROOM_PAGES * (int64_t)g->max_bytes;
-}
-
 /* Leave the queue or the read: the room does not wait for its gap any more. */
 static void room_unwait(struct gapfill *g, struct gf_room *r)
 {
@@ -151,8 +144,6 @@ static void room_unwait(struct gapfill *g, struct gf_room *r)
 		r->rd->room = NULL;             /* freed when Redis answers */
 		r->rd = NULL;
 		g->nreads--;
-		/* nothing of its answer will be put */
-		g->reserve(g->arg, -room_need(g));
 	}
 }
 
@@ -166,6 +157,7 @@ static void held_drop(struct gapfill *g, struct gf_room *r)
 	}
 	g->held_total -= r->held_bytes;
 	r->held_bytes = 0;
+	r->held_ring = 0;
 }
 
 static void room_forget(struct gapfill *g, struct gf_room *r)
@@ -212,6 +204,7 @@ static void release(struct gapfill *g, struct gf_room *r)
 	while ((h = STAILQ_FIRST(&r->held)) != NULL) {
 		STAILQ_REMOVE_HEAD(&r->held, next);
 		r->held_bytes -= h->len;
+		r->held_ring -= record_ring_size(h->len, r->room_len);
 		g->held_total -= h->len;
 		deliver(g, r, h->frame, h->len);
 		free(h);
@@ -239,6 +232,7 @@ static int hold(struct gapfill *g, struct gf_room *r, const char *frame, size_t 
 	h->len = len;
 	STAILQ_INSERT_TAIL(&r->held, h, next);
 	r->held_bytes += len;
+	r->held_ring += record_ring_size(len, r->room_len);
 	g->held_total += len;
 	return 0;
 }
@@ -264,20 +258,41 @@ void gapfill_live(struct gapfill *g, const char *room, size_t room_len, const ch
 /* ---- reading the gap -------------------------------------------------------------- */
 
 static void pump(struct gapfill *g);
+static void retry_arm(struct gapfill *g);
 
-/* One page of history: the frames after last, up to max_bytes of them.
- * 1 when there may be more to read. */
-static int page_put(struct gapfill *g, struct gf_room *r, const struct history_end *end,
-		    const char *const *frames, const size_t *lens, size_t n)
+/* One page of history: the frames after last, up to max_bytes of them;
+ * the ring bytes of their records in *ring.  So many, where a frame after
+ * them is left for the next page. */
+static size_t page_of(const struct gapfill *g, const struct gf_room *r, const char *const *frames,
+		      const size_t *lens, size_t n, uint64_t *ring)
 {
-	size_t bytes = 0;
+	size_t bytes = 0, i;
 	uint64_t off;
 
-	for (size_t i = 0; i < n; i++) {
+	*ring = 0;
+	for (i = 0; i < n; i++) {
 		if (!history_frame_offset(frames[i], lens[i], &off) || off <= r->last)
 			continue;
 		if (bytes > 0 && bytes + lens[i] > g->max_bytes)
-			return 1;               /* the rest in the next page */
+			break;                  /* the rest in the next page */
+		bytes += lens[i];
+		*ring += record_ring_size(lens[i], r->room_len);
+	}
+	return i;
+}
+
+/* Put the page, frames[0..n) (page_of's n).  1 when there may be more to
+ * read. */
+static int page_put(struct gapfill *g, struct gf_room *r, const struct history_end *end,
+		    const char *const *frames, const size_t *lens, size_t n, size_t all)
+{
+	uint64_t off;
+
+	if (n < all)
+		all = 0;                        /* more: a next page in any case */
+	for (size_t i = 0; i < n; i++) {
+		if (!history_frame_offset(frames[i], lens[i], &off) || off <= r->last)
+			continue;
 		if (!msg_peer_valid(frames[i], lens[i], r->room, r->room_len, g->publish_from)) {
 			stats_add(&g->st->redis_malformed, 1);
 			r->last = off;
@@ -285,9 +300,8 @@ static int page_put(struct gapfill *g, struct gf_room *r, const struct history_e
 		}
 		deliver(g, r, frames[i], lens[i]);
 		stats_add(&g->st->redis_gap_filled, 1);
-		bytes += lens[i];
 	}
-	return n >= GF_PAGE && r->last < end->top;
+	return all == 0 || (all >= GF_PAGE && r->last < end->top);
 }
 
 static void read_done(void *arg, const struct history_end *end, const char *const *frames,
@@ -296,43 +310,54 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 	struct gf_read *rd = arg;
 	struct gapfill *g = rd->g;
 	struct gf_room *r = rd->room;
+	size_t page = 0;
+	uint64_t need = 0;
 
 	free(rd);
 	if (r == NULL)
 		return;                         /* forgotten or given up meanwhile */
 	r->rd = NULL;
 	g->nreads--;
+	if (end->status == HISTORY_OK) {
+		page = page_of(g, r, frames, lens, n, &need);
+		need += r->held_ring;
+	}
 	if (end->status != HISTORY_OK) {
 		give_up(g, r);
-	} else if (page_put(g, r, end, frames, lens, n)) {
-		r->state = GF_QUEUED;           /* next page after the other rooms' */
-		r->queued_ms = mloop_now_ms();
-		TAILQ_INSERT_TAIL(&g->queue, r, qnext);
+	} else if (g->room(g->arg) < need) {
+		if (mloop_now_ms() - r->queued_ms > GF_WAIT_MS) {
+			give_up(g, r);          /* a worker does not read */
+		} else {
+			r->state = GF_QUEUED;   /* no room: this page again, once */
+			TAILQ_INSERT_HEAD(&g->queue, r, qnext);   /* there is */
+			g->want = need;
+			retry_arm(g);
+			return;
+		}
 	} else {
-		stats_add(&g->st->redis_gap_fills, 1);
-		release(g, r);
+		if (page_put(g, r, end, frames, lens, page, n)) {
+			r->state = GF_QUEUED;   /* next page after the other rooms' */
+			r->queued_ms = mloop_now_ms();
+			TAILQ_INSERT_TAIL(&g->queue, r, qnext);
+		} else {
+			stats_add(&g->st->redis_gap_fills, 1);
+			release(g, r);
+		}
 	}
-	g->reserve(g->arg, -room_need(g));
 	pump(g);
 }
 
-/* Ask Redis for queued r's next page; -1 when the ring has no room for it
- * or Redis cannot take the read now. */
+/* Ask Redis for queued r's next page; -1 when it cannot take the read now. */
 static int read_start(struct gapfill *g, struct gf_room *r)
 {
 	struct history_req q = { .since = (int64_t)r->last, .count = HISTORY_SIZE_MAX };
-	struct gf_read *rd;
+	struct gf_read *rd = malloc(sizeof(*rd));
 
-	if ((rd = malloc(sizeof(*rd))) == NULL)
+	if (rd == NULL)
 		return -1;
-	if (g->reserve(g->arg, room_need(g)) < 0) {
-		free(rd);
-		return -1;
-	}
 	*rd = (struct gf_read){ g, r };
 	memcpy(q.epoch, r->epoch, sizeof(q.epoch));
 	if (redis_hist_read_page(g->rh, r->room, r->room_len, &q, GF_PAGE, read_done, rd) < 0) {
-		g->reserve(g->arg, -room_need(g));
 		free(rd);
 		return -1;
 	}
@@ -351,21 +376,34 @@ static void retry(void *arg)
 	pump(g);
 }
 
+static void retry_arm(struct gapfill *g)
+{
+	if (g->retry_timer == 0)
+		g->retry_timer = mloop_timer(g->loop, GF_RETRY_MS, retry, g);
+}
+
+/* Has the ring room for the page that found none (if one did)? */
+static int room_back(struct gapfill *g)
+{
+	if (g->want > g->room(g->arg))
+		return 0;
+	g->want = 0;
+	return 1;
+}
+
 /* Start reads for the queued rooms while slots are free. */
 static void pump(struct gapfill *g)
 {
 	struct gf_room *r;
 
 	while (g->nreads < GF_READS && (r = TAILQ_FIRST(&g->queue)) != NULL) {
-		if (read_start(g, r) == 0)
+		if (room_back(g) && read_start(g, r) == 0)
 			continue;
 		if (mloop_now_ms() - r->queued_ms > GF_WAIT_MS) {
 			give_up(g, r);
 			continue;
 		}
-		/* no ring room, Redis busy or down: a bit later */
-		if (g->retry_timer == 0)
-			g->retry_timer = mloop_timer(g->loop, GF_RETRY_MS, retry, g);
+		retry_arm(g);   /* no ring room (a worker behind), Redis busy or down: later */
 		return;
 	}
 }
@@ -413,7 +451,7 @@ void gapfill_sub_news(struct gapfill *g, enum broker_sub_event ev, const char *r
 
 struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct mloop *loop,
 			    struct master_stats *st, size_t max_bytes, const char *publish_from,
-			    bcast_put_fn put, bcast_reserve_fn reserve, void *arg)
+			    bcast_put_fn put, bcast_room_fn room, void *arg)
 {
 	struct gapfill *g = calloc(1, sizeof(*g));
 
@@ -427,7 +465,7 @@ struct gapfill *gapfill_new(struct broker *broker, struct redis_hist *rh, struct
 	g->st = st;
 	g->max_bytes = max_bytes;
 	g->put = put;
-	g->reserve = reserve;
+	g->room = room;
 	g->arg = arg;
 	snprintf(g->publish_from, sizeof(g->publish_from), "%s", publish_from);
 	hash_key_random(&g->key, g);

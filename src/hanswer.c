@@ -16,9 +16,6 @@
 
 #define HANSWER_RETRY_MS 10      /* no room: the first waiting one tries again */
 #define HANSWER_WAIT_MS  2000    /* then it goes without its frames */
-/* A record's bytes beyond its frame: the ring's header (16), the address
- * (16) and its length byte, padding to 8; rounded up. */
-#define HANSWER_REC_EXTRA 48
 
 struct hanswer {
 	STAILQ_ENTRY(hanswer) next;
@@ -27,7 +24,7 @@ struct hanswer {
 	int                 failed;    /* ENOMEM while gathering */
 	uint64_t            t0_ms;     /* when it began to wait */
 	size_t              len, cap;  /* of buf */
-	int64_t             need;      /* ring bytes of its records, at most */
+	uint64_t            need;      /* ring bytes of its records */
 	char               *buf;
 };
 
@@ -39,7 +36,7 @@ struct hanswers {
 	struct mloop        *loop;
 	struct master_stats *st;
 	bcast_put_fn         put;
-	bcast_reserve_fn     reserve;
+	bcast_room_fn        room;
 	void                *arg;
 };
 
@@ -49,7 +46,7 @@ struct hanswer *hanswer_new(const struct history_addr *to)
 
 	if (a != NULL) {
 		a->to = *to;
-		a->need = (int64_t)(sizeof(a->end) + HANSWER_REC_EXTRA);
+		a->need = record_ring_size(sizeof(a->end), sizeof(a->to));
 	}
 	return a;
 }
@@ -76,7 +73,7 @@ void hanswer_frame(struct hanswer *a, const char *frame, size_t len)
 	memcpy(a->buf + a->len, &l, sizeof(l));
 	memcpy(a->buf + a->len + sizeof(l), frame, len);
 	a->len += sizeof(l) + len;
-	a->need += (int64_t)(len + HANSWER_REC_EXTRA);
+	a->need += record_ring_size(len, sizeof(a->to));
 }
 
 /* a loses its frames: the worker tells its client history_unavailable. */
@@ -87,7 +84,7 @@ static void unavailable(struct hanswers *q, struct hanswer *a)
 	free(a->buf);
 	a->buf = NULL;
 	a->len = a->cap = 0;
-	a->need = (int64_t)(sizeof(a->end) + HANSWER_REC_EXTRA);
+	a->need = record_ring_size(sizeof(a->end), sizeof(a->to));
 	a->end.status = HISTORY_UNAVAILABLE;
 }
 
@@ -108,17 +105,6 @@ static void put(struct hanswers *q, struct hanswer *a)
 	free(a);
 }
 
-/* Put a if the ring has room for it now: 0, else -1. */
-static int try_put(struct hanswers *q, struct hanswer *a)
-{
-	int64_t need = a->need;
-
-	if (q->reserve(q->arg, need) < 0)
-		return -1;
-	put(q, a);
-	q->reserve(q->arg, -need);
-	return 0;
-}
 
 static void flush(void *arg)
 {
@@ -131,10 +117,8 @@ static void flush(void *arg)
 
 		if (mloop_now_ms() - a->t0_ms > HANSWER_WAIT_MS)
 			unavailable(q, a);      /* an end alone: put whatever the room */
-		else if (q->reserve(q->arg, a->need) < 0)
+		else if (q->room(q->arg) < a->need)
 			break;
-		else
-			q->reserve(q->arg, -a->need);
 		STAILQ_REMOVE_HEAD(&q->wait, next);
 		q->waiting -= bytes;
 		put(q, a);
@@ -146,10 +130,12 @@ static void flush(void *arg)
 void hanswer_end(struct hanswers *q, struct hanswer *a, const struct history_end *end)
 {
 	a->end = *end;
-	if (a->failed || a->need > (int64_t)q->max_waiting)
+	if (a->failed || a->need > q->max_waiting)
 		unavailable(q, a);
-	if (STAILQ_EMPTY(&q->wait) && try_put(q, a) == 0)
+	if (STAILQ_EMPTY(&q->wait) && q->room(q->arg) >= a->need) {
+		put(q, a);
 		return;
+	}
 	if (q->waiting + sizeof(*a) + a->len > q->max_waiting) {
 		unavailable(q, a);
 		if (q->waiting + sizeof(*a) > q->max_waiting) {
@@ -166,7 +152,7 @@ void hanswer_end(struct hanswers *q, struct hanswer *a, const struct history_end
 }
 
 struct hanswers *hanswers_new(struct mloop *loop, struct master_stats *st, size_t max_waiting,
-			      bcast_put_fn put_fn, bcast_reserve_fn reserve, void *arg)
+			      bcast_put_fn put_fn, bcast_room_fn room, void *arg)
 {
 	struct hanswers *q = calloc(1, sizeof(*q));
 
@@ -177,7 +163,7 @@ struct hanswers *hanswers_new(struct mloop *loop, struct master_stats *st, size_
 	q->loop = loop;
 	q->st = st;
 	q->put = put_fn;
-	q->reserve = reserve;
+	q->room = room;
 	q->arg = arg;
 	return q;
 }

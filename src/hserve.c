@@ -102,7 +102,7 @@ static void tick_arm(struct hserve *s)
 
 struct hserve *hserve_new(const struct conf *c, struct broker *broker, const char *pod,
 			  struct mloop *loop, struct master_stats *st, size_t max_answer,
-			  bcast_put_fn put, bcast_reserve_fn reserve, void *arg)
+			  bcast_put_fn put, bcast_room_fn room, void *arg)
 {
 	struct hserve *s = calloc(1, sizeof(*s));
 
@@ -118,12 +118,12 @@ struct hserve *hserve_new(const struct conf *c, struct broker *broker, const cha
 	s->scratch = malloc(s->scratch_len);
 	/* answers waiting for ring room: 4 rings' worth, 64 MiB at most */
 	s->answers = hanswers_new(loop, st, 32 * max_answer < HSERVE_ANSWERS_MAX ? 32 * max_answer
-				  : HSERVE_ANSWERS_MAX, put, reserve, arg);
+				  : HSERVE_ANSWERS_MAX, put, room, arg);
 	if (broker == NULL)
 		s->mem = history_new(c->history_size, (uint64_t)c->history_ttl_ms);
 	else if ((s->rh = redis_hist_new(broker_pub_link(broker), c, pod, strlen(pod))) != NULL) {
 		s->gf = gapfill_new(broker, s->rh, loop, st, max_answer, c->publish_from, put,
-				    reserve, arg);
+				    room, arg);
 		s->hw = hwait_new(c->redis_timeout_ms < HSERVE_SUB_WAIT_MS ? (uint64_t)c->redis_timeout_ms
 				  : HSERVE_SUB_WAIT_MS, waited, s);
 	}

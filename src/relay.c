@@ -72,18 +72,14 @@ static void bcast_put_kind(void *arg, uint32_t kind, const char *frame, size_t f
 	}
 }
 
-/* bcast_reserve_fn.  The room is the ring's size less the lag of the
- * slowest worker that serves (running or draining; one not serving yet
- * starts reading at the head, so nothing put before can lap it). */
-static int bcast_reserve(void *arg, int64_t bytes)
+/* bcast_room_fn: the ring's size less the lag of the slowest worker that
+ * serves (running or draining; one not serving yet starts reading at the
+ * head, so nothing put before can lap it). */
+static uint64_t bcast_room(void *arg)
 {
 	struct relay *r = arg;
 	uint64_t head = atomic_load_explicit(&r->bcast->head, memory_order_acquire), lag = 0;
 
-	if (bytes <= 0) {
-		r->reserved -= (uint64_t)-bytes;
-		return 0;
-	}
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		const struct worker_stats *w = &r->shm->worker[i];
 		uint64_t pos = stats_get(&w->ring_pos);
@@ -92,10 +88,7 @@ static int bcast_reserve(void *arg, int64_t bytes)
 		    (int64_t)(head - pos) > (int64_t)lag)
 			lag = head - pos;
 	}
-	if (lag + r->reserved + (uint64_t)bytes > r->bcast->size)
-		return -1;
-	r->reserved += (uint64_t)bytes;
-	return 0;
+	return lag >= r->bcast->size ? 0 : r->bcast->size - lag;
 }
 
 static void bcast_put(struct relay *r, const char *frame, size_t frame_len, const char *room,
@@ -310,9 +303,9 @@ static int hist_start(struct relay *r, const struct conf *c, struct mloop *loop)
 	if (c->history_size <= 0)
 		return 0;
 	/* an answer must not lap the workers: an eighth of the ring at most,
-	 * and each waits for its room (bcast_reserve) */
+	 * and each waits for its room (bcast_room) */
 	r->hist = hserve_new(c, r->broker, r->pod_id, loop, &r->shm->master, r->wake_bytes,
-			     bcast_put_kind, bcast_reserve, r);
+			     bcast_put_kind, bcast_room, r);
 	if (r->hist == NULL) {
 		log_error("history: out of memory");
 		return -1;

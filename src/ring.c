@@ -43,7 +43,8 @@ struct ring_rec {
 #define RING_ALIGN 8u
 
 _Static_assert(sizeof(struct ring) == 64, "struct ring is one cache line");
-_Static_assert(sizeof(struct ring_rec) == 16, "record header is 16 bytes");
+_Static_assert(sizeof(struct ring_rec) == 16, "record header is 16 bytes (ring_rec_size)");
+_Static_assert(RING_ALIGN == 8, "records are padded to 8 bytes (ring_rec_size)");
 _Static_assert(sizeof(struct ring_waiter) == 8, "ring_waiter layout");
 
 static inline unsigned char *ring_data(const struct ring *r)
@@ -51,10 +52,6 @@ static inline unsigned char *ring_data(const struct ring *r)
 	return (unsigned char *)(r + 1);
 }
 
-static inline uint64_t ring_rec_size(uint64_t len)
-{
-	return (RING_HDR + len + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
-}
 
 /* Copy n bytes from src into the ring at position pos, wrapping. */
 static inline void ring_write_at(struct ring *r, uint64_t pos, const void *src, size_t n)
