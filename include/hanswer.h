@@ -8,13 +8,15 @@
  * timer).  So a burst of joins asking for history never writes over what a
  * worker has still to deliver, and Redis or the in-memory store is read as
  * fast as before.  Bounded: the answers waiting hold at most max_waiting
- * bytes, and one waits HANSWER_WAIT_MS at most; past either it loses its
+ * bytes, and one waits until HANSWER_LATE_MS before its worker gives up on
+ * it (HISTORY_ANSWER_MS after it asked) at most; past either it loses its
  * frames and says history_unavailable (counted in history_unavailable).
  */
 #ifndef CHATD_HANSWER_H
 #define CHATD_HANSWER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "history.h"
 #include "record.h"
@@ -31,8 +33,9 @@ struct hanswers *hanswers_new(struct mloop *loop, struct master_stats *st, size_
 /* Frees q and the answers waiting (not put); NULL is fine. */
 void hanswers_free(struct hanswers *q);
 
-/* A new answer to the connection at `to`; NULL on ENOMEM. */
-struct hanswer *hanswer_new(const struct history_addr *to);
+/* A new answer to the connection at `to`, which asked at asked_ms
+ * (CLOCK_MONOTONIC, as mloop_now_ms()); NULL on ENOMEM. */
+struct hanswer *hanswer_new(const struct history_addr *to, uint64_t asked_ms);
 /* Add a marked frame (copied); on ENOMEM the answer will say unavailable. */
 void hanswer_frame(struct hanswer *a, const char *frame, size_t len);
 /* The answer is whole: its end (copied); q puts it, now or once there is

@@ -96,7 +96,7 @@ struct worker_stats {
 	_Atomic uint64_t history_refused; /* history refused (busy, uplink full) or timed out */
 	_Atomic uint64_t roster_refused;  /* roster requests refused (all waits taken) or 504 */
 	_Atomic uint64_t ring_pos;        /* broadcast ring: byte position read up to (the master
-	                                     paces a gap fill by the slowest, relay_bcast_room) */
+	                                     paces bulk puts by the slowest: bcast_room) */
 	_Atomic uint64_t pad[1];
 };
 
@@ -131,7 +131,7 @@ struct master_stats {
 	_Atomic uint64_t history_wait_full;   /* reads/stores that found the wait list full */
 	_Atomic uint64_t roster_unwritten;    /* members a roster resync could not write */
 	_Atomic uint64_t history_answer_waits;/* answers that waited for broadcast ring room */
-	_Atomic uint64_t pad[1];
+	_Atomic uint64_t redis_gap_waits;     /* gap pages read again: no broadcast ring room */
 };
 
 struct shm_hdr {

@@ -77,6 +77,7 @@ struct gf_room {
 	STAILQ_HEAD(, held) held;
 	size_t              held_bytes;
 	uint64_t            held_ring;     /* ring bytes of their records */
+	uint64_t            want;          /* ring room its last page found missing */
 	size_t              room_len;
 	char                room[];
 };
@@ -95,7 +96,6 @@ struct gapfill {
 	struct htab          rooms;
 	TAILQ_HEAD(, gf_room) queue;
 	int                  nreads;
-	uint64_t             want;          /* ring room the last page found missing */
 	size_t               held_total;
 	uint64_t             retry_timer;
 };
@@ -140,6 +140,7 @@ static void room_unwait(struct gapfill *g, struct gf_room *r)
 {
 	if (r->state == GF_QUEUED)
 		TAILQ_REMOVE(&g->queue, r, qnext);
+	r->want = 0;
 	if (r->rd != NULL) {
 		r->rd->room = NULL;             /* freed when Redis answers */
 		r->rd = NULL;
@@ -260,36 +261,41 @@ void gapfill_live(struct gapfill *g, const char *room, size_t room_len, const ch
 static void pump(struct gapfill *g);
 static void retry_arm(struct gapfill *g);
 
-/* One page of history: the frames after last, up to max_bytes of them;
- * the ring bytes of their records in *ring.  So many, where a frame after
- * them is left for the next page. */
-static size_t page_of(const struct gapfill *g, const struct gf_room *r, const char *const *frames,
-		      const size_t *lens, size_t n, uint64_t *ring)
+/* What of a read goes out now: frames[0..n), ring bytes of their records;
+ * more when the room has more to read after them. */
+struct gf_page {
+	size_t   n;
+	uint64_t ring;
+	int      more;
+};
+
+/* One page of history: the frames after last, up to max_bytes of them. */
+static void page_of(const struct gapfill *g, const struct gf_room *r, const struct history_end *end,
+		    const char *const *frames, const size_t *lens, size_t n, struct gf_page *pg)
 {
 	size_t bytes = 0, i;
-	uint64_t off;
+	uint64_t off, last = r->last;
 
-	*ring = 0;
+	pg->ring = 0;
 	for (i = 0; i < n; i++) {
 		if (!history_frame_offset(frames[i], lens[i], &off) || off <= r->last)
 			continue;
 		if (bytes > 0 && bytes + lens[i] > g->max_bytes)
 			break;                  /* the rest in the next page */
 		bytes += lens[i];
-		*ring += record_ring_size(lens[i], r->room_len);
+		pg->ring += record_ring_size(lens[i], r->room_len);
+		last = off;
 	}
-	return i;
+	pg->n = i;
+	pg->more = i < n || (n >= GF_PAGE && last < end->top);
 }
 
-/* Put the page, frames[0..n) (page_of's n).  1 when there may be more to
- * read. */
-static int page_put(struct gapfill *g, struct gf_room *r, const struct history_end *end,
-		    const char *const *frames, const size_t *lens, size_t n, size_t all)
+/* Put the page's frames: frames[0..n) past last, checked as another pod's. */
+static void page_put(struct gapfill *g, struct gf_room *r, const char *const *frames,
+		     const size_t *lens, size_t n)
 {
 	uint64_t off;
 
-	if (n < all)
-		all = 0;                        /* more: a next page in any case */
 	for (size_t i = 0; i < n; i++) {
 		if (!history_frame_offset(frames[i], lens[i], &off) || off <= r->last)
 			continue;
@@ -301,7 +307,6 @@ static int page_put(struct gapfill *g, struct gf_room *r, const struct history_e
 		deliver(g, r, frames[i], lens[i]);
 		stats_add(&g->st->redis_gap_filled, 1);
 	}
-	return all == 0 || (all >= GF_PAGE && r->last < end->top);
 }
 
 static void read_done(void *arg, const struct history_end *end, const char *const *frames,
@@ -310,7 +315,7 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 	struct gf_read *rd = arg;
 	struct gapfill *g = rd->g;
 	struct gf_room *r = rd->room;
-	size_t page = 0;
+	struct gf_page pg = { 0 };
 	uint64_t need = 0;
 
 	free(rd);
@@ -319,8 +324,8 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 	r->rd = NULL;
 	g->nreads--;
 	if (end->status == HISTORY_OK) {
-		page = page_of(g, r, frames, lens, n, &need);
-		need += r->held_ring;
+		page_of(g, r, end, frames, lens, n, &pg);
+		need = pg.ring + (pg.more ? 0 : r->held_ring);   /* the last: held go too */
 	}
 	if (end->status != HISTORY_OK) {
 		give_up(g, r);
@@ -329,13 +334,16 @@ static void read_done(void *arg, const struct history_end *end, const char *cons
 			give_up(g, r);          /* a worker does not read */
 		} else {
 			r->state = GF_QUEUED;   /* no room: this page again, once */
-			TAILQ_INSERT_HEAD(&g->queue, r, qnext);   /* there is */
-			g->want = need;
+			r->want = need;         /* there is */
+			stats_add(&g->st->redis_gap_waits, 1);
+			TAILQ_INSERT_HEAD(&g->queue, r, qnext);
 			retry_arm(g);
 			return;
 		}
 	} else {
-		if (page_put(g, r, end, frames, lens, page, n)) {
+		r->want = 0;
+		page_put(g, r, frames, lens, pg.n);
+		if (pg.more) {
 			r->state = GF_QUEUED;   /* next page after the other rooms' */
 			r->queued_ms = mloop_now_ms();
 			TAILQ_INSERT_TAIL(&g->queue, r, qnext);
@@ -382,13 +390,10 @@ static void retry_arm(struct gapfill *g)
 		g->retry_timer = mloop_timer(g->loop, GF_RETRY_MS, retry, g);
 }
 
-/* Has the ring room for the page that found none (if one did)? */
-static int room_back(struct gapfill *g)
+/* Has the ring room for r's page that found none (if one did)? */
+static int room_back(struct gapfill *g, const struct gf_room *r)
 {
-	if (g->want > g->room(g->arg))
-		return 0;
-	g->want = 0;
-	return 1;
+	return r->want == 0 || r->want <= g->room(g->arg);
 }
 
 /* Start reads for the queued rooms while slots are free. */
@@ -397,7 +402,7 @@ static void pump(struct gapfill *g)
 	struct gf_room *r;
 
 	while (g->nreads < GF_READS && (r = TAILQ_FIRST(&g->queue)) != NULL) {
-		if (room_back(g) && read_start(g, r) == 0)
+		if (room_back(g, r) && read_start(g, r) == 0)
 			continue;
 		if (mloop_now_ms() - r->queued_ms > GF_WAIT_MS) {
 			give_up(g, r);

@@ -15,14 +15,15 @@
 #include "shm.h"
 
 #define HANSWER_RETRY_MS 10      /* no room: the first waiting one tries again */
-#define HANSWER_WAIT_MS  2000    /* then it goes without its frames */
+#define HANSWER_LATE_MS  500     /* it goes without its frames this long before
+				    its worker gives up on it */
 
 struct hanswer {
 	STAILQ_ENTRY(hanswer) next;
 	struct history_addr to;
 	struct history_end  end;
 	int                 failed;    /* ENOMEM while gathering */
-	uint64_t            t0_ms;     /* when it began to wait */
+	uint64_t            late_ms;   /* past this, it goes without its frames */
 	size_t              len, cap;  /* of buf */
 	uint64_t            need;      /* ring bytes of its records */
 	char               *buf;
@@ -40,12 +41,13 @@ struct hanswers {
 	void                *arg;
 };
 
-struct hanswer *hanswer_new(const struct history_addr *to)
+struct hanswer *hanswer_new(const struct history_addr *to, uint64_t asked_ms)
 {
 	struct hanswer *a = calloc(1, sizeof(*a));
 
 	if (a != NULL) {
 		a->to = *to;
+		a->late_ms = asked_ms + HISTORY_ANSWER_MS - HANSWER_LATE_MS;
 		a->need = record_ring_size(sizeof(a->end), sizeof(a->to));
 	}
 	return a;
@@ -115,7 +117,7 @@ static void flush(void *arg)
 	while ((a = STAILQ_FIRST(&q->wait)) != NULL) {
 		size_t bytes = sizeof(*a) + a->len;
 
-		if (mloop_now_ms() - a->t0_ms > HANSWER_WAIT_MS)
+		if (mloop_now_ms() >= a->late_ms)
 			unavailable(q, a);      /* an end alone: put whatever the room */
 		else if (q->room(q->arg) < a->need)
 			break;
@@ -130,7 +132,7 @@ static void flush(void *arg)
 void hanswer_end(struct hanswers *q, struct hanswer *a, const struct history_end *end)
 {
 	a->end = *end;
-	if (a->failed || a->need > q->max_waiting)
+	if (a->failed || a->need > q->max_waiting || mloop_now_ms() >= a->late_ms)
 		unavailable(q, a);
 	if (STAILQ_EMPTY(&q->wait) && q->room(q->arg) >= a->need) {
 		put(q, a);
@@ -143,7 +145,6 @@ void hanswer_end(struct hanswers *q, struct hanswer *a, const struct history_end
 			return;
 		}
 	}
-	a->t0_ms = mloop_now_ms();
 	stats_add(&q->st->history_answer_waits, 1);
 	STAILQ_INSERT_TAIL(&q->wait, a, next);
 	q->waiting += sizeof(*a) + a->len;

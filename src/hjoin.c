@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -22,7 +23,6 @@
 #include "ws.h"
 
 #define HJOIN_WAIT_MAX   256     /* connections waiting for an answer, per worker */
-#define HJOIN_TIMEOUT_MS 5000    /* an answer later than this will not come */
 #define HJOIN_TICK       (500 * LWS_US_PER_MS)
 
 #define wait_of(m) ((struct hjoin_wait *)((char *)(m) - offsetof(struct hjoin_wait, node)))
@@ -149,10 +149,13 @@ static void tick(lws_sorted_usec_list_t *sul)
 static int request(struct wctx *w, struct conn *c, struct history_req *q, int since)
 {
 	struct hjoin_wait *hw;
+	struct timespec ts;
 
 	if (w->hist_nwaiting >= HJOIN_WAIT_MAX || (hw = calloc(1, sizeof(*hw))) == NULL)
 		return -1;
 	q->token = hw->token = ++w->hist_next;
+	clock_gettime(CLOCK_MONOTONIC, &ts);            /* the master's clock */
+	q->asked_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	if (q->count > (uint32_t)w->conf->history_size)
 		q->count = (uint32_t)w->conf->history_size;
 	if (wctx_uplink(w, REC_HIST_REQ, c->room, c->room_len, (const char *)q,
@@ -162,7 +165,7 @@ static int request(struct wctx *w, struct conn *c, struct history_req *q, int si
 	}
 	hw->c = c;
 	hw->since = since;
-	hw->deadline = lws_now_usecs() + HJOIN_TIMEOUT_MS * LWS_US_PER_MS;
+	hw->deadline = lws_now_usecs() + HISTORY_ANSWER_MS * LWS_US_PER_MS;
 	if (w->hist_waiting.next == &w->hist_waiting)
 		lws_sul_schedule(w->ctx, 0, &w->sul_hist, tick, HJOIN_TICK);
 	room_list_add(&w->hist_waiting, &hw->node);

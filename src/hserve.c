@@ -25,7 +25,7 @@
 #include "shm.h"
 
 /* The longest a read or a store waits for its room's subscription: its
- * answer must still reach the worker in time (HJOIN_TIMEOUT_MS, 5 s). */
+ * answer must still reach the worker in time (HISTORY_ANSWER_MS, 5 s). */
 #define HSERVE_SUB_WAIT_MS 2000
 #define HSERVE_TICK_MS     1000  /* expiry, read timeouts, waits */
 #define HSERVE_ANSWERS_MAX (64u << 20)  /* bytes of answers waiting for ring room */
@@ -55,6 +55,7 @@ struct answer {
 	struct history_addr to;
 	int                 since;     /* a recovery: all or nothing */
 	struct hanswer     *ha;        /* its frames (NULL: none, or ENOMEM) */
+	uint64_t            asked_ms;  /* when the worker asked */
 };
 
 static void pub_hook(void *arg, int up)
@@ -286,7 +287,8 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	struct history_end end = *e;
 	size_t from = n, bytes = 0;
 
-	a->ha = hanswer_new(&a->to);
+	if ((a->ha = hanswer_new(&a->to, a->asked_ms)) == NULL)
+		end.status = HISTORY_UNAVAILABLE;       /* nothing can go */
 	while (from > 0 && bytes + lens[from - 1] <= a->s->max_answer)
 		bytes += lens[--from];
 	if (from > 0 && a->since) {
@@ -319,6 +321,7 @@ static int request_now(struct hserve *s, int slot, const char *room, size_t room
 	memcpy(&q, req, sizeof(q));
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
+	a.asked_ms = q.asked_ms;
 	a.since = q.since >= 0;
 	if (s->rh != NULL && how != READ_NOT && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;
@@ -328,7 +331,7 @@ static int request_now(struct hserve *s, int slot, const char *room, size_t room
 		if (how == READ_QUEUED && redis_link_ready(broker_pub_link(s->broker)))
 			return -1;              /* ... unless it waited: a slot soon */
 	}
-	if (s->mem != NULL && (a.ha = hanswer_new(&a.to)) != NULL)
+	if (s->mem != NULL && (a.ha = hanswer_new(&a.to, a.asked_ms)) != NULL)
 		history_read(s->mem, room, room_len, &q, mloop_now_ms(), s->max_answer,
 			     answer_frame, &a, &end);
 	answer_end(&a, &end);

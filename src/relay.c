@@ -82,10 +82,14 @@ static uint64_t bcast_room(void *arg)
 
 	for (int i = 0; i < CHATD_SLOTS; i++) {
 		const struct worker_stats *w = &r->shm->worker[i];
-		uint64_t pos = stats_get(&w->ring_pos);
+		uint64_t pos;
 
-		if (stats_get(&w->state) != SLOT_FREE && stats_get(&w->started_ms) != 0 &&
-		    (int64_t)(head - pos) > (int64_t)lag)
+		/* started_ms first: the worker sets its position before it */
+		if (stats_get(&w->state) == SLOT_FREE || stats_get(&w->started_ms) == 0)
+			continue;
+		atomic_thread_fence(memory_order_acquire);
+		pos = stats_get(&w->ring_pos);
+		if ((int64_t)(head - pos) > (int64_t)lag)
 			lag = head - pos;
 	}
 	return lag >= r->bcast->size ? 0 : r->bcast->size - lag;

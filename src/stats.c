@@ -142,6 +142,9 @@ static const struct stats_field master_fields[] = {
 	  "Rooms whose subscriber gap was filled from the room history."),
 	M("gap_filled", "redis", redis_gap_filled, 1, "redis_gap_filled_messages",
 	  "Messages delivered from the room history into a subscriber gap."),
+	M("gap_waits", "redis", redis_gap_waits, 1, "redis_gap_waits",
+	  "Gap-fill pages read again later: the broadcast ring had no room for them (a "
+	  "worker was behind by most of it)."),
 	M("gap_unfilled", "redis", redis_gap_unfilled, 1, "redis_gap_unfilled",
 	  "Rooms whose subscriber gap could not be filled (epoch changed, past "
 	  "retention, Redis did not answer, too much arrived meanwhile)."),
@@ -151,7 +154,8 @@ static const struct stats_field master_fields[] = {
 	M("unavailable", "history", history_unavailable, 1, "history_unavailable",
 	  "History requests answered history_unavailable: Redis down or busy, no answer "
 	  "within 3 s, the room's SUBSCRIBE not confirmed within 2 s, or the answer found "
-	  "no room in the broadcast ring within 2 s (or 64 MiB of answers waiting)."),
+	  "no room in the broadcast ring before the worker's 5 s were up (or 4 times "
+	  "ring_size, 64 MiB at most, of answers waiting)."),
 	M("answer_waits", "history", history_answer_waits, 1, "history_answer_waits",
 	  "History answers that waited for room in the broadcast ring (a worker was behind "
 	  "by most of it), put once it had read."),

@@ -429,12 +429,24 @@ static void worker_end(struct wctx *w)
 		close(w->listen_fd[k]);
 }
 
+/* Read the broadcast ring from its head on. */
+static void cursor_start(struct wctx *w)
+{
+	ring_cursor_init(w->bcast, &w->cur);
+	stats_set(&w->st->ring_read, w->cur.seq);
+	stats_set(&w->st->ring_pos, w->cur.pos);
+}
+
 /* Tell the master we serve: it waits for every worker of a generation
  * before it reports the start (or a reload) done. */
 static void serving(struct wctx *w)
 {
 	uint64_t one = 1;
 
+	/* from here on the master paces bulk puts by this cursor (bcast_room):
+	 * what went into the ring during the set-up is not ours to read */
+	cursor_start(w);
+	atomic_thread_fence(memory_order_release);
 	stats_set(&w->st->started_ms, (uint64_t)time(NULL) * 1000);
 	if (write(w->master_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_errno(LOG_LVL_WARN, "write(master eventfd)");
@@ -472,9 +484,7 @@ void worker_main(const struct worker_args *a)
 	/* a late answer to this slot's previous worker must not match ours */
 	w->hist_next = (uint64_t)getpid() << 32;
 	the_worker = w;
-	ring_cursor_init(w->bcast, &w->cur);
-	stats_set(&w->st->ring_read, w->cur.seq);
-	stats_set(&w->st->ring_pos, w->cur.pos);
+	cursor_start(w);
 	lws_set_log_level(LLL_ERR, lws_log_emit);
 	w->sig_fd = signals_open(SIGNALS_WORKER);
 	if (w->scratch == NULL || w->cork == NULL || w->rooms == NULL || w->sig_fd < 0 ||

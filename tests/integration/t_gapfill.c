@@ -347,10 +347,13 @@ static void t_paced(void)
 	t.want = 601;
 	ws_pump(rcv, GF_ROOMS * GF_RECV, 20000, on_msg, all_done, &t);
 	sj = harness_stats(p[1]);
-	fprintf(stderr, "paced: pod b: gap_fills %lld, gap_filled %lld, gap_unfilled %lld, "
-		"worker ring_lost %lld\n", rstat(p[1], "gap_fills"), rstat(p[1], "gap_filled"),
-		rstat(p[1], "gap_unfilled"), stats_num(sj, "ring_lost"));
+	fprintf(stderr, "paced: pod b: gap_fills %lld, gap_filled %lld, gap_waits %lld, "
+		"gap_unfilled %lld, worker ring_lost %lld\n", rstat(p[1], "gap_fills"),
+		rstat(p[1], "gap_filled"), rstat(p[1], "gap_waits"), rstat(p[1], "gap_unfilled"),
+		stats_num(sj, "ring_lost"));
 	report(&t, "paced");
+	CHECK(rstat(p[1], "gap_waits") > 0, "pod b: redis.gap_waits %lld: no page waited for the "
+	      "stopped worker", rstat(p[1], "gap_waits"));
 	CHECK(stats_num(sj, "ring_lost") == 0, "pod b's worker lost %lld ring records: the fill "
 	      "lapped it", stats_num(sj, "ring_lost"));
 	json_decref(sj);
@@ -358,6 +361,51 @@ static void t_paced(void)
 	      "(see above)");
 	CHECK(rstat(p[1], "gap_unfilled") == 0, "pod b: redis.gap_unfilled %lld",
 	      rstat(p[1], "gap_unfilled"));
+}
+
+/* Redis's total_commands_processed, -1 when not read. */
+static long long redis_commands(int port)
+{
+	const char *a[] = { "INFO", "stats" };
+	struct redis_reply v;
+	const char *p;
+
+	if (redis_call(port, NULL, 2, a, NULL, &v) < 0 || v.type[0] != '$' ||
+	    (p = strstr(v.s[0], "total_commands_processed:")) == NULL)
+		return -1;
+	return strtoll(p + strlen("total_commands_processed:"), NULL, 10);
+}
+
+/* Nothing sent while the subscribers are cut: each room's gap is empty,
+ * read once and filled (counted), and Redis is not asked again and again. */
+static void t_quiet(void)
+{
+	static struct tally t;
+	struct redis *r;
+	struct chatd *p[2];
+	struct wsc *pub[GF_ROOMS], *rcv[GF_ROOMS * GF_RECV];
+	long long c0, c1;
+
+	unsetenv("REDIS_URL");    /* the config names the redis-server */
+	memset(&t, 0, sizeof(t));
+	CHECK(setup(&r, p, pub, rcv, "") == 0, "two pods, publishers on a, receivers on b");
+	CHECK(warm_up(pub, rcv, &t) == 0, "round 0 did not reach every receiver");
+	CHECK(kill_pubsub(r->port) == 0, "CLIENT KILL TYPE pubsub");
+	for (long long end = mono_ms() + 5000;
+	     rstat(p[1], "gap_fills") < GF_ROOMS && mono_ms() < end; )
+		msleep(50);
+	CHECK(rstat(p[1], "gap_fills") == GF_ROOMS, "pod b: redis.gap_fills %lld, want %d (each "
+	      "empty gap filled once)", rstat(p[1], "gap_fills"), GF_ROOMS);
+	c0 = redis_commands(r->port);
+	msleep(1000);
+	c1 = redis_commands(r->port);
+	CHECK(c0 >= 0 && c1 - c0 < 100, "Redis processed %lld commands in a quiet second",
+	      c1 - c0);
+	t.want = 2;
+	CHECK(send_round(pub, 1) == 0, "send");
+	ws_pump(rcv, GF_ROOMS * GF_RECV, 10000, on_msg, all_done, &t);
+	report(&t, "quiet");
+	CHECK(tally_clean(&t), "the rooms did not go on after the gap");
 }
 
 /* FLUSHALL while the subscribers are cut: the history is gone (a new
@@ -396,6 +444,7 @@ const struct itest_case t_gapfill_cases[] = {
 	{ "gapfill_kill_pubsub", t_kill_pubsub, 90 },
 	{ "gapfill_burst", t_burst, 90 },
 	{ "gapfill_paced", t_paced, 60 },
+	{ "gapfill_quiet", t_quiet, 60 },
 	{ "gapfill_unfilled", t_unfilled, 60 },
 	{ NULL, NULL, 0 },
 };
