@@ -21,6 +21,10 @@
 #include "history.h"
 #include "record.h"
 
+/* An answer goes without its frames this long before its worker gives up
+ * on it (HISTORY_ANSWER_MS after it asked). */
+#define HANSWER_LATE_MS 500
+
 struct hanswer;
 struct hanswers;
 struct master_stats;

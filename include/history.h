@@ -59,13 +59,14 @@ size_t history_data_add(char *buf, size_t len, size_t cap, const char *text, siz
 
 /* ---- what a worker asks, what it is answered ---------------------------------- */
 
+/* A worker waits this long for the answer to a request (hjoin.c); the
+ * master neither reads nor queues one that would come later (hserve.c,
+ * hanswer.c). */
+#define HISTORY_ANSWER_MS 5000
+
 /* REC_HIST_REQ's frame part (the room part is the room).  since < 0: the
  * last `count` messages (?history=N); else every message after since, in
  * epoch (?since=&epoch=). */
-/* A worker waits this long for the answer to a request (hjoin.c); the
- * master puts none that would come later (hanswer.c). */
-#define HISTORY_ANSWER_MS 5000
-
 struct history_req {
 	uint64_t token;                    /* the asking connection, in its worker */
 	uint64_t asked_ms;                 /* when it asked (CLOCK_MONOTONIC) */

@@ -284,7 +284,8 @@ static void page_of(const struct gapfill *g, const struct gf_room *r, const stru
 			break;                  /* the rest in the next page */
 		bytes += lens[i];
 		pg->ring += record_ring_size(lens[i], r->room_len);
-		last = off;
+		if (off > last)
+			last = off;
 	}
 	pg->n = i;
 	pg->more = i < n || (n >= GF_PAGE && last < end->top);
@@ -396,7 +397,9 @@ static int room_back(struct gapfill *g, const struct gf_room *r)
 	return r->want == 0 || r->want <= g->room(g->arg);
 }
 
-/* Start reads for the queued rooms while slots are free. */
+/* Start reads for the queued rooms while slots are free, in queue order:
+ * a first room that lacks ring room holds the others back (each still
+ * gives up GF_WAIT_MS after it was queued). */
 static void pump(struct gapfill *g)
 {
 	struct gf_room *r;

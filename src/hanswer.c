@@ -15,11 +15,9 @@
 #include "shm.h"
 
 #define HANSWER_RETRY_MS 10      /* no room: the first waiting one tries again */
-#define HANSWER_LATE_MS  500     /* it goes without its frames this long before
-				    its worker gives up on it */
 
 struct hanswer {
-	STAILQ_ENTRY(hanswer) next;
+	TAILQ_ENTRY(hanswer) next;
 	struct history_addr to;
 	struct history_end  end;
 	int                 failed;    /* ENOMEM while gathering */
@@ -30,7 +28,7 @@ struct hanswer {
 };
 
 struct hanswers {
-	STAILQ_HEAD(, hanswer) wait;
+	TAILQ_HEAD(, hanswer) wait;
 	size_t               waiting;   /* bytes of the answers waiting */
 	size_t               max_waiting;
 	uint64_t             timer;
@@ -108,45 +106,51 @@ static void put(struct hanswers *q, struct hanswer *a)
 }
 
 
+/* Put what has room, oldest first; an answer about to be too late for its
+ * worker goes as an end alone, wherever it waits (answers to different
+ * connections need no order among them). */
 static void flush(void *arg)
 {
 	struct hanswers *q = arg;
-	struct hanswer *a;
+	struct hanswer *a, *next;
+	uint64_t now = mloop_now_ms();
+	int blocked = 0;
 
 	q->timer = 0;
-	while ((a = STAILQ_FIRST(&q->wait)) != NULL) {
-		size_t bytes = sizeof(*a) + a->len;
-
-		if (mloop_now_ms() >= a->late_ms)
-			unavailable(q, a);      /* an end alone: put whatever the room */
-		else if (q->room(q->arg) < a->need)
-			break;
-		STAILQ_REMOVE_HEAD(&q->wait, next);
-		q->waiting -= bytes;
+	for (a = TAILQ_FIRST(&q->wait); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, next);
+		if (now < a->late_ms && (blocked || q->room(q->arg) < a->need)) {
+			blocked = 1;            /* the later ones wait behind it */
+			continue;
+		}
+		TAILQ_REMOVE(&q->wait, a, next);
+		q->waiting -= sizeof(*a) + a->len;
+		if (now >= a->late_ms)
+			unavailable(q, a);
 		put(q, a);
 	}
-	if (!STAILQ_EMPTY(&q->wait))
+	if (!TAILQ_EMPTY(&q->wait))
 		q->timer = mloop_timer(q->loop, HANSWER_RETRY_MS, flush, q);
 }
 
 void hanswer_end(struct hanswers *q, struct hanswer *a, const struct history_end *end)
 {
 	a->end = *end;
-	if (a->failed || a->need > q->max_waiting || mloop_now_ms() >= a->late_ms)
+	if (a->failed || a->need > q->max_waiting)
 		unavailable(q, a);
-	if (STAILQ_EMPTY(&q->wait) && q->room(q->arg) >= a->need) {
-		put(q, a);
+	if (TAILQ_EMPTY(&q->wait) && q->room(q->arg) >= a->need) {
+		put(q, a);                      /* the usual case */
 		return;
 	}
-	if (q->waiting + sizeof(*a) + a->len > q->max_waiting) {
+	/* to wait: not when it would come too late, nor past the bound */
+	if (mloop_now_ms() >= a->late_ms || q->waiting + sizeof(*a) + a->len > q->max_waiting)
 		unavailable(q, a);
-		if (q->waiting + sizeof(*a) > q->max_waiting) {
-			put(q, a);              /* an end alone, at once */
-			return;
-		}
+	if (a->len == 0) {
+		put(q, a);                      /* an end alone (one record), at once */
+		return;
 	}
 	stats_add(&q->st->history_answer_waits, 1);
-	STAILQ_INSERT_TAIL(&q->wait, a, next);
+	TAILQ_INSERT_TAIL(&q->wait, a, next);
 	q->waiting += sizeof(*a) + a->len;
 	if (q->timer == 0)
 		q->timer = mloop_timer(q->loop, HANSWER_RETRY_MS, flush, q);
@@ -159,7 +163,7 @@ struct hanswers *hanswers_new(struct mloop *loop, struct master_stats *st, size_
 
 	if (q == NULL)
 		return NULL;
-	STAILQ_INIT(&q->wait);
+	TAILQ_INIT(&q->wait);
 	q->max_waiting = max_waiting;
 	q->loop = loop;
 	q->st = st;
@@ -177,8 +181,8 @@ void hanswers_free(struct hanswers *q)
 		return;
 	if (q->timer)
 		mloop_timer_cancel(q->loop, q->timer);
-	while ((a = STAILQ_FIRST(&q->wait)) != NULL) {
-		STAILQ_REMOVE_HEAD(&q->wait, next);
+	while ((a = TAILQ_FIRST(&q->wait)) != NULL) {
+		TAILQ_REMOVE(&q->wait, a, next);
 		free(a->buf);
 		free(a);
 	}

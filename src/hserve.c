@@ -322,6 +322,8 @@ static int request_now(struct hserve *s, int slot, const char *room, size_t room
 	q.epoch[HISTORY_EPOCH_MAX] = '\0';
 	a.to.token = q.token;
 	a.asked_ms = q.asked_ms;
+	if (mloop_now_ms() - q.asked_ms >= HISTORY_ANSWER_MS - HANSWER_LATE_MS)
+		how = READ_NOT;                 /* its worker will not wait for it */
 	a.since = q.since >= 0;
 	if (s->rh != NULL && how != READ_NOT && (ap = malloc(sizeof(*ap))) != NULL) {
 		*ap = a;

@@ -153,9 +153,9 @@ static const struct stats_field master_fields[] = {
 	  "room's SUBSCRIBE was not confirmed within 2 s."),
 	M("unavailable", "history", history_unavailable, 1, "history_unavailable",
 	  "History requests answered history_unavailable: Redis down or busy, no answer "
-	  "within 3 s, the room's SUBSCRIBE not confirmed within 2 s, or the answer found "
-	  "no room in the broadcast ring before the worker's 5 s were up (or 4 times "
-	  "ring_size, 64 MiB at most, of answers waiting)."),
+	  "within 3 s, the room's SUBSCRIBE not confirmed within 2 s, or the answer would "
+	  "have had to wait for room in the broadcast ring past 4.5 s after the request "
+	  "(or behind 4 times ring_size, 64 MiB at most, of answers waiting)."),
 	M("answer_waits", "history", history_answer_waits, 1, "history_answer_waits",
 	  "History answers that waited for room in the broadcast ring (a worker was behind "
 	  "by most of it), put once it had read."),
