@@ -2,8 +2,10 @@
 /*
  * hanswer.c - history answers waiting for room in the broadcast ring (see
  * hanswer.h).  An answer's frames sit in one buffer, each a 4-byte length
- * and its bytes; `need` is what its records take in the ring at most.  The
- * queue is a FIFO: nothing overtakes an answer that waits.
+ * and its bytes; `need` is what its records take in the ring.  Answers
+ * with frames go in the order they came; an end alone (unavailable, late,
+ * empty) goes at once, since answers to different connections need no
+ * order among them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +41,12 @@ struct hanswers {
 	void                *arg;
 };
 
+/* The ring bytes of a's end record. */
+static uint64_t end_need(const struct hanswer *a)
+{
+	return record_ring_size(sizeof(a->end), sizeof(a->to));
+}
+
 struct hanswer *hanswer_new(const struct history_addr *to, uint64_t asked_ms)
 {
 	struct hanswer *a = calloc(1, sizeof(*a));
@@ -46,7 +54,7 @@ struct hanswer *hanswer_new(const struct history_addr *to, uint64_t asked_ms)
 	if (a != NULL) {
 		a->to = *to;
 		a->late_ms = asked_ms + HISTORY_ANSWER_MS - HANSWER_LATE_MS;
-		a->need = record_ring_size(sizeof(a->end), sizeof(a->to));
+		a->need = end_need(a);
 	}
 	return a;
 }
@@ -84,7 +92,7 @@ static void unavailable(struct hanswers *q, struct hanswer *a)
 	free(a->buf);
 	a->buf = NULL;
 	a->len = a->cap = 0;
-	a->need = record_ring_size(sizeof(a->end), sizeof(a->to));
+	a->need = end_need(a);
 	a->end.status = HISTORY_UNAVAILABLE;
 }
 
@@ -104,7 +112,6 @@ static void put(struct hanswers *q, struct hanswer *a)
 	free(a->buf);
 	free(a);
 }
-
 
 /* Put what has room, oldest first; an answer about to be too late for its
  * worker goes as an end alone, wherever it waits (answers to different

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -16,6 +15,7 @@
 #include "conf.h"
 #include "hjoin.h"
 #include "history.h"
+#include "mloop.h"
 #include "msg.h"
 #include "sendq.h"
 #include "shm.h"
@@ -149,13 +149,11 @@ static void tick(lws_sorted_usec_list_t *sul)
 static int request(struct wctx *w, struct conn *c, struct history_req *q, int since)
 {
 	struct hjoin_wait *hw;
-	struct timespec ts;
 
 	if (w->hist_nwaiting >= HJOIN_WAIT_MAX || (hw = calloc(1, sizeof(*hw))) == NULL)
 		return -1;
 	q->token = hw->token = ++w->hist_next;
-	clock_gettime(CLOCK_MONOTONIC, &ts);            /* the master's clock */
-	q->asked_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	q->asked_ms = mloop_now_ms();                   /* the master's clock */
 	if (q->count > (uint32_t)w->conf->history_size)
 		q->count = (uint32_t)w->conf->history_size;
 	if (wctx_uplink(w, REC_HIST_REQ, c->room, c->room_len, (const char *)q,

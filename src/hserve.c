@@ -287,8 +287,7 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	struct history_end end = *e;
 	size_t from = n, bytes = 0;
 
-	if ((a->ha = hanswer_new(&a->to, a->asked_ms)) == NULL)
-		end.status = HISTORY_UNAVAILABLE;       /* nothing can go */
+	a->ha = hanswer_new(&a->to, a->asked_ms);
 	while (from > 0 && bytes + lens[from - 1] <= a->s->max_answer)
 		bytes += lens[--from];
 	if (from > 0 && a->since) {
@@ -297,6 +296,8 @@ static void read_done(void *arg, const struct history_end *e, const char *const 
 	}
 	for (; end.status != HISTORY_GAP && from < n; from++)
 		answer_frame(a, frames[from], lens[from]);
+	if (a->ha == NULL)
+		end.status = HISTORY_UNAVAILABLE;       /* ENOMEM: no frame went */
 	answer_end(a, &end);
 	/* a read slot is free once this returns: reads waiting for one go */
 	if (hwait_pending(a->s->hw) && a->s->pump_timer == 0)

@@ -52,7 +52,6 @@ static inline unsigned char *ring_data(const struct ring *r)
 	return (unsigned char *)(r + 1);
 }
 
-
 /* Copy n bytes from src into the ring at position pos, wrapping. */
 static inline void ring_write_at(struct ring *r, uint64_t pos, const void *src, size_t n)
 {

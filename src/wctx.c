@@ -184,8 +184,10 @@ enum wctx_up wctx_uplink_client(struct wctx *w, struct lws *wsi, uint32_t kind,
 	if (rc == RING_TOOBIG)
 		return WCTX_TOOBIG;
 	if (w->npending >= PENDING_MAX || w->held_bytes + frame_len > w->held_max ||
-	    pending_add(w, wsi, kind, room, room_len, frame, frame_len) == NULL)
+	    pending_add(w, wsi, kind, room, room_len, frame, frame_len) == NULL) {
+		stats_add(&w->st->uplink_refused, 1);
 		return WCTX_REFUSED;
+	}
 	w->held_bytes += frame_len;
 	stats_add(&w->st->uplink_held, 1);
 	lws_rx_flow_control(wsi, 0);

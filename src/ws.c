@@ -314,10 +314,8 @@ static int handle_message(struct wctx *w, struct conn *c, const char *buf, size_
 						 w->scratch, n);
 		if (up == WCTX_TOOBIG)
 			send_error(w, c, "too_large", "message too large once stamped");
-		else if (up == WCTX_REFUSED) {
-			stats_add(&w->st->uplink_refused, 1);
+		else if (up == WCTX_REFUSED)
 			send_error(w, c, "overloaded", "server busy: message dropped, send it again");
-		}
 		else if (up == WCTX_HELD)
 			c->held = 1;   /* not read until it goes (wctx.c) */
 	}
